@@ -1,0 +1,133 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { ProcessNode } from '@faasprov/model';
+import { buildProgram } from './sensor/program.js';
+import { BpftraceSensor } from './sensor/bpftrace.js';
+import { ReorderBuffer } from './observer/reorder.js';
+import { GraphBuffer } from './observer/graph-buffer.js';
+import { Observer } from './observer/observer.js';
+import { Shipper } from './ship/shipper.js';
+import type { BatchExporter } from './ship/exporter.js';
+
+export interface CaptureOptions {
+  /** The launcher process whose next exec starts the tracked tree. */
+  rootPid: number;
+  rootCwd: string;
+  rootFds?: Map<number, string>;
+  exporter: BatchExporter;
+  node?: string;
+  agent?: string;
+  bpftrace?: string;
+  perfRbPages?: number;
+  /** How long events wait for stragglers from other CPUs (ms). */
+  reorderWindowMs?: number;
+  flushIntervalMs?: number;
+}
+
+export interface CaptureSummary {
+  agent: string;
+  events: number;
+  eventsByKind: Record<string, number>;
+  lostEvents: number;
+  parseErrors: number;
+  unattributed: number;
+  unknownProcess: number;
+  batches: number;
+  gaps: number;
+  roots: ProcessNode[];
+  nodeIds: string[];
+}
+
+/** Kernel monotonic ns minus this process's monotonic clock: both are CLOCK_MONOTONIC. */
+function clockOffsetNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+}
+
+/** One capture session: bpftrace → reorder → observer → batches → exporter. */
+export class Capture {
+  readonly agent: string;
+  private readonly buffer = new GraphBuffer();
+  private readonly observer: Observer;
+  private readonly reorder: ReorderBuffer;
+  private readonly sensor: BpftraceSensor;
+  private readonly shipper: Shipper;
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private lost = 0;
+  private parseErrors = 0;
+
+  constructor(private readonly opts: CaptureOptions) {
+    const node = opts.node ?? hostname();
+    this.agent = opts.agent ?? `run:${node.replace(/[^A-Za-z0-9._-]/g, '_')}:${randomUUID()}`;
+    this.observer = new Observer(
+      { node, agent: this.agent, clockOffsetNs: clockOffsetNs(), rootCwd: opts.rootCwd, rootFds: opts.rootFds },
+      this.buffer,
+    );
+    const windowNs = BigInt(opts.reorderWindowMs ?? 100) * 1_000_000n;
+    this.reorder = new ReorderBuffer(windowNs, (e) => this.observer.handle(e));
+    this.shipper = new Shipper(opts.exporter);
+    this.sensor = new BpftraceSensor(
+      { program: buildProgram({ rootPid: opts.rootPid }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages },
+      {
+        onEvent: (e) => this.reorder.push(e),
+        onLost: (n) => {
+          this.lost += n;
+          const t = this.observer.lastEventTime;
+          this.observer.gap('perf-buffer-overflow', n, t, Date.now() * 1000);
+        },
+        onParseError: () => {
+          this.parseErrors++;
+          const t = Date.now() * 1000;
+          this.observer.gap('parse-failure', 1, t, t);
+        },
+        onCounters: (dump) => this.observer.onCounters(dump),
+        onUnexpectedExit: (code, stderr) => {
+          const t = this.observer.lastEventTime;
+          this.observer.gap('sensor-exit', 0, t, Date.now() * 1000);
+          process.emitWarning(`bpftrace exited unexpectedly (${code}): ${stderr}`);
+        },
+      },
+    );
+  }
+
+  /** Resolves when every probe is attached: nothing the root does after this is missed. */
+  async start(): Promise<void> {
+    await this.sensor.start();
+    this.timer = setInterval(() => this.tick(), this.opts.flushIntervalMs ?? 250);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    this.reorder.drain(process.hrtime.bigint());
+    this.cut();
+  }
+
+  private cut(): void {
+    if (this.buffer.isEmpty()) return;
+    this.shipper.enqueue(this.buffer.cut(this.agent, this.seq++));
+  }
+
+  /** Stops capture, ships everything and waits for every batch to be committed. */
+  async stop(): Promise<CaptureSummary> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sensor.stop();
+    this.reorder.flushAll();
+    this.cut();
+    await this.shipper.drain();
+    const s = this.observer.stats;
+    return {
+      agent: this.agent,
+      events: s.events,
+      eventsByKind: { ...s.byKind },
+      lostEvents: this.lost,
+      parseErrors: this.parseErrors,
+      unattributed: s.unattributed,
+      unknownProcess: s.unknownProcess,
+      batches: this.shipper.acked,
+      gaps: s.gaps,
+      roots: [...this.observer.roots],
+      nodeIds: [...this.buffer.seen],
+    };
+  }
+}

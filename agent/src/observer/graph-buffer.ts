@@ -1,0 +1,56 @@
+import { edgeId, type Batch, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+
+/**
+ * Collects nodes and edges until the next batch is cut. Edges with the same id collapse
+ * (counts and bytes add up, times widen); every edge's endpoints ride in the same batch,
+ * so each batch is self-contained and can be applied alone.
+ */
+export class GraphBuffer {
+  private nodes = new Map<string, GraphNode>();
+  private edges = new Map<string, GraphEdge>();
+  /** Every node id this buffer has ever shipped (the capture's own graph). */
+  readonly seen = new Set<string>();
+
+  upsertNode(n: GraphNode): void {
+    this.nodes.set(n.id, n);
+    this.seen.add(n.id);
+  }
+
+  addEdge(type: EdgeType, from: GraphNode, to: GraphNode, firstTime: number, lastTime: number, count: number, bytes: number): void {
+    if (count < 1) return;
+    const id = edgeId(type, from.id, to.id);
+    this.upsertNode(from);
+    this.upsertNode(to);
+    const e = this.edges.get(id);
+    if (e) {
+      e.firstTime = Math.min(e.firstTime, firstTime);
+      e.lastTime = Math.max(e.lastTime, lastTime);
+      e.count += count;
+      e.bytes += bytes;
+    } else {
+      this.edges.set(id, { id, type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes });
+    }
+  }
+
+  get size(): { nodes: number; edges: number } {
+    return { nodes: this.nodes.size, edges: this.edges.size };
+  }
+
+  isEmpty(): boolean {
+    return this.nodes.size === 0 && this.edges.size === 0;
+  }
+
+  /** Cuts a batch of what is buffered and starts afresh. */
+  cut(agent: string, seq: number): Batch {
+    const b: Batch = {
+      agent,
+      seq,
+      sentAt: Date.now() * 1000,
+      nodes: [...this.nodes.values()].map((n) => structuredClone(n)),
+      edges: [...this.edges.values()],
+    };
+    this.nodes = new Map();
+    this.edges = new Map();
+    return b;
+  }
+}

@@ -1,0 +1,18 @@
+/** What the observer saw and could not attribute; printed in the capture summary. */
+export class ObserverStats {
+  readonly byKind: Record<string, number> = {};
+  unknownProcess = 0;
+  unattributed = 0;
+  unresolvedDirfd = 0;
+  ignoredSockets = 0;
+  accepted = 0;
+  gaps = 0;
+
+  seen(kind: string): void {
+    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+  }
+
+  get events(): number {
+    return Object.values(this.byKind).reduce((a, b) => a + b, 0);
+  }
+}

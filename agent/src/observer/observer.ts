@@ -1,0 +1,329 @@
+import { posix } from 'node:path';
+import {
+  endpointId,
+  fileId,
+  gapId,
+  isLoopback,
+  processId,
+  type EndpointNode,
+  type FileNode,
+  type GapNode,
+  type GraphNode,
+  type ProcessNode,
+} from '@faasprov/model';
+import type { CounterDump, SensorEvent } from '../sensor/events.js';
+import type { GraphBuffer } from './graph-buffer.js';
+import { ObserverStats } from './metrics.js';
+
+const AT_FDCWD = -100;
+const O_CLOEXEC = 0x80000;
+
+/** An open file description: shared by dup'ed and inherited fds, like the kernel's. */
+type OpenFile =
+  | { kind: 'file'; path: string; truncated: boolean; writeVersion?: number }
+  | { kind: 'socket'; endpoint: EndpointNode };
+
+interface FdEntry {
+  file: OpenFile;
+  cloexec: boolean;
+}
+
+interface Image {
+  gen: number;
+  node: ProcessNode;
+}
+
+interface ProcState {
+  pid: number;
+  cwd: string;
+  image: Image;
+  images: Map<number, Image>;
+  fds: Map<number, FdEntry>;
+  /** Last edge per (gen, fd, direction), where the kernel's counters of later reads/writes go. */
+  lastEdge: Map<string, { type: 'USED' | 'WAS_GENERATED_BY'; from: GraphNode; to: GraphNode; first: number }>;
+  renameFrom?: { path: string; truncated: boolean };
+}
+
+export interface ObserverOptions {
+  node: string;
+  agent: string;
+  /** Kernel monotonic ns + offset = Unix epoch ns. */
+  clockOffsetNs: bigint;
+  /** The working directory and open fds the root process starts with. */
+  rootCwd: string;
+  rootFds?: Map<number, string>;
+}
+
+/**
+ * Turns the ordered syscall stream into provenance: processes (one node per image), their fd
+ * tables (inherited across fork and exec), file versions and endpoints.
+ */
+export class Observer {
+  private readonly procs = new Map<number, ProcState>();
+  private readonly versions = new Map<string, number>();
+  /** Exited processes stay reachable for the counters the kernel dumps at the end. */
+  private readonly exited = new Map<number, ProcState>();
+  readonly stats = new ObserverStats();
+  private lastTs = 0n;
+
+  constructor(private readonly opts: ObserverOptions, private readonly out: GraphBuffer) {}
+
+  us(ts: bigint): number {
+    return Number((ts + this.opts.clockOffsetNs) / 1000n);
+  }
+
+  get lastEventTime(): number {
+    return this.lastTs === 0n ? Date.now() * 1000 : this.us(this.lastTs);
+  }
+
+  /** Root processes seen so far (their first image). */
+  roots: ProcessNode[] = [];
+
+  handle(e: SensorEvent): void {
+    this.stats.seen(e.kind);
+    if (e.ts > this.lastTs) this.lastTs = e.ts;
+    switch (e.kind) {
+      case 'ready':
+        return;
+      case 'exec':
+        return this.onExec(e);
+      case 'fork':
+        return this.onFork(e);
+      default:
+        break;
+    }
+    const p = this.procs.get(e.pid);
+    if (!p) {
+      this.stats.unknownProcess++;
+      return;
+    }
+    const t = this.us(e.ts);
+    switch (e.kind) {
+      case 'argv': {
+        const img = p.images.get(e.gen);
+        if (img) {
+          img.node.argv = e.argv.slice(0, 256);
+          if (e.truncated) img.node.argvTruncated = true;
+          this.out.upsertNode(img.node);
+        }
+        return;
+      }
+      case 'exit': {
+        const n = p.image.node;
+        n.end = t;
+        n.exitCode = e.code & 0x7f ? 128 + (e.code & 0x7f) : (e.code >> 8) & 0xff;
+        this.out.upsertNode(n);
+        this.procs.delete(e.pid);
+        this.exited.set(e.pid, p);
+        if (this.exited.size > 10000) this.exited.delete(this.exited.keys().next().value!);
+        return;
+      }
+      case 'open': {
+        const path = this.resolve(p, e.dirfd, e.path);
+        p.fds.set(e.fd, { file: { kind: 'file', path, truncated: e.truncated }, cloexec: (e.flags & O_CLOEXEC) !== 0 });
+        return;
+      }
+      case 'read':
+      case 'write':
+        return this.onData(p, e.kind, e.gen, e.fd, t, e.bytes);
+      case 'close':
+      case 'flush':
+        this.addCounters(p, e, t);
+        if (e.kind === 'close') p.fds.delete(e.fd);
+        return;
+      case 'dup': {
+        const src = p.fds.get(e.oldfd);
+        if (src) p.fds.set(e.newfd, { file: src.file, cloexec: e.cloexec });
+        else p.fds.delete(e.newfd);
+        return;
+      }
+      case 'close-range': {
+        const last = e.last < 0 ? Number.MAX_SAFE_INTEGER : e.last;
+        for (const fd of [...p.fds.keys()]) if (fd >= e.first && fd <= last) p.fds.delete(fd);
+        return;
+      }
+      case 'chdir':
+        p.cwd = this.resolve(p, AT_FDCWD, e.path);
+        return;
+      case 'fchdir': {
+        const f = p.fds.get(e.fd)?.file;
+        if (f?.kind === 'file') p.cwd = f.path;
+        return;
+      }
+      case 'rename-from':
+        p.renameFrom = { path: this.resolve(p, e.dirfd, e.path), truncated: e.truncated };
+        return;
+      case 'rename-to':
+        return this.onRename(p, this.resolve(p, e.dirfd, e.path), e.truncated, t);
+      case 'unlink':
+        return this.onUnlink(p, this.resolve(p, e.dirfd, e.path), e.truncated, t);
+      case 'connect':
+      case 'accept':
+        return this.onSocket(p, e.kind, e.fd, e.family, e.address, e.port, t);
+    }
+  }
+
+  private newImage(pid: number, gen: number, start: number, exe: string, argv: string[]): Image {
+    const node: ProcessNode = { id: processId(this.opts.node, pid, start), type: 'Process', node: this.opts.node, pid, start, exe, argv };
+    return { gen, node };
+  }
+
+  private onExec(e: Extract<SensorEvent, { kind: 'exec' }>): void {
+    const t = this.us(e.ts);
+    const img = this.newImage(e.pid, e.gen, t, e.exe, []);
+    if (e.exeTruncated) img.node.exeTruncated = true;
+    let p = this.procs.get(e.pid);
+    if (!p) {
+      // The root of a tracked tree: the first image we see of this pid.
+      const fds = new Map<number, FdEntry>();
+      for (const [fd, target] of this.opts.rootFds ?? []) {
+        fds.set(fd, { file: { kind: 'file', path: target, truncated: false }, cloexec: false });
+      }
+      p = { pid: e.pid, cwd: this.opts.rootCwd, image: img, images: new Map(), fds, lastEdge: new Map() };
+      this.procs.set(e.pid, p);
+      this.roots.push(img.node);
+      this.out.upsertNode(img.node);
+    } else {
+      const prev = p.image.node;
+      prev.end = t;
+      this.out.addEdge('WAS_INFORMED_BY', img.node, prev, t, t, 1, 0);
+      p.image = img;
+      for (const [fd, entry] of [...p.fds]) if (entry.cloexec) p.fds.delete(fd);
+    }
+    p.images.set(e.gen, img);
+  }
+
+  private onFork(e: Extract<SensorEvent, { kind: 'fork' }>): void {
+    const parent = this.procs.get(e.pid);
+    if (!parent) {
+      this.stats.unknownProcess++;
+      return;
+    }
+    const t = this.us(e.ts);
+    const pn = parent.image.node;
+    const img = this.newImage(e.child, 0, t, pn.exe, pn.argv);
+    const fds = new Map<number, FdEntry>();
+    for (const [fd, entry] of parent.fds) fds.set(fd, { ...entry });
+    this.procs.set(e.child, { pid: e.child, cwd: parent.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map() });
+    this.out.addEdge('WAS_INFORMED_BY', img.node, pn, t, t, 1, 0);
+  }
+
+  private resolve(p: ProcState, dirfd: number, path: string): string {
+    if (path.startsWith('/')) return posix.normalize(path);
+    let base = p.cwd;
+    if (dirfd !== AT_FDCWD) {
+      const f = p.fds.get(dirfd)?.file;
+      if (f?.kind === 'file') base = f.path;
+      else this.stats.unresolvedDirfd++;
+    }
+    return posix.resolve(base, path);
+  }
+
+  private fileNode(path: string, version: number, truncated: boolean): FileNode {
+    const n: FileNode = { id: fileId(this.opts.node, path, version), type: 'File', node: this.opts.node, path, version };
+    if (truncated) n.pathTruncated = true;
+    return n;
+  }
+
+  /** A new version of path, made at time t: versions only grow. */
+  private nextVersion(path: string, t: number): number {
+    const v = Math.max(t, (this.versions.get(path) ?? 0) + 1);
+    this.versions.set(path, v);
+    return v;
+  }
+
+  private onData(p: ProcState, kind: 'read' | 'write', gen: number, fd: number, t: number, bytes: number): void {
+    const img = p.images.get(gen) ?? p.image;
+    const entry = p.fds.get(fd);
+    if (!entry) {
+      this.stats.unattributed++;
+      return;
+    }
+    const f = entry.file;
+    let entity: GraphNode;
+    if (f.kind === 'socket') entity = f.endpoint;
+    else if (kind === 'read') entity = this.fileNode(f.path, this.versions.get(f.path) ?? 0, f.truncated);
+    else {
+      if (f.writeVersion === undefined || this.versions.get(f.path) !== f.writeVersion) {
+        f.writeVersion = this.nextVersion(f.path, t);
+      }
+      entity = this.fileNode(f.path, f.writeVersion, f.truncated);
+    }
+    const type = kind === 'read' ? 'USED' : 'WAS_GENERATED_BY';
+    const [from, to] = kind === 'read' ? [img.node, entity] : [entity, img.node];
+    this.out.addEdge(type, from, to, t, t, 1, bytes);
+    p.lastEdge.set(`${gen},${fd},${kind}`, { type, from, to, first: t });
+  }
+
+  private addCounters(p: ProcState, c: Omit<CounterDump, 'pid'>, t: number): void {
+    for (const [dir, count, bytes] of [['read', c.rc, c.rb], ['write', c.wc, c.wb]] as const) {
+      const key = `${c.gen},${c.fd},${dir}`;
+      const last = p.lastEdge.get(key);
+      if (count > 0) {
+        if (last) this.out.addEdge(last.type, last.from, last.to, last.first, t, count, bytes);
+        else this.stats.unattributed += count;
+      }
+      p.lastEdge.delete(key);
+    }
+  }
+
+  /** Counters the kernel still held when capture stopped (fds never closed). */
+  onCounters(dump: CounterDump[]): void {
+    const t = this.lastEventTime;
+    for (const c of dump) {
+      const p = this.procs.get(c.pid) ?? this.exited.get(c.pid);
+      if (p) this.addCounters(p, c, t);
+      else this.stats.unattributed += c.rc + c.wc;
+    }
+  }
+
+
+  private onRename(p: ProcState, to: string, truncated: boolean, t: number): void {
+    const from = p.renameFrom;
+    p.renameFrom = undefined;
+    if (!from) return;
+    const img = p.image.node;
+    const old = this.fileNode(from.path, this.versions.get(from.path) ?? 0, from.truncated);
+    this.out.addEdge('USED', img, old, t, t, 1, 0);
+    this.versions.delete(from.path);
+    const made = this.fileNode(to, this.nextVersion(to, t), truncated);
+    this.out.addEdge('WAS_GENERATED_BY', made, img, t, t, 1, 0);
+    for (const q of this.procs.values()) {
+      for (const { file } of q.fds.values()) {
+        if (file.kind === 'file' && file.path === from.path) {
+          file.path = to;
+          file.writeVersion = undefined;
+        }
+      }
+    }
+  }
+
+  private onUnlink(p: ProcState, path: string, truncated: boolean, t: number): void {
+    const gone = this.fileNode(path, this.versions.get(path) ?? 0, truncated);
+    gone.deleted = t;
+    this.out.addEdge('WAS_INVALIDATED_BY', gone, p.image.node, t, t, 1, 0);
+    this.versions.delete(path);
+  }
+
+  private onSocket(p: ProcState, kind: 'connect' | 'accept', fd: number, family: number, address: string, port: number, t: number): void {
+    if (family !== 2 && family !== 10) {
+      this.stats.ignoredSockets++;
+      return;
+    }
+    const addr = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+    const ep: EndpointNode = { id: '', type: 'Endpoint', address: addr, port };
+    if (isLoopback(addr)) ep.node = this.opts.node;
+    ep.id = endpointId(ep.address, ep.port, ep.node);
+    p.fds.set(fd, { file: { kind: 'socket', endpoint: ep }, cloexec: p.fds.get(fd)?.cloexec ?? false });
+    this.out.addEdge('USED', p.image.node, ep, t, t, 1, 0);
+    if (kind === 'accept') this.stats.accepted++;
+  }
+
+  /** Records lost capture as a Gap node: loss is data. */
+  gap(cause: string, count: number, from: number, to: number): GapNode {
+    const g: GapNode = { id: gapId(this.opts.agent, cause, from), type: 'Gap', agent: this.opts.agent, cause, from, to: Math.max(from, to), count };
+    this.out.upsertNode(g);
+    this.stats.gaps++;
+    return g;
+  }
+}

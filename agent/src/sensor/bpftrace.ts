@@ -1,0 +1,160 @@
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import type { CounterDump, SensorEvent } from './events.js';
+import { ParseError, parseLine } from './parse.js';
+import { AgentErrors } from '../errors.js';
+
+export interface SensorHandlers {
+  onEvent(e: SensorEvent): void;
+  /** bpftrace reported events lost in the perf buffer. */
+  onLost(count: number): void;
+  onParseError(err: ParseError): void;
+  onCounters(dump: CounterDump[]): void;
+  /** bpftrace ended without being asked to. */
+  onUnexpectedExit(code: number | undefined, stderr: string): void;
+}
+
+export interface SensorOptions {
+  program: string;
+  bpftrace?: string;
+  /** Per-CPU perf buffer size in pages (BPFTRACE_PERF_RB_PAGES). */
+  perfRbPages?: number;
+  startTimeoutMs?: number;
+}
+
+const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
+
+/** Runs one bpftrace program through execa and turns its JSON output into events. */
+export class BpftraceSensor {
+  private proc: ResultPromise | undefined;
+  private stopping = false;
+  private stderr = '';
+  private readonly counters = new Map<string, CounterDump>();
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly opts: SensorOptions, private readonly h: SensorHandlers) {}
+
+  /** Resolves once every probe is attached (BEGIN has printed). */
+  start(): Promise<void> {
+    const bin = this.opts.bpftrace ?? 'bpftrace';
+    const proc = execa(bin, ['-f', 'json', '-e', this.opts.program], {
+      env: {
+        BPFTRACE_STRLEN: '200',
+        BPFTRACE_PERF_RB_PAGES: String(this.opts.perfRbPages ?? 256),
+        BPFTRACE_MAP_KEYS_MAX: '65536',
+        BPFTRACE_NO_CPP_DEMANGLE: '1',
+      },
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      cleanup: true,
+    });
+    this.proc = proc;
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      const timer = setTimeout(() => {
+        if (!ready) {
+          proc.kill('SIGKILL');
+          reject(AgentErrors.FP_ERR_SENSOR_START(`no probe attached within ${this.opts.startTimeoutMs ?? 60000} ms`));
+        }
+      }, this.opts.startTimeoutMs ?? 60000);
+      proc.stderr!.setEncoding('utf8');
+      proc.stderr!.on('data', (d: string) => {
+        if (this.stderr.length < 64 * 1024) this.stderr += d;
+      });
+      const rl = createInterface({ input: proc.stdout! });
+      rl.on('line', (line) => {
+        const ev = this.onLine(line);
+        if (ev?.kind === 'ready' && !ready) {
+          ready = true;
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.closed = new Promise<void>((done) => rl.on('close', done));
+      void proc.then(async (r) => {
+        await this.closed;
+        clearTimeout(timer);
+        const why = this.cleanStderr();
+        if (!ready) {
+          reject(AgentErrors.FP_ERR_SENSOR_START(why || `bpftrace exited with code ${r.exitCode ?? r.signal}`));
+        } else if (!this.stopping) {
+          this.h.onUnexpectedExit(r.exitCode, why);
+        }
+      });
+    });
+  }
+
+  private cleanStderr(): string {
+    return this.stderr
+      .split('\n')
+      .filter((l) => !HARMLESS.test(l))
+      .join('\n')
+      .trim();
+  }
+
+  private onLine(line: string): SensorEvent | undefined {
+    let msg: { type?: string; data?: unknown };
+    try {
+      msg = JSON.parse(line) as typeof msg;
+    } catch {
+      if (line.trim() !== '') this.h.onParseError(new ParseError(line, 'not JSON'));
+      return undefined;
+    }
+    switch (msg.type) {
+      case 'printf': {
+        if (typeof msg.data !== 'string') break;
+        // One printf may hold several lines only when bpftrace merges them; split defensively.
+        let last: SensorEvent | undefined;
+        for (const part of msg.data.split(/(?<=\n)(?=[A-Z]\t)/)) {
+          try {
+            last = parseLine(part);
+            this.h.onEvent(last);
+          } catch (err) {
+            if (err instanceof ParseError) this.h.onParseError(err);
+            else throw err;
+          }
+        }
+        return last;
+      }
+      case 'lost_events': {
+        const n = (msg.data as { events?: number } | undefined)?.events;
+        if (typeof n === 'number' && n > 0) this.h.onLost(n);
+        break;
+      }
+      case 'map':
+        this.onMap(msg.data as Record<string, Record<string, number>>);
+        break;
+      default:
+        break;
+    }
+    return undefined;
+  }
+
+  private onMap(data: Record<string, Record<string, number>>): void {
+    for (const [name, entries] of Object.entries(data ?? {})) {
+      const field = ({ '@rc': 'rc', '@rb': 'rb', '@wc': 'wc', '@wb': 'wb' } as const)[name];
+      if (!field || typeof entries !== 'object') continue;
+      for (const [key, value] of Object.entries(entries)) {
+        const [pid, gen, fd] = key.split(',').map(Number);
+        if (pid === undefined || gen === undefined || fd === undefined) continue;
+        const k = `${pid},${gen},${fd}`;
+        const d = this.counters.get(k) ?? { pid, gen, fd, rc: 0, rb: 0, wc: 0, wb: 0 };
+        d[field] = Number(value);
+        this.counters.set(k, d);
+      }
+    }
+  }
+
+  /** Stops bpftrace (SIGINT, so END runs and prints its counters) and waits for its output. */
+  async stop(): Promise<void> {
+    if (!this.proc) return;
+    this.stopping = true;
+    this.proc.kill('SIGINT');
+    const t = setTimeout(() => this.proc?.kill('SIGKILL'), 10000);
+    await this.proc;
+    await this.closed;
+    clearTimeout(t);
+    if (this.counters.size > 0) this.h.onCounters([...this.counters.values()]);
+  }
+}

@@ -1,0 +1,135 @@
+import type { SensorEvent } from './events.js';
+
+/** The longest string bpftrace's str() returns with BPFTRACE_STRLEN=200 (one byte for NUL). */
+export const STR_MAX = 199;
+
+export class ParseError extends Error {
+  constructor(readonly line: string, why: string) {
+    super(`cannot parse bpftrace line (${why}): ${line.slice(0, 200)}`);
+  }
+}
+
+function int(s: string | undefined, line: string): number {
+  if (s === undefined || !/^-?\d+$/.test(s)) throw new ParseError(line, `bad integer ${JSON.stringify(s)}`);
+  return Number(s);
+}
+
+/** Splits into n fields; the last keeps every tab it contains (a path may hold any byte). */
+function fields(data: string, n: number, line: string): string[] {
+  const out: string[] = [];
+  let rest = data;
+  for (let i = 0; i < n - 1; i++) {
+    const j = rest.indexOf('\t');
+    if (j < 0) throw new ParseError(line, `expected ${n} fields`);
+    out.push(rest.slice(0, j));
+    rest = rest.slice(j + 1);
+  }
+  out.push(rest);
+  return out;
+}
+
+/** Decodes bpftrace's %r output: printable bytes as is, the others as \xNN. */
+export function decodeEscaped(s: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\\' && s[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 2, i + 4))) {
+      bytes.push(parseInt(s.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else {
+      bytes.push(...Buffer.from(s[i]!, 'utf8'));
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+function path(p: string): { path: string; truncated: boolean } {
+  return { path: p, truncated: Buffer.byteLength(p, 'utf8') >= STR_MAX };
+}
+
+/** Parses the data of one printf line of the program in program.ts. */
+export function parseLine(data: string): SensorEvent {
+  const line = data.endsWith('\n') ? data.slice(0, -1) : data;
+  const tag = line.slice(0, 2);
+  const ts = (s: string | undefined): bigint => {
+    if (s === undefined || !/^\d+$/.test(s)) throw new ParseError(line, 'bad timestamp');
+    return BigInt(s);
+  };
+  switch (tag) {
+    case 'B\t': {
+      const [, t] = fields(line, 2, line);
+      return { kind: 'ready', ts: ts(t), pid: 0 };
+    }
+    case 'X\t': {
+      const [, t, pid, gen, exe] = fields(line, 5, line);
+      const p = path(exe!);
+      return { kind: 'exec', ts: ts(t), pid: int(pid, line), gen: int(gen, line), exe: p.path, exeTruncated: p.truncated };
+    }
+    case 'A\t': {
+      const [, t, pid, gen, len, raw] = fields(line, 6, line);
+      const bytes = decodeEscaped(raw!);
+      const total = int(len, line);
+      const parts = bytes.toString('utf8').split('\0');
+      if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+      return { kind: 'argv', ts: ts(t), pid: int(pid, line), gen: int(gen, line), argv: parts, truncated: bytes.length < total };
+    }
+    case 'F\t': {
+      const [, t, ppid, child] = fields(line, 4, line);
+      return { kind: 'fork', ts: ts(t), pid: int(ppid, line), child: int(child, line) };
+    }
+    case 'Q\t': {
+      const [, t, pid, code] = fields(line, 4, line);
+      return { kind: 'exit', ts: ts(t), pid: int(pid, line), code: int(code, line) };
+    }
+    case 'O\t': {
+      const [, t, pid, fd, flags, dirfd, p] = fields(line, 7, line);
+      return { kind: 'open', ts: ts(t), pid: int(pid, line), fd: int(fd, line), flags: int(flags, line), dirfd: int(dirfd, line), ...path(p!) };
+    }
+    case 'R\t':
+    case 'W\t': {
+      const [, t, pid, gen, fd, bytes] = fields(line, 6, line);
+      return { kind: tag === 'R\t' ? 'read' : 'write', ts: ts(t), pid: int(pid, line), gen: int(gen, line), fd: int(fd, line), bytes: int(bytes, line) };
+    }
+    case 'L\t':
+    case 'C\t': {
+      const [, t, pid, gen, fd, rc, rb, wc, wb] = fields(line, 9, line);
+      return {
+        kind: tag === 'L\t' ? 'close' : 'flush',
+        ts: ts(t), pid: int(pid, line), gen: int(gen, line), fd: int(fd, line),
+        rc: int(rc, line), rb: int(rb, line), wc: int(wc, line), wb: int(wb, line),
+      };
+    }
+    case 'D\t': {
+      const [, t, pid, oldfd, newfd, cloexec] = fields(line, 6, line);
+      return { kind: 'dup', ts: ts(t), pid: int(pid, line), oldfd: int(oldfd, line), newfd: int(newfd, line), cloexec: cloexec === '1' };
+    }
+    case 'N\t':
+    case 'M\t':
+    case 'U\t': {
+      const [, t, pid, dirfd, p] = fields(line, 5, line);
+      const kind = tag === 'N\t' ? 'rename-from' : tag === 'M\t' ? 'rename-to' : 'unlink';
+      return { kind, ts: ts(t), pid: int(pid, line), dirfd: int(dirfd, line), ...path(p!) };
+    }
+    case 'K\t':
+    case 'Y\t': {
+      const [, t, pid, fd, family, port, address] = fields(line, 7, line);
+      return {
+        kind: tag === 'K\t' ? 'connect' : 'accept',
+        ts: ts(t), pid: int(pid, line), fd: int(fd, line), family: int(family, line), port: int(port, line), address: address!,
+      };
+    }
+    case 'H\t': {
+      const [, t, pid, p] = fields(line, 4, line);
+      return { kind: 'chdir', ts: ts(t), pid: int(pid, line), ...path(p!) };
+    }
+    case 'J\t': {
+      const [, t, pid, fd] = fields(line, 4, line);
+      return { kind: 'fchdir', ts: ts(t), pid: int(pid, line), fd: int(fd, line) };
+    }
+    case 'Z\t': {
+      const [, t, pid, first, last] = fields(line, 5, line);
+      return { kind: 'close-range', ts: ts(t), pid: int(pid, line), first: int(first, line), last: int(last, line) };
+    }
+    default:
+      throw new ParseError(line, 'unknown tag');
+  }
+}

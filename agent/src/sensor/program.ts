@@ -1,0 +1,241 @@
+/**
+ * The bpftrace program of the system layer. One program per agent; every probe is scoped in
+ * the kernel to tracked process trees (@t, keyed by tgid), and reads/writes are reduced in
+ * the kernel: only the first read and first write per (process image, fd) are printed until
+ * the fd is closed or the direction changes; the rest is counted and flushed on close.
+ *
+ * Output lines (printf, tab-separated, a path always last so that it may hold any byte):
+ *   B ts                          ready (BEGIN runs after every probe is attached)
+ *   X ts pid gen exe              exec of a new image (gen counts images per pid)
+ *   A ts pid gen argvlen argv     its argv (NUL-separated, escaped), printed right after X
+ *   F ts ppid pid                 fork of a new process (threads are not processes)
+ *   Q ts pid code                 exit
+ *   O ts pid fd flags dirfd path  successful open/openat/openat2/creat
+ *   R|W ts pid gen fd bytes       first read / write on an fd
+ *   L ts pid gen fd rc rb wc wb   close, with the reads/writes counted since the first
+ *   C ts pid gen fd rc rb wc wb   counters flushed because the fd number was reused
+ *   D ts pid oldfd newfd cloexec  dup/dup2/dup3/fcntl(F_DUPFD)
+ *   N ts pid dirfd path / M ts pid dirfd path    rename from / to (same thread, in order)
+ *   U ts pid dirfd path           unlink
+ *   K ts pid fd family port addr  connect;  Y ts pid newfd family port addr  accept
+ *   H ts pid path / J ts pid fd   chdir / fchdir
+ *   Z ts pid first last           close_range
+ */
+export interface ProgramOptions {
+  /** The launcher pid whose next exec starts a tracked tree (faasprov run). */
+  rootPid: number;
+  /** Longest argv area read at exec, in bytes. */
+  argvBytes?: number;
+}
+
+const AT_FDCWD = -100;
+const CLONE_THREAD = 0x10000;
+const O_CLOEXEC = 0x80000;
+const F_DUPFD = 0;
+const F_DUPFD_CLOEXEC = 1030;
+const EINPROGRESS = 115;
+
+const COUNTERS = (k: string) => `@rc[${k}], @rb[${k}], @wc[${k}], @wb[${k}]`;
+const DELETE_FD_STATE = (k: string) =>
+  `delete(@s[${k}]); delete(@rc[${k}]); delete(@rb[${k}]); delete(@wc[${k}]); delete(@wb[${k}]);`;
+
+/** A new fd got this number: flush the counters of its previous occupant (close_range, dup2...). */
+function rebind(fdExpr: string): string {
+  const k = 'pid, $rg, $rfd';
+  return `$rg = @g[pid]; $rfd = (int64)(${fdExpr});
+    if (@s[${k}]) {
+      printf("C\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $rg, $rfd, ${COUNTERS(k)});
+      ${DELETE_FD_STATE(k)}
+    }`;
+}
+
+/** Reports the first read or write per (image, fd) until close or a change of direction. */
+function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string): string {
+  const flag = dir === 'R' ? 1 : 2;
+  const [c, b] = dir === 'R' ? ['@rc', '@rb'] : ['@wc', '@wb'];
+  const k = `pid, $g, ${fdVar}`;
+  return `$g = @g[pid];
+    if (@s[${k}] != ${flag}) {
+      @s[${k}] = ${flag};
+      printf("${dir}\\t%llu\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, ${fdVar}, ${bytes});
+    } else {
+      ${c}[${k}] = ${c}[${k}] + 1; ${b}[${k}] = ${b}[${k}] + (uint64)${bytes};
+    }`;
+}
+
+function firstOp(dir: 'R' | 'W'): string {
+  const save = dir === 'R' ? '@rf' : '@wf';
+  return `{
+  $fd = (int64)(${save}[tid] - 1); delete(${save}[tid]);
+  if (args->ret > 0) {
+    ${dataOp(dir, '$fd', 'args->ret')}
+  }
+}`;
+}
+
+/** One printf per line: `head` (a format prefix and its args) then "family\tport\taddress". */
+function sockaddr(ptr: string, head: string, headArgs: string): string {
+  const fmt = (rest: string) => `"${head}${rest}\\n", ${headArgs}`;
+  return `$sa = (struct sockaddr *)${ptr};
+    $fam = 0;
+    if ((uint64)${ptr} != 0) { $fam = $sa->sa_family; }
+    if ($fam == 2) {
+      $a4 = (struct sockaddr_in *)${ptr};
+      $p4 = $a4->sin_port;
+      printf(${fmt('%d\\t%d\\t%s')}, $fam, (($p4 & 0xff) << 8) | (($p4 >> 8) & 0xff), ntop(2, $a4->sin_addr.s_addr));
+    } else if ($fam == 10) {
+      $a6 = (struct sockaddr_in6 *)${ptr};
+      $p6 = $a6->sin6_port;
+      printf(${fmt('%d\\t%d\\t%s')}, $fam, (($p6 & 0xff) << 8) | (($p6 >> 8) & 0xff), ntop(10, $a6->sin6_addr.in6_u.u6_addr8));
+    } else {
+      printf(${fmt('%d\\t0\\t-')}, $fam);
+    }`;
+}
+
+export function buildProgram(opts: ProgramOptions): string {
+  const argvBytes = Math.max(16, Math.min(opts.argvBytes ?? 190, 190));
+  const sc = (name: string) => `tracepoint:syscalls:sys_${name}`;
+  return `
+BEGIN { printf("B\\t%llu\\n", nsecs); }
+
+tracepoint:sched:sched_process_exec {
+  if (pid == ${opts.rootPid}) { if (@t[pid] == 0) { @t[pid] = 1; } }
+  if (@t[pid]) {
+    @g[pid] = @g[pid] + 1;
+    $mm = curtask->mm;
+    $as = $mm->arg_start;
+    $al = $mm->arg_end - $as;
+    $n = $al;
+    if ($n > ${argvBytes}) { $n = ${argvBytes}; }
+    printf("X\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @g[pid], str(args->filename));
+    printf("A\\t%llu\\t%d\\t%d\\t%d\\t%r\\n", nsecs, pid, @g[pid], $al, buf(uptr($as), $n));
+  }
+}
+
+tracepoint:task:task_newtask /@t[pid]/ {
+  if ((args->clone_flags & ${CLONE_THREAD}) == 0) {
+    @t[args->pid] = 1;
+    printf("F\\t%llu\\t%d\\t%d\\n", nsecs, pid, args->pid);
+  }
+}
+
+tracepoint:sched:sched_process_exit /@t[pid]/ {
+  if (pid == tid) {
+    printf("Q\\t%llu\\t%d\\t%d\\n", nsecs, pid, curtask->exit_code);
+    delete(@t[pid]);
+  }
+}
+
+${sc('enter_openat')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = args->flags; @od[tid] = args->dfd; }
+${sc('enter_open')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = args->flags; @od[tid] = ${AT_FDCWD}; }
+${sc('enter_creat')} /@t[pid]/ { @op[tid] = args->pathname; @of[tid] = 0x241; @od[tid] = ${AT_FDCWD}; }
+${sc('enter_openat2')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = ((struct open_how *)args->how)->flags; @od[tid] = args->dfd; }
+${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat2')} /@op[tid]/ {
+  if (args->ret >= 0) {
+    ${rebind('args->ret')}
+    printf("O\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, args->ret, @of[tid], @od[tid], str(@op[tid]));
+  }
+  delete(@op[tid]); delete(@of[tid]); delete(@od[tid]);
+}
+
+${sc('enter_read')}, ${sc('enter_pread64')}, ${sc('enter_readv')}, ${sc('enter_preadv')}, ${sc('enter_recvfrom')}
+  /@t[pid]/ { @rf[tid] = args->fd + 1; }
+${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_preadv')}, ${sc('exit_recvfrom')}
+  /@rf[tid]/ ${firstOp('R')}
+
+${sc('enter_write')}, ${sc('enter_pwrite64')}, ${sc('enter_writev')}, ${sc('enter_pwritev')}, ${sc('enter_sendto')}
+  /@t[pid]/ { @wf[tid] = args->fd + 1; }
+${sc('exit_write')}, ${sc('exit_pwrite64')}, ${sc('exit_writev')}, ${sc('exit_pwritev')}, ${sc('exit_sendto')}
+  /@wf[tid]/ ${firstOp('W')}
+
+// In-kernel copies (cat uses copy_file_range): a read of one fd and a write of another.
+${sc('enter_copy_file_range')}, ${sc('enter_splice')} /@t[pid]/ { @xi[tid] = args->fd_in + 1; @xo[tid] = args->fd_out + 1; }
+${sc('enter_sendfile64')} /@t[pid]/ { @xi[tid] = args->in_fd + 1; @xo[tid] = args->out_fd + 1; }
+${sc('exit_copy_file_range')}, ${sc('exit_splice')}, ${sc('exit_sendfile64')} /@xi[tid]/ {
+  $fi = (int64)(@xi[tid] - 1); $fo = (int64)(@xo[tid] - 1);
+  delete(@xi[tid]); delete(@xo[tid]);
+  if (args->ret > 0) {
+    ${dataOp('R', '$fi', 'args->ret')}
+    ${dataOp('W', '$fo', 'args->ret')}
+  }
+}
+
+${sc('enter_close')} /@t[pid]/ {
+  $g = @g[pid]; $fd = (int64)args->fd;
+  printf("L\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, $fd, ${COUNTERS('pid, $g, $fd')});
+  ${DELETE_FD_STATE('pid, $g, $fd')}
+}
+
+${sc('enter_close_range')} /@t[pid]/ { printf("Z\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, args->fd, args->max_fd); }
+
+${sc('enter_dup')} /@t[pid]/ { @do[tid] = args->fildes + 1; @dc[tid] = 0; }
+${sc('enter_dup2')} /@t[pid]/ { @do[tid] = args->oldfd + 1; @dc[tid] = 0; }
+${sc('enter_dup3')} /@t[pid]/ { @do[tid] = args->oldfd + 1; @dc[tid] = (args->flags & ${O_CLOEXEC}) ? 1 : 0; }
+${sc('enter_fcntl')} /@t[pid]/ {
+  if (args->cmd == ${F_DUPFD} || args->cmd == ${F_DUPFD_CLOEXEC}) {
+    @do[tid] = args->fd + 1; @dc[tid] = args->cmd == ${F_DUPFD_CLOEXEC} ? 1 : 0;
+  }
+}
+${sc('exit_dup')}, ${sc('exit_dup2')}, ${sc('exit_dup3')}, ${sc('exit_fcntl')} /@do[tid]/ {
+  $old = (int64)(@do[tid] - 1);
+  if (args->ret >= 0) {
+    ${rebind('args->ret')}
+    printf("D\\t%llu\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $old, args->ret, @dc[tid]);
+  }
+  delete(@do[tid]); delete(@dc[tid]);
+}
+
+${sc('enter_rename')} /@t[pid]/ { @ro[tid] = args->oldname; @rn[tid] = args->newname; @rod[tid] = ${AT_FDCWD}; @rnd[tid] = ${AT_FDCWD}; }
+${sc('enter_renameat')}, ${sc('enter_renameat2')} /@t[pid]/ {
+  @ro[tid] = args->oldname; @rn[tid] = args->newname; @rod[tid] = args->olddfd; @rnd[tid] = args->newdfd;
+}
+${sc('exit_rename')}, ${sc('exit_renameat')}, ${sc('exit_renameat2')} /@ro[tid]/ {
+  if (args->ret == 0) {
+    printf("N\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @rod[tid], str(@ro[tid]));
+    printf("M\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @rnd[tid], str(@rn[tid]));
+  }
+  delete(@ro[tid]); delete(@rn[tid]); delete(@rod[tid]); delete(@rnd[tid]);
+}
+
+${sc('enter_unlink')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = ${AT_FDCWD}; }
+${sc('enter_unlinkat')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = args->dfd; }
+${sc('exit_unlink')}, ${sc('exit_unlinkat')} /@ul[tid]/ {
+  if (args->ret == 0) { printf("U\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @uld[tid], str(@ul[tid])); }
+  delete(@ul[tid]); delete(@uld[tid]);
+}
+
+${sc('enter_connect')} /@t[pid]/ { @ca[tid] = args->uservaddr; @cf[tid] = args->fd + 1; }
+${sc('exit_connect')} /@cf[tid]/ {
+  if (args->ret == 0 || args->ret == -${EINPROGRESS}) {
+    ${sockaddr('@ca[tid]', 'K\\t%llu\\t%d\\t%d\\t', 'nsecs, pid, @cf[tid] - 1')}
+  }
+  delete(@ca[tid]); delete(@cf[tid]);
+}
+
+${sc('enter_accept')}, ${sc('enter_accept4')} /@t[pid]/ { @aa[tid] = args->upeer_sockaddr; @af[tid] = args->fd + 1; }
+${sc('exit_accept')}, ${sc('exit_accept4')} /@af[tid]/ {
+  if (args->ret >= 0) {
+    ${rebind('args->ret')}
+    ${sockaddr('@aa[tid]', 'Y\\t%llu\\t%d\\t%d\\t', 'nsecs, pid, args->ret')}
+  }
+  delete(@aa[tid]); delete(@af[tid]);
+}
+
+${sc('enter_chdir')} /@t[pid]/ { @cd[tid] = args->filename; }
+${sc('exit_chdir')} /@cd[tid]/ {
+  if (args->ret == 0) { printf("H\\t%llu\\t%d\\t%s\\n", nsecs, pid, str(@cd[tid])); }
+  delete(@cd[tid]);
+}
+${sc('enter_fchdir')} /@t[pid]/ { @cdf[tid] = args->fd + 1; }
+${sc('exit_fchdir')} /@cdf[tid]/ {
+  if (args->ret == 0) { printf("J\\t%llu\\t%d\\t%d\\n", nsecs, pid, @cdf[tid] - 1); }
+  delete(@cdf[tid]);
+}
+
+END {
+  clear(@t); clear(@op); clear(@of); clear(@od); clear(@rf); clear(@wf); clear(@do); clear(@dc);
+  clear(@ro); clear(@rn); clear(@rod); clear(@rnd); clear(@ul); clear(@uld); clear(@ca); clear(@cf);
+  clear(@aa); clear(@af); clear(@xi); clear(@xo); clear(@cd); clear(@cdf); clear(@s); clear(@g);
+}
+`;
+}

@@ -1,0 +1,52 @@
+import type { Batch } from '@faasprov/model';
+import { AgentErrors } from '../errors.js';
+
+/** The one thing an exporter does: deliver a batch and resolve once it is committed. */
+export interface BatchExporter {
+  export(batch: Batch): Promise<void>;
+}
+
+export interface HttpExporterOptions {
+  url: string;
+  token?: string;
+  /** Give up on one batch after this long (ms). */
+  deadlineMs?: number;
+}
+
+/** POSTs batches to a collector; retries network errors and 5xx with backoff, never 4xx. */
+export class HttpBatchExporter implements BatchExporter {
+  retries = 0;
+  constructor(private readonly opts: HttpExporterOptions) {}
+
+  async export(batch: Batch): Promise<void> {
+    const deadline = Date.now() + (this.opts.deadlineMs ?? 60000);
+    let delay = 50;
+    const body = JSON.stringify(batch);
+    for (;;) {
+      let why: string;
+      try {
+        const res = await fetch(new URL('/v1/batches', this.opts.url), {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+          },
+          body,
+        });
+        const text = await res.text();
+        if (res.ok) return;
+        if (res.status >= 400 && res.status < 500) {
+          throw AgentErrors.FP_ERR_SHIP(`collector refused batch ${batch.agent}#${batch.seq}: HTTP ${res.status} ${text.slice(0, 500)}`);
+        }
+        why = `HTTP ${res.status}`;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'FP_ERR_SHIP') throw err;
+        why = (err as Error).message;
+      }
+      if (Date.now() + delay > deadline) throw AgentErrors.FP_ERR_SHIP(`${why} (gave up after retries)`);
+      this.retries++;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+}

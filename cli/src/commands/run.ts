@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { constants } from 'node:os';
+import { Capture, HttpBatchExporter, preflight, which } from '@faasprov/agent';
+import { SqliteGraphStore } from '@faasprov/store';
+import { buildServer, formatGraph, type Format } from '@faasprov/graph-service';
+import { emit, fail } from '../output.js';
+
+export interface RunOptions {
+  store: string;
+  format: Format;
+  out?: string;
+  bpftrace?: string;
+  perfPages?: number;
+  node?: string;
+  quiet?: boolean;
+}
+
+// The launcher waits on fd 3 until capture is attached, then becomes CMD (same pid), so the
+// first event of the tracked tree is CMD's own exec. EOF on fd 3 (faasprov died) aborts.
+const LAUNCH = 'IFS= read -r _ <&3 || exit 125; exec 3<&-; exec "$@"';
+const MARK = 'faasprov-launch';
+
+function stdioTargets(): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const fd of [0, 1, 2]) {
+    try {
+      const t = readlinkSync(`/proc/self/fd/${fd}`);
+      if (t.startsWith('/')) m.set(fd, t);
+    } catch {
+      /* not open */
+    }
+  }
+  return m;
+}
+
+async function waitLaunched(pid: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(MARK)) return;
+    } catch {
+      return; // gone already: its exit shows up below
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** CMD's exit status as a shell reports it: its code, or 128 + the signal that killed it. */
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      if (code !== null) resolve(code);
+      else resolve(128 + ((signal && (constants.signals as Record<string, number>)[signal]) || 1));
+    });
+  });
+}
+
+/** faasprov run: capture CMD's process tree end to end and print its provenance graph. */
+export async function runCommand(argv: string[], o: RunOptions): Promise<number> {
+  const [cmd, ...args] = argv;
+  if (!cmd) fail(new Error('nothing to run: usage: faasprov run [options] -- CMD [ARGS...]'));
+  const resolved = which(cmd);
+  if (!resolved) fail(new Error(`command not found: ${cmd}`), 127);
+
+  let bpftrace: string;
+  try {
+    ({ bpftrace } = await preflight({ bpftrace: o.bpftrace }));
+  } catch (err) {
+    fail(err);
+  }
+
+  mkdirSync(dirname(o.store), { recursive: true });
+  let store: SqliteGraphStore;
+  try {
+    store = new SqliteGraphStore(o.store);
+  } catch (err) {
+    fail(err);
+  }
+  const app = await buildServer({ store, collector: true });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+
+  const child = spawn('/bin/sh', ['-c', LAUNCH, MARK, cmd, ...args], {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+  });
+  const exited = exitOf(child);
+  const gate = child.stdio[3] as NodeJS.WritableStream;
+  gate.on('error', () => undefined);
+  // Signals meant for CMD (Ctrl-C) reach it directly; faasprov stays to flush the capture.
+  const ignore = () => undefined;
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', ignore);
+
+  const capture = new Capture({
+    rootPid: child.pid!,
+    rootCwd: process.cwd(),
+    rootFds: stdioTargets(),
+    exporter: new HttpBatchExporter({ url }),
+    bpftrace,
+    perfRbPages: o.perfPages,
+    node: o.node,
+  });
+  try {
+    await waitLaunched(child.pid!);
+    await capture.start();
+  } catch (err) {
+    child.kill('SIGKILL');
+    await app.close();
+    store.close();
+    fail(err);
+  }
+  gate.end('\n');
+  const code = await exited;
+  // Let bpftrace drain what the last CPUs still hold before it is stopped.
+  await new Promise((r) => setTimeout(r, 200));
+  let summary;
+  try {
+    summary = await capture.stop();
+  } catch (err) {
+    await app.close();
+    store.close();
+    fail(err);
+  }
+  const graph = store.subgraph(summary.nodeIds);
+  await app.close();
+  store.close();
+  const procs = graph.nodes.filter((n) => n.type === 'Process').length;
+  const title = `provenance of ${[cmd, ...args].join(' ')}`;
+  emit(formatGraph(graph, o.format, title), o.out);
+  if (!o.quiet) {
+    const loss = summary.lostEvents > 0 || summary.parseErrors > 0 ? `, LOST ${summary.lostEvents} events, ${summary.parseErrors} unparsable lines (see Gap nodes)` : ', nothing lost';
+    process.stderr.write(
+      `faasprov: ${summary.events} events, ${procs} processes, ${graph.nodes.length} nodes, ${graph.edges.length} edges in ${summary.batches} batches${loss}; store ${o.store}\n`,
+    );
+  }
+  return code;
+}

@@ -1,0 +1,3 @@
+export * from './apply.js';
+export * from './plugin.js';
+export * from './metrics.js';

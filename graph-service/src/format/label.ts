@@ -1,0 +1,22 @@
+import type { GraphNode } from '@faasprov/model';
+
+/** Makes any string safe for a terminal or a DOT label: control bytes become \xNN. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function nodeLabel(n: GraphNode): string {
+  switch (n.type) {
+    case 'Process': {
+      const argv = n.argv.length > 0 ? n.argv.join(' ') : n.exe;
+      return printable(`Process ${n.pid} ${argv}${n.exitCode !== undefined ? ` [exit ${n.exitCode}]` : ''}`);
+    }
+    case 'File':
+      return printable(`File ${n.path}${n.pathTruncated ? '…' : ''} @${n.version === 0 ? 'initial' : `v${n.version}`}${n.deleted ? ' (deleted)' : ''}`);
+    case 'Endpoint':
+      return printable(`Endpoint ${n.address.includes(':') ? `[${n.address}]` : n.address}:${n.port}`);
+    case 'Gap':
+      return printable(`Gap ${n.cause}: ${n.count} lost`);
+  }
+}

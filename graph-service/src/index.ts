@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './server.js';
+export * from './queries/trace.js';
+export * from './format/index.js';

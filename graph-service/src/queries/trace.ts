@@ -1,0 +1,71 @@
+import type { GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
+import type { Direction, GraphStore } from '@faasprov/store';
+import { GraphErrors } from '../errors.js';
+
+export interface TraceOptions {
+  direction: Direction;
+  /** Hops from the start node. */
+  maxDepth?: number;
+  /** Stop after this many nodes (the result says it was truncated). */
+  maxNodes?: number;
+}
+
+export interface TraceResult extends SerializedGraph {
+  start: string;
+  direction: Direction;
+  truncated: boolean;
+}
+
+const DEFAULTS = { maxDepth: 64, maxNodes: 10000 };
+const NO_BOUND_BACKWARD = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Time-respecting trace. Backward (root cause): an edge is followed only if it began before
+ * the effect it would explain; forward (impact): only if it ended after the cause. A node
+ * reached again with a better bound is expanded again.
+ */
+export function trace(store: GraphStore, start: string, options: TraceOptions): TraceResult {
+  const o = { ...DEFAULTS, ...options };
+  if (o.direction !== 'backward' && o.direction !== 'forward') {
+    throw GraphErrors.FP_ERR_BAD_OPTION('trace', `direction must be backward or forward, not ${String(o.direction)}`);
+  }
+  if (!Number.isInteger(o.maxDepth) || o.maxDepth < 0) throw GraphErrors.FP_ERR_BAD_OPTION('trace', 'maxDepth must be a non-negative integer');
+  const [root] = store.getNodes([start]);
+  if (!root) throw GraphErrors.FP_ERR_UNKNOWN_NODE(start);
+  const backward = o.direction === 'backward';
+  const best = new Map<string, number>([[start, backward ? NO_BOUND_BACKWARD : 0]]);
+  const edges = new Map<string, GraphEdge>();
+  let frontier = [{ id: start, bound: best.get(start)! }];
+  let truncated = false;
+  let depth = 0;
+  for (; frontier.length > 0 && depth < o.maxDepth; depth++) {
+    const bounds = new Map(frontier.map((f) => [f.id, f.bound]));
+    const next = new Map<string, number>();
+    for (const s of store.expand(frontier, o.direction)) {
+      const via = bounds.get(s.via)!;
+      const bound = backward ? Math.min(via, s.edge.lastTime) : Math.max(via, s.edge.firstTime);
+      edges.set(s.edge.id, s.edge);
+      const old = best.get(s.neighbor);
+      if (old === undefined || (backward ? bound > old : bound < old)) {
+        best.set(s.neighbor, bound);
+        next.set(s.neighbor, bound);
+      }
+    }
+    if (best.size > o.maxNodes) {
+      truncated = true;
+      break;
+    }
+    frontier = [...next].map(([id, bound]) => ({ id, bound }));
+  }
+  // Stopped by the depth limit with nodes still to expand: say so.
+  if (depth >= o.maxDepth && frontier.length > 0) truncated = true;
+  const nodes: GraphNode[] = store.getNodes([...best.keys()]);
+  const ids = new Set(nodes.map((n) => n.id));
+  return {
+    start,
+    direction: o.direction,
+    truncated,
+    nodes,
+    edges: [...edges.values()].filter((e) => ids.has(e.from) && ids.has(e.to)),
+  };
+}

@@ -1,0 +1,16 @@
+// Tests run as ES modules (execa is ESM-only): swc strips types, jest runs with --experimental-vm-modules.
+const workspaces = ['model', 'store', 'agent', 'collector', 'graph-service'];
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } }],
+  },
+  moduleNameMapper: {
+    ...Object.fromEntries(workspaces.map((w) => [`^@faasprov/${w}$`, `<rootDir>/${w}/src/index.ts`])),
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  testTimeout: 60000,
+};

@@ -1,0 +1,92 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import {
+  GraphEdge,
+  NODE_SCHEMAS,
+  NODE_TYPES,
+  edgeId,
+  edgeKindError,
+  expectedNodeId,
+  type GraphNode,
+  type NodeType,
+} from './graph.js';
+import { FaasprovError, ModelErrors } from './errors.js';
+
+export const MAX_BATCH_NODES = 20000;
+export const MAX_BATCH_EDGES = 40000;
+
+/** What an agent ships: self-contained (every edge's endpoints are nodes of the same batch). */
+export const BatchEnvelope = Type.Object(
+  {
+    agent: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }),
+    seq: Type.Integer({ minimum: 0 }),
+    sentAt: Type.Optional(Type.Integer({ minimum: 0 })),
+    nodes: Type.Array(Type.Object({ type: Type.String() }), { maxItems: MAX_BATCH_NODES }),
+    edges: Type.Array(Type.Unknown(), { maxItems: MAX_BATCH_EDGES }),
+  },
+  { additionalProperties: false },
+);
+
+export interface Batch {
+  agent: string;
+  seq: number;
+  sentAt?: number;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+export type BatchEnvelope = Static<typeof BatchEnvelope>;
+
+const envelopeCheck = TypeCompiler.Compile(BatchEnvelope);
+const edgeCheck = TypeCompiler.Compile(GraphEdge);
+type Check = { Errors(value: unknown): { First(): { path: string; message: string } | undefined } };
+const nodeChecks: Record<NodeType, Check> = {
+  Process: TypeCompiler.Compile(NODE_SCHEMAS.Process),
+  File: TypeCompiler.Compile(NODE_SCHEMAS.File),
+  Endpoint: TypeCompiler.Compile(NODE_SCHEMAS.Endpoint),
+  Gap: TypeCompiler.Compile(NODE_SCHEMAS.Gap),
+};
+
+function firstError(check: Check, value: unknown, base: string): FaasprovError | undefined {
+  const err = check.Errors(value).First();
+  if (!err) return undefined;
+  const where = `${base}${err.path}` || '/';
+  return ModelErrors.FP_ERR_BATCH_INVALID(where.replace(/^\//, ''), err.message);
+}
+
+/**
+ * Validates a batch fully: shape, per-type node schemas, ids against natural keys,
+ * edge endpoints and PROV direction. Throws a FaasprovError naming the first bad field.
+ */
+export function parseBatch(value: unknown): Batch {
+  const e0 = firstError(envelopeCheck, value, '');
+  if (e0) throw e0;
+  const b = value as BatchEnvelope;
+  const types = new Map<string, NodeType>();
+  b.nodes.forEach((n, i) => {
+    const t = n.type as NodeType;
+    if (!NODE_TYPES.includes(t)) {
+      throw ModelErrors.FP_ERR_BATCH_INVALID(`nodes/${i}/type`, `must be one of ${NODE_TYPES.join(', ')}`);
+    }
+    const e = firstError(nodeChecks[t], n, `/nodes/${i}`);
+    if (e) throw e;
+    const node = n as GraphNode;
+    if (expectedNodeId(node) !== node.id) throw ModelErrors.FP_ERR_ID_MISMATCH(`nodes/${i}/id`);
+    types.set(node.id, t);
+  });
+  b.edges.forEach((ed, i) => {
+    const e = firstError(edgeCheck, ed, `/edges/${i}`);
+    if (e) throw e;
+    const edge = ed as GraphEdge;
+    const from = types.get(edge.from);
+    const to = types.get(edge.to);
+    if (!from) throw ModelErrors.FP_ERR_DANGLING_EDGE(`edges/${i}/from`, edge.from);
+    if (!to) throw ModelErrors.FP_ERR_DANGLING_EDGE(`edges/${i}/to`, edge.to);
+    const kind = edgeKindError(edge.type, from, to);
+    if (kind) throw ModelErrors.FP_ERR_EDGE_KIND(`edges/${i}/type`, kind);
+    if (edge.id !== edgeId(edge.type, edge.from, edge.to)) throw ModelErrors.FP_ERR_ID_MISMATCH(`edges/${i}/id`);
+    if (edge.lastTime < edge.firstTime) {
+      throw ModelErrors.FP_ERR_BATCH_INVALID(`edges/${i}/lastTime`, 'must not be before firstTime');
+    }
+  });
+  return value as Batch;
+}

@@ -1,0 +1,154 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { hashId } from './ids.js';
+
+// Bounds keep a hostile or broken agent from storing unbounded strings.
+export const MAX_PATH = 4096;
+export const MAX_ARGV = 256;
+export const MAX_STR = 4096;
+
+const Id = Type.String({ minLength: 3, maxLength: 80, pattern: '^[a-z]{1,4}_[0-9a-f]{32}$' });
+const NodeName = Type.String({ minLength: 1, maxLength: 253 });
+/** Times are integer microseconds since the Unix epoch. */
+const Time = Type.Integer({ minimum: 0 });
+
+export const ProcessNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Process'),
+    node: NodeName,
+    pid: Type.Integer({ minimum: 0, maximum: 4194304 }),
+    start: Time,
+    exe: Type.String({ maxLength: MAX_PATH }),
+    argv: Type.Array(Type.String({ maxLength: MAX_STR }), { maxItems: MAX_ARGV }),
+    argvTruncated: Type.Optional(Type.Boolean()),
+    exeTruncated: Type.Optional(Type.Boolean()),
+    end: Type.Optional(Time),
+    exitCode: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
+
+export const FileNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('File'),
+    node: NodeName,
+    path: Type.String({ minLength: 1, maxLength: MAX_PATH }),
+    /** 0: the content found before capture; otherwise the time (µs) of the write that made it. */
+    version: Type.Integer({ minimum: 0 }),
+    pathTruncated: Type.Optional(Type.Boolean()),
+    deleted: Type.Optional(Time),
+  },
+  { additionalProperties: false },
+);
+
+export const EndpointNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Endpoint'),
+    address: Type.String({ minLength: 1, maxLength: 64 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** Set only for loopback addresses, which mean a different host on each node. */
+    node: Type.Optional(NodeName),
+  },
+  { additionalProperties: false },
+);
+
+export const GapNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Gap'),
+    agent: Type.String({ minLength: 1, maxLength: 128 }),
+    cause: Type.String({ minLength: 1, maxLength: 64 }),
+    from: Time,
+    to: Time,
+    count: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export type ProcessNode = Static<typeof ProcessNode>;
+export type FileNode = Static<typeof FileNode>;
+export type EndpointNode = Static<typeof EndpointNode>;
+export type GapNode = Static<typeof GapNode>;
+export type GraphNode = ProcessNode | FileNode | EndpointNode | GapNode;
+export type NodeType = GraphNode['type'];
+
+export const NODE_SCHEMAS = {
+  Process: ProcessNode,
+  File: FileNode,
+  Endpoint: EndpointNode,
+  Gap: GapNode,
+} as const;
+export const NODE_TYPES = Object.keys(NODE_SCHEMAS) as NodeType[];
+
+export const EDGE_TYPES = ['USED', 'WAS_GENERATED_BY', 'WAS_INFORMED_BY', 'WAS_INVALIDATED_BY'] as const;
+export type EdgeType = (typeof EDGE_TYPES)[number];
+
+export const GraphEdge = Type.Object(
+  {
+    id: Id,
+    type: Type.Union(EDGE_TYPES.map((t) => Type.Literal(t))),
+    from: Id,
+    to: Id,
+    firstTime: Time,
+    lastTime: Time,
+    count: Type.Integer({ minimum: 1 }),
+    bytes: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type GraphEdge = Static<typeof GraphEdge>;
+
+export interface SerializedGraph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+const ACTIVITIES: ReadonlySet<NodeType> = new Set(['Process']);
+const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap']);
+
+/** W3C PROV direction rules: which node types an edge type may join. */
+export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): string | undefined {
+  const ok =
+    (type === 'USED' && ACTIVITIES.has(from) && ENTITIES.has(to)) ||
+    ((type === 'WAS_GENERATED_BY' || type === 'WAS_INVALIDATED_BY') && ENTITIES.has(from) && ACTIVITIES.has(to)) ||
+    (type === 'WAS_INFORMED_BY' && ACTIVITIES.has(from) && ACTIVITIES.has(to));
+  return ok ? undefined : `${type} cannot join ${from} to ${to}`;
+}
+
+const PREFIX: Record<NodeType, string> = { Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap' };
+
+export function processId(node: string, pid: number, start: number): string {
+  return hashId(PREFIX.Process, ['Process', node, pid, start]);
+}
+export function fileId(node: string, path: string, version: number): string {
+  return hashId(PREFIX.File, ['File', node, path, version]);
+}
+export function endpointId(address: string, port: number, node?: string): string {
+  return hashId(PREFIX.Endpoint, ['Endpoint', address, port, node ?? '']);
+}
+export function gapId(agent: string, cause: string, from: number): string {
+  return hashId(PREFIX.Gap, ['Gap', agent, cause, from]);
+}
+export function edgeId(type: EdgeType, from: string, to: string): string {
+  return hashId('e', [type, from, to]);
+}
+
+/** The id a node must have, computed from its natural key. */
+export function expectedNodeId(n: GraphNode): string {
+  switch (n.type) {
+    case 'Process':
+      return processId(n.node, n.pid, n.start);
+    case 'File':
+      return fileId(n.node, n.path, n.version);
+    case 'Endpoint':
+      return endpointId(n.address, n.port, n.node);
+    case 'Gap':
+      return gapId(n.agent, n.cause, n.from);
+  }
+}
+
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
+}

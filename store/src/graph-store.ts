@@ -1,0 +1,52 @@
+import type { Batch, GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
+
+export type Direction = 'backward' | 'forward';
+
+/** A frontier entry: a node and the time bound (µs) its expansion must respect. */
+export interface FrontierEntry {
+  id: string;
+  bound: number;
+}
+
+/** One step of an expansion: the edge followed and the node it reached. */
+export interface ExpandStep {
+  via: string; // the frontier node expanded
+  edge: GraphEdge;
+  neighbor: string;
+}
+
+export interface ApplyResult {
+  /** false when (agent, seq) was stored before: the batch changed nothing. */
+  applied: boolean;
+  nodes: number;
+  edges: number;
+}
+
+export interface StoreStats {
+  nodes: number;
+  edges: number;
+  batches: number;
+  nodesByType: Record<string, number>;
+}
+
+/**
+ * The one interface every store implements. The trace algorithms above it are shared,
+ * so every store answers the same query identically.
+ */
+export interface GraphStore {
+  /** Applies a validated batch in one transaction; dedupes by (agent, seq). */
+  applyBatch(batch: Batch): ApplyResult;
+  getNodes(ids: readonly string[]): GraphNode[];
+  /**
+   * Follows the edges that could have carried an effect, one hop from every frontier entry.
+   * backward: outgoing PROV edges whose firstTime <= bound; forward: incoming edges whose
+   * lastTime >= bound.
+   */
+  expand(frontier: readonly FrontierEntry[], direction: Direction): ExpandStep[];
+  /** Nodes with these ids and the edges between them. */
+  subgraph(ids: readonly string[]): SerializedGraph;
+  /** Every node and edge (small stores, exports). */
+  all(): SerializedGraph;
+  stats(): StoreStats;
+  close(): void;
+}

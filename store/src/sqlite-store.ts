@@ -1,0 +1,176 @@
+import Database from 'better-sqlite3';
+import type { Batch, GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
+import type { ApplyResult, Direction, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
+import { StoreErrors } from './errors.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  attrs TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nodes_type ON nodes(type);
+CREATE TABLE IF NOT EXISTS edges (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  src TEXT NOT NULL,
+  dst TEXT NOT NULL,
+  first_time INTEGER NOT NULL,
+  last_time INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edges_src ON edges(src, first_time);
+CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, last_time);
+CREATE TABLE IF NOT EXISTS batches (
+  agent TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  nodes INTEGER NOT NULL,
+  edges INTEGER NOT NULL,
+  PRIMARY KEY (agent, seq)
+);
+`;
+const SCHEMA_VERSION = '1';
+
+interface EdgeRow {
+  id: string;
+  type: GraphEdge['type'];
+  src: string;
+  dst: string;
+  first_time: number;
+  last_time: number;
+  count: number;
+  bytes: number;
+}
+
+function toEdge(r: EdgeRow): GraphEdge {
+  return {
+    id: r.id,
+    type: r.type,
+    from: r.src,
+    to: r.dst,
+    firstTime: r.first_time,
+    lastTime: r.last_time,
+    count: r.count,
+    bytes: r.bytes,
+  };
+}
+
+function toNode(r: { id: string; type: string; attrs: string }): GraphNode {
+  return { ...(JSON.parse(r.attrs) as object), id: r.id, type: r.type } as GraphNode;
+}
+
+/** The embedded store: SQLite in WAL mode, zero setup. */
+export class SqliteGraphStore implements GraphStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(readonly file: string) {
+    try {
+      this.db = new Database(file);
+    } catch (err) {
+      throw StoreErrors.FP_ERR_STORE_OPEN(file, (err as Error).message);
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
+    if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+    else if (v.value !== SCHEMA_VERSION) throw StoreErrors.FP_ERR_STORE_SCHEMA(file, v.value, SCHEMA_VERSION);
+    this.stmts = {
+      seen: this.db.prepare('SELECT 1 FROM batches WHERE agent = ? AND seq = ?'),
+      batch: this.db.prepare('INSERT INTO batches(agent, seq, received, nodes, edges) VALUES (?, ?, ?, ?, ?)'),
+      node: this.db.prepare(
+        `INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs)`,
+      ),
+      edge: this.db.prepare(
+        `INSERT INTO edges(id, type, src, dst, first_time, last_time, count, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET
+           first_time = min(edges.first_time, excluded.first_time),
+           last_time = max(edges.last_time, excluded.last_time),
+           count = edges.count + excluded.count,
+           bytes = edges.bytes + excluded.bytes`,
+      ),
+      getNode: this.db.prepare('SELECT id, type, attrs FROM nodes WHERE id = ?'),
+      out: this.db.prepare('SELECT * FROM edges WHERE src = ? AND first_time <= ?'),
+      in: this.db.prepare('SELECT * FROM edges WHERE dst = ? AND last_time >= ?'),
+      edgesFrom: this.db.prepare('SELECT * FROM edges WHERE src = ?'),
+    };
+  }
+
+  applyBatch(batch: Batch): ApplyResult {
+    const tx = this.db.transaction((b: Batch): ApplyResult => {
+      if (this.stmts.seen.get(b.agent, b.seq)) return { applied: false, nodes: 0, edges: 0 };
+      for (const n of b.nodes) {
+        const { id, type, ...attrs } = n;
+        this.stmts.node.run(id, type, JSON.stringify(attrs));
+      }
+      for (const e of b.edges) {
+        this.stmts.edge.run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes);
+      }
+      this.stmts.batch.run(b.agent, b.seq, Date.now(), b.nodes.length, b.edges.length);
+      return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
+    });
+    return tx.immediate(batch);
+  }
+
+  getNodes(ids: readonly string[]): GraphNode[] {
+    const out: GraphNode[] = [];
+    for (const id of ids) {
+      const r = this.stmts.getNode.get(id) as { id: string; type: string; attrs: string } | undefined;
+      if (r) out.push(toNode(r));
+    }
+    return out;
+  }
+
+  expand(frontier: readonly FrontierEntry[], direction: Direction): ExpandStep[] {
+    const steps: ExpandStep[] = [];
+    for (const f of frontier) {
+      if (direction === 'backward') {
+        for (const r of this.stmts.out.all(f.id, f.bound) as EdgeRow[]) {
+          steps.push({ via: f.id, edge: toEdge(r), neighbor: r.dst });
+        }
+      } else {
+        for (const r of this.stmts.in.all(f.id, f.bound) as EdgeRow[]) {
+          steps.push({ via: f.id, edge: toEdge(r), neighbor: r.src });
+        }
+      }
+    }
+    return steps;
+  }
+
+  subgraph(ids: readonly string[]): SerializedGraph {
+    const set = new Set(ids);
+    const nodes = this.getNodes([...set]);
+    const edges: GraphEdge[] = [];
+    for (const id of set) {
+      for (const r of this.stmts.edgesFrom.all(id) as EdgeRow[]) if (set.has(r.dst)) edges.push(toEdge(r));
+    }
+    return { nodes, edges };
+  }
+
+  all(): SerializedGraph {
+    const nodes = (this.db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as { id: string; type: string; attrs: string }[]).map(toNode);
+    const edges = (this.db.prepare('SELECT * FROM edges ORDER BY rowid').all() as EdgeRow[]).map(toEdge);
+    return { nodes, edges };
+  }
+
+  stats(): StoreStats {
+    const c = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const byType = this.db.prepare('SELECT type, count(*) AS n FROM nodes GROUP BY type').all() as { type: string; n: number }[];
+    return {
+      nodes: c('SELECT count(*) AS n FROM nodes'),
+      edges: c('SELECT count(*) AS n FROM edges'),
+      batches: c('SELECT count(*) AS n FROM batches'),
+      nodesByType: Object.fromEntries(byType.map((r) => [r.type, r.n])),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
