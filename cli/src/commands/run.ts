@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { constants } from 'node:os';
 import { Capture, HttpBatchExporter, preflight, which } from '@faasprov/agent';
 import { SqliteGraphStore } from '@faasprov/store';
-import { buildServer, formatGraph, type Format } from '@faasprov/graph-service';
+import { buildServer, formatGraph, printable, type Format } from '@faasprov/graph-service';
 import { emit, fail } from '../output.js';
 
 export interface RunOptions {
@@ -125,7 +125,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   await app.close();
   store.close();
   const procs = graph.nodes.filter((n) => n.type === 'Process').length;
-  const title = `provenance of ${[cmd, ...args].join(' ')}`;
+  const title = printable(`provenance of ${[cmd, ...args].join(" ")}`);
   emit(formatGraph(graph, o.format, title), o.out);
   if (!o.quiet) {
     const loss = summary.lostEvents > 0 || summary.parseErrors > 0 ? `, LOST ${summary.lostEvents} events, ${summary.parseErrors} unparsable lines (see Gap nodes)` : ', nothing lost';

@@ -1,0 +1,142 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Batch, FileNode, ProcessNode } from '@faasprov/model';
+import { parseBatch } from '@faasprov/model';
+import { GraphBuffer } from './graph-buffer.js';
+import { Observer } from './observer.js';
+import { parseLine } from '../sensor/parse.js';
+
+/** Feeds bpftrace output lines (as program.ts prints them) through the observer. */
+function observe(lines: string[]): Batch {
+  const buf = new GraphBuffer();
+  const obs = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/work' }, buf);
+  for (const l of lines) obs.handle(parseLine(l));
+  return parseBatch(buf.cut('a1', 0));
+}
+
+const procs = (b: Batch) => b.nodes.filter((n): n is ProcessNode => n.type === 'Process');
+const file = (b: Batch, path: string) => b.nodes.filter((n): n is FileNode => n.type === 'File' && n.path === path);
+
+describe('Observer', () => {
+  // sh forks; the child opens the target, dup2s it onto stdout, closes it, execs cat.
+  const shCat = [
+    'X\t1000\t10\t1\t/usr/bin/sh',
+    'A\t1001\t10\t1\t30\tsh\\x00-c\\x00cat a > b\\x00',
+    'F\t2000\t10\t11',
+    'O\t3000\t11\t3\t577\t-100\tb',
+    'D\t3100\t11\t3\t1\t0',
+    'L\t3200\t11\t0\t3\t0\t0\t0\t0',
+    'X\t4000\t11\t1\t/usr/bin/cat',
+    'A\t4001\t11\t1\t6\tcat\\x00a\\x00',
+    'O\t5000\t11\t3\t0\t-100\ta',
+    'R\t6000\t11\t1\t3\t10',
+    'W\t7000\t11\t1\t1\t10',
+    'L\t8000\t11\t1\t3\t2\t20\t0\t0',
+    'Q\t9000\t11\t0',
+  ];
+
+  it('follows an fd inherited across dup2 and exec: cat writes b', () => {
+    const b = observe(shCat);
+    const cat = procs(b).find((p) => p.exe === '/usr/bin/cat')!;
+    const [a] = file(b, '/work/a');
+    const [out] = file(b, '/work/b');
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: cat.id, to: a!.id, count: 3, bytes: 30 }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: out!.id, to: cat.id, count: 1, bytes: 10 }));
+    expect(out!.version).toBeGreaterThan(0);
+    expect(a!.version).toBe(0);
+  });
+
+  it('makes one Process per image, linked fork and exec', () => {
+    const b = observe(shCat);
+    const ps = procs(b);
+    expect(ps.map((p) => [p.pid, p.exe])).toEqual(
+      expect.arrayContaining([[10, '/usr/bin/sh'], [11, '/usr/bin/sh'], [11, '/usr/bin/cat']]),
+    );
+    const [root, forked, cat] = [ps.find((p) => p.pid === 10)!, ps.find((p) => p.pid === 11 && p.exe.endsWith('sh'))!, ps.find((p) => p.exe.endsWith('cat'))!];
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_INFORMED_BY', from: forked.id, to: root.id }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_INFORMED_BY', from: cat.id, to: forked.id }));
+    expect(cat.argv).toEqual(['cat', 'a']);
+    expect(cat.exitCode).toBe(0);
+    expect(forked.end).toBe(4);
+  });
+
+  it('drops close-on-exec fds at exec', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t/usr/bin/sh',
+      'O\t2000\t10\t5\t524288\t-100\t/secret',
+      'X\t3000\t10\t2\t/usr/bin/cat',
+      'W\t4000\t10\t2\t5\t10',
+    ]);
+    expect(file(b, '/secret')).toHaveLength(0);
+  });
+
+  it('gives each write session a new file version and readers the latest', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t/usr/bin/sh',
+      'O\t2000\t10\t3\t1\t-100\t/tmp/x',
+      'W\t3000\t10\t1\t3\t1',
+      'L\t3500\t10\t1\t3\t0\t0\t0\t0',
+      'O\t4000\t10\t3\t0\t-100\t/tmp/x',
+      'R\t5000\t10\t1\t3\t1',
+      'L\t5500\t10\t1\t3\t0\t0\t0\t0',
+      'O\t6000\t10\t3\t1\t-100\t/tmp/x',
+      'W\t7000\t10\t1\t3\t1',
+    ]);
+    const versions = file(b, '/tmp/x').map((f) => f.version).sort();
+    expect(versions).toEqual([3, 7]);
+    const read = b.edges.find((e) => e.type === 'USED')!;
+    expect(b.nodes.find((n) => n.id === read.to)).toMatchObject({ version: 3 });
+  });
+
+  it('resolves relative paths against the cwd, chdir and dirfd', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t/usr/bin/sh',
+      'H\t1500\t10\t/etc',
+      'O\t2000\t10\t3\t0\t-100\t../etc/./hostname',
+      'R\t2100\t10\t1\t3\t5',
+      'O\t3000\t10\t4\t0\t-100\t/var',
+      'O\t3100\t10\t5\t0\t4\tlog/x',
+      'R\t3200\t10\t1\t5\t5',
+    ]);
+    expect(file(b, '/etc/hostname')).toHaveLength(1);
+    expect(file(b, '/var/log/x')).toHaveLength(1);
+  });
+
+  it('links connect and accept to endpoints, reads as USED and writes as WAS_GENERATED_BY', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t/usr/bin/python3',
+      'K\t2000\t10\t3\t2\t8080\t127.0.0.1',
+      'W\t2100\t10\t1\t3\t7',
+      'R\t2200\t10\t1\t3\t9',
+      'Y\t3000\t10\t4\t10\t5555\t::ffff:10.0.0.2',
+    ]);
+    const eps = b.nodes.filter((n) => n.type === 'Endpoint');
+    expect(eps).toEqual(expect.arrayContaining([
+      expect.objectContaining({ address: '127.0.0.1', port: 8080, node: 'n1' }),
+      expect.objectContaining({ address: '10.0.0.2', port: 5555 }),
+    ]));
+    const lo = eps.find((e) => e.type === 'Endpoint' && e.port === 8080)!;
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: lo.id, bytes: 7 }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', to: lo.id, count: 2, bytes: 9 }));
+  });
+
+  it('records rename and unlink', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t/usr/bin/mv',
+      'N\t2000\t10\t-100\t/tmp/a',
+      'M\t2000\t10\t-100\t/tmp/b',
+      'U\t3000\t10\t-100\t/tmp/b',
+    ]);
+    expect(b.edges.map((e) => e.type).sort()).toEqual(['USED', 'WAS_GENERATED_BY', 'WAS_INVALIDATED_BY']);
+    expect(file(b, '/tmp/b')[0]).toMatchObject({ deleted: 3 });
+  });
+
+  it('counts what it cannot attribute instead of guessing', () => {
+    const buf = new GraphBuffer();
+    const obs = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/' }, buf);
+    obs.handle(parseLine('X\t1000\t10\t1\t/usr/bin/sh'));
+    obs.handle(parseLine('R\t2000\t10\t1\t9\t5'));
+    obs.handle(parseLine('R\t2000\t99\t1\t3\t5'));
+    expect(obs.stats.unattributed).toBe(1);
+    expect(obs.stats.unknownProcess).toBe(1);
+  });
+});

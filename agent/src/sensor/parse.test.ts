@@ -1,0 +1,30 @@
+import { describe, expect, it } from '@jest/globals';
+import { ParseError, decodeEscaped, parseLine } from './parse.js';
+
+describe('parseLine', () => {
+  it('keeps every byte of a path, tabs and newlines included', () => {
+    const e = parseLine('O\t100\t42\t3\t524288\t-100\t/tmp/a\tb\nc "d"\n');
+    expect(e).toMatchObject({ kind: 'open', ts: 100n, pid: 42, fd: 3, flags: 524288, dirfd: -100, path: '/tmp/a\tb\nc "d"', truncated: false });
+  });
+
+  it('marks paths that reached the string limit as truncated', () => {
+    const e = parseLine(`O\t1\t2\t3\t0\t-100\t/${'x'.repeat(198)}`);
+    expect(e).toMatchObject({ kind: 'open', truncated: true });
+  });
+
+  it('decodes argv from escaped NUL-separated bytes and flags a cut argv', () => {
+    const e = parseLine('A\t5\t7\t1\t40\tcat\\x00/etc/hostname\\x00');
+    expect(e).toMatchObject({ kind: 'argv', argv: ['cat', '/etc/hostname'], truncated: true });
+    expect(decodeEscaped('a\\x09b').toString()).toBe('a\tb');
+  });
+
+  it('parses data, close and socket lines', () => {
+    expect(parseLine('R\t9\t1\t2\t3\t100')).toMatchObject({ kind: 'read', gen: 2, fd: 3, bytes: 100 });
+    expect(parseLine('L\t9\t1\t2\t3\t4\t5\t6\t7')).toMatchObject({ kind: 'close', rc: 4, rb: 5, wc: 6, wb: 7 });
+    expect(parseLine('K\t9\t1\t3\t2\t8080\t127.0.0.1')).toMatchObject({ kind: 'connect', fd: 3, family: 2, port: 8080, address: '127.0.0.1' });
+  });
+
+  it.each(['', 'Q\tx\t1\t0', 'R\t1\t2', 'Ω\t1', 'O\t1\t2\t3\tflags\t-100\t/x'])('rejects %j with a ParseError', (line) => {
+    expect(() => parseLine(line)).toThrow(ParseError);
+  });
+});

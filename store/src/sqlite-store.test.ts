@@ -1,0 +1,52 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { edgeId, fileId, processId, type Batch } from '@faasprov/model';
+import { SqliteGraphStore } from './sqlite-store.js';
+
+function batch(seq: number, exitCode?: number): Batch {
+  const p = { id: processId('n', 1, 1), type: 'Process' as const, node: 'n', pid: 1, start: 1, exe: '/bin/x', argv: ['x'], ...(exitCode === undefined ? {} : { exitCode }) };
+  const f = { id: fileId('n', '/f', 0), type: 'File' as const, node: 'n', path: '/f', version: 0 };
+  return { agent: 'a', seq, nodes: [p, f], edges: [{ id: edgeId('USED', p.id, f.id), type: 'USED', from: p.id, to: f.id, firstTime: 10 + seq, lastTime: 20 + seq, count: 1, bytes: 3 }] };
+}
+
+describe('SqliteGraphStore', () => {
+  it('is in WAL mode, dedupes by (agent, seq), merges node attributes and widens edges', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
+    const file = join(dir, 's.db');
+    const s = new SqliteGraphStore(file);
+    try {
+      expect(s.applyBatch(batch(0)).applied).toBe(true);
+      expect(s.applyBatch(batch(0)).applied).toBe(false);
+      expect(s.applyBatch(batch(5, 3)).applied).toBe(true);
+      const g = s.all();
+      expect(g.nodes.find((n) => n.type === 'Process')).toMatchObject({ exe: '/bin/x', exitCode: 3 });
+      expect(g.edges).toEqual([expect.objectContaining({ firstTime: 10, lastTime: 25, count: 2, bytes: 6 })]);
+      const raw = new Database(file, { readonly: true });
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      raw.close();
+    } finally {
+      s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('expands backward only over edges that began before the bound', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
+    const s = new SqliteGraphStore(join(dir, 's.db'));
+    try {
+      s.applyBatch(batch(0));
+      const p = batch(0).nodes[0]!.id;
+      expect(s.expand([{ id: p, bound: 9 }], 'backward')).toHaveLength(0);
+      expect(s.expand([{ id: p, bound: 10 }], 'backward')).toHaveLength(1);
+      const f = batch(0).nodes[1]!.id;
+      expect(s.expand([{ id: f, bound: 21 }], 'forward')).toHaveLength(0);
+      expect(s.expand([{ id: f, bound: 20 }], 'forward')[0]).toMatchObject({ neighbor: p });
+    } finally {
+      s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

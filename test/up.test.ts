@@ -1,0 +1,45 @@
+import { describe, expect, it } from '@jest/globals';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { edgeId, fileId, processId } from '@faasprov/model';
+import { FAASPROV, tempDir } from './helpers.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('faasprov up', () => {
+  it('serves the collector and the graph service on the embedded store until SIGTERM', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const up = execa(FAASPROV, ['up', '--store', join(dir, 's.db'), '--port', String(port)], { reject: false });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      let ok = false;
+      for (let i = 0; i < 100 && !ok; i++) {
+        ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ok).toBe(true);
+      const p = { id: processId('n', 1, 1), type: 'Process', node: 'n', pid: 1, start: 1, exe: '/x', argv: [] };
+      const f = { id: fileId('n', '/f', 0), type: 'File', node: 'n', path: '/f', version: 0 };
+      const batch = { agent: 'a', seq: 0, nodes: [p, f], edges: [{ id: edgeId('USED', p.id, f.id), type: 'USED', from: p.id, to: f.id, firstTime: 1, lastTime: 1, count: 1, bytes: 0 }] };
+      const r = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+      expect(r.status).toBe(200);
+      const stats = (await (await fetch(`${url}/v1/stats`)).json()) as { nodes: number; edges: number };
+      expect(stats).toMatchObject({ nodes: 2, edges: 1 });
+    } finally {
+      up.kill('SIGTERM');
+      const res = await up;
+      expect(res.exitCode).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
