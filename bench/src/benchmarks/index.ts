@@ -1,0 +1,10 @@
+import { captureOverhead } from './capture-overhead.js';
+import { ingest } from './ingest.js';
+
+export interface Benchmark {
+  name: string;
+  description: string;
+  run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
+}
+
+export const benchmarks: Benchmark[] = [ingest, captureOverhead];
