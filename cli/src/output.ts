@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SqliteGraphStore } from '@faasprov/store';
 import { FaasprovError } from '@faasprov/model';
 
 /** Writes a result to --out FILE, or to stderr so the traced command's stdout stays clean. */
@@ -11,4 +13,14 @@ export function fail(err: unknown, exitCode = 2): never {
   if (err instanceof FaasprovError) process.stderr.write(`faasprov: ${err.message} [${err.code}]\n`);
   else process.stderr.write(`faasprov: ${(err as Error)?.message ?? String(err)}\n`);
   process.exit(exitCode);
+}
+
+/** Opens (creating its folder) the embedded store, or exits with the store's error. */
+export function openStore(file: string): SqliteGraphStore {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    return new SqliteGraphStore(file);
+  } catch (err) {
+    fail(err);
+  }
 }

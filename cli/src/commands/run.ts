@@ -1,11 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Capture, HttpBatchExporter, preflight, which } from '@faasprov/agent';
-import { SqliteGraphStore } from '@faasprov/store';
 import { buildServer, formatGraph, printable, type Format } from '@faasprov/graph-service';
-import { emit, fail } from '../output.js';
+import { emit, fail, openStore } from '../output.js';
 
 export interface RunOptions {
   store: string;
@@ -70,13 +68,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     fail(err);
   }
 
-  mkdirSync(dirname(o.store), { recursive: true });
-  let store: SqliteGraphStore;
-  try {
-    store = new SqliteGraphStore(o.store);
-  } catch (err) {
-    fail(err);
-  }
+  const store = openStore(o.store);
   const app = await buildServer({ store, collector: true });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 

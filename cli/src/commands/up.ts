@@ -1,8 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { SqliteGraphStore } from '@faasprov/store';
 import { buildServer } from '@faasprov/graph-service';
-import { fail } from '../output.js';
+import { fail, openStore } from '../output.js';
 
 export interface UpOptions {
   store: string;
@@ -12,13 +9,7 @@ export interface UpOptions {
 
 /** faasprov up: the collector and the graph service on the embedded store, until a signal. */
 export async function upCommand(o: UpOptions): Promise<void> {
-  mkdirSync(dirname(o.store), { recursive: true });
-  let store: SqliteGraphStore;
-  try {
-    store = new SqliteGraphStore(o.store);
-  } catch (err) {
-    fail(err);
-  }
+  const store = openStore(o.store);
   const app = await buildServer({ store, collector: true, logger: true });
   try {
     const url = await app.listen({ host: o.host, port: o.port });
