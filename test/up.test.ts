@@ -16,10 +16,19 @@ async function freePort(): Promise<number> {
 }
 
 describe('faasprov up', () => {
-  it('serves the collector and the graph service on the embedded store until SIGTERM', async () => {
+  it('refuses to start without agent tokens unless told --no-auth', async () => {
+    const dir = tempDir();
+    const r = await execa(FAASPROV, ['up', '--store', join(dir, 's.db'), '--port', '0'], { reject: false, timeout: 30000 });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('agents must authenticate');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the collector (token required) and the graph service on the embedded store until SIGTERM', async () => {
     const dir = tempDir();
     const port = await freePort();
-    const up = execa(FAASPROV, ['up', '--store', join(dir, 's.db'), '--port', String(port)], { reject: false });
+    const token = 'node-1-token-0123456789abcdef';
+    const up = execa(FAASPROV, ['up', '--store', join(dir, 's.db'), '--port', String(port), '--agent-token', `node-1=${token}`], { reject: false });
     try {
       const url = `http://127.0.0.1:${port}`;
       let ok = false;
@@ -30,8 +39,21 @@ describe('faasprov up', () => {
       expect(ok).toBe(true);
       const p = { id: processId('n', 1, 1), type: 'Process', node: 'n', pid: 1, start: 1, exe: '/x', argv: [] };
       const f = { id: fileId('n', '/f', 0), type: 'File', node: 'n', path: '/f', version: 0 };
-      const batch = { agent: 'a', seq: 0, nodes: [p, f], edges: [{ id: edgeId('USED', p.id, f.id), type: 'USED', from: p.id, to: f.id, firstTime: 1, lastTime: 1, count: 1, bytes: 0 }] };
-      const r = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+      const batch = { agent: 'node-1:abc', seq: 0, nodes: [p, f], edges: [{ id: edgeId('USED', p.id, f.id), type: 'USED', from: p.id, to: f.id, firstTime: 1, lastTime: 1, count: 1, bytes: 0 }] };
+      const post = (auth: string | undefined, body: unknown) =>
+        fetch(`${url}/v1/batches`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+          body: JSON.stringify(body),
+        });
+      for (const bad of [undefined, 'Bearer nope', `Bearer ${token}x`, token]) {
+        const r = await post(bad, batch);
+        expect(r.status).toBe(401);
+      }
+      const wrong = await post(`Bearer ${token}`, { ...batch, agent: 'node-2:abc' });
+      expect(wrong.status).toBe(403);
+      expect((await (await fetch(`${url}/v1/stats`)).json()) as object).toMatchObject({ nodes: 0, batches: 0 });
+      const r = await post(`Bearer ${token}`, batch);
       expect(r.status).toBe(200);
       const stats = (await (await fetch(`${url}/v1/stats`)).json()) as { nodes: number; edges: number };
       expect(stats).toMatchObject({ nodes: 2, edges: 1 });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { ProcessNode } from '@faasprov/model';
+import { GENESIS_HASH, type ProcessNode } from '@faasprov/model';
 import { buildProgram } from './sensor/program.js';
 import { BpftraceSensor } from './sensor/bpftrace.js';
 import { ReorderBuffer } from './observer/reorder.js';
@@ -67,7 +67,7 @@ export class Capture {
     this.reorder = new ReorderBuffer(windowNs, (e) => this.observer.handle(e));
     this.shipper = new Shipper(opts.exporter);
     this.sensor = new BpftraceSensor(
-      { program: buildProgram({ rootPid: opts.rootPid }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages },
+      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid } }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages },
       {
         onEvent: (e) => this.reorder.push(e),
         onLost: (n) => {
@@ -102,9 +102,13 @@ export class Capture {
     this.cut();
   }
 
+  private lastHash = GENESIS_HASH;
+
   private cut(): void {
     if (this.buffer.isEmpty()) return;
-    this.shipper.enqueue(this.buffer.cut(this.agent, this.seq++));
+    const b = this.buffer.cut(this.agent, this.seq++, this.lastHash);
+    this.lastHash = b.hash!;
+    this.shipper.enqueue(b);
   }
 
   /** Stops capture, ships everything and waits for every batch to be committed. */

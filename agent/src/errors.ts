@@ -7,5 +7,7 @@ export const AgentErrors = {
   FP_ERR_NO_TRACEFS: defineError('FP_ERR_NO_TRACEFS', (why) => `tracefs is not mounted at /sys/kernel/tracing and mounting it failed: ${why}`),
   FP_ERR_NO_BTF: defineError('FP_ERR_NO_BTF', () => 'this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); faasprov needs a kernel built with CONFIG_DEBUG_INFO_BTF'),
   FP_ERR_SENSOR_START: defineError('FP_ERR_SENSOR_START', (why) => `bpftrace failed to start: ${why}`),
+  FP_ERR_SPOOL: defineError('FP_ERR_SPOOL', (dir, why) => `cannot use the spool ${dir}: ${why}`),
+  FP_ERR_BAD_WATCH: defineError('FP_ERR_BAD_WATCH', (what) => `bad --watch-comm: ${what} (names are 1-64 of A-Z a-z 0-9 . _ -)`),
   FP_ERR_SHIP: defineError('FP_ERR_SHIP', (why) => `cannot deliver a batch to the collector: ${why}`),
 } as const;

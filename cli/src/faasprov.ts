@@ -47,6 +47,9 @@ program
   .addOption(storeOption())
   .option('--host <addr>', 'listen address', '127.0.0.1')
   .option('--port <n>', 'listen port', int('--port', 0, 65535), DEFAULT_PORT)
+  .option('--agent-token <name=token>', 'admit agent NAME (ids NAME or NAME:*) by this bearer token (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .addOption(new Option('--agent-tokens <file>', 'a file of NAME=TOKEN lines').env('FAASPROV_AGENT_TOKENS'))
+  .option('--no-auth', 'accept batches without a token (trusted hosts only)')
   .action(async (o) => upCommand(o));
 
 program

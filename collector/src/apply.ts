@@ -1,6 +1,7 @@
 import { parseBatch } from '@faasprov/model';
 import type { ApplyResult, GraphStore } from '@faasprov/store';
 import type { CollectorMetrics } from './metrics.js';
+import { chainGap } from './chain.js';
 
 export type ApplyOutcome = ApplyResult & { status: 'stored' | 'duplicate' };
 
@@ -16,6 +17,11 @@ export function applyBatch(store: GraphStore, body: unknown, metrics?: Collector
   } catch (err) {
     if (metrics) metrics.batches.invalid++;
     throw err;
+  }
+  const gap = store.batchInfo(batch.agent, batch.seq) ? undefined : chainGap(store, batch);
+  if (gap) {
+    batch.nodes.push(gap);
+    if (metrics) metrics.chainBreaks++;
   }
   const r = store.applyBatch(batch);
   if (metrics) {

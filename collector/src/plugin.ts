@@ -3,10 +3,13 @@ import { Type } from '@sinclair/typebox';
 import type { GraphStore } from '@faasprov/store';
 import { applyBatch } from './apply.js';
 import { CollectorMetrics } from './metrics.js';
+import { AgentTokens, AuthErrors } from './auth.js';
 
 export interface CollectorPluginOptions {
   store: GraphStore;
   metrics?: CollectorMetrics;
+  /** Agent tokens; undefined only where the operator chose --no-auth. */
+  tokens?: AgentTokens;
 }
 
 const Ack = Type.Object({
@@ -30,6 +33,19 @@ export const collectorPlugin: FastifyPluginAsync<CollectorPluginOptions> = async
       },
     },
     async (req) => {
+      if (opts.tokens) {
+        const h = req.headers.authorization;
+        const name = opts.tokens.identify(h?.startsWith('Bearer ') ? h.slice(7) : undefined);
+        if (!name) {
+          metrics.unauthorized++;
+          throw AuthErrors.FP_ERR_UNAUTHORIZED();
+        }
+        const agent = (req.body as { agent?: unknown } | null)?.agent;
+        if (typeof agent === 'string' && !AgentTokens.admits(name, agent)) {
+          metrics.unauthorized++;
+          throw AuthErrors.FP_ERR_WRONG_AGENT(agent, name);
+        }
+      }
       const r = applyBatch(opts.store, req.body, metrics);
       const b = req.body as { agent: string; seq: number };
       return { status: r.status, agent: b.agent, seq: b.seq, nodes: r.nodes, edges: r.edges };

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { FaasprovError } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
-import { collectorPlugin, CollectorMetrics } from '@faasprov/collector';
+import { AgentTokens, collectorPlugin, CollectorMetrics } from '@faasprov/collector';
 import { traceRoutes } from './routes/trace.js';
 import { graphRoutes } from './routes/graph.js';
 
@@ -12,6 +12,8 @@ export interface ServerOptions {
   logger?: boolean;
   /** Serve the collector's ingest route too (faasprov up, faasprov run). */
   collector?: boolean;
+  /** Agent tokens for the ingest route; undefined: no authentication (--no-auth). */
+  tokens?: AgentTokens;
 }
 
 /** The graph service: queries over one store, and (embedded mode) the collector beside it. */
@@ -27,7 +29,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (opts.collector !== false) {
-    await app.register(collectorPlugin, { store: opts.store, metrics: new CollectorMetrics() });
+    await app.register(collectorPlugin, { store: opts.store, metrics: new CollectorMetrics(), tokens: opts.tokens });
   }
   await app.register(traceRoutes, { store: opts.store });
   await app.register(graphRoutes, { store: opts.store });

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { createHash } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   GraphEdge,
@@ -15,12 +16,17 @@ import { FaasprovError, ModelErrors } from './errors.js';
 export const MAX_BATCH_NODES = 20000;
 export const MAX_BATCH_EDGES = 40000;
 
+const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
 /** What an agent ships: self-contained (every edge's endpoints are nodes of the same batch). */
 export const BatchEnvelope = Type.Object(
   {
     agent: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }),
     seq: Type.Integer({ minimum: 0 }),
     sentAt: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Hash chain: the previous batch's hash, and this batch's (see batchHash). */
+    prev: Type.Optional(Hash),
+    hash: Type.Optional(Hash),
     nodes: Type.Array(Type.Object({ type: Type.String() }), { maxItems: MAX_BATCH_NODES }),
     edges: Type.Array(Type.Unknown(), { maxItems: MAX_BATCH_EDGES }),
   },
@@ -31,6 +37,8 @@ export interface Batch {
   agent: string;
   seq: number;
   sentAt?: number;
+  prev?: string;
+  hash?: string;
   nodes: GraphNode[];
   edges: GraphEdge[];
 }
@@ -44,6 +52,8 @@ const nodeChecks: Record<NodeType, Check> = {
   File: TypeCompiler.Compile(NODE_SCHEMAS.File),
   Endpoint: TypeCompiler.Compile(NODE_SCHEMAS.Endpoint),
   Gap: TypeCompiler.Compile(NODE_SCHEMAS.Gap),
+  Instance: TypeCompiler.Compile(NODE_SCHEMAS.Instance),
+  Pipe: TypeCompiler.Compile(NODE_SCHEMAS.Pipe),
 };
 
 function firstError(check: Check, value: unknown, base: string): FaasprovError | undefined {
@@ -90,3 +100,13 @@ export function parseBatch(value: unknown): Batch {
   });
   return value as Batch;
 }
+
+/** The hash that chains a batch to its predecessor: over everything but sentAt and hash itself. */
+export function batchHash(b: Pick<Batch, 'agent' | 'seq' | 'prev' | 'nodes' | 'edges'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([b.agent, b.seq, b.prev ?? '', b.nodes, b.edges]))
+    .digest('hex');
+}
+
+/** The hash of "no previous batch": the start of every agent's chain. */
+export const GENESIS_HASH = '0'.repeat(64);

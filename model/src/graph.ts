@@ -24,6 +24,12 @@ export const ProcessNode = Type.Object(
     exeTruncated: Type.Optional(Type.Boolean()),
     end: Type.Optional(Time),
     exitCode: Type.Optional(Type.Integer()),
+    uid: Type.Optional(Type.Integer({ minimum: 0 })),
+    euid: Type.Optional(Type.Integer({ minimum: 0 })),
+    gid: Type.Optional(Type.Integer({ minimum: 0 })),
+    egid: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** When the process last changed its credentials (set*id). */
+    credChanged: Type.Optional(Time),
   },
   { additionalProperties: false },
 );
@@ -46,7 +52,8 @@ export const EndpointNode = Type.Object(
   {
     id: Id,
     type: Type.Literal('Endpoint'),
-    address: Type.String({ minLength: 1, maxLength: 64 }),
+    /** An IP address, or unix:PATH for a unix socket (unix:@ when abstract or unnamed). */
+    address: Type.String({ minLength: 1, maxLength: MAX_PATH + 5 }),
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     /** Set only for loopback addresses, which mean a different host on each node. */
     node: Type.Optional(NodeName),
@@ -63,15 +70,50 @@ export const GapNode = Type.Object(
     from: Time,
     to: Time,
     count: Type.Integer({ minimum: 0 }),
+    detail: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A function instance: a container, or locally a process tree rooted at a watchdog (a PROV Agent). */
+export const InstanceNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Instance'),
+    node: NodeName,
+    rootPid: Type.Integer({ minimum: 0, maximum: 4194304 }),
+    start: Time,
+    mode: Type.String({ maxLength: 32 }),
+    cgroupId: Type.Optional(Type.String({ maxLength: 32, pattern: '^[0-9]+$' })),
+    cgroupPath: Type.Optional(Type.String({ maxLength: MAX_PATH })),
+    function: Type.Optional(Type.String({ maxLength: 253 })),
+    exe: Type.Optional(Type.String({ maxLength: MAX_PATH })),
+  },
+  { additionalProperties: false },
+);
+
+/** A pipe or socketpair: a stream between processes, identified by who made it and when. */
+export const PipeNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Pipe'),
+    node: NodeName,
+    kind: Type.Union([Type.Literal('pipe'), Type.Literal('socketpair')]),
+    pid: Type.Integer({ minimum: 0, maximum: 4194304 }),
+    created: Time,
+    /** The lower fd of the pair at creation, which tells apart two pipes made in one µs. */
+    fd: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false },
 );
 
 export type ProcessNode = Static<typeof ProcessNode>;
+export type InstanceNode = Static<typeof InstanceNode>;
+export type PipeNode = Static<typeof PipeNode>;
 export type FileNode = Static<typeof FileNode>;
 export type EndpointNode = Static<typeof EndpointNode>;
 export type GapNode = Static<typeof GapNode>;
-export type GraphNode = ProcessNode | FileNode | EndpointNode | GapNode;
+export type GraphNode = ProcessNode | FileNode | EndpointNode | GapNode | InstanceNode | PipeNode;
 export type NodeType = GraphNode['type'];
 
 export const NODE_SCHEMAS = {
@@ -79,10 +121,19 @@ export const NODE_SCHEMAS = {
   File: FileNode,
   Endpoint: EndpointNode,
   Gap: GapNode,
+  Instance: InstanceNode,
+  Pipe: PipeNode,
 } as const;
 export const NODE_TYPES = Object.keys(NODE_SCHEMAS) as NodeType[];
 
-export const EDGE_TYPES = ['USED', 'WAS_GENERATED_BY', 'WAS_INFORMED_BY', 'WAS_INVALIDATED_BY'] as const;
+export const EDGE_TYPES = [
+  'USED',
+  'WAS_GENERATED_BY',
+  'WAS_INFORMED_BY',
+  'WAS_INVALIDATED_BY',
+  'WAS_ASSOCIATED_WITH',
+  'WAS_ATTRIBUTED_TO',
+] as const;
 export type EdgeType = (typeof EDGE_TYPES)[number];
 
 export const GraphEdge = Type.Object(
@@ -106,18 +157,21 @@ export interface SerializedGraph {
 }
 
 const ACTIVITIES: ReadonlySet<NodeType> = new Set(['Process']);
-const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap']);
+const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap', 'Pipe']);
+const AGENTS: ReadonlySet<NodeType> = new Set(['Instance']);
 
 /** W3C PROV direction rules: which node types an edge type may join. */
 export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): string | undefined {
   const ok =
     (type === 'USED' && ACTIVITIES.has(from) && ENTITIES.has(to)) ||
     ((type === 'WAS_GENERATED_BY' || type === 'WAS_INVALIDATED_BY') && ENTITIES.has(from) && ACTIVITIES.has(to)) ||
-    (type === 'WAS_INFORMED_BY' && ACTIVITIES.has(from) && ACTIVITIES.has(to));
+    (type === 'WAS_INFORMED_BY' && ACTIVITIES.has(from) && ACTIVITIES.has(to)) ||
+    (type === 'WAS_ASSOCIATED_WITH' && ACTIVITIES.has(from) && AGENTS.has(to)) ||
+    (type === 'WAS_ATTRIBUTED_TO' && ENTITIES.has(from) && AGENTS.has(to));
   return ok ? undefined : `${type} cannot join ${from} to ${to}`;
 }
 
-const PREFIX: Record<NodeType, string> = { Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap' };
+const PREFIX: Record<NodeType, string> = { Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap', Instance: 'i', Pipe: 'pp' };
 
 export function processId(node: string, pid: number, start: number): string {
   return hashId(PREFIX.Process, ['Process', node, pid, start]);
@@ -130,6 +184,12 @@ export function endpointId(address: string, port: number, node?: string): string
 }
 export function gapId(agent: string, cause: string, from: number): string {
   return hashId(PREFIX.Gap, ['Gap', agent, cause, from]);
+}
+export function instanceId(node: string, rootPid: number, start: number): string {
+  return hashId(PREFIX.Instance, ['Instance', node, rootPid, start]);
+}
+export function pipeId(node: string, pid: number, created: number, fd: number): string {
+  return hashId(PREFIX.Pipe, ['Pipe', node, pid, created, fd]);
 }
 export function edgeId(type: EdgeType, from: string, to: string): string {
   return hashId('e', [type, from, to]);
@@ -146,6 +206,10 @@ export function expectedNodeId(n: GraphNode): string {
       return endpointId(n.address, n.port, n.node);
     case 'Gap':
       return gapId(n.agent, n.cause, n.from);
+    case 'Instance':
+      return instanceId(n.node, n.rootPid, n.start);
+    case 'Pipe':
+      return pipeId(n.node, n.pid, n.created, n.fd);
   }
 }
 

@@ -22,6 +22,12 @@ export interface ApplyResult {
   edges: number;
 }
 
+/** A stored batch, for the collector's hash-chain check. */
+export interface BatchInfo {
+  seq: number;
+  hash?: string;
+}
+
 export interface StoreStats {
   nodes: number;
   edges: number;
@@ -36,6 +42,8 @@ export interface StoreStats {
 export interface GraphStore {
   /** Applies a validated batch in one transaction; dedupes by (agent, seq). */
   applyBatch(batch: Batch): ApplyResult;
+  /** The batch (agent, seq), or the agent's latest when seq is omitted. */
+  batchInfo(agent: string, seq?: number): BatchInfo | undefined;
   getNodes(ids: readonly string[]): GraphNode[];
   /**
    * Follows the edges that could have carried an effect, one hop from every frontier entry.

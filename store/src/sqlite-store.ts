@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Batch, GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
-import type { ApplyResult, Direction, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
+import type { ApplyResult, BatchInfo, Direction, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
 const SCHEMA = `
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS batches (
   received INTEGER NOT NULL,
   nodes INTEGER NOT NULL,
   edges INTEGER NOT NULL,
+  hash TEXT,
   PRIMARY KEY (agent, seq)
 );
 `;
@@ -82,7 +83,9 @@ export class SqliteGraphStore implements GraphStore {
     else if (v.value !== SCHEMA_VERSION) throw StoreErrors.FP_ERR_STORE_SCHEMA(file, v.value, SCHEMA_VERSION);
     this.stmts = {
       seen: this.db.prepare('SELECT 1 FROM batches WHERE agent = ? AND seq = ?'),
-      batch: this.db.prepare('INSERT INTO batches(agent, seq, received, nodes, edges) VALUES (?, ?, ?, ?, ?)'),
+      batch: this.db.prepare('INSERT INTO batches(agent, seq, received, nodes, edges, hash) VALUES (?, ?, ?, ?, ?, ?)'),
+      lastBatch: this.db.prepare('SELECT seq, hash FROM batches WHERE agent = ? ORDER BY seq DESC LIMIT 1'),
+      batchAt: this.db.prepare('SELECT seq, hash FROM batches WHERE agent = ? AND seq = ?'),
       node: this.db.prepare(
         `INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs)`,
@@ -112,10 +115,15 @@ export class SqliteGraphStore implements GraphStore {
       for (const e of b.edges) {
         this.stmts.edge.run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes);
       }
-      this.stmts.batch.run(b.agent, b.seq, Date.now(), b.nodes.length, b.edges.length);
+      this.stmts.batch.run(b.agent, b.seq, Date.now(), b.nodes.length, b.edges.length, b.hash ?? null);
       return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
     });
     return tx.immediate(batch);
+  }
+
+  batchInfo(agent: string, seq?: number): BatchInfo | undefined {
+    const r = (seq === undefined ? this.stmts.lastBatch.get(agent) : this.stmts.batchAt.get(agent, seq)) as { seq: number; hash: string | null } | undefined;
+    return r ? { seq: r.seq, hash: r.hash ?? undefined } : undefined;
   }
 
   getNodes(ids: readonly string[]): GraphNode[] {

@@ -1,4 +1,4 @@
-import { edgeId, type Batch, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { batchHash, edgeId, type Batch, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
 
 /**
  * Collects nodes and edges until the next batch is cut. Edges with the same id collapse
@@ -8,12 +8,21 @@ import { edgeId, type Batch, type EdgeType, type GraphEdge, type GraphNode } fro
 export class GraphBuffer {
   private nodes = new Map<string, GraphNode>();
   private edges = new Map<string, GraphEdge>();
-  /** Every node id this buffer has ever shipped (the capture's own graph). */
+  /** Every node id this buffer has ever held (faasprov run prints its own graph); off in the daemon. */
   readonly seen = new Set<string>();
+
+  constructor(private readonly remember = true) {}
 
   upsertNode(n: GraphNode): void {
     this.nodes.set(n.id, n);
-    this.seen.add(n.id);
+    if (this.remember) this.seen.add(n.id);
+  }
+
+  /** Events (edges) buffered, for loss accounting when a batch cannot be kept. */
+  get edgeCount(): number {
+    let n = 0;
+    for (const e of this.edges.values()) n += e.count;
+    return n;
   }
 
   addEdge(type: EdgeType, from: GraphNode, to: GraphNode, firstTime: number, lastTime: number, count: number, bytes: number): void {
@@ -41,7 +50,7 @@ export class GraphBuffer {
   }
 
   /** Cuts a batch of what is buffered and starts afresh. */
-  cut(agent: string, seq: number): Batch {
+  cut(agent: string, seq: number, prev?: string): Batch {
     const b: Batch = {
       agent,
       seq,
@@ -49,6 +58,10 @@ export class GraphBuffer {
       nodes: [...this.nodes.values()].map((n) => structuredClone(n)),
       edges: [...this.edges.values()],
     };
+    if (prev !== undefined) {
+      b.prev = prev;
+      b.hash = batchHash(b);
+    }
     this.nodes = new Map();
     this.edges = new Map();
     return b;

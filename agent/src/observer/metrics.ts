@@ -5,6 +5,7 @@ export class ObserverStats {
   unattributed = 0;
   unresolvedDirfd = 0;
   ignoredSockets = 0;
+  untrackedTarget = 0;
   accepted = 0;
   gaps = 0;
 

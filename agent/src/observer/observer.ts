@@ -1,11 +1,16 @@
+import { readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import {
   endpointId,
   fileId,
   gapId,
+  instanceId,
   isLoopback,
+  pipeId,
   processId,
   type EndpointNode,
+  type InstanceNode,
+  type PipeNode,
   type FileNode,
   type GapNode,
   type GraphNode,
@@ -21,7 +26,8 @@ const O_CLOEXEC = 0x80000;
 /** An open file description: shared by dup'ed and inherited fds, like the kernel's. */
 type OpenFile =
   | { kind: 'file'; path: string; truncated: boolean; writeVersion?: number }
-  | { kind: 'socket'; endpoint: EndpointNode };
+  | { kind: 'socket'; endpoint: EndpointNode }
+  | { kind: 'pipe'; pipe: PipeNode };
 
 interface FdEntry {
   file: OpenFile;
@@ -42,6 +48,29 @@ interface ProcState {
   /** Last edge per (gen, fd, direction), where the kernel's counters of later reads/writes go. */
   lastEdge: Map<string, { type: 'USED' | 'WAS_GENERATED_BY'; from: GraphNode; to: GraphNode; first: number }>;
   renameFrom?: { path: string; truncated: boolean };
+  instance?: InstanceNode;
+}
+
+/** What /proc tells about a process that ran before capture started (faasprov agent). */
+export interface SeedProcess {
+  pid: number;
+  ppid: number;
+  start: number;
+  exe: string;
+  argv: string[];
+  cwd: string;
+  fds: Map<number, string>;
+  uid?: number;
+  euid?: number;
+  /** A watched root: it starts an Instance. */
+  root: boolean;
+  instance?: InstanceFacts;
+}
+
+/** Facts about an instance that only /proc knows (read when its root appears). */
+export interface InstanceFacts {
+  cgroupPath?: string;
+  function?: string;
 }
 
 export interface ObserverOptions {
@@ -52,6 +81,8 @@ export interface ObserverOptions {
   /** The working directory and open fds the root process starts with. */
   rootCwd: string;
   rootFds?: Map<number, string>;
+  /** Daemon mode: every tracked root is a function instance, described by this lookup. */
+  instances?: { mode: string; describe(pid: number): InstanceFacts };
 }
 
 /**
@@ -78,6 +109,8 @@ export class Observer {
 
   /** Root processes seen so far (their first image). */
   roots: ProcessNode[] = [];
+  /** Live instances and how many of their processes are alive. */
+  private readonly live = new Map<string, { node: InstanceNode; procs: number }>();
 
   handle(e: SensorEvent): void {
     this.stats.seen(e.kind);
@@ -85,6 +118,8 @@ export class Observer {
     switch (e.kind) {
       case 'ready':
         return;
+      case 'counters-flushed':
+        return this.onCounters(e.dump, this.us(e.ts));
       case 'exec':
         return this.onExec(e);
       case 'fork':
@@ -114,6 +149,7 @@ export class Observer {
         n.exitCode = e.code & 0x7f ? 128 + (e.code & 0x7f) : (e.code >> 8) & 0xff;
         this.out.upsertNode(n);
         this.procs.delete(e.pid);
+        this.leave(p);
         this.exited.set(e.pid, p);
         if (this.exited.size > 10000) this.exited.delete(this.exited.keys().next().value!);
         return;
@@ -158,8 +194,41 @@ export class Observer {
       case 'unlink':
         return this.onUnlink(p, this.resolve(p, e.dirfd, e.path), e.truncated, t);
       case 'connect':
+      case 'bind':
       case 'accept':
-        return this.onSocket(p, e.kind, e.fd, e.family, e.address, e.port, t);
+        return this.onSocket(p, e, t);
+      case 'pipe':
+        return this.onPipe(p, e.socketpair, e.rfd, e.wfd, t);
+      case 'mmap-exec': {
+        const f = p.fds.get(e.fd)?.file;
+        const img = p.images.get(e.gen) ?? p.image;
+        if (f?.kind === 'file') this.out.addEdge('USED', img.node, this.fileNode(f.path, this.versions.get(f.path) ?? 0, f.truncated), t, t, 1, 0);
+        else this.stats.unattributed++;
+        return;
+      }
+      case 'setid': {
+        const n = p.image.node;
+        Object.assign(n, { uid: e.uid, euid: e.euid, gid: e.gid, egid: e.egid, credChanged: t });
+        this.out.upsertNode(n);
+        return;
+      }
+      case 'kill':
+      case 'ptrace': {
+        const target = this.procs.get(e.target);
+        if (target) this.out.addEdge('WAS_INFORMED_BY', target.image.node, p.image.node, t, t, 1, 0);
+        else this.stats.untrackedTarget++;
+        return;
+      }
+      case 'chmod':
+      case 'truncate':
+        return this.onModify(p, this.resolve(p, e.dirfd, e.path), e.truncated, t);
+      case 'fchmod':
+      case 'ftruncate': {
+        const f = p.fds.get(e.fd)?.file;
+        if (f?.kind === 'file') this.onModify(p, f.path, f.truncated, t);
+        else this.stats.unattributed++;
+        return;
+      }
     }
   }
 
@@ -168,10 +237,64 @@ export class Observer {
     return { gen, node };
   }
 
+  private associate(p: ProcState, img: Image, t: number): void {
+    if (p.instance) this.out.addEdge('WAS_ASSOCIATED_WITH', img.node, p.instance, t, t, 1, 0);
+  }
+
+  private join(p: ProcState): void {
+    if (!p.instance) return;
+    const l = this.live.get(p.instance.id);
+    if (l) l.procs++;
+    else this.live.set(p.instance.id, { node: p.instance, procs: 1 });
+  }
+
+  private leave(p: ProcState): void {
+    if (!p.instance) return;
+    const l = this.live.get(p.instance.id);
+    if (l && --l.procs <= 0) this.live.delete(p.instance.id);
+  }
+
+  private newInstance(pid: number, start: number, exe: string, cgroupId: string | undefined, facts: InstanceFacts): InstanceNode {
+    const n: InstanceNode = {
+      id: instanceId(this.opts.node, pid, start),
+      type: 'Instance',
+      node: this.opts.node,
+      rootPid: pid,
+      start,
+      mode: this.opts.instances?.mode ?? 'process-tree',
+      exe,
+    };
+    if (cgroupId !== undefined) n.cgroupId = cgroupId;
+    if (facts.cgroupPath) n.cgroupPath = facts.cgroupPath;
+    if (facts.function) n.function = facts.function;
+    this.out.upsertNode(n);
+    return n;
+  }
+
+  /** Adopts a process that ran before capture started (parents before children). */
+  seed(s: SeedProcess): void {
+    const img = this.newImage(s.pid, 0, s.start, s.exe, s.argv);
+    if (s.uid !== undefined) img.node.uid = s.uid;
+    if (s.euid !== undefined) img.node.euid = s.euid;
+    const parent = this.procs.get(s.ppid);
+    const fds = new Map<number, FdEntry>();
+    for (const [fd, target] of s.fds) fds.set(fd, { file: { kind: 'file', path: target, truncated: false }, cloexec: false });
+    const p: ProcState = { pid: s.pid, cwd: s.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map() };
+    if (s.root || !parent) p.instance = this.newInstance(s.pid, s.start, s.exe, undefined, s.instance ?? {});
+    else p.instance = parent.instance;
+    this.procs.set(s.pid, p);
+    this.join(p);
+    this.out.upsertNode(img.node);
+    if (parent && !s.root) this.out.addEdge('WAS_INFORMED_BY', img.node, parent.image.node, s.start, s.start, 1, 0);
+    this.associate(p, img, s.start);
+  }
+
   private onExec(e: Extract<SensorEvent, { kind: 'exec' }>): void {
     const t = this.us(e.ts);
     const img = this.newImage(e.pid, e.gen, t, e.exe, []);
     if (e.exeTruncated) img.node.exeTruncated = true;
+    img.node.uid = e.uid;
+    img.node.euid = e.euid;
     let p = this.procs.get(e.pid);
     if (!p) {
       // The root of a tracked tree: the first image we see of this pid.
@@ -180,7 +303,12 @@ export class Observer {
         fds.set(fd, { file: { kind: 'file', path: target, truncated: false }, cloexec: false });
       }
       p = { pid: e.pid, cwd: this.opts.rootCwd, image: img, images: new Map(), fds, lastEdge: new Map() };
+      if (this.opts.instances) {
+        p.instance = this.newInstance(e.pid, t, e.exe, e.cgroup, this.opts.instances.describe(e.pid));
+        p.cwd = this.procCwd(e.pid) ?? p.cwd;
+      }
       this.procs.set(e.pid, p);
+      this.join(p);
       this.roots.push(img.node);
       this.out.upsertNode(img.node);
     } else {
@@ -191,6 +319,15 @@ export class Observer {
       for (const [fd, entry] of [...p.fds]) if (entry.cloexec) p.fds.delete(fd);
     }
     p.images.set(e.gen, img);
+    this.associate(p, img, t);
+  }
+
+  private procCwd(pid: number): string | undefined {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      return undefined;
+    }
   }
 
   private onFork(e: Extract<SensorEvent, { kind: 'fork' }>): void {
@@ -204,8 +341,11 @@ export class Observer {
     const img = this.newImage(e.child, 0, t, pn.exe, pn.argv);
     const fds = new Map<number, FdEntry>();
     for (const [fd, entry] of parent.fds) fds.set(fd, { ...entry });
-    this.procs.set(e.child, { pid: e.child, cwd: parent.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map() });
+    const child: ProcState = { pid: e.child, cwd: parent.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map(), instance: parent.instance };
+    this.procs.set(e.child, child);
+    this.join(child);
     this.out.addEdge('WAS_INFORMED_BY', img.node, pn, t, t, 1, 0);
+    this.associate(child, img, t);
   }
 
   private resolve(p: ProcState, dirfd: number, path: string): string {
@@ -242,6 +382,7 @@ export class Observer {
     const f = entry.file;
     let entity: GraphNode;
     if (f.kind === 'socket') entity = f.endpoint;
+    else if (f.kind === 'pipe') entity = f.pipe;
     else if (kind === 'read') entity = this.fileNode(f.path, this.versions.get(f.path) ?? 0, f.truncated);
     else {
       if (f.writeVersion === undefined || this.versions.get(f.path) !== f.writeVersion) {
@@ -267,9 +408,9 @@ export class Observer {
     }
   }
 
-  /** Counters the kernel still held when capture stopped (fds never closed). */
-  onCounters(dump: CounterDump[]): void {
-    const t = this.lastEventTime;
+  /** Counters the kernel flushed (periodically, or at the end for fds never closed). */
+  onCounters(dump: CounterDump[], at?: number): void {
+    const t = at ?? this.lastEventTime;
     for (const c of dump) {
       const p = this.procs.get(c.pid) ?? this.exited.get(c.pid);
       if (p) this.addCounters(p, c, t);
@@ -305,24 +446,77 @@ export class Observer {
     this.versions.delete(path);
   }
 
-  private onSocket(p: ProcState, kind: 'connect' | 'accept', fd: number, family: number, address: string, port: number, t: number): void {
-    if (family !== 2 && family !== 10) {
+  private endpoint(family: number, address: string, port: number): EndpointNode | undefined {
+    let addr: string;
+    if (family === 1) addr = `unix:${address === '' || address === '-' ? '@' : address}`;
+    else if (family === 2 || family === 10) addr = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+    else return undefined;
+    const ep: EndpointNode = { id: '', type: 'Endpoint', address: addr, port };
+    if (family === 1 || isLoopback(addr)) ep.node = this.opts.node;
+    ep.id = endpointId(ep.address, ep.port, ep.node);
+    return ep;
+  }
+
+  private onSocket(p: ProcState, e: Extract<SensorEvent, { kind: 'connect' | 'bind' | 'accept' }>, t: number): void {
+    const ep = this.endpoint(e.family, e.address, e.port);
+    if (!ep) {
       this.stats.ignoredSockets++;
       return;
     }
-    const addr = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-    const ep: EndpointNode = { id: '', type: 'Endpoint', address: addr, port };
-    if (isLoopback(addr)) ep.node = this.opts.node;
-    ep.id = endpointId(ep.address, ep.port, ep.node);
-    p.fds.set(fd, { file: { kind: 'socket', endpoint: ep }, cloexec: p.fds.get(fd)?.cloexec ?? false });
+    const cloexec = p.fds.get(e.fd)?.cloexec ?? false;
+    if (e.kind === 'bind') {
+      // Serving an endpoint is an effect: whoever connects to it depends on this process.
+      p.fds.set(e.fd, { file: { kind: 'socket', endpoint: ep }, cloexec });
+      this.out.addEdge('WAS_GENERATED_BY', ep, p.image.node, t, t, 1, 0);
+      return;
+    }
     this.out.addEdge('USED', p.image.node, ep, t, t, 1, 0);
-    if (kind === 'accept') this.stats.accepted++;
+    if (e.kind === 'accept') {
+      this.stats.accepted++;
+      // Data on an accepted socket meets the client's data at the served (bound) endpoint.
+      const local = p.fds.get(e.lfd)?.file;
+      p.fds.set(e.fd, { file: { kind: 'socket', endpoint: local?.kind === 'socket' ? local.endpoint : ep }, cloexec: false });
+    } else {
+      p.fds.set(e.fd, { file: { kind: 'socket', endpoint: ep }, cloexec });
+    }
+  }
+
+  private onPipe(p: ProcState, socketpair: boolean, rfd: number, wfd: number, t: number): void {
+    const pipe: PipeNode = {
+      id: pipeId(this.opts.node, p.pid, t, Math.min(rfd, wfd)),
+      type: 'Pipe',
+      node: this.opts.node,
+      kind: socketpair ? 'socketpair' : 'pipe',
+      pid: p.pid,
+      created: t,
+      fd: Math.min(rfd, wfd),
+    };
+    this.out.upsertNode(pipe);
+    const file: OpenFile = { kind: 'pipe', pipe };
+    p.fds.set(rfd, { file, cloexec: false });
+    p.fds.set(wfd, { file, cloexec: false });
+  }
+
+  /** chmod and truncate make a new version of the file, with no bytes. */
+  private onModify(p: ProcState, path: string, truncated: boolean, t: number): void {
+    const f = this.fileNode(path, this.nextVersion(path, t), truncated);
+    this.out.addEdge('WAS_GENERATED_BY', f, p.image.node, t, t, 1, 0);
+    for (const q of this.procs.values()) {
+      for (const { file } of q.fds.values()) if (file.kind === 'file' && file.path === path) file.writeVersion = undefined;
+    }
+  }
+
+  /** The instances alive now (a gap may concern any of them). */
+  liveInstances(): InstanceNode[] {
+    return [...this.live.values()].map((l) => l.node);
   }
 
   /** Records lost capture as a Gap node: loss is data. */
-  gap(cause: string, count: number, from: number, to: number): GapNode {
+  gap(cause: string, count: number, from: number, to: number, detail?: string): GapNode {
     const g: GapNode = { id: gapId(this.opts.agent, cause, from), type: 'Gap', agent: this.opts.agent, cause, from, to: Math.max(from, to), count };
+    if (detail) g.detail = detail.slice(0, 1024);
     this.out.upsertNode(g);
+    for (const i of this.liveInstances()) this.out.addEdge('WAS_ATTRIBUTED_TO', g, i, g.from, g.to, 1, 0);
     this.stats.gaps++;
     return g;
   }

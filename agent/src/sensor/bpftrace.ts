@@ -106,9 +106,14 @@ export class BpftraceSensor {
         if (typeof msg.data !== 'string') break;
         // One printf may hold several lines only when bpftrace merges them; split defensively.
         let last: SensorEvent | undefined;
-        for (const part of msg.data.split(/(?<=\n)(?=[A-Z]\t)/)) {
+        for (const part of msg.data.split(/(?<=\n)(?=[A-Za-z]\t)/)) {
           try {
             last = parseLine(part);
+            if (last.kind === 'counters-flushed') {
+              // The maps printed just before this marker: hand them on in time order.
+              last.dump = [...this.counters.values()];
+              this.counters.clear();
+            }
             this.h.onEvent(last);
           } catch (err) {
             if (err instanceof ParseError) this.h.onParseError(err);
@@ -123,7 +128,7 @@ export class BpftraceSensor {
         break;
       }
       case 'map':
-        this.onMap(msg.data as Record<string, Record<string, number>>);
+        this.onMap(msg.data as Record<string, Record<string, number> | number>);
         break;
       default:
         break;
@@ -131,8 +136,15 @@ export class BpftraceSensor {
     return undefined;
   }
 
-  private onMap(data: Record<string, Record<string, number>>): void {
+  /** Syscalls of tracked processes, counted in the kernel (--count-raw). */
+  rawSyscalls = 0;
+
+  private onMap(data: Record<string, Record<string, number> | number>): void {
     for (const [name, entries] of Object.entries(data ?? {})) {
+      if (name === '@raw' && typeof entries === 'number') {
+        this.rawSyscalls = entries;
+        continue;
+      }
       const field = ({ '@rc': 'rc', '@rb': 'rb', '@wc': 'wc', '@wb': 'wb' } as const)[name];
       if (!field || typeof entries !== 'object') continue;
       for (const [key, value] of Object.entries(entries)) {

@@ -5,7 +5,7 @@ interface Base {
 }
 export type SensorEvent =
   | (Base & { kind: 'ready' })
-  | (Base & { kind: 'exec'; gen: number; exe: string; exeTruncated: boolean })
+  | (Base & { kind: 'exec'; gen: number; cgroup: string; uid: number; euid: number; exe: string; exeTruncated: boolean })
   | (Base & { kind: 'argv'; gen: number; argv: string[]; truncated: boolean })
   | (Base & { kind: 'fork'; child: number })
   | (Base & { kind: 'exit'; code: number })
@@ -14,7 +14,18 @@ export type SensorEvent =
   | (Base & { kind: 'close' | 'flush'; gen: number; fd: number; rc: number; rb: number; wc: number; wb: number })
   | (Base & { kind: 'dup'; oldfd: number; newfd: number; cloexec: boolean })
   | (Base & { kind: 'rename-from' | 'rename-to' | 'unlink'; dirfd: number; path: string; truncated: boolean })
-  | (Base & { kind: 'connect' | 'accept'; fd: number; family: number; port: number; address: string })
+  | (Base & { kind: 'connect' | 'bind'; fd: number; family: number; port: number; address: string })
+  | (Base & { kind: 'accept'; lfd: number; fd: number; family: number; port: number; address: string })
+  | (Base & { kind: 'pipe'; socketpair: boolean; rfd: number; wfd: number })
+  | (Base & { kind: 'mmap-exec'; gen: number; fd: number; length: number })
+  | (Base & { kind: 'setid'; uid: number; euid: number; gid: number; egid: number })
+  | (Base & { kind: 'kill'; target: number; signal: number })
+  | (Base & { kind: 'ptrace'; request: number; target: number })
+  | (Base & { kind: 'chmod'; dirfd: number; mode: number; path: string; truncated: boolean })
+  | (Base & { kind: 'fchmod'; fd: number; mode: number })
+  | (Base & { kind: 'truncate'; dirfd: number; length: number; path: string; truncated: boolean })
+  | (Base & { kind: 'ftruncate'; fd: number; length: number })
+  | (Base & { kind: 'counters-flushed'; dump: CounterDump[] })
   | (Base & { kind: 'chdir'; path: string; truncated: boolean })
   | (Base & { kind: 'fchdir'; fd: number })
   | (Base & { kind: 'close-range'; first: number; last: number });

@@ -60,9 +60,13 @@ export function parseLine(data: string): SensorEvent {
       return { kind: 'ready', ts: ts(t), pid: 0 };
     }
     case 'X\t': {
-      const [, t, pid, gen, exe] = fields(line, 5, line);
+      const [, t, pid, gen, cgroup, uid, euid, exe] = fields(line, 8, line);
       const p = path(exe!);
-      return { kind: 'exec', ts: ts(t), pid: int(pid, line), gen: int(gen, line), exe: p.path, exeTruncated: p.truncated };
+      if (!/^\d+$/.test(cgroup!)) throw new ParseError(line, 'bad cgroup id');
+      return {
+        kind: 'exec', ts: ts(t), pid: int(pid, line), gen: int(gen, line), cgroup: cgroup!,
+        uid: int(uid, line), euid: int(euid, line), exe: p.path, exeTruncated: p.truncated,
+      };
     }
     case 'A\t': {
       const [, t, pid, gen, len, raw] = fields(line, 6, line);
@@ -110,12 +114,59 @@ export function parseLine(data: string): SensorEvent {
       return { kind, ts: ts(t), pid: int(pid, line), dirfd: int(dirfd, line), ...path(p!) };
     }
     case 'K\t':
-    case 'Y\t': {
+    case 'I\t': {
       const [, t, pid, fd, family, port, address] = fields(line, 7, line);
       return {
-        kind: tag === 'K\t' ? 'connect' : 'accept',
+        kind: tag === 'K\t' ? 'connect' : 'bind',
         ts: ts(t), pid: int(pid, line), fd: int(fd, line), family: int(family, line), port: int(port, line), address: address!,
       };
+    }
+    case 'Y\t': {
+      const [, t, pid, lfd, fd, family, port, address] = fields(line, 8, line);
+      return {
+        kind: 'accept', ts: ts(t), pid: int(pid, line), lfd: int(lfd, line), fd: int(fd, line),
+        family: int(family, line), port: int(port, line), address: address!,
+      };
+    }
+    case 'P\t': {
+      const [, t, pid, kind, rfd, wfd] = fields(line, 6, line);
+      return { kind: 'pipe', ts: ts(t), pid: int(pid, line), socketpair: kind === '1', rfd: int(rfd, line), wfd: int(wfd, line) };
+    }
+    case 'E\t': {
+      const [, t, pid, gen, fd, len] = fields(line, 6, line);
+      return { kind: 'mmap-exec', ts: ts(t), pid: int(pid, line), gen: int(gen, line), fd: int(fd, line), length: int(len, line) };
+    }
+    case 'S\t': {
+      const [, t, pid, uid, euid, gid, egid] = fields(line, 7, line);
+      return { kind: 'setid', ts: ts(t), pid: int(pid, line), uid: int(uid, line), euid: int(euid, line), gid: int(gid, line), egid: int(egid, line) };
+    }
+    case 'G\t': {
+      const [, t, pid, target, sig] = fields(line, 5, line);
+      return { kind: 'kill', ts: ts(t), pid: int(pid, line), target: int(target, line), signal: int(sig, line) };
+    }
+    case 'T\t': {
+      const [, t, pid, req, target] = fields(line, 5, line);
+      return { kind: 'ptrace', ts: ts(t), pid: int(pid, line), request: int(req, line), target: int(target, line) };
+    }
+    case 'V\t': {
+      const [, t, pid, dirfd, mode, p] = fields(line, 6, line);
+      return { kind: 'chmod', ts: ts(t), pid: int(pid, line), dirfd: int(dirfd, line), mode: int(mode, line), ...path(p!) };
+    }
+    case 'v\t': {
+      const [, t, pid, fd, mode] = fields(line, 5, line);
+      return { kind: 'fchmod', ts: ts(t), pid: int(pid, line), fd: int(fd, line), mode: int(mode, line) };
+    }
+    case 'n\t': {
+      const [, t, pid, dirfd, len, p] = fields(line, 6, line);
+      return { kind: 'truncate', ts: ts(t), pid: int(pid, line), dirfd: int(dirfd, line), length: int(len, line), ...path(p!) };
+    }
+    case 'e\t': {
+      const [, t, pid, fd, len] = fields(line, 5, line);
+      return { kind: 'ftruncate', ts: ts(t), pid: int(pid, line), fd: int(fd, line), length: int(len, line) };
+    }
+    case 'k\t': {
+      const [, t] = fields(line, 2, line);
+      return { kind: 'counters-flushed', ts: ts(t), pid: 0, dump: [] };
     }
     case 'H\t': {
       const [, t, pid, p] = fields(line, 4, line);

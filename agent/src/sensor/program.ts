@@ -6,7 +6,7 @@
  *
  * Output lines (printf, tab-separated, a path always last so that it may hold any byte):
  *   B ts                          ready (BEGIN runs after every probe is attached)
- *   X ts pid gen exe              exec of a new image (gen counts images per pid)
+ *   X ts pid gen cgroup uid euid exe   exec of a new image (gen counts images per pid)
  *   A ts pid gen argvlen argv     its argv (NUL-separated, escaped), printed right after X
  *   F ts ppid pid                 fork of a new process (threads are not processes)
  *   Q ts pid code                 exit
@@ -17,15 +17,51 @@
  *   D ts pid oldfd newfd cloexec  dup/dup2/dup3/fcntl(F_DUPFD)
  *   N ts pid dirfd path / M ts pid dirfd path    rename from / to (same thread, in order)
  *   U ts pid dirfd path           unlink
- *   K ts pid fd family port addr  connect;  Y ts pid newfd family port addr  accept
+ *   K ts pid fd family port addr  connect;  Y ts pid lfd newfd family port addr  accept
+ *   I ts pid fd family port addr  bind (family 1: addr is a unix socket path)
+ *   P ts pid kind rfd wfd         pipe (kind 0) or socketpair (kind 1)
+ *   E ts pid gen fd len           mmap of a file with PROT_EXEC (code loads)
+ *   S ts pid uid euid gid egid    credentials after a successful set*id
+ *   G ts pid target sig           kill/tgkill;  T ts pid request target   ptrace
+ *   V ts pid dirfd mode path / v ts pid fd mode          chmod / fchmod
+ *   n ts pid dirfd len path / e ts pid fd len            truncate / ftruncate
+ *   k ts                          marker after in-kernel counters were printed and cleared
  *   H ts pid path / J ts pid fd   chdir / fchdir
  *   Z ts pid first last           close_range
  */
+/** Which process trees the kernel tracks. */
+export type Scope =
+  /** faasprov run: the launcher whose next exec starts the tracked tree. */
+  | { kind: 'launcher'; rootPid: number }
+  /** faasprov agent: trees rooted at an exec of one of these names, plus pids already running. */
+  | { kind: 'watch'; comms: string[]; seedPids: number[] };
+
 export interface ProgramOptions {
-  /** The launcher pid whose next exec starts a tracked tree (faasprov run). */
-  rootPid: number;
+  scope: Scope;
   /** Longest argv area read at exec, in bytes. */
   argvBytes?: number;
+  /** Flush in-kernel counters this often (seconds); 0: only at the end. */
+  counterFlushSec?: number;
+  /** Count every syscall of tracked processes (tracepoint raw_syscalls): for the reduction ratio. */
+  countRaw?: boolean;
+}
+
+/** Names bpftrace may compare with comm: no quotes or escapes can reach the program text. */
+export const COMM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+function seedAndScope(scope: Scope): { begin: string; onExec: string } {
+  if (scope.kind === 'launcher') {
+    if (!Number.isInteger(scope.rootPid) || scope.rootPid <= 0) throw new RangeError(`bad root pid ${scope.rootPid}`);
+    return { begin: '', onExec: `if (pid == ${scope.rootPid}) { if (@t[pid] == 0) { @t[pid] = 1; } }` };
+  }
+  for (const c of scope.comms) if (!COMM_PATTERN.test(c)) throw new RangeError(`bad watch name ${JSON.stringify(c)}`);
+  for (const p of scope.seedPids) if (!Number.isInteger(p) || p <= 0) throw new RangeError(`bad seed pid ${p}`);
+  // The kernel keeps 15 bytes of a comm.
+  const test = scope.comms.map((c) => `comm == "${c.slice(0, 15)}"`).join(' || ') || '0';
+  return {
+    begin: scope.seedPids.map((p) => `@t[${p}] = 1;`).join(' '),
+    onExec: `if (@t[pid] == 0) { if (${test}) { @t[pid] = 1; } }`,
+  };
 }
 
 const AT_FDCWD = -100;
@@ -87,6 +123,9 @@ function sockaddr(ptr: string, head: string, headArgs: string): string {
       $a6 = (struct sockaddr_in6 *)${ptr};
       $p6 = $a6->sin6_port;
       printf(${fmt('%d\\t%d\\t%s')}, $fam, (($p6 & 0xff) << 8) | (($p6 >> 8) & 0xff), ntop(10, $a6->sin6_addr.in6_u.u6_addr8));
+    } else if ($fam == 1) {
+      $un = (struct sockaddr_un *)${ptr};
+      printf(${fmt('%d\\t0\\t%s')}, $fam, $un->sun_path);
     } else {
       printf(${fmt('%d\\t0\\t-')}, $fam);
     }`;
@@ -95,11 +134,14 @@ function sockaddr(ptr: string, head: string, headArgs: string): string {
 export function buildProgram(opts: ProgramOptions): string {
   const argvBytes = Math.max(16, Math.min(opts.argvBytes ?? 190, 190));
   const sc = (name: string) => `tracepoint:syscalls:sys_${name}`;
+  const scope = seedAndScope(opts.scope);
+  const flush = opts.counterFlushSec ?? 0;
+  if (!Number.isInteger(flush) || flush < 0) throw new RangeError(`bad counter flush interval ${flush}`);
   return `
-BEGIN { printf("B\\t%llu\\n", nsecs); }
+BEGIN { ${scope.begin} printf("B\\t%llu\\n", nsecs); }
 
 tracepoint:sched:sched_process_exec {
-  if (pid == ${opts.rootPid}) { if (@t[pid] == 0) { @t[pid] = 1; } }
+  ${scope.onExec}
   if (@t[pid]) {
     @g[pid] = @g[pid] + 1;
     $mm = curtask->mm;
@@ -107,7 +149,7 @@ tracepoint:sched:sched_process_exec {
     $al = $mm->arg_end - $as;
     $n = $al;
     if ($n > ${argvBytes}) { $n = ${argvBytes}; }
-    printf("X\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @g[pid], str(args->filename));
+    printf("X\\t%llu\\t%d\\t%d\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @g[pid], cgroup, curtask->cred->uid.val, curtask->cred->euid.val, str(args->filename));
     printf("A\\t%llu\\t%d\\t%d\\t%d\\t%r\\n", nsecs, pid, @g[pid], $al, buf(uptr($as), $n));
   }
 }
@@ -138,14 +180,14 @@ ${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat
   delete(@op[tid]); delete(@of[tid]); delete(@od[tid]);
 }
 
-${sc('enter_read')}, ${sc('enter_pread64')}, ${sc('enter_readv')}, ${sc('enter_preadv')}, ${sc('enter_recvfrom')}
+${sc('enter_read')}, ${sc('enter_pread64')}, ${sc('enter_readv')}, ${sc('enter_preadv')}, ${sc('enter_recvfrom')}, ${sc('enter_recvmsg')}
   /@t[pid]/ { @rf[tid] = args->fd + 1; }
-${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_preadv')}, ${sc('exit_recvfrom')}
+${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_preadv')}, ${sc('exit_recvfrom')}, ${sc('exit_recvmsg')}
   /@rf[tid]/ ${firstOp('R')}
 
-${sc('enter_write')}, ${sc('enter_pwrite64')}, ${sc('enter_writev')}, ${sc('enter_pwritev')}, ${sc('enter_sendto')}
+${sc('enter_write')}, ${sc('enter_pwrite64')}, ${sc('enter_writev')}, ${sc('enter_pwritev')}, ${sc('enter_sendto')}, ${sc('enter_sendmsg')}
   /@t[pid]/ { @wf[tid] = args->fd + 1; }
-${sc('exit_write')}, ${sc('exit_pwrite64')}, ${sc('exit_writev')}, ${sc('exit_pwritev')}, ${sc('exit_sendto')}
+${sc('exit_write')}, ${sc('exit_pwrite64')}, ${sc('exit_writev')}, ${sc('exit_pwritev')}, ${sc('exit_sendto')}, ${sc('exit_sendmsg')}
   /@wf[tid]/ ${firstOp('W')}
 
 // In-kernel copies (cat uses copy_file_range): a read of one fd and a write of another.
@@ -216,10 +258,91 @@ ${sc('enter_accept')}, ${sc('enter_accept4')} /@t[pid]/ { @aa[tid] = args->upeer
 ${sc('exit_accept')}, ${sc('exit_accept4')} /@af[tid]/ {
   if (args->ret >= 0) {
     ${rebind('args->ret')}
-    ${sockaddr('@aa[tid]', 'Y\\t%llu\\t%d\\t%d\\t', 'nsecs, pid, args->ret')}
+    ${sockaddr('@aa[tid]', 'Y\\t%llu\\t%d\\t%d\\t%d\\t', 'nsecs, pid, @af[tid] - 1, args->ret')}
   }
   delete(@aa[tid]); delete(@af[tid]);
 }
+
+${sc('enter_bind')} /@t[pid]/ { @ba[tid] = args->umyaddr; @bf[tid] = args->fd + 1; }
+${sc('exit_bind')} /@bf[tid]/ {
+  if (args->ret == 0) {
+    ${sockaddr('@ba[tid]', 'I\\t%llu\\t%d\\t%d\\t', 'nsecs, pid, @bf[tid] - 1')}
+  }
+  delete(@ba[tid]); delete(@bf[tid]);
+}
+
+${sc('enter_pipe')}, ${sc('enter_pipe2')} /@t[pid]/ { @pp[tid] = args->fildes; @pk[tid] = 0; }
+${sc('enter_socketpair')} /@t[pid]/ { @pp[tid] = args->usockvec; @pk[tid] = 1; }
+${sc('exit_pipe')}, ${sc('exit_pipe2')}, ${sc('exit_socketpair')} /@pp[tid]/ {
+  if (args->ret == 0) {
+    $pf = (int32 *)@pp[tid];
+    $p0 = *$pf; $p1 = *($pf + 1);
+    ${rebind('$p0')}
+    ${rebind('$p1')}
+    printf("P\\t%llu\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, @pk[tid], $p0, $p1);
+  }
+  delete(@pp[tid]); delete(@pk[tid]);
+}
+
+${sc('enter_mmap')} /@t[pid]/ {
+  if ((args->prot & 4) != 0 && (int32)args->fd >= 0) { @mf[tid] = (int64)(int32)args->fd + 1; @ml[tid] = args->len; }
+}
+${sc('exit_mmap')} /@mf[tid]/ {
+  if (args->ret >= 0 || args->ret < -4095) {
+    printf("E\\t%llu\\t%d\\t%d\\t%d\\t%llu\\n", nsecs, pid, @g[pid], @mf[tid] - 1, @ml[tid]);
+  }
+  delete(@mf[tid]); delete(@ml[tid]);
+}
+
+${sc('exit_setuid')}, ${sc('exit_setgid')}, ${sc('exit_setreuid')}, ${sc('exit_setregid')}, ${sc('exit_setresuid')}, ${sc('exit_setresgid')}
+  /@t[pid]/ {
+  if (args->ret == 0) {
+    $cr = curtask->cred;
+    printf("S\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $cr->uid.val, $cr->euid.val, $cr->gid.val, $cr->egid.val);
+  }
+}
+
+${sc('enter_kill')} /@t[pid]/ { @kt[tid] = (int64)args->pid; @ks[tid] = args->sig; }
+${sc('enter_tgkill')} /@t[pid]/ { @kt[tid] = (int64)args->tgid; @ks[tid] = args->sig; }
+${sc('exit_kill')}, ${sc('exit_tgkill')} /@kt[tid]/ {
+  if (args->ret == 0 && @ks[tid] != 0) { printf("G\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @kt[tid], @ks[tid]); }
+  delete(@kt[tid]); delete(@ks[tid]);
+}
+
+${sc('enter_ptrace')} /@t[pid]/ { @pr[tid] = args->request + 1; @pt[tid] = args->pid; }
+${sc('exit_ptrace')} /@pr[tid]/ {
+  if (args->ret >= 0) { printf("T\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @pr[tid] - 1, @pt[tid]); }
+  delete(@pr[tid]); delete(@pt[tid]);
+}
+
+${sc('enter_chmod')} /@t[pid]/ { @cp[tid] = args->filename; @cpd[tid] = ${AT_FDCWD}; @cm[tid] = args->mode; }
+${sc('enter_fchmodat')} /@t[pid]/ { @cp[tid] = args->filename; @cpd[tid] = args->dfd; @cm[tid] = args->mode; }
+${sc('exit_chmod')}, ${sc('exit_fchmodat')} /@cp[tid]/ {
+  if (args->ret == 0) { printf("V\\t%llu\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, @cpd[tid], @cm[tid], str(@cp[tid])); }
+  delete(@cp[tid]); delete(@cpd[tid]); delete(@cm[tid]);
+}
+${sc('enter_fchmod')} /@t[pid]/ { @cf2[tid] = args->fd + 1; @cm[tid] = args->mode; }
+${sc('exit_fchmod')} /@cf2[tid]/ {
+  if (args->ret == 0) { printf("v\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @cf2[tid] - 1, @cm[tid]); }
+  delete(@cf2[tid]); delete(@cm[tid]);
+}
+
+${sc('enter_truncate')} /@t[pid]/ { @tp[tid] = args->path; @tl[tid] = args->length; }
+${sc('exit_truncate')} /@tp[tid]/ {
+  if (args->ret == 0) { printf("n\\t%llu\\t%d\\t${AT_FDCWD}\\t%d\\t%s\\n", nsecs, pid, @tl[tid], str(@tp[tid])); }
+  delete(@tp[tid]); delete(@tl[tid]);
+}
+${sc('enter_ftruncate')} /@t[pid]/ { @tf[tid] = args->fd + 1; @tl[tid] = args->length; }
+${sc('exit_ftruncate')} /@tf[tid]/ {
+  if (args->ret == 0) { printf("e\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @tf[tid] - 1, @tl[tid]); }
+  delete(@tf[tid]); delete(@tl[tid]);
+}
+${opts.countRaw ? 'tracepoint:raw_syscalls:sys_enter /@t[pid]/ { @raw = count(); }' : ''}
+${flush > 0 ? `interval:s:${flush} {
+  print(@rc); print(@rb); print(@wc); print(@wb); ${opts.countRaw ? 'print(@raw);' : ''}
+  clear(@rc); clear(@rb); clear(@wc); clear(@wb); clear(@s);
+  printf("k\\t%llu\\n", nsecs);
+}` : ''}
 
 ${sc('enter_chdir')} /@t[pid]/ { @cd[tid] = args->filename; }
 ${sc('exit_chdir')} /@cd[tid]/ {
@@ -235,7 +358,9 @@ ${sc('exit_fchdir')} /@cdf[tid]/ {
 END {
   clear(@t); clear(@op); clear(@of); clear(@od); clear(@rf); clear(@wf); clear(@do); clear(@dc);
   clear(@ro); clear(@rn); clear(@rod); clear(@rnd); clear(@ul); clear(@uld); clear(@ca); clear(@cf);
-  clear(@aa); clear(@af); clear(@xi); clear(@xo); clear(@cd); clear(@cdf); clear(@s); clear(@g);
+  clear(@aa); clear(@af); clear(@xi); clear(@xo);
+  clear(@ba); clear(@bf); clear(@pp); clear(@pk); clear(@mf); clear(@ml); clear(@kt); clear(@ks); clear(@pr); clear(@pt);
+  clear(@cp); clear(@cpd); clear(@cm); clear(@cf2); clear(@tp); clear(@tl); clear(@tf); clear(@cd); clear(@cdf); clear(@s); clear(@g);
 }
 `;
 }

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { AgentTokens } from '@faasprov/collector';
 import { Capture, HttpBatchExporter, preflight, which } from '@faasprov/agent';
 import { buildServer, formatGraph, printable, type Format } from '@faasprov/graph-service';
 import { emit, fail, openStore } from '../output.js';
@@ -69,7 +71,9 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   }
 
   const store = openStore(o.store);
-  const app = await buildServer({ store, collector: true });
+  // The in-process collector admits only this capture's agent, by a token made for this run.
+  const token = randomBytes(24).toString('hex');
+  const app = await buildServer({ store, collector: true, tokens: AgentTokens.parse([`run=${token}`]) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const child = spawn('/bin/sh', ['-c', LAUNCH, MARK, cmd, ...args], {
@@ -87,7 +91,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     rootPid: child.pid!,
     rootCwd: process.cwd(),
     rootFds: stdioTargets(),
-    exporter: new HttpBatchExporter({ url }),
+    exporter: new HttpBatchExporter({ url, token }),
     bpftrace,
     perfRbPages: o.perfPages,
     node: o.node,

@@ -5,7 +5,7 @@ function quote(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-const SHAPE = { Process: 'box', File: 'note', Endpoint: 'diamond', Gap: 'octagon' } as const;
+const SHAPE = { Process: 'box', File: 'note', Endpoint: 'diamond', Gap: 'octagon', Instance: 'house', Pipe: 'cds' } as const;
 
 /** Graphviz DOT, edges in W3C PROV direction. */
 export function formatDot(g: SerializedGraph): string {

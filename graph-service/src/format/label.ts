@@ -18,5 +18,9 @@ export function nodeLabel(n: GraphNode): string {
       return printable(`Endpoint ${n.address.includes(':') ? `[${n.address}]` : n.address}:${n.port}`);
     case 'Gap':
       return printable(`Gap ${n.cause}: ${n.count} lost`);
+    case 'Instance':
+      return printable(`Instance ${n.function ?? n.exe ?? '?'} (root ${n.rootPid}${n.cgroupPath ? `, ${n.cgroupPath}` : ''})`);
+    case 'Pipe':
+      return printable(`Pipe ${n.kind} made by ${n.pid}`);
   }
 }

@@ -6,6 +6,8 @@ const VERB: Record<GraphEdge['type'], string> = {
   WAS_GENERATED_BY: 'wrote',
   WAS_INFORMED_BY: 'started',
   WAS_INVALIDATED_BY: 'deleted',
+  WAS_ASSOCIATED_WITH: 'runs in',
+  WAS_ATTRIBUTED_TO: 'concerns',
 };
 
 function amount(e: GraphEdge): string {
@@ -28,10 +30,12 @@ export function formatTree(g: SerializedGraph, title?: string): string {
     if (e.type === 'WAS_INFORMED_BY') {
       push(children, e.to, e);
       hasParent.add(e.from);
-    } else {
-      const proc = e.type === 'USED' ? e.from : e.to;
-      push(effects, proc, e);
-      attached.add(e.type === 'USED' ? e.to : e.from);
+    } else if (byId.get(e.from)!.type === 'Process') {
+      push(effects, e.from, e);
+      attached.add(e.to);
+    } else if (byId.get(e.to)!.type === 'Process') {
+      push(effects, e.to, e);
+      attached.add(e.from);
     }
   }
   const lines: string[] = title ? [title] : [];
@@ -46,7 +50,7 @@ export function formatTree(g: SerializedGraph, title?: string): string {
     const eff = (effects.get(id) ?? []).sort((a, b) => a.firstTime - b.firstTime);
     const kids = (children.get(id) ?? []).sort((a, b) => a.firstTime - b.firstTime);
     eff.forEach((e, i) => {
-      const other = byId.get(e.type === 'USED' ? e.to : e.from)!;
+      const other = byId.get(e.from === id ? e.to : e.from)!;
       const isLast = i === eff.length - 1 && kids.length === 0;
       lines.push(`${inner}${isLast ? '└─ ' : '├─ '}${VERB[e.type]} ${nodeLabel(other)} (${amount(e)})`);
     });
