@@ -80,7 +80,10 @@ export class Capture {
           const t = Date.now() * 1000;
           this.observer.gap('parse-failure', 1, t, t);
         },
-        onCounters: (dump) => this.observer.onCounters(dump),
+        onCounters: (dump) => {
+          this.reorder.flushAll();
+          this.observer.onCounters(dump);
+        },
         onUnexpectedExit: (code, stderr) => {
           const t = this.observer.lastEventTime;
           this.observer.gap('sensor-exit', 0, t, Date.now() * 1000);

@@ -10,3 +10,8 @@ export * from './observer/graph-buffer.js';
 export * from './observer/reorder.js';
 export * from './ship/exporter.js';
 export * from './ship/shipper.js';
+export * from './daemon.js';
+export * from './metrics.js';
+export * from './procfs.js';
+export * from './ship/spool.js';
+export * from './ship/spool-shipper.js';

@@ -9,3 +9,9 @@ export function defaultStorePath(): string {
 }
 
 export const DEFAULT_PORT = 7770;
+
+/** Where the node agent keeps unacknowledged batches. */
+export function defaultSpoolDir(): string {
+  if (process.env.FAASPROV_SPOOL) return process.env.FAASPROV_SPOOL;
+  return process.getuid?.() === 0 ? '/var/lib/faasprov/spool' : join(homedir(), '.local', 'state', 'faasprov', 'spool');
+}

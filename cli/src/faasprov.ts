@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FORMATS } from '@faasprov/graph-service';
-import { DEFAULT_PORT, defaultStorePath } from './defaults.js';
+import { DEFAULT_PORT, defaultSpoolDir, defaultStorePath } from './defaults.js';
+import { agentCommand } from './commands/agent.js';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
@@ -40,6 +41,22 @@ program
     const code = await runCommand(cmd, o);
     process.exit(code);
   });
+
+program
+  .command('agent')
+  .description('the node agent: watch every function instance (a tree rooted at a watchdog) and ship its provenance')
+  .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:7770')
+  .option('--node <name>', 'this node\'s name in the graph (default: hostname)')
+  .option('--watch-comm <names>', 'comma-separated process names that root an instance', 'fwatchdog,of-watchdog')
+  .addOption(new Option('--spool <dir>', 'where unacknowledged batches wait on disk').default(defaultSpoolDir()))
+  .option('--spool-max-mb <n>', 'cap on the spool; over it the newest operations are dropped and recorded as a Gap', int('--spool-max-mb', 1, 1048576), 256)
+  .addOption(new Option('--token <token>', 'this agent\'s bearer token for the collector').env('FAASPROV_AGENT_TOKEN'))
+  .option('--bpftrace <path>', 'the bpftrace binary', 'bpftrace')
+  .option('--perf-pages <n>', 'per-CPU perf buffer size in pages', int('--perf-pages', 1, 65536), 256)
+  .option('--metrics <host:port>', 'serve Prometheus metrics at /metrics, or off', '127.0.0.1:7771')
+  .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)
+  .option('--count-raw', 'also count every syscall of watched processes (reduction ratio; costs more)')
+  .action(async (o) => agentCommand(o));
 
 program
   .command('up')

@@ -1,0 +1,251 @@
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import { buildProgram, COMM_PATTERN } from './sensor/program.js';
+import { BpftraceSensor } from './sensor/bpftrace.js';
+import type { SensorEvent } from './sensor/events.js';
+import { ReorderBuffer } from './observer/reorder.js';
+import { GraphBuffer } from './observer/graph-buffer.js';
+import { Observer } from './observer/observer.js';
+import { DiskSpool } from './ship/spool.js';
+import { SpoolShipper } from './ship/spool-shipper.js';
+import { HttpBatchExporter } from './ship/exporter.js';
+import { AgentMetrics } from './metrics.js';
+import { describeInstance, scanWatchedTrees } from './procfs.js';
+import { AgentErrors } from './errors.js';
+
+export interface NodeAgentOptions {
+  collector: string;
+  token?: string;
+  node?: string;
+  watchComms: string[];
+  spoolDir: string;
+  spoolMaxBytes?: number;
+  bpftrace?: string;
+  perfRbPages?: number;
+  /** host:port for /metrics; undefined: no metrics server. */
+  metrics?: { host: string; port: number };
+  flushIntervalMs?: number;
+  counterFlushSec?: number;
+  countRaw?: boolean;
+  log?: (msg: string) => void;
+}
+
+function clockOffsetNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+}
+
+/**
+ * faasprov agent: one per node, for hours. Watches every tree rooted at a watchdog, ships
+ * hash-chained batches through an on-disk spool, and turns every loss into a Gap node.
+ */
+export class NodeAgent {
+  readonly spool: DiskSpool;
+  readonly metrics = new AgentMetrics();
+  readonly node: string;
+  private readonly buffer = new GraphBuffer(false);
+  private readonly observer: Observer;
+  private readonly reorder: ReorderBuffer;
+  private sensor: BpftraceSensor | undefined;
+  private readonly shipper: SpoolShipper;
+  private readonly offset = clockOffsetNs();
+  private timer: NodeJS.Timeout | undefined;
+  private server: Server | undefined;
+  private stopping = false;
+  /** Operations dropped because the spool was full, since the last spool-full gap. */
+  private spoolDropped = { count: 0, from: 0, to: 0 };
+  private readonly log: (msg: string) => void;
+  metricsUrl: string | undefined;
+  /** /proc facts read as soon as a watched exec is seen: short-lived roots are gone by the time it is processed. */
+  private readonly facts = new Map<number, ReturnType<typeof describeInstance>>();
+  private readonly watched: Set<string>;
+
+  constructor(private readonly opts: NodeAgentOptions) {
+    for (const c of opts.watchComms) if (!COMM_PATTERN.test(c)) throw AgentErrors.FP_ERR_BAD_WATCH(JSON.stringify(c));
+    if (opts.watchComms.length === 0) throw AgentErrors.FP_ERR_BAD_WATCH('no names given');
+    this.node = opts.node ?? hostname();
+    this.watched = new Set(opts.watchComms.map((c) => c.slice(0, 15)));
+    this.log = opts.log ?? ((m) => process.stderr.write(`faasprov agent: ${m}\n`));
+    this.spool = new DiskSpool({ dir: opts.spoolDir, node: this.node, maxBytes: opts.spoolMaxBytes });
+    this.observer = new Observer(
+      {
+        node: this.node,
+        agent: this.spool.agent,
+        clockOffsetNs: this.offset,
+        rootCwd: '/',
+        instances: { mode: 'process-tree', describe: (pid) => this.facts.get(pid) ?? describeInstance(pid) },
+      },
+      this.buffer,
+    );
+    this.reorder = new ReorderBuffer(100_000_000n, (e) => this.observer.handle(e));
+    const sender = new HttpBatchExporter({ url: opts.collector, token: opts.token });
+    let lastRetryLog = 0;
+    this.shipper = new SpoolShipper(this.spool, sender, {
+      onAck: () => this.metrics.batchesAcked.inc(),
+      onReject: (p, why) => {
+        this.metrics.batchesRejected.inc();
+        const t = Date.now() * 1000;
+        this.observer.gap('rejected-batch', 1, t, t, `batch ${p.seq}: ${why}`);
+        this.log(`collector refused batch ${p.seq} for good: ${why}`);
+      },
+      onRetry: (why) => {
+        this.metrics.shipRetries.inc();
+        if (Date.now() - lastRetryLog > 10000) {
+          lastRetryLog = Date.now();
+          this.log(`collector unavailable (${why}); batches wait in the spool (${this.spool.pendingCount} pending)`);
+        }
+      },
+    });
+  }
+
+  get agentId(): string {
+    return this.spool.agent;
+  }
+
+  private us(ns: bigint): number {
+    return Number((ns + this.offset) / 1000n);
+  }
+
+  async start(): Promise<void> {
+    const r = this.spool.resume;
+    const now = Date.now() * 1000;
+    if (r) {
+      // Whatever happened between the last spooled batch and now was not captured.
+      this.observer.gap('agent-down', 0, r.lastEventTime || now, now, `agent restarted; resending ${this.spool.pendingCount} spooled batches`);
+      if (r.tornLines > 0) this.observer.gap('spool-torn', r.tornLines, r.lastEventTime || now, now, 'batches cut short by a crash');
+    }
+    await this.startSensor();
+    this.shipper.start();
+    this.timer = setInterval(() => this.tick(), this.opts.flushIntervalMs ?? 250);
+    if (this.opts.metrics) await this.startMetrics(this.opts.metrics);
+  }
+
+  private async startSensor(): Promise<void> {
+    const seeds = scanWatchedTrees(this.opts.watchComms, (ns) => this.us(ns));
+    const sensor = new BpftraceSensor(
+      {
+        program: buildProgram({
+          scope: { kind: 'watch', comms: this.opts.watchComms, seedPids: seeds.map((s) => s.pid) },
+          counterFlushSec: this.opts.counterFlushSec ?? 10,
+          countRaw: this.opts.countRaw,
+        }),
+        bpftrace: this.opts.bpftrace,
+        perfRbPages: this.opts.perfRbPages,
+      },
+      {
+        onEvent: (e) => this.onEvent(e),
+        onLost: (n) => {
+          this.metrics.eventsLost.inc({ cause: 'perf-buffer-overflow' }, n);
+          this.observer.gap('perf-buffer-overflow', n, this.observer.lastEventTime, Date.now() * 1000);
+        },
+        onParseError: (err) => {
+          this.metrics.eventsLost.inc({ cause: 'parse-failure' });
+          const t = Date.now() * 1000;
+          this.observer.gap('parse-failure', 1, t, t, err.message.slice(0, 300));
+        },
+        onCounters: (dump) => {
+          this.reorder.flushAll();
+          this.observer.onCounters(dump);
+        },
+        onUnexpectedExit: (code, stderr) => void this.onSensorExit(code, stderr),
+      },
+    );
+    await sensor.start();
+    this.sensor = sensor;
+    for (const s of seeds) this.observer.seed(s);
+    this.log(`watching ${this.opts.watchComms.join(', ')} as ${this.spool.agent}; ${seeds.filter((s) => s.root).length} instances already running`);
+  }
+
+  private async onSensorExit(code: number | undefined, stderr: string): Promise<void> {
+    if (this.stopping) return;
+    const t = this.observer.lastEventTime;
+    this.metrics.sensorRestarts.inc();
+    this.log(`bpftrace exited (${code}): ${stderr.slice(0, 300)}; restarting`);
+    for (let attempt = 0; !this.stopping; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 30000)));
+      try {
+        await this.startSensor();
+        break;
+      } catch (err) {
+        this.log(`bpftrace restart failed: ${(err as Error).message}`);
+      }
+    }
+    this.observer.gap('sensor-exit', 0, t, Date.now() * 1000, `bpftrace exited with ${code}`);
+  }
+
+  private onEvent(e: SensorEvent): void {
+    this.metrics.eventsSeen.inc({ kind: e.kind });
+    if (e.kind === 'exec' && this.watched.has(basename(e.exe).slice(0, 15))) {
+      this.facts.set(e.pid, describeInstance(e.pid));
+      if (this.facts.size > 1000) this.facts.delete(this.facts.keys().next().value!);
+    }
+    if (e.kind === 'counters-flushed') {
+      let n = 0;
+      for (const c of e.dump) n += c.rc + c.wc;
+      this.metrics.eventsReduced.inc(n);
+      if (this.sensor) this.metrics.rawSyscalls.set(this.sensor.rawSyscalls);
+    }
+    this.reorder.push(e);
+  }
+
+  private tick(): void {
+    this.reorder.drain(process.hrtime.bigint());
+    this.cut();
+    this.metrics.spoolBytes.set(this.spool.bytes);
+    this.metrics.spoolPending.set(this.spool.pendingCount);
+  }
+
+  private cut(): void {
+    if (this.spoolDropped.count > 0 && this.spool.bytes < (this.opts.spoolMaxBytes ?? 256 * 1024 * 1024) * 0.9) {
+      const d = this.spoolDropped;
+      this.observer.gap('spool-full', d.count, d.from, d.to, 'the spool reached its size cap; newest operations were dropped');
+      this.spoolDropped = { count: 0, from: 0, to: 0 };
+    }
+    if (this.buffer.isEmpty()) return;
+    const ops = this.buffer.edgeCount;
+    const batch = this.buffer.cut(this.spool.agent, this.spool.nextSeq, this.spool.lastHash);
+    if (this.spool.append(batch)) {
+      this.metrics.batchesSpooled.inc();
+      this.metrics.edgesSent.inc(ops);
+      this.shipper.wake();
+    } else {
+      const now = Date.now() * 1000;
+      this.metrics.eventsLost.inc({ cause: 'spool-full' }, ops);
+      if (this.spoolDropped.count === 0) this.spoolDropped.from = now;
+      this.spoolDropped.count += ops;
+      this.spoolDropped.to = now;
+    }
+  }
+
+  private async startMetrics(at: { host: string; port: number }): Promise<void> {
+    this.server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        void this.metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+          res.end(text);
+        });
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(at.port, at.host, () => resolve());
+    });
+    const a = this.server.address() as { port: number };
+    this.metricsUrl = `http://${at.host}:${a.port}/metrics`;
+  }
+
+  /** Stops capture, spools what is buffered and tries to deliver it within drainMs. */
+  async stop(drainMs = 10000): Promise<{ delivered: boolean }> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.sensor?.stop();
+    this.reorder.flushAll();
+    this.cut();
+    const delivered = await this.shipper.drain(drainMs);
+    this.spool.close();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    return { delivered };
+  }
+}

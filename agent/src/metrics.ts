@@ -1,0 +1,18 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** The agent's Prometheus metrics: one registry, names prefixed by stage, fixed label values. */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly rawSyscalls = new Gauge({ name: 'faasprov_agent_raw_syscalls', help: 'Syscalls of tracked processes counted in the kernel (only with --count-raw)', registers: [this.registry] });
+  readonly eventsSeen = new Counter({ name: 'faasprov_agent_events_seen_total', help: 'Events printed by the kernel program and parsed', labelNames: ['kind'], registers: [this.registry] });
+  readonly eventsReduced = new Counter({ name: 'faasprov_agent_events_reduced_total', help: 'Reads and writes counted in the kernel instead of printed', registers: [this.registry] });
+  readonly edgesSent = new Counter({ name: 'faasprov_agent_edge_events_spooled_total', help: 'Operations (edge counts) in batches written to the spool', registers: [this.registry] });
+  readonly eventsLost = new Counter({ name: 'faasprov_agent_events_lost_total', help: 'Events lost, by cause (each loss is also a Gap node)', labelNames: ['cause'], registers: [this.registry] });
+  readonly batchesSpooled = new Counter({ name: 'faasprov_agent_batches_spooled_total', help: 'Batches written to the spool', registers: [this.registry] });
+  readonly batchesAcked = new Counter({ name: 'faasprov_agent_batches_acked_total', help: 'Batches acknowledged by the collector after its commit', registers: [this.registry] });
+  readonly batchesRejected = new Counter({ name: 'faasprov_agent_batches_rejected_total', help: 'Batches the collector refused for good', registers: [this.registry] });
+  readonly shipRetries = new Counter({ name: 'faasprov_agent_ship_retries_total', help: 'Failed delivery attempts that will be retried', registers: [this.registry] });
+  readonly spoolBytes = new Gauge({ name: 'faasprov_agent_spool_bytes', help: 'Bytes of unacknowledged batches on disk', registers: [this.registry] });
+  readonly spoolPending = new Gauge({ name: 'faasprov_agent_spool_pending_batches', help: 'Batches waiting for acknowledgement', registers: [this.registry] });
+  readonly sensorRestarts = new Counter({ name: 'faasprov_agent_sensor_restarts_total', help: 'bpftrace restarts after an unexpected exit', registers: [this.registry] });
+}

@@ -1,0 +1,120 @@
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import type { InstanceFacts, SeedProcess } from './observer/observer.js';
+
+const CLK_TCK = 100;
+/** Environment keys that name the function a watchdog serves, first match wins. */
+export const FUNCTION_ENV_KEYS = ['FAASPROV_FUNCTION', 'OPENFAAS_NAME', 'FUNCTION_NAME'];
+
+interface Stat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  startTicks: number;
+}
+
+function readStat(pid: number): Stat | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const open = s.indexOf('(');
+    const close = s.lastIndexOf(')');
+    const rest = s.slice(close + 2).split(' ');
+    // After "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+    // utime stime cutime cstime priority nice num_threads itrealvalue starttime
+    return { pid, comm: s.slice(open + 1, close), ppid: Number(rest[1]), startTicks: Number(rest[19]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+/** cgroup path and function name of a process, from /proc (best effort: it may be gone). */
+export function describeInstance(pid: number): InstanceFacts {
+  const facts: InstanceFacts = {};
+  const cg = safe(() => readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  const line = cg?.split('\n').find((l) => l.startsWith('0::'));
+  if (line) facts.cgroupPath = line.slice(3);
+  const env = safe(() => readFileSync(`/proc/${pid}/environ`, 'utf8'));
+  if (env) {
+    const vars = new Map(env.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    for (const k of FUNCTION_ENV_KEYS) {
+      const v = vars.get(k);
+      if (v) {
+        facts.function = v.slice(0, 253);
+        break;
+      }
+    }
+  }
+  return facts;
+}
+
+function openFiles(pid: number): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const fd of safe(() => readdirSync(`/proc/${pid}/fd`)) ?? []) {
+    const t = safe(() => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    if (t?.startsWith('/')) m.set(Number(fd), t);
+  }
+  return m;
+}
+
+function ids(pid: number): { uid?: number; euid?: number } {
+  const status = safe(() => readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const m = status && /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+  return m ? { uid: Number(m[1]), euid: Number(m[2]) } : {};
+}
+
+/**
+ * The watched trees already running: roots whose comm is a watched name (and that are not
+ * inside another watched tree), then all their descendants, parents first.
+ * toUs converts kernel monotonic ns (process start) to the graph's epoch µs.
+ */
+export function scanWatchedTrees(comms: string[], toUs: (ns: bigint) => number, self = process.pid): SeedProcess[] {
+  const names = new Set(comms.map((c) => c.slice(0, 15)));
+  const stats = new Map<number, Stat>();
+  for (const d of safe(() => readdirSync('/proc')) ?? []) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = readStat(Number(d));
+    if (st) stats.set(st.pid, st);
+  }
+  const children = new Map<number, number[]>();
+  for (const st of stats.values()) children.set(st.ppid, [...(children.get(st.ppid) ?? []), st.pid]);
+  const insideWatched = (pid: number): boolean => {
+    for (let p = stats.get(pid)?.ppid, n = 0; p && p > 1 && n < 4096; p = stats.get(p)?.ppid, n++) {
+      if (names.has(stats.get(p)?.comm ?? '')) return true;
+    }
+    return false;
+  };
+  const roots = [...stats.values()].filter((s) => names.has(s.comm) && !insideWatched(s.pid) && s.pid !== self);
+  const out: SeedProcess[] = [];
+  const queue = roots.map((r) => ({ pid: r.pid, root: true }));
+  const seen = new Set<number>();
+  while (queue.length > 0) {
+    const { pid, root } = queue.shift()!;
+    if (seen.has(pid) || pid === self) continue;
+    seen.add(pid);
+    const st = stats.get(pid)!;
+    const cmdline = safe(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8')) ?? '';
+    const argv = cmdline.split('\0');
+    if (argv.at(-1) === '') argv.pop();
+    out.push({
+      pid,
+      ppid: st.ppid,
+      start: toUs(BigInt(st.startTicks) * BigInt(1_000_000_000 / CLK_TCK)),
+      exe: safe(() => readlinkSync(`/proc/${pid}/exe`)) ?? `[${st.comm}]`,
+      argv: argv.slice(0, 256),
+      cwd: safe(() => readlinkSync(`/proc/${pid}/cwd`)) ?? '/',
+      fds: openFiles(pid),
+      ...ids(pid),
+      root,
+      ...(root ? { instance: describeInstance(pid) } : {}),
+    });
+    for (const c of children.get(pid) ?? []) queue.push({ pid: c, root: false });
+  }
+  return out;
+}

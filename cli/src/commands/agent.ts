@@ -1,0 +1,69 @@
+import { NodeAgent, preflight } from '@faasprov/agent';
+import { fail } from '../output.js';
+
+export interface AgentCliOptions {
+  collector: string;
+  node?: string;
+  watchComm: string;
+  spool: string;
+  spoolMaxMb: number;
+  token?: string;
+  bpftrace: string;
+  perfPages: number;
+  metrics: string;
+  countRaw?: boolean;
+  counterFlush: number;
+}
+
+function hostPort(s: string): { host: string; port: number } | undefined {
+  if (s === 'off') return undefined;
+  const m = /^(.+):(\d+)$/.exec(s);
+  if (!m) fail(new Error(`--metrics: expected HOST:PORT or off, got ${JSON.stringify(s)}`));
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** faasprov agent: the per-node daemon, until SIGINT/SIGTERM. */
+export async function agentCommand(o: AgentCliOptions): Promise<void> {
+  try {
+    new URL(o.collector);
+  } catch {
+    fail(new Error(`--collector: not a URL: ${JSON.stringify(o.collector)}`));
+  }
+  let bpftrace: string;
+  try {
+    ({ bpftrace } = await preflight({ bpftrace: o.bpftrace }));
+  } catch (err) {
+    fail(err);
+  }
+  let agent: NodeAgent;
+  try {
+    agent = new NodeAgent({
+      collector: o.collector,
+      token: o.token,
+      node: o.node,
+      watchComms: o.watchComm.split(',').map((s) => s.trim()).filter(Boolean),
+      spoolDir: o.spool,
+      spoolMaxBytes: o.spoolMaxMb * 1024 * 1024,
+      bpftrace,
+      perfRbPages: o.perfPages,
+      metrics: hostPort(o.metrics),
+      countRaw: o.countRaw,
+      counterFlushSec: o.counterFlush,
+    });
+    await agent.start();
+  } catch (err) {
+    fail(err);
+  }
+  process.stderr.write(`faasprov agent: running as ${agent.agentId}${agent.metricsUrl ? `, metrics on ${agent.metricsUrl}` : ''}\n`);
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`faasprov agent: ${sig}: flushing\n`);
+    const r = await agent.stop();
+    process.stderr.write(`faasprov agent: stopped; ${r.delivered ? 'every batch delivered' : `${agent.spool.pendingCount} batches stay in the spool for the next start`}\n`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
