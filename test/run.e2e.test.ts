@@ -136,7 +136,7 @@ describe('faasprov run (real bpftrace)', () => {
     const file = g.nodes.find((n): n is FileNode => n.type === 'File' && n.path === target)!;
     const back = await faasprov(['trace', file.id, '--backward', '--store', store, '--format', 'json']);
     expect(back.exitCode).toBe(0);
-    const bg = JSON.parse(back.stdout) as { nodes: { type: string; path?: string; exe?: string }[] };
+    const bg = JSON.parse(String(back.stdout)) as { nodes: { type: string; path?: string; exe?: string }[] };
     expect(bg.nodes.some((n) => n.type === 'Process' && n.exe?.endsWith('/cat'))).toBe(true);
     expect(bg.nodes.some((n) => n.path === '/etc/hostname')).toBe(true);
     // The first cat read unrelated.txt in another process: not a cause of the written file.

@@ -73,12 +73,12 @@ export class Capture {
         onLost: (n) => {
           this.lost += n;
           const t = this.observer.lastEventTime;
-          this.observer.gap('perf-buffer-overflow', n, t, Date.now() * 1000);
+          this.observer.loss('perf-buffer-overflow', n, t, Date.now() * 1000);
         },
         onParseError: () => {
           this.parseErrors++;
           const t = Date.now() * 1000;
-          this.observer.gap('parse-failure', 1, t, t);
+          this.observer.loss('parse-failure', 1, t, t);
         },
         onCounters: (dump) => {
           this.reorder.flushAll();
@@ -108,6 +108,7 @@ export class Capture {
   private lastHash = GENESIS_HASH;
 
   private cut(): void {
+    this.observer.flushLosses();
     if (this.buffer.isEmpty()) return;
     const b = this.buffer.cut(this.agent, this.seq++, this.lastHash);
     this.lastHash = b.hash!;

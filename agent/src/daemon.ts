@@ -136,12 +136,12 @@ export class NodeAgent {
         onEvent: (e) => this.onEvent(e),
         onLost: (n) => {
           this.metrics.eventsLost.inc({ cause: 'perf-buffer-overflow' }, n);
-          this.observer.gap('perf-buffer-overflow', n, this.observer.lastEventTime, Date.now() * 1000);
+          this.observer.loss('perf-buffer-overflow', n, this.observer.lastEventTime, Date.now() * 1000);
         },
         onParseError: (err) => {
           this.metrics.eventsLost.inc({ cause: 'parse-failure' });
           const t = Date.now() * 1000;
-          this.observer.gap('parse-failure', 1, t, t, err.message.slice(0, 300));
+          this.observer.loss('parse-failure', 1, t, t, err.message.slice(0, 300));
         },
         onCounters: (dump) => {
           this.reorder.flushAll();
@@ -196,6 +196,7 @@ export class NodeAgent {
   }
 
   private cut(): void {
+    this.observer.flushLosses();
     if (this.spoolDropped.count > 0 && this.spool.bytes < (this.opts.spoolMaxBytes ?? 256 * 1024 * 1024) * 0.9) {
       const d = this.spoolDropped;
       this.observer.gap('spool-full', d.count, d.from, d.to, 'the spool reached its size cap; newest operations were dropped');

@@ -22,5 +22,6 @@ export function chainGap(store: GraphStore, b: Batch): GapNode | undefined {
   const from = times.length > 0 ? Math.min(...times) : (b.sentAt ?? Date.now() * 1000);
   const to = times.length > 0 ? Math.max(...times) : from;
   const cause = 'tamper-or-loss';
-  return { id: gapId(b.agent, cause, from), type: 'Gap', agent: b.agent, cause, from, to, count: b.edges.length, detail: problems.join('; ') };
+  // One gap per broken batch: the batch's seq keeps two such gaps apart.
+  return { id: gapId(b.agent, cause, from, b.seq), type: 'Gap', agent: b.agent, cause, from, to, count: b.edges.length, seq: b.seq, detail: problems.join('; ') };
 }

@@ -70,6 +70,8 @@ export const GapNode = Type.Object(
     from: Time,
     to: Time,
     count: Type.Integer({ minimum: 0 }),
+    /** Tells apart two gaps of one agent and cause that start at the same time. */
+    seq: Type.Integer({ minimum: 0 }),
     detail: Type.Optional(Type.String({ maxLength: 1024 })),
   },
   { additionalProperties: false },
@@ -182,8 +184,8 @@ export function fileId(node: string, path: string, version: number): string {
 export function endpointId(address: string, port: number, node?: string): string {
   return hashId(PREFIX.Endpoint, ['Endpoint', address, port, node ?? '']);
 }
-export function gapId(agent: string, cause: string, from: number): string {
-  return hashId(PREFIX.Gap, ['Gap', agent, cause, from]);
+export function gapId(agent: string, cause: string, from: number, seq: number): string {
+  return hashId(PREFIX.Gap, ['Gap', agent, cause, from, seq]);
 }
 export function instanceId(node: string, rootPid: number, start: number): string {
   return hashId(PREFIX.Instance, ['Instance', node, rootPid, start]);
@@ -205,7 +207,7 @@ export function expectedNodeId(n: GraphNode): string {
     case 'Endpoint':
       return endpointId(n.address, n.port, n.node);
     case 'Gap':
-      return gapId(n.agent, n.cause, n.from);
+      return gapId(n.agent, n.cause, n.from, n.seq);
     case 'Instance':
       return instanceId(n.node, n.rootPid, n.start);
     case 'Pipe':

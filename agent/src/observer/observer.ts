@@ -512,8 +512,27 @@ export class Observer {
   }
 
   /** Records lost capture as a Gap node: loss is data. */
+  private gapSeq = Date.now() * 1000;
+  private readonly losses = new Map<string, { count: number; from: number; to: number; detail?: string }>();
+
+  /** Adds to the loss of one cause; flushLosses makes one Gap of each cause's total. */
+  loss(cause: string, count: number, from: number, to: number, detail?: string): void {
+    const l = this.losses.get(cause);
+    if (l) {
+      l.count += count;
+      l.from = Math.min(l.from, from);
+      l.to = Math.max(l.to, to);
+    } else this.losses.set(cause, { count, from, to, detail });
+  }
+
+  flushLosses(): void {
+    for (const [cause, l] of this.losses) this.gap(cause, l.count, l.from, l.to, l.detail);
+    this.losses.clear();
+  }
+
   gap(cause: string, count: number, from: number, to: number, detail?: string): GapNode {
-    const g: GapNode = { id: gapId(this.opts.agent, cause, from), type: 'Gap', agent: this.opts.agent, cause, from, to: Math.max(from, to), count };
+    const seq = this.gapSeq++;
+    const g: GapNode = { id: gapId(this.opts.agent, cause, from, seq), type: 'Gap', agent: this.opts.agent, cause, from, to: Math.max(from, to), count, seq };
     if (detail) g.detail = detail.slice(0, 1024);
     this.out.upsertNode(g);
     for (const i of this.liveInstances()) this.out.addEdge('WAS_ATTRIBUTED_TO', g, i, g.from, g.to, 1, 0);

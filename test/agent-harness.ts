@@ -1,0 +1,120 @@
+import { copyFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { execa, type ResultPromise } from 'execa';
+import { FAASPROV } from './helpers.js';
+
+export const TOKEN = 'node-test-token-0123456789abcdef';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A stand-in watchdog: a copy of dash under a name of the test's own, so comm tells our trees apart. */
+export function fakeWatchdog(dir: string, name: string): string {
+  const bin = join(dir, name);
+  copyFileSync('/bin/dash', bin);
+  return bin;
+}
+
+export class Collector {
+  proc: ResultPromise | undefined;
+  constructor(readonly store: string, readonly port: number) {}
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    this.proc = execa(FAASPROV, ['up', '--store', this.store, '--port', String(this.port), '--agent-token', `node-test=${TOKEN}`], { reject: false });
+    await until('the collector', () => fetch(`${this.url}/healthz`).then((r) => r.ok, () => false), 30000);
+  }
+  async stop(): Promise<void> {
+    this.proc?.kill('SIGTERM');
+    await this.proc;
+  }
+}
+
+export class Agent {
+  proc: ResultPromise | undefined;
+  readonly metricsPort: number;
+  constructor(readonly collectorUrl: string, readonly spool: string, readonly watch: string, metricsPort: number, readonly extra: string[] = []) {
+    this.metricsPort = metricsPort;
+  }
+  async start(): Promise<void> {
+    this.proc = execa(
+      FAASPROV,
+      ['agent', '--collector', this.collectorUrl, '--node', 'node-test', '--watch-comm', this.watch, '--spool', this.spool,
+        '--token', TOKEN, '--metrics', `127.0.0.1:${this.metricsPort}`, '--counter-flush', '2', ...this.extra],
+      { reject: false, all: true },
+    );
+    await until('the agent', async () => (await this.metric('faasprov_agent_events_seen_total', 'kind="ready"')) >= 1, 90000);
+  }
+  async metricsText(): Promise<string> {
+    return fetch(`http://127.0.0.1:${this.metricsPort}/metrics`).then((r) => r.text(), () => '');
+  }
+  async metric(name: string, label?: string): Promise<number> {
+    const text = await this.metricsText();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(name) || (label && !line.includes(label))) continue;
+      const rest = line.slice(name.length);
+      if (rest[0] !== ' ' && rest[0] !== '{') continue;
+      sum += Number(line.split(' ').at(-1));
+    }
+    return sum;
+  }
+  async stop(): Promise<string> {
+    this.proc?.kill('SIGTERM');
+    const r = await this.proc;
+    return String(r?.all ?? '');
+  }
+  async kill9(): Promise<void> {
+    this.proc?.kill('SIGKILL');
+    await this.proc;
+  }
+}
+
+export interface StoredFile {
+  path: string;
+  writes: number;
+}
+
+/** Reads the store directly (WAL lets readers in beside the collector). */
+export function readStore(file: string) {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const nodes = db.prepare('SELECT id, type, attrs FROM nodes').all() as { id: string; type: string; attrs: string }[];
+    const edges = db.prepare('SELECT id, type, src, dst, count FROM edges').all() as { id: string; type: string; src: string; dst: string; count: number }[];
+    const batches = db.prepare('SELECT agent, seq FROM batches').all() as { agent: string; seq: number }[];
+    const parsed = nodes.map((n) => ({ id: n.id, type: n.type, ...(JSON.parse(n.attrs) as Record<string, unknown>) }));
+    const files = parsed.filter((n) => n.type === 'File') as unknown as { id: string; path: string; version: number }[];
+    const writesOf = (id: string) => edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === id).reduce((a, e) => a + e.count, 0);
+    return {
+      nodes: parsed,
+      edges,
+      batches,
+      gaps: parsed.filter((n) => n.type === 'Gap') as unknown as { id: string; cause: string; count: number; from: number; to: number; detail?: string }[],
+      filesUnder: (dir: string): StoredFile[] => files.filter((f) => f.path.startsWith(dir)).map((f) => ({ path: f.path, writes: writesOf(f.id) })),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+export function spoolLines(dir: string, files: string[]): string[] {
+  return files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+}

@@ -1,0 +1,191 @@
+import { describe, expect, it, afterAll } from '@jest/globals';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { Agent, Collector, fakeWatchdog, freePort, readStore, spoolLines, until } from './agent-harness.js';
+import { pythonExe, tempDir } from './helpers.js';
+
+// Real bpftrace, real collector over HTTP, real processes: the node agent as it runs for hours.
+describe('faasprov agent (real bpftrace)', () => {
+  const dirs: string[] = [];
+  const children: { kill(): void }[] = [];
+  const fresh = () => {
+    const d = tempDir('fp-agent-');
+    dirs.push(d);
+    return d;
+  };
+  afterAll(() => {
+    for (const c of children) c.kill();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A watched workload that writes DIR/k-1..k-N, one file per step. */
+  const writer = (wd: string, dir: string, n: number, pause = '0.05') =>
+    execa(wd, ['-c', `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); echo $i > ${dir}/k-$i; sleep ${pause}; done`], { reject: false });
+
+  it('watches whole trees (children, grandchildren, threads, trees older than the agent) and nothing else', async () => {
+    const dir = fresh();
+    const wd = fakeWatchdog(dir, 'fpwdscope');
+    const collector = new Collector(join(dir, 's.db'), await freePort());
+    await collector.start();
+    const py = await pythonExe();
+    const waitGo = `while [ ! -e ${dir}/go ]; do sleep 0.1; done`;
+    // Started before the agent: the root and a child that already runs.
+    const pre = execa(wd, ['-c', `sh -c '${waitGo}; echo c > ${dir}/pre-child.txt; sh -c "echo g > ${dir}/pre-grandchild.txt"' ; ${waitGo}; echo r > ${dir}/pre-root.txt`], {
+      reject: false,
+      env: { FAASPROV_FUNCTION: 'fn-pre' },
+    });
+    const outside = execa('sh', ['-c', `${waitGo}; echo o > ${dir}/outside.txt; cat /etc/hostname > ${dir}/outside-2.txt`], { reject: false });
+    children.push(pre, outside);
+    await until('the pre-existing tree', () => readdirSync('/proc').some((p) => /^\d+$/.test(p) && (() => { try { return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'fpwdscope'; } catch { return false; } })()));
+    const agent = new Agent(collector.url, join(dir, 'spool'), 'fpwdscope', await freePort());
+    await agent.start();
+    writeFileSync(join(dir, 'go'), '');
+    const threadCode = `import threading; t=threading.Thread(target=lambda: open("${dir}/post-thread.txt","w").write("t")); t.start(); t.join()`;
+    const post = await execa(wd, ['-c', `echo r > ${dir}/post-root.txt; sh -c "echo g > ${dir}/post-grandchild.txt"; ${py} -c '${threadCode}'`], {
+      reject: false,
+      env: { FAASPROV_FUNCTION: 'fn-post' },
+    });
+    expect(post.exitCode).toBe(0);
+    await pre;
+    await outside;
+    await until('the agent to ship', async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0 && readStore(collector.store).filesUnder(dir).length >= 6);
+    await agent.stop();
+    await collector.stop();
+    const s = readStore(collector.store);
+    const paths = s.filesUnder(dir).map((f) => f.path.slice(dir.length + 1)).sort();
+    for (const want of ['pre-child.txt', 'pre-grandchild.txt', 'pre-root.txt', 'post-root.txt', 'post-grandchild.txt', 'post-thread.txt']) {
+      expect(paths).toContain(want);
+    }
+    expect(paths).not.toContain('outside.txt');
+    expect(paths).not.toContain('outside-2.txt');
+    const procs = s.nodes.filter((n) => n.type === 'Process') as unknown as { argv: string[] }[];
+    expect(procs.some((p) => p.argv.join(' ').includes('outside'))).toBe(false);
+    const instances = s.nodes.filter((n) => n.type === 'Instance') as unknown as { function?: string; rootPid: number }[];
+    expect(instances.map((i) => i.function).sort()).toEqual(['fn-post', 'fn-pre']);
+    // Every process is associated with its instance.
+    const assoc = new Set(s.edges.filter((e) => e.type === 'WAS_ASSOCIATED_WITH').map((e) => e.src));
+    expect(s.nodes.filter((n) => n.type === 'Process').every((p) => assoc.has(p.id))).toBe(true);
+  });
+
+  it('after kill -9 and a restart, every spooled batch is stored exactly once, and the downtime is a Gap', async () => {
+    const dir = fresh();
+    const wd = fakeWatchdog(dir, 'fpwdkill');
+    const collector = new Collector(join(dir, 's.db'), await freePort());
+    await collector.start();
+    const spool = join(dir, 'spool');
+    const agent = new Agent(collector.url, spool, 'fpwdkill', await freePort());
+    await agent.start();
+    const work = writer(wd, dir, 300, '0.1');
+    children.push(work);
+    await until('some batches acked', async () => (await agent.metric('faasprov_agent_batches_acked_total')) >= 3);
+    await agent.kill9();
+    const killedAt = Date.now() * 1000;
+    // What the dead agent left on disk: the batches it spooled and the last it had acknowledged.
+    const segs = readdirSync(spool).filter((f) => f.startsWith('seg-'));
+    const spooled = spoolLines(spool, segs).flatMap((l) => { try { return [JSON.parse(l) as { seq: number; edges: { id: string }[] }]; } catch { return []; } });
+    await new Promise((r) => setTimeout(r, 3000));
+    const again = new Agent(collector.url, spool, 'fpwdkill', agent.metricsPort);
+    await again.start();
+    await work;
+    await until('the spool to drain', async () => (await again.metric('faasprov_agent_spool_pending_batches')) === 0 && (await again.metric('faasprov_agent_batches_acked_total')) >= 1);
+    await again.stop();
+    await collector.stop();
+    const s = readStore(collector.store);
+    const stored = new Set(s.batches.map((b) => `${b.agent}#${b.seq}`));
+    const agentId = JSON.parse(readFileSync(join(spool, 'meta.json'), 'utf8')).agent as string;
+    for (const b of spooled) expect(stored.has(`${agentId}#${b.seq}`)).toBe(true);
+    const edgeIds = new Set(s.edges.map((e) => e.id));
+    for (const b of spooled) for (const e of b.edges) expect(edgeIds.has(e.id)).toBe(true);
+    // Exactly once: each file written once by the workload carries exactly one write.
+    const files = s.filesUnder(dir).filter((f) => /\/k-\d+$/.test(f.path));
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) expect(f.writes).toBe(1);
+    const down = s.gaps.filter((g) => g.cause === 'agent-down');
+    expect(down).toHaveLength(1);
+    expect(down[0]!.from).toBeLessThanOrEqual(killedAt);
+    expect(down[0]!.to).toBeGreaterThanOrEqual(killedAt);
+  });
+
+  it('with the collector down for 20 s, nothing is missing and nothing is doubled', async () => {
+    const dir = fresh();
+    const wd = fakeWatchdog(dir, 'fpwddown');
+    const port = await freePort();
+    const collector = new Collector(join(dir, 's.db'), port);
+    await collector.start();
+    const agent = new Agent(collector.url, join(dir, 'spool'), 'fpwddown', await freePort());
+    await agent.start();
+    const n = 250;
+    const work = writer(wd, dir, n, '0.1');
+    children.push(work);
+    await until('first batches', async () => (await agent.metric('faasprov_agent_batches_acked_total')) >= 2);
+    await collector.stop();
+    await new Promise((r) => setTimeout(r, 20000));
+    expect(await agent.metric('faasprov_agent_ship_retries_total')).toBeGreaterThan(0);
+    await collector.start();
+    await work;
+    await until('the spool to drain', async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0, 60000);
+    await agent.stop();
+    await collector.stop();
+    const s = readStore(collector.store);
+    const files = s.filesUnder(dir).filter((f) => /\/k-\d+$/.test(f.path));
+    const names = new Set(files.map((f) => Number(f.path.split('-').at(-1))));
+    for (let i = 1; i <= n; i++) expect(names.has(i)).toBe(true);
+    for (const f of files) expect(f.writes).toBe(1);
+    expect(s.gaps.filter((g) => g.cause !== 'agent-down')).toEqual([]);
+  });
+
+  it('turns perf-buffer overflow into Gap nodes whose counts match what bpftrace reported', async () => {
+    const dir = fresh();
+    const wd = fakeWatchdog(dir, 'fpwdburst');
+    const collector = new Collector(join(dir, 's.db'), await freePort());
+    await collector.start();
+    const agent = new Agent(collector.url, join(dir, 'spool'), 'fpwdburst', await freePort(), ['--perf-pages', '1']);
+    await agent.start();
+    const py = await pythonExe();
+    // A tight open/read/close loop, bounded to 3 s.
+    const burst = `import os, time\nend = time.time() + 3\nwhile time.time() < end:\n    fd = os.open("/etc/hostname", os.O_RDONLY); os.read(fd, 64); os.close(fd)\n`;
+    const r = await execa(wd, ['-c', `${py} -c '${burst}'`], { reject: false });
+    expect(r.exitCode).toBe(0);
+    await new Promise((res) => setTimeout(res, 2000));
+    const reported = await agent.metric('faasprov_agent_events_lost_total', 'cause="perf-buffer-overflow"');
+    await until('the spool to drain', async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0);
+    await agent.stop();
+    await collector.stop();
+    expect(reported).toBeGreaterThan(0);
+    const gaps = readStore(collector.store).gaps.filter((g) => g.cause === 'perf-buffer-overflow');
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(gaps.reduce((a, g) => a + g.count, 0)).toBe(reported);
+  });
+
+  it('detects a spooled batch edited on disk', async () => {
+    const dir = fresh();
+    const wd = fakeWatchdog(dir, 'fpwdtamper');
+    const spool = join(dir, 'spool');
+    const port = await freePort();
+    // No collector yet: batches stay in the spool.
+    const agent = new Agent(`http://127.0.0.1:${port}`, spool, 'fpwdtamper', await freePort());
+    await agent.start();
+    const r = await writer(wd, dir, 5, '0.05');
+    expect(r.exitCode).toBe(0);
+    await until('batches spooled', async () => (await agent.metric('faasprov_agent_batches_spooled_total')) >= 2);
+    await agent.kill9();
+    const seg = readdirSync(spool).filter((f) => f.startsWith('seg-')).sort()[0]!;
+    const file = join(spool, seg);
+    const text = readFileSync(file, 'utf8');
+    // Change a byte count: still a valid batch, but no longer the one that was hashed.
+    expect(text).toMatch(/"bytes":\d+/);
+    writeFileSync(file, text.replace(/"bytes":(\d+)/, (_m, n: string) => `"bytes":${Number(n) + 1000}`));
+    const collector = new Collector(join(dir, 's.db'), port);
+    await collector.start();
+    const again = new Agent(collector.url, spool, 'fpwdtamper', agent.metricsPort);
+    await again.start();
+    await until('the spool to drain', async () => (await again.metric('faasprov_agent_spool_pending_batches')) === 0);
+    await again.stop();
+    await collector.stop();
+    const gaps = readStore(collector.store).gaps.filter((g) => g.cause === 'tamper-or-loss');
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]!.detail).toContain('does not match its hash');
+    expect(existsSync(file)).toBe(false); // acknowledged, so the segment is gone
+  });
+});
