@@ -19,13 +19,13 @@ const file = (b: Batch, path: string) => b.nodes.filter((n): n is FileNode => n.
 describe('Observer', () => {
   // sh forks; the child opens the target, dup2s it onto stdout, closes it, execs cat.
   const shCat = [
-    'X\t1000\t10\t1\t/usr/bin/sh',
+    'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh',
     'A\t1001\t10\t1\t30\tsh\\x00-c\\x00cat a > b\\x00',
     'F\t2000\t10\t11',
     'O\t3000\t11\t3\t577\t-100\tb',
     'D\t3100\t11\t3\t1\t0',
     'L\t3200\t11\t0\t3\t0\t0\t0\t0',
-    'X\t4000\t11\t1\t/usr/bin/cat',
+    'X\t4000\t11\t1\t1\t0\t0\t/usr/bin/cat',
     'A\t4001\t11\t1\t6\tcat\\x00a\\x00',
     'O\t5000\t11\t3\t0\t-100\ta',
     'R\t6000\t11\t1\t3\t10',
@@ -61,9 +61,9 @@ describe('Observer', () => {
 
   it('drops close-on-exec fds at exec', () => {
     const b = observe([
-      'X\t1000\t10\t1\t/usr/bin/sh',
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh',
       'O\t2000\t10\t5\t524288\t-100\t/secret',
-      'X\t3000\t10\t2\t/usr/bin/cat',
+      'X\t3000\t10\t2\t1\t0\t0\t/usr/bin/cat',
       'W\t4000\t10\t2\t5\t10',
     ]);
     expect(file(b, '/secret')).toHaveLength(0);
@@ -71,7 +71,7 @@ describe('Observer', () => {
 
   it('gives each write session a new file version and readers the latest', () => {
     const b = observe([
-      'X\t1000\t10\t1\t/usr/bin/sh',
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh',
       'O\t2000\t10\t3\t1\t-100\t/tmp/x',
       'W\t3000\t10\t1\t3\t1',
       'L\t3500\t10\t1\t3\t0\t0\t0\t0',
@@ -89,7 +89,7 @@ describe('Observer', () => {
 
   it('resolves relative paths against the cwd, chdir and dirfd', () => {
     const b = observe([
-      'X\t1000\t10\t1\t/usr/bin/sh',
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh',
       'H\t1500\t10\t/etc',
       'O\t2000\t10\t3\t0\t-100\t../etc/./hostname',
       'R\t2100\t10\t1\t3\t5',
@@ -103,11 +103,11 @@ describe('Observer', () => {
 
   it('links connect and accept to endpoints, reads as USED and writes as WAS_GENERATED_BY', () => {
     const b = observe([
-      'X\t1000\t10\t1\t/usr/bin/python3',
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/python3',
       'K\t2000\t10\t3\t2\t8080\t127.0.0.1',
       'W\t2100\t10\t1\t3\t7',
       'R\t2200\t10\t1\t3\t9',
-      'Y\t3000\t10\t4\t10\t5555\t::ffff:10.0.0.2',
+      'Y\t3000\t10\t99\t4\t10\t5555\t::ffff:10.0.0.2',
     ]);
     const eps = b.nodes.filter((n) => n.type === 'Endpoint');
     expect(eps).toEqual(expect.arrayContaining([
@@ -121,7 +121,7 @@ describe('Observer', () => {
 
   it('records rename and unlink', () => {
     const b = observe([
-      'X\t1000\t10\t1\t/usr/bin/mv',
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/mv',
       'N\t2000\t10\t-100\t/tmp/a',
       'M\t2000\t10\t-100\t/tmp/b',
       'U\t3000\t10\t-100\t/tmp/b',
@@ -130,10 +130,67 @@ describe('Observer', () => {
     expect(file(b, '/tmp/b')[0]).toMatchObject({ deleted: 3 });
   });
 
+  it('links pipes, served endpoints, signals, ptrace and credential changes', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh',
+      'P\t1100\t10\t0\t3\t4',
+      'F\t1200\t10\t11',
+      'W\t1300\t10\t1\t4\t5',
+      'R\t1400\t11\t0\t3\t5',
+      'I\t1500\t10\t5\t2\t8080\t0.0.0.0',
+      'Y\t1600\t10\t5\t6\t2\t40000\t127.0.0.1',
+      'R\t1700\t10\t1\t6\t7',
+      'K\t1800\t11\t7\t1\t0\t/run/docker.sock',
+      'G\t1900\t10\t11\t9',
+      'T\t2000\t11\t16\t10',
+      'S\t2100\t11\t0\t0\t0\t0',
+      'V\t2200\t11\t-100\t511\t/tmp/x',
+      'e\t2300\t10\t6\t0',
+    ]);
+    const pipe = b.nodes.find((n) => n.type === 'Pipe')!;
+    const [sh, child] = [procs(b).find((p) => p.pid === 10)!, procs(b).find((p) => p.pid === 11)!];
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: pipe.id, to: sh.id, bytes: 5 }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: child.id, to: pipe.id, bytes: 5 }));
+    const served = b.nodes.find((n) => n.type === 'Endpoint' && n.port === 8080)!;
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: served.id, to: sh.id }));
+    // Data on the accepted socket meets the client's at the served endpoint.
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: sh.id, to: served.id, bytes: 7 }));
+    expect(b.nodes).toContainEqual(expect.objectContaining({ type: 'Endpoint', address: 'unix:/run/docker.sock', node: 'n1' }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_INFORMED_BY', from: child.id, to: sh.id, firstTime: 1 }));
+    expect(b.edges.filter((e) => e.type === 'WAS_INFORMED_BY' && e.from === sh.id && e.to === child.id)).toHaveLength(1);
+    expect(child).toMatchObject({ uid: 0, euid: 0, credChanged: 2 });
+    expect(file(b, '/tmp/x')[0]).toMatchObject({ version: 2 });
+  });
+
+  it('starts an instance for each watched root and associates every process with it', () => {
+    const buf = new GraphBuffer();
+    const obs = new Observer(
+      { node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/', instances: { mode: 'process-tree', describe: () => ({ function: 'fn-a', cgroupPath: '/fn-a' }) } },
+      buf,
+    );
+    obs.seed({ pid: 5, ppid: 1, start: 1, exe: '/usr/bin/fwatchdog', argv: ['fwatchdog'], cwd: '/home/app', fds: new Map(), root: true, instance: { function: 'fn-old' } });
+    obs.seed({ pid: 6, ppid: 5, start: 2, exe: '/usr/bin/node', argv: ['node', 'index.js'], cwd: '/home/app', fds: new Map([[1, '/tmp/log']]), root: false });
+    obs.handle(parseLine('W\t3000\t6\t0\t1\t4'));
+    obs.handle(parseLine('X\t4000\t50\t1\t77\t0\t0\t/usr/bin/fwatchdog'));
+    obs.handle(parseLine('F\t5000\t50\t51'));
+    const b = parseBatch(buf.cut('a1', 0));
+    const inst = b.nodes.filter((n) => n.type === 'Instance');
+    expect(inst).toEqual(expect.arrayContaining([
+      expect.objectContaining({ rootPid: 5, function: 'fn-old' }),
+      expect.objectContaining({ rootPid: 50, function: 'fn-a', cgroupId: '77', cgroupPath: '/fn-a' }),
+    ]));
+    const assoc = b.edges.filter((e) => e.type === 'WAS_ASSOCIATED_WITH');
+    expect(assoc).toHaveLength(4);
+    expect(file(b, '/tmp/log')).toHaveLength(1);
+    const g = obs.gap('perf-buffer-overflow', 3, 1, 2);
+    const b2 = parseBatch(buf.cut('a1', 1));
+    expect(b2.edges.filter((e) => e.type === 'WAS_ATTRIBUTED_TO' && e.from === g.id)).toHaveLength(2);
+  });
+
   it('counts what it cannot attribute instead of guessing', () => {
     const buf = new GraphBuffer();
     const obs = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/' }, buf);
-    obs.handle(parseLine('X\t1000\t10\t1\t/usr/bin/sh'));
+    obs.handle(parseLine('X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh'));
     obs.handle(parseLine('R\t2000\t10\t1\t9\t5'));
     obs.handle(parseLine('R\t2000\t99\t1\t3\t5'));
     expect(obs.stats.unattributed).toBe(1);

@@ -1,5 +1,6 @@
 import { captureOverhead } from './capture-overhead.js';
 import { ingest } from './ingest.js';
+import { agentBench } from './agent.js';
 
 export interface Benchmark {
   name: string;
@@ -7,4 +8,4 @@ export interface Benchmark {
   run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
 }
 
-export const benchmarks: Benchmark[] = [ingest, captureOverhead];
+export const benchmarks: Benchmark[] = [ingest, captureOverhead, agentBench];

@@ -1,0 +1,21 @@
+import { describe, expect, it } from '@jest/globals';
+import { buildProgram } from './program.js';
+
+describe('buildProgram', () => {
+  it('scopes a watch program to the watched names and seeds', () => {
+    const p = buildProgram({ scope: { kind: 'watch', comms: ['fwatchdog', 'a-very-long-watchdog-name'], seedPids: [10, 20] } });
+    expect(p).toContain('comm == "fwatchdog"');
+    expect(p).toContain('comm == "a-very-long-wat"'); // the kernel keeps 15 bytes
+    expect(p).toContain('@t[10] = 1; @t[20] = 1;');
+  });
+
+  it.each([['x" || 1 == 1 || comm == "y'], ['a b'], [''], ['$(reboot)']])('refuses the hostile watch name %j', (name) => {
+    expect(() => buildProgram({ scope: { kind: 'watch', comms: [name], seedPids: [] } })).toThrow(/bad watch name/);
+  });
+
+  it('refuses bad pids and intervals', () => {
+    expect(() => buildProgram({ scope: { kind: 'launcher', rootPid: 0 } })).toThrow(/bad root pid/);
+    expect(() => buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [1.5] } })).toThrow(/bad seed pid/);
+    expect(() => buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, counterFlushSec: -1 })).toThrow(/interval/);
+  });
+});

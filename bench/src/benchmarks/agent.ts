@@ -1,0 +1,103 @@
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodeAgent } from '@faasprov/agent';
+import { AgentTokens } from '@faasprov/collector';
+import { SqliteGraphStore } from '@faasprov/store';
+import { buildServer } from '@faasprov/graph-service';
+import type { Benchmark } from './index.js';
+
+// Opens a file, reads it in 4 KiB chunks to the end, closes it: the kernel prints one read per fd.
+const READER = `
+import os, sys
+path, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    fd = os.open(path, os.O_RDONLY)
+    while os.read(fd, 4096): pass
+    os.close(fd)
+`;
+
+// Paced open/read/close of a small file: rate iterations per second for secs seconds (3 events each).
+const PACED = `
+import os, sys, time
+path, rate, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+start = time.time(); done = 0
+while time.time() - start < secs:
+    target = int((time.time() - start) * rate)
+    while done < target:
+        fd = os.open(path, os.O_RDONLY); os.read(fd, 64); os.close(fd); done += 1
+    time.sleep(0.001)
+print(done)
+`;
+
+const value = async (agent: NodeAgent, name: string): Promise<number> => {
+  const m = await agent.metrics.registry.getSingleMetric(name)?.get();
+  return (m?.values ?? []).reduce((a, v) => a + v.value, 0);
+};
+
+/** The node agent: in-kernel reduction ratio, and the highest event rate it takes without loss. */
+export const agentBench: Benchmark = {
+  name: 'agent',
+  description: 'reduction ratio (raw syscalls of a watched tree vs events printed and shipped) and the highest zero-loss event rate',
+  async run(progress): Promise<Record<string, number | string>> {
+    if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace)' };
+    const dir = mkdtempSync(join(tmpdir(), 'fp-bench-agent-'));
+    const wd = join(dir, 'fpbenchwd');
+    copyFileSync('/bin/dash', wd);
+    const py = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+    const big = join(dir, 'big');
+    writeFileSync(big, Buffer.alloc(1024 * 1024, 7));
+    const small = join(dir, 'small');
+    writeFileSync(small, 'x'.repeat(64));
+    const store = new SqliteGraphStore(join(dir, 's.db'));
+    const token = 'bench-token-0123456789abcdef';
+    const app = await buildServer({ store, tokens: AgentTokens.parse([`bench=${token}`]) });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const agent = new NodeAgent({ collector: url, token, node: 'bench', watchComms: ['fpbenchwd'], spoolDir: join(dir, 'spool'), countRaw: true, counterFlushSec: 1, log: () => undefined });
+    try {
+      await agent.start();
+      progress('agent started');
+      // Asynchronous on purpose: the agent reads bpftrace's output on this process's event loop.
+      const inTree = (args: string[]) =>
+        new Promise<{ stdout: string }>((resolve, reject) => {
+          const c = spawn(wd, ['-c', '"$@"', 'fpbenchwd', ...args], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 120000 });
+          let stdout = '';
+          c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+          c.on('error', reject);
+          c.on('close', () => resolve({ stdout }));
+        });
+      const seen0 = await value(agent, 'faasprov_agent_events_seen_total');
+      await inTree([py, '-c', READER, big, '200']);
+      await new Promise((r) => setTimeout(r, 2500));
+      const raw = await value(agent, 'faasprov_agent_raw_syscalls');
+      const printed = (await value(agent, 'faasprov_agent_events_seen_total')) - seen0;
+      progress(`reduction: ${raw} raw syscalls, ${printed} events printed`);
+      let best = 0;
+      let rate = 2000;
+      for (let step = 0; step < 8; step++) {
+        const lost0 = await value(agent, 'faasprov_agent_events_lost_total');
+        const r = await inTree([py, '-c', PACED, small, String(rate), '2']);
+        const iterations = Number(r.stdout.trim());
+        await new Promise((res) => setTimeout(res, 1500));
+        const lost = (await value(agent, 'faasprov_agent_events_lost_total')) - lost0;
+        const eventsPerSec = (iterations * 3) / 2;
+        progress(`paced ${rate}/s: ${iterations} iterations, ${eventsPerSec.toFixed(0)} events/s, lost ${lost}`);
+        if (lost > 0 || iterations < rate * 2 * 0.9) break;
+        best = eventsPerSec;
+        rate *= 2;
+      }
+      return {
+        rawSyscalls: raw,
+        eventsPrinted: printed,
+        rawOverPrintedRatio: printed > 0 ? raw / printed : 0,
+        maxZeroLossEventsPerSec: best,
+      };
+    } finally {
+      await agent.stop(5000);
+      await app.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
