@@ -33,7 +33,7 @@ describe('collector over HTTP', () => {
   });
   afterEach(async () => {
     await app.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -47,16 +47,16 @@ describe('collector over HTTP', () => {
     const b = await post(sampleBatch());
     expect(b.status).toBe(200);
     expect(await b.json()).toMatchObject({ status: 'duplicate' });
-    const { edges } = store.all();
+    const { edges } = await store.all();
     expect(edges).toHaveLength(1);
     expect(edges[0]).toMatchObject({ count: 2, bytes: 10 });
-    expect(store.stats()).toMatchObject({ nodes: 2, edges: 1, batches: 1 });
+    expect(await store.stats()).toMatchObject({ nodes: 2, edges: 1, batches: 1 });
   });
 
   it('adds up repeated edges from later batches', async () => {
     await post(sampleBatch(0));
     await post(sampleBatch(1));
-    const [e] = store.all().edges;
+    const [e] = (await store.all()).edges;
     expect(e).toMatchObject({ count: 4, bytes: 20, firstTime: 1100, lastTime: 1200 });
   });
 
@@ -77,7 +77,7 @@ describe('collector over HTTP', () => {
     const body = (await r.json()) as { code: string; message: string };
     expect(body.message).toContain(field);
     expect(body.code).toMatch(/^FP_ERR_/);
-    expect(store.stats()).toMatchObject({ nodes: 0, edges: 0, batches: 0 });
+    expect(await store.stats()).toMatchObject({ nodes: 0, edges: 0, batches: 0 });
   });
 
   it('rejects invalid JSON and oversized bodies without storing', async () => {
@@ -87,7 +87,7 @@ describe('collector over HTTP', () => {
     (huge.nodes[0] as { argv: string[] }).argv = Array.from({ length: 200 }, () => 'x'.repeat(1000));
     const big = await post(huge);
     expect(big.status).toBe(413);
-    expect(store.stats().batches).toBe(0);
+    expect((await store.stats()).batches).toBe(0);
   });
 
   it('answers traces and node lookups, with 404 for unknown ids', async () => {

@@ -79,6 +79,6 @@ program
   .addOption(formatOption())
   .option('--out <file>', 'write to this file instead of stdout')
   .option('--max-depth <n>', 'hops from the start node', int('--max-depth', 0, 1000), 64)
-  .action((id: string, o) => process.exit(traceCommand(id, o)));
+  .action(async (id: string, o) => process.exit(await traceCommand(id, o)));
 
 await program.parseAsync(process.argv);

@@ -10,7 +10,7 @@ export type ApplyOutcome = ApplyResult & { status: 'stored' | 'duplicate' };
  * FaasprovError naming the first bad field, storing nothing), then apply it in one
  * transaction that dedupes by (agent, seq). Returns only after the commit.
  */
-export function applyBatch(store: GraphStore, body: unknown, metrics?: CollectorMetrics): ApplyOutcome {
+export async function applyBatch(store: GraphStore, body: unknown, metrics?: CollectorMetrics): Promise<ApplyOutcome> {
   let batch;
   try {
     batch = parseBatch(body);
@@ -18,12 +18,12 @@ export function applyBatch(store: GraphStore, body: unknown, metrics?: Collector
     if (metrics) metrics.batches.invalid++;
     throw err;
   }
-  const gap = store.batchInfo(batch.agent, batch.seq) ? undefined : chainGap(store, batch);
+  const gap = (await store.batchInfo(batch.agent, batch.seq)) ? undefined : await chainGap(store, batch);
   if (gap) {
     batch.nodes.push(gap);
     if (metrics) metrics.chainBreaks++;
   }
-  const r = store.applyBatch(batch);
+  const r = await store.applyBatch(batch);
   if (metrics) {
     if (r.applied) {
       metrics.batches.stored++;

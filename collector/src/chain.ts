@@ -6,15 +6,15 @@ import type { GraphStore } from '@faasprov/store';
  * whose prev is not the stored predecessor's hash, or that skips sequence numbers is stored
  * anyway (an incomplete fact beats a missing one) with a Gap of cause tamper-or-loss.
  */
-export function chainGap(store: GraphStore, b: Batch): GapNode | undefined {
+export async function chainGap(store: GraphStore, b: Batch): Promise<GapNode | undefined> {
   if (b.hash === undefined && b.prev === undefined) return undefined;
   const problems: string[] = [];
   if (b.hash !== undefined && batchHash(b) !== b.hash) problems.push(`batch ${b.seq} does not match its hash`);
-  const before = store.batchInfo(b.agent, b.seq - 1);
+  const before = await store.batchInfo(b.agent, b.seq - 1);
   if (before) {
     if (before.hash !== undefined && b.prev !== before.hash) problems.push(`batch ${b.seq} does not chain to batch ${b.seq - 1}`);
   } else {
-    const last = store.batchInfo(b.agent);
+    const last = await store.batchInfo(b.agent);
     if (last && last.seq < b.seq - 1) problems.push(`batches ${last.seq + 1}..${b.seq - 1} never arrived`);
   }
   if (problems.length === 0) return undefined;

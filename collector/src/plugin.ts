@@ -46,7 +46,7 @@ export const collectorPlugin: FastifyPluginAsync<CollectorPluginOptions> = async
           throw AuthErrors.FP_ERR_WRONG_AGENT(agent, name);
         }
       }
-      const r = applyBatch(opts.store, req.body, metrics);
+      const r = await applyBatch(opts.store, req.body, metrics);
       const b = req.body as { agent: string; seq: number };
       return { status: r.status, agent: b.agent, seq: b.seq, nodes: r.nodes, edges: r.edges };
     },

@@ -37,24 +37,24 @@ export interface StoreStats {
 
 /**
  * The one interface every store implements. The trace algorithms above it are shared,
- * so every store answers the same query identically.
+ * so every store answers the same query identically. Asynchronous, since a store may be remote.
  */
 export interface GraphStore {
   /** Applies a validated batch in one transaction; dedupes by (agent, seq). */
-  applyBatch(batch: Batch): ApplyResult;
+  applyBatch(batch: Batch): Promise<ApplyResult>;
   /** The batch (agent, seq), or the agent's latest when seq is omitted. */
-  batchInfo(agent: string, seq?: number): BatchInfo | undefined;
-  getNodes(ids: readonly string[]): GraphNode[];
+  batchInfo(agent: string, seq?: number): Promise<BatchInfo | undefined>;
+  getNodes(ids: readonly string[]): Promise<GraphNode[]>;
   /**
    * Follows the edges that could have carried an effect, one hop from every frontier entry.
    * backward: outgoing PROV edges whose firstTime <= bound; forward: incoming edges whose
    * lastTime >= bound.
    */
-  expand(frontier: readonly FrontierEntry[], direction: Direction): ExpandStep[];
+  expand(frontier: readonly FrontierEntry[], direction: Direction): Promise<ExpandStep[]>;
   /** Nodes with these ids and the edges between them. */
-  subgraph(ids: readonly string[]): SerializedGraph;
+  subgraph(ids: readonly string[]): Promise<SerializedGraph>;
   /** Every node and edge (small stores, exports). */
-  all(): SerializedGraph;
-  stats(): StoreStats;
-  close(): void;
+  all(): Promise<SerializedGraph>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
 }

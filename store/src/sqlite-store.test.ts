@@ -13,39 +13,39 @@ function batch(seq: number, exitCode?: number): Batch {
 }
 
 describe('SqliteGraphStore', () => {
-  it('is in WAL mode, dedupes by (agent, seq), merges node attributes and widens edges', () => {
+  it('is in WAL mode, dedupes by (agent, seq), merges node attributes and widens edges', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
     const file = join(dir, 's.db');
     const s = new SqliteGraphStore(file);
     try {
-      expect(s.applyBatch(batch(0)).applied).toBe(true);
-      expect(s.applyBatch(batch(0)).applied).toBe(false);
-      expect(s.applyBatch(batch(5, 3)).applied).toBe(true);
-      const g = s.all();
+      expect((await s.applyBatch(batch(0))).applied).toBe(true);
+      expect((await s.applyBatch(batch(0))).applied).toBe(false);
+      expect((await s.applyBatch(batch(5, 3))).applied).toBe(true);
+      const g = await s.all();
       expect(g.nodes.find((n) => n.type === 'Process')).toMatchObject({ exe: '/bin/x', exitCode: 3 });
       expect(g.edges).toEqual([expect.objectContaining({ firstTime: 10, lastTime: 25, count: 2, bytes: 6 })]);
       const raw = new Database(file, { readonly: true });
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       raw.close();
     } finally {
-      s.close();
+      await s.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('expands backward only over edges that began before the bound', () => {
+  it('expands backward only over edges that began before the bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
     const s = new SqliteGraphStore(join(dir, 's.db'));
     try {
-      s.applyBatch(batch(0));
+      await s.applyBatch(batch(0));
       const p = batch(0).nodes[0]!.id;
-      expect(s.expand([{ id: p, bound: 9 }], 'backward')).toHaveLength(0);
-      expect(s.expand([{ id: p, bound: 10 }], 'backward')).toHaveLength(1);
+      expect(await s.expand([{ id: p, bound: 9 }], 'backward')).toHaveLength(0);
+      expect(await s.expand([{ id: p, bound: 10 }], 'backward')).toHaveLength(1);
       const f = batch(0).nodes[1]!.id;
-      expect(s.expand([{ id: f, bound: 21 }], 'forward')).toHaveLength(0);
-      expect(s.expand([{ id: f, bound: 20 }], 'forward')[0]).toMatchObject({ neighbor: p });
+      expect(await s.expand([{ id: f, bound: 21 }], 'forward')).toHaveLength(0);
+      expect((await s.expand([{ id: f, bound: 20 }], 'forward'))[0]).toMatchObject({ neighbor: p });
     } finally {
-      s.close();
+      await s.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

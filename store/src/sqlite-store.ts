@@ -105,7 +105,11 @@ export class SqliteGraphStore implements GraphStore {
     };
   }
 
-  applyBatch(batch: Batch): ApplyResult {
+  async applyBatch(batch: Batch): Promise<ApplyResult> {
+    return this.applyBatchSync(batch);
+  }
+
+  applyBatchSync(batch: Batch): ApplyResult {
     const tx = this.db.transaction((b: Batch): ApplyResult => {
       if (this.stmts.seen.get(b.agent, b.seq)) return { applied: false, nodes: 0, edges: 0 };
       for (const n of b.nodes) {
@@ -121,12 +125,16 @@ export class SqliteGraphStore implements GraphStore {
     return tx.immediate(batch);
   }
 
-  batchInfo(agent: string, seq?: number): BatchInfo | undefined {
+  async batchInfo(agent: string, seq?: number): Promise<BatchInfo | undefined> {
     const r = (seq === undefined ? this.stmts.lastBatch.get(agent) : this.stmts.batchAt.get(agent, seq)) as { seq: number; hash: string | null } | undefined;
     return r ? { seq: r.seq, hash: r.hash ?? undefined } : undefined;
   }
 
-  getNodes(ids: readonly string[]): GraphNode[] {
+  async getNodes(ids: readonly string[]): Promise<GraphNode[]> {
+    return this.getNodesSync(ids);
+  }
+
+  private getNodesSync(ids: readonly string[]): GraphNode[] {
     const out: GraphNode[] = [];
     for (const id of ids) {
       const r = this.stmts.getNode.get(id) as { id: string; type: string; attrs: string } | undefined;
@@ -135,7 +143,7 @@ export class SqliteGraphStore implements GraphStore {
     return out;
   }
 
-  expand(frontier: readonly FrontierEntry[], direction: Direction): ExpandStep[] {
+  async expand(frontier: readonly FrontierEntry[], direction: Direction): Promise<ExpandStep[]> {
     const steps: ExpandStep[] = [];
     for (const f of frontier) {
       if (direction === 'backward') {
@@ -151,9 +159,9 @@ export class SqliteGraphStore implements GraphStore {
     return steps;
   }
 
-  subgraph(ids: readonly string[]): SerializedGraph {
+  async subgraph(ids: readonly string[]): Promise<SerializedGraph> {
     const set = new Set(ids);
-    const nodes = this.getNodes([...set]);
+    const nodes = this.getNodesSync([...set]);
     const edges: GraphEdge[] = [];
     for (const id of set) {
       for (const r of this.stmts.edgesFrom.all(id) as EdgeRow[]) if (set.has(r.dst)) edges.push(toEdge(r));
@@ -161,13 +169,13 @@ export class SqliteGraphStore implements GraphStore {
     return { nodes, edges };
   }
 
-  all(): SerializedGraph {
+  async all(): Promise<SerializedGraph> {
     const nodes = (this.db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as { id: string; type: string; attrs: string }[]).map(toNode);
     const edges = (this.db.prepare('SELECT * FROM edges ORDER BY rowid').all() as EdgeRow[]).map(toEdge);
     return { nodes, edges };
   }
 
-  stats(): StoreStats {
+  async stats(): Promise<StoreStats> {
     const c = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
     const byType = this.db.prepare('SELECT type, count(*) AS n FROM nodes GROUP BY type').all() as { type: string; n: number }[];
     return {
@@ -178,7 +186,7 @@ export class SqliteGraphStore implements GraphStore {
     };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

@@ -96,7 +96,7 @@ export const agentBench: Benchmark = {
     } finally {
       await agent.stop(5000);
       await app.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -42,7 +42,7 @@ export const ingest: Benchmark = {
         }
         http += performance.now() - t;
         t = performance.now();
-        for (let i = 0; i < per; i++) applyBatch(store, makeBatch('direct', r * per + i, 50));
+        for (let i = 0; i < per; i++) await applyBatch(store, makeBatch('direct', r * per + i, 50));
         direct += performance.now() - t;
       }
       progress(`http ${http.toFixed(0)} ms, direct ${direct.toFixed(0)} ms`);
@@ -56,7 +56,7 @@ export const ingest: Benchmark = {
       };
     } finally {
       await app.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -102,7 +102,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   } catch (err) {
     child.kill('SIGKILL');
     await app.close();
-    store.close();
+    await store.close();
     fail(err);
   }
   gate.end('\n');
@@ -114,12 +114,12 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     summary = await capture.stop();
   } catch (err) {
     await app.close();
-    store.close();
+    await store.close();
     fail(err);
   }
-  const graph = store.subgraph(summary.nodeIds);
+  const graph = await store.subgraph(summary.nodeIds);
   await app.close();
-  store.close();
+  await store.close();
   const procs = graph.nodes.filter((n) => n.type === 'Process').length;
   const title = printable(`provenance of ${[cmd, ...args].join(" ")}`);
   emit(formatGraph(graph, o.format, title), o.out);

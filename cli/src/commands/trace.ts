@@ -13,12 +13,12 @@ export interface TraceCliOptions {
 }
 
 /** faasprov trace NODE_ID --backward|--forward: a time-respecting trace from a stored graph. */
-export function traceCommand(id: string, o: TraceCliOptions): number {
+export async function traceCommand(id: string, o: TraceCliOptions): Promise<number> {
   if (!!o.backward === !!o.forward) fail(new Error('say one direction: --backward (root cause) or --forward (impact)'));
   if (!existsSync(o.store)) fail(new Error(`no store at ${o.store} (set --store or FAASPROV_STORE)`));
   const store = new SqliteGraphStore(o.store);
   try {
-    const r = trace(store, id, { direction: o.backward ? 'backward' : 'forward', maxDepth: o.maxDepth });
+    const r = await trace(store, id, { direction: o.backward ? 'backward' : 'forward', maxDepth: o.maxDepth });
     const start = r.nodes.find((n) => n.id === id)!;
     const title = `${r.direction} trace from ${nodeLabel(start)}${r.truncated ? ' (truncated)' : ''}`;
     emit(formatGraph(r, o.format, title), o.out, process.stdout);
@@ -26,6 +26,6 @@ export function traceCommand(id: string, o: TraceCliOptions): number {
   } catch (err) {
     fail(err);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -51,12 +51,12 @@ export async function upCommand(o: UpOptions): Promise<void> {
     const url = await app.listen({ host: o.host, port: o.port });
     process.stderr.write(`faasprov: collector and graph service on ${url} (store ${o.store})\n`);
   } catch (err) {
-    store.close();
+    await store.close();
     fail(err);
   }
   const stop = async () => {
     await app.close();
-    store.close();
+    await store.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

@@ -18,39 +18,39 @@ describe('trace (time-respecting)', () => {
   const early = file('/early', 5);
   const late = file('/late', 50);
   let seq = 0;
-  const add = (type: EdgeType, from: GraphNode, to: GraphNode, t: number) =>
+  const add = async (type: EdgeType, from: GraphNode, to: GraphNode, t: number) =>
     store.applyBatch({ agent: 'a', seq: seq++, nodes: [from, to], edges: [{ id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime: t, lastTime: t, count: 1, bytes: 1 }] });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fp-trace-'));
     store = new SqliteGraphStore(join(dir, 's.db'));
     // P writes /early at 5, reads /secret at 10, writes /late at 50; Q reads /early at 60.
-    add('WAS_GENERATED_BY', early, P, 5);
-    add('USED', P, secret, 10);
-    add('WAS_GENERATED_BY', late, P, 50);
-    add('USED', Q, early, 60);
+    await add('WAS_GENERATED_BY', early, P, 5);
+    await add('USED', P, secret, 10);
+    await add('WAS_GENERATED_BY', late, P, 50);
+    await add('USED', Q, early, 60);
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const ids = (r: { nodes: GraphNode[] }) => r.nodes.map((n) => n.id).sort();
 
-  it('backward: what was written before a read cannot depend on it', () => {
-    expect(ids(trace(store, late.id, { direction: 'backward' }))).toEqual([P.id, late.id, secret.id].sort());
-    expect(ids(trace(store, early.id, { direction: 'backward' }))).toEqual([P.id, early.id].sort());
+  it('backward: what was written before a read cannot depend on it', async () => {
+    expect(ids(await trace(store, late.id, { direction: 'backward' }))).toEqual([P.id, late.id, secret.id].sort());
+    expect(ids(await trace(store, early.id, { direction: 'backward' }))).toEqual([P.id, early.id].sort());
   });
 
-  it('forward: a leak reaches what was written after the read, not before', () => {
-    const r = trace(store, secret.id, { direction: 'forward' });
+  it('forward: a leak reaches what was written after the read, not before', async () => {
+    const r = await trace(store, secret.id, { direction: 'forward' });
     expect(ids(r)).toEqual([P.id, late.id, secret.id].sort());
-    expect(ids(trace(store, P.id, { direction: 'forward' }))).toEqual([P.id, early.id, late.id, Q.id].sort());
+    expect(ids(await trace(store, P.id, { direction: 'forward' }))).toEqual([P.id, early.id, late.id, Q.id].sort());
   });
 
-  it('reports depth truncation and refuses unknown nodes and bad options', () => {
-    expect(trace(store, late.id, { direction: 'backward', maxDepth: 1 }).truncated).toBe(true);
-    expect(() => trace(store, 'p_00000000000000000000000000000000', { direction: 'backward' })).toThrow(/no node with id/);
-    expect(() => trace(store, P.id, { direction: 'sideways' as 'forward' })).toThrow(/trace: direction/);
+  it('reports depth truncation and refuses unknown nodes and bad options', async () => {
+    expect((await trace(store, late.id, { direction: 'backward', maxDepth: 1 })).truncated).toBe(true);
+    await expect(trace(store, 'p_00000000000000000000000000000000', { direction: 'backward' })).rejects.toThrow(/no node with id/);
+    await expect(trace(store, P.id, { direction: 'sideways' as 'forward' })).rejects.toThrow(/trace: direction/);
   });
 });

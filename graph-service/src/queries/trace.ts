@@ -24,13 +24,13 @@ const NO_BOUND_BACKWARD = Number.MAX_SAFE_INTEGER;
  * the effect it would explain; forward (impact): only if it ended after the cause. A node
  * reached again with a better bound is expanded again.
  */
-export function trace(store: GraphStore, start: string, options: TraceOptions): TraceResult {
+export async function trace(store: GraphStore, start: string, options: TraceOptions): Promise<TraceResult> {
   const o = { ...DEFAULTS, ...options };
   if (o.direction !== 'backward' && o.direction !== 'forward') {
     throw GraphErrors.FP_ERR_BAD_OPTION('trace', `direction must be backward or forward, not ${String(o.direction)}`);
   }
   if (!Number.isInteger(o.maxDepth) || o.maxDepth < 0) throw GraphErrors.FP_ERR_BAD_OPTION('trace', 'maxDepth must be a non-negative integer');
-  const [root] = store.getNodes([start]);
+  const [root] = await store.getNodes([start]);
   if (!root) throw GraphErrors.FP_ERR_UNKNOWN_NODE(start);
   const backward = o.direction === 'backward';
   const best = new Map<string, number>([[start, backward ? NO_BOUND_BACKWARD : 0]]);
@@ -41,7 +41,7 @@ export function trace(store: GraphStore, start: string, options: TraceOptions): 
   for (; frontier.length > 0 && depth < o.maxDepth; depth++) {
     const bounds = new Map(frontier.map((f) => [f.id, f.bound]));
     const next = new Map<string, number>();
-    for (const s of store.expand(frontier, o.direction)) {
+    for (const s of await store.expand(frontier, o.direction)) {
       const via = bounds.get(s.via)!;
       const bound = backward ? Math.min(via, s.edge.lastTime) : Math.max(via, s.edge.firstTime);
       edges.set(s.edge.id, s.edge);
@@ -59,7 +59,7 @@ export function trace(store: GraphStore, start: string, options: TraceOptions): 
   }
   // Stopped by the depth limit with nodes still to expand: say so.
   if (depth >= o.maxDepth && frontier.length > 0) truncated = true;
-  const nodes: GraphNode[] = store.getNodes([...best.keys()]);
+  const nodes: GraphNode[] = await store.getNodes([...best.keys()]);
   const ids = new Set(nodes.map((n) => n.id));
   return {
     start,
