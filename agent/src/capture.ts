@@ -19,6 +19,7 @@ export interface CaptureOptions {
   agent?: string;
   bpftrace?: string;
   perfRbPages?: number;
+  recordFile?: string;
   /** How long events wait for stragglers from other CPUs (ms). */
   reorderWindowMs?: number;
   flushIntervalMs?: number;
@@ -67,7 +68,7 @@ export class Capture {
     this.reorder = new ReorderBuffer(windowNs, (e) => this.observer.handle(e));
     this.shipper = new Shipper(opts.exporter);
     this.sensor = new BpftraceSensor(
-      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid } }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages },
+      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid } }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages, recordFile: opts.recordFile },
       {
         onEvent: (e) => this.reorder.push(e),
         onLost: (n) => {

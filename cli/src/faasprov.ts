@@ -36,6 +36,7 @@ program
   .option('--perf-pages <n>', 'per-CPU perf buffer size in pages', int('--perf-pages', 8, 65536), 256)
   .option('--node <name>', 'the node name recorded in the graph (default: hostname)')
   .option('-q, --quiet', 'no summary line')
+  .option('--record <file>', 'also append the raw kernel event lines to FILE (bug reports, replay)')
   .passThroughOptions()
   .action(async (cmd: string[], o) => {
     const code = await runCommand(cmd, o);

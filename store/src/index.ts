@@ -1,3 +1,5 @@
 export * from './graph-store.js';
 export * from './sqlite-store.js';
 export * from './errors.js';
+export * from './neo4j-store.js';
+export * from './open.js';

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import type { CounterDump, SensorEvent } from './events.js';
@@ -20,6 +21,8 @@ export interface SensorOptions {
   /** Per-CPU perf buffer size in pages (BPFTRACE_PERF_RB_PAGES). */
   perfRbPages?: number;
   startTimeoutMs?: number;
+  /** Append every printed kernel line to this file (bug reports, replay in tests). */
+  recordFile?: string;
 }
 
 const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
@@ -104,6 +107,7 @@ export class BpftraceSensor {
     switch (msg.type) {
       case 'printf': {
         if (typeof msg.data !== 'string') break;
+        if (this.opts.recordFile) appendFileSync(this.opts.recordFile, msg.data.endsWith('\n') ? msg.data : `${msg.data}\n`);
         // One printf may hold several lines only when bpftrace merges them; split defensively.
         let last: SensorEvent | undefined;
         for (const part of msg.data.split(/(?<=\n)(?=[A-Za-z]\t)/)) {

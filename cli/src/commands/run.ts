@@ -15,6 +15,7 @@ export interface RunOptions {
   perfPages?: number;
   node?: string;
   quiet?: boolean;
+  record?: string;
 }
 
 // The launcher waits on fd 3 until capture is attached, then becomes CMD (same pid), so the
@@ -95,6 +96,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     bpftrace,
     perfRbPages: o.perfPages,
     node: o.node,
+    recordFile: o.record,
   });
   try {
     await waitLaunched(child.pid!);

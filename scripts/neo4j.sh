@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Starts, stops or checks a real Neo4j 5.26 LTS Community (Bolt on loopback) built from Maven
+# Central jars: scripts/neo4j.sh start|stop|status [PORT]. Idempotent; jars and the compiled
+# launcher are cached in .tools/neo4j. Environment: NEO4J_PASSWORD (default faasprov-dev-password),
+# NEO4J_HOME_DIR (default .tools/neo4j/data-PORT).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cmd="${1:-start}"
+port="${2:-${NEO4J_PORT:-7687}}"
+tools="$root/.tools/neo4j"
+lib="$tools/lib"
+classes="$tools/classes"
+home="${NEO4J_HOME_DIR:-$tools/data-$port}"
+pidfile="$tools/neo4j-$port.pid"
+password="${NEO4J_PASSWORD:-faasprov-dev-password}"
+java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+prepare() {
+  command -v mvn >/dev/null || { echo "neo4j.sh: Maven (mvn) is needed to fetch Neo4j from Maven Central" >&2; exit 1; }
+  if [ ! -f "$lib/.complete" ]; then
+    echo "neo4j.sh: fetching Neo4j 5.26 from Maven Central into $lib" >&2
+    mvn -q -f "$root/scripts/neo4j/pom.xml" dependency:copy-dependencies -DoutputDirectory="$lib" >&2
+    touch "$lib/.complete"
+  fi
+  if [ ! -f "$classes/FaasprovNeo4j.class" ] || [ "$root/scripts/neo4j/FaasprovNeo4j.java" -nt "$classes/FaasprovNeo4j.class" ]; then
+    mkdir -p "$classes"
+    javac -d "$classes" -cp "$lib/*" "$root/scripts/neo4j/FaasprovNeo4j.java"
+  fi
+}
+
+case "$cmd" in
+  start)
+    if running; then echo "bolt://127.0.0.1:$port"; exit 0; fi
+    prepare
+    mkdir -p "$home"
+    log="$tools/neo4j-$port.log"
+    nohup "$java_bin" -Xmx1g -cp "$classes:$lib/*" FaasprovNeo4j "$home" "$port" "$password" >"$log" 2>&1 &
+    echo $! >"$pidfile"
+    for _ in $(seq 1 240); do
+      if grep -q '^READY' "$log" 2>/dev/null; then echo "bolt://127.0.0.1:$port"; exit 0; fi
+      if ! running; then echo "neo4j.sh: Neo4j exited; see $log" >&2; tail -20 "$log" >&2; exit 1; fi
+      sleep 0.5
+    done
+    echo "neo4j.sh: Neo4j did not start within 120 s; see $log" >&2
+    exit 1
+    ;;
+  stop)
+    if running; then
+      kill "$(cat "$pidfile")"
+      for _ in $(seq 1 60); do running || break; sleep 0.5; done
+      running && kill -9 "$(cat "$pidfile")"
+    fi
+    rm -f "$pidfile"
+    ;;
+  status)
+    if running; then echo "running bolt://127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "stopped"; exit 3; fi
+    ;;
+  *)
+    echo "usage: scripts/neo4j.sh start|stop|status [PORT]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,246 @@
+import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
+import { EDGE_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import type { ApplyResult, BatchInfo, Direction, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
+import { StoreErrors } from './errors.js';
+
+export interface Neo4jStoreOptions {
+  url: string;
+  user: string;
+  password: string;
+  database?: string;
+}
+
+// Every Cypher statement takes its data as parameters; relationship types come from EDGE_TYPES.
+const SCHEMA = [
+  'CREATE CONSTRAINT faasprov_node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE',
+  'CREATE CONSTRAINT faasprov_batch_key IF NOT EXISTS FOR (b:Batch) REQUIRE b.key IS UNIQUE',
+  'CREATE INDEX faasprov_batch_agent IF NOT EXISTS FOR (b:Batch) ON (b.agent, b.seq)',
+  'CREATE INDEX faasprov_node_type IF NOT EXISTS FOR (n:Node) ON (n.type)',
+  ...EDGE_TYPES.map((t) => `CREATE CONSTRAINT faasprov_edge_${t.toLowerCase()} IF NOT EXISTS FOR ()-[r:${t}]-() REQUIRE r.id IS UNIQUE`),
+];
+
+/** Integers go to Neo4j as Neo4j integers (64-bit), never as floats. */
+function toNeo(v: unknown): unknown {
+  if (typeof v === 'number' && Number.isInteger(v)) return neo4j.int(v);
+  if (Array.isArray(v)) return v.map(toNeo);
+  return v;
+}
+
+function props(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = toNeo(v);
+  return out;
+}
+
+function toNode(p: Record<string, unknown>): GraphNode {
+  return p as unknown as GraphNode;
+}
+
+function toEdge(type: string, from: string, to: string, r: Record<string, unknown>): GraphEdge {
+  return {
+    id: r.id as string,
+    type: type as GraphEdge['type'],
+    from,
+    to,
+    firstTime: r.firstTime as number,
+    lastTime: r.lastTime as number,
+    count: r.count as number,
+    bytes: r.bytes as number,
+  };
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return (err as { code?: string })?.code === code;
+}
+
+/** The global provenance graph in Neo4j, over Bolt. Same semantics as the embedded store. */
+export class Neo4jGraphStore implements GraphStore {
+  private constructor(private readonly driver: Driver, private readonly database: string | undefined) {}
+
+  /** Connects, checks the credentials, and creates constraints and indexes. One clear error if not. */
+  static async open(o: Neo4jStoreOptions): Promise<Neo4jGraphStore> {
+    const driver = neo4j.driver(o.url, neo4j.auth.basic(o.user, o.password), {
+      disableLosslessIntegers: true,
+      connectionTimeout: 10000,
+      maxTransactionRetryTime: 30000,
+    });
+    try {
+      await driver.verifyAuthentication?.();
+      await driver.verifyConnectivity({ database: o.database });
+    } catch (err) {
+      await driver.close();
+      const e = err as { code?: string; message?: string };
+      if (isCode(err, 'Neo.ClientError.Security.Unauthorized') || isCode(err, 'Neo.ClientError.Security.AuthenticationRateLimit')) {
+        throw StoreErrors.FP_ERR_NEO4J_AUTH(o.url, o.user);
+      }
+      throw StoreErrors.FP_ERR_NEO4J_UNREACHABLE(o.url, e.message?.split('\n')[0] ?? String(err));
+    }
+    const s = new Neo4jGraphStore(driver, o.database);
+    const session = driver.session({ database: o.database });
+    try {
+      for (const q of SCHEMA) await session.run(q);
+    } finally {
+      await session.close();
+    }
+    return s;
+  }
+
+  private session(mode: 'READ' | 'WRITE' = 'WRITE') {
+    return this.driver.session({ database: this.database, defaultAccessMode: mode === 'READ' ? neo4j.session.READ : neo4j.session.WRITE });
+  }
+
+  private async read<T>(work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
+    const s = this.session('READ');
+    try {
+      return await s.executeRead(work);
+    } finally {
+      await s.close();
+    }
+  }
+
+  async applyBatch(b: Batch): Promise<ApplyResult> {
+    const s = this.session();
+    try {
+      return await s.executeWrite(async (tx) => {
+        // The batch's key is claimed first: a concurrent collector applying the same batch
+        // waits on the unique constraint and then fails here, so nothing is counted twice.
+        const claim = await tx.run(
+          `MERGE (b:Batch {key: $key})
+           ON CREATE SET b.agent = $agent, b.seq = $seq, b.hash = $hash, b.received = $now, b.fresh = true
+           ON MATCH SET b.fresh = false
+           RETURN b.fresh AS fresh`,
+          { key: `${b.agent}#${b.seq}`, agent: b.agent, seq: neo4j.int(b.seq), hash: b.hash ?? null, now: neo4j.int(Date.now()) },
+        );
+        if (!claim.records[0]?.get('fresh')) return { applied: false, nodes: 0, edges: 0 };
+        await tx.run(
+          `UNWIND $nodes AS n
+           MERGE (x:Node {id: n.id})
+           SET x += n.props
+           SET x:$(n.type)`,
+          { nodes: b.nodes.map((n) => ({ id: n.id, type: n.type, props: props(n as unknown as Record<string, unknown>) })) },
+        );
+        for (const type of EDGE_TYPES) {
+          const edges = b.edges.filter((e) => e.type === type);
+          if (edges.length === 0) continue;
+          await tx.run(
+            `UNWIND $edges AS e
+             MATCH (a:Node {id: e.from})
+             MATCH (c:Node {id: e.to})
+             MERGE (a)-[r:$($type) {id: e.id}]->(c)
+             ON CREATE SET r.firstTime = e.firstTime, r.lastTime = e.lastTime, r.count = e.count, r.bytes = e.bytes
+             ON MATCH SET r.firstTime = CASE WHEN e.firstTime < r.firstTime THEN e.firstTime ELSE r.firstTime END,
+                          r.lastTime = CASE WHEN e.lastTime > r.lastTime THEN e.lastTime ELSE r.lastTime END,
+                          r.count = r.count + e.count,
+                          r.bytes = r.bytes + e.bytes`,
+            { type, edges: edges.map((e) => props(e as unknown as Record<string, unknown>)) },
+          );
+        }
+        return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
+      });
+    } catch (err) {
+      if (isCode(err, 'Neo.ClientError.Schema.ConstraintValidationFailed')) return { applied: false, nodes: 0, edges: 0 };
+      throw err;
+    } finally {
+      await s.close();
+    }
+  }
+
+  async batchInfo(agent: string, seq?: number): Promise<BatchInfo | undefined> {
+    const r = await this.read((tx) =>
+      seq === undefined
+        ? tx.run('MATCH (b:Batch {agent: $agent}) RETURN b.seq AS seq, b.hash AS hash ORDER BY b.seq DESC LIMIT 1', { agent })
+        : tx.run('MATCH (b:Batch {key: $key}) RETURN b.seq AS seq, b.hash AS hash', { key: `${agent}#${seq}` }),
+    );
+    const rec = r.records[0];
+    if (!rec) return undefined;
+    const hash = rec.get('hash') as string | null;
+    return { seq: rec.get('seq') as number, ...(hash ? { hash } : {}) };
+  }
+
+  async getNodes(ids: readonly string[]): Promise<GraphNode[]> {
+    if (ids.length === 0) return [];
+    const r = await this.read((tx) => tx.run('UNWIND $ids AS id MATCH (n:Node {id: id}) RETURN properties(n) AS p', { ids: [...ids] }));
+    return r.records.map((rec) => toNode(rec.get('p') as Record<string, unknown>));
+  }
+
+  async expand(frontier: readonly FrontierEntry[], direction: Direction): Promise<ExpandStep[]> {
+    if (frontier.length === 0) return [];
+    const q =
+      direction === 'backward'
+        ? `UNWIND $frontier AS f
+           MATCH (a:Node {id: f.id})-[r]->(b:Node)
+           WHERE r.firstTime <= f.bound
+           RETURN f.id AS via, type(r) AS type, a.id AS src, b.id AS dst, properties(r) AS r, b.id AS neighbor`
+        : `UNWIND $frontier AS f
+           MATCH (b:Node)-[r]->(a:Node {id: f.id})
+           WHERE r.lastTime >= f.bound
+           RETURN f.id AS via, type(r) AS type, b.id AS src, a.id AS dst, properties(r) AS r, b.id AS neighbor`;
+    const r = await this.read((tx) => tx.run(q, { frontier: frontier.map((f) => ({ id: f.id, bound: neo4j.int(f.bound) })) }));
+    return r.records.map((rec) => ({
+      via: rec.get('via') as string,
+      neighbor: rec.get('neighbor') as string,
+      edge: toEdge(rec.get('type') as string, rec.get('src') as string, rec.get('dst') as string, rec.get('r') as Record<string, unknown>),
+    }));
+  }
+
+  async subgraph(ids: readonly string[]): Promise<SerializedGraph> {
+    const nodes = await this.getNodes(ids);
+    const r = await this.read((tx) =>
+      tx.run(
+        `MATCH (a:Node)-[r]->(b:Node) WHERE a.id IN $ids AND b.id IN $ids
+         RETURN type(r) AS type, a.id AS src, b.id AS dst, properties(r) AS r`,
+        { ids: [...ids] },
+      ),
+    );
+    return { nodes, edges: r.records.map((rec) => toEdge(rec.get('type'), rec.get('src'), rec.get('dst'), rec.get('r'))) };
+  }
+
+  async all(): Promise<SerializedGraph> {
+    const n = await this.read((tx) => tx.run('MATCH (n:Node) RETURN properties(n) AS p'));
+    const e = await this.read((tx) => tx.run('MATCH (a:Node)-[r]->(b:Node) RETURN type(r) AS type, a.id AS src, b.id AS dst, properties(r) AS r'));
+    return {
+      nodes: n.records.map((rec) => toNode(rec.get('p'))),
+      edges: e.records.map((rec) => toEdge(rec.get('type'), rec.get('src'), rec.get('dst'), rec.get('r'))),
+    };
+  }
+
+  async stats(): Promise<StoreStats> {
+    const r = await this.read(async (tx) => {
+      const byType = await tx.run('MATCH (n:Node) RETURN n.type AS type, count(*) AS n');
+      const edges = await tx.run('MATCH (:Node)-[r]->(:Node) RETURN count(r) AS n');
+      const batches = await tx.run('MATCH (b:Batch) RETURN count(b) AS n');
+      return { byType, edges, batches };
+    });
+    const nodesByType = Object.fromEntries(r.byType.records.map((rec) => [rec.get('type') as string, rec.get('n') as number]));
+    return {
+      nodes: Object.values(nodesByType).reduce((a, b) => a + b, 0),
+      edges: r.edges.records[0]?.get('n') as number,
+      batches: r.batches.records[0]?.get('n') as number,
+      nodesByType,
+    };
+  }
+
+  /** Read-only Cypher for power users: runs in a READ transaction, so writes are refused by Neo4j. */
+  async readCypher(query: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
+    const r = await this.read((tx) => tx.run(query, params));
+    return r.records.map((rec) => rec.toObject() as Record<string, unknown>);
+  }
+
+  /** Deletes every faasprov node, edge and batch record (tests and benchmarks start from empty). */
+  async clear(): Promise<void> {
+    const s = this.session();
+    try {
+      // In slices, so a large graph does not need one huge transaction.
+      for (;;) {
+        const r = await s.run('MATCH (n) WHERE n:Node OR n:Batch WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n');
+        if ((r.records[0]?.get('n') as number) === 0) break;
+      }
+    } finally {
+      await s.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+}

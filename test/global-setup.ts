@@ -1,0 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+// The real services the tests use, started by the project's own scripts (idempotent).
+const ROOT = resolve(import.meta.dirname, '..');
+export const NEO4J_TEST_PORT = '17687';
+
+export default async function globalSetup(): Promise<void> {
+  process.env.NEO4J_PASSWORD ??= 'faasprov-test-password';
+  if (!process.env.FAASPROV_TEST_NEO4J) {
+    const url = execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', NEO4J_TEST_PORT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600000 }).trim();
+    process.env.FAASPROV_TEST_NEO4J = url;
+  }
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { GENESIS_HASH, parseBatch, type Batch, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import { GraphBuffer, Observer, parseLine } from '@faasprov/agent';
+import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
+import { applyBatch } from '@faasprov/collector';
+import { trace } from '@faasprov/graph-service';
+import { ROOT, tempDir } from './helpers.js';
+
+/** A real capture (faasprov run --record) replayed through the observer into batches. */
+function recordedWorkload(agent: string, node: string, per = 40): Batch[] {
+  const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'recorded-capture.lines'), 'utf8').split('\n').filter(Boolean);
+  const buf = new GraphBuffer();
+  const obs = new Observer({ node, agent, clockOffsetNs: 1_700_000_000_000_000_000n, rootCwd: '/tmp' }, buf);
+  const batches: Batch[] = [];
+  let prev = GENESIS_HASH;
+  const cut = () => {
+    if (buf.isEmpty()) return;
+    const b = buf.cut(agent, batches.length, prev);
+    prev = b.hash!;
+    batches.push(parseBatch(JSON.parse(JSON.stringify(b))));
+  };
+  lines.forEach((l, i) => {
+    obs.handle(parseLine(l));
+    if (i % per === per - 1) cut();
+  });
+  obs.gap('perf-buffer-overflow', 7, 1, 2);
+  cut();
+  return batches;
+}
+
+const byId = <T extends { id: string }>(xs: T[]) => [...xs].sort((a, b) => a.id.localeCompare(b.id));
+const canon = (g: SerializedGraph) => ({
+  nodes: byId(g.nodes).map((n) => JSON.stringify(Object.fromEntries(Object.entries(n).sort()))),
+  edges: byId(g.edges),
+});
+
+describe('store conformance: the embedded store and Neo4j answer identically', () => {
+  const dir = tempDir('fp-conf-');
+  let sqlite: GraphStore;
+  let neo: GraphStore;
+  const workload = [...recordedWorkload('node-a:0001', 'node-a'), ...recordedWorkload('node-b:0002', 'node-b')];
+
+  beforeAll(async () => {
+    sqlite = new SqliteGraphStore(join(dir, 's.db'));
+    neo = await openGraphStore(process.env.FAASPROV_TEST_NEO4J!);
+    await (neo as Neo4jGraphStore).clear();
+    for (const store of [sqlite, neo]) {
+      for (const b of workload) await applyBatch(store, b);
+      // Resent batches (a restart, a redelivery) change nothing.
+      for (const b of workload.slice(0, 5)) expect((await applyBatch(store, b)).status).toBe('duplicate');
+    }
+  }, 300000);
+
+  afterAll(async () => {
+    await sqlite?.close();
+    await neo?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores the same nodes and edges, integers as integers', async () => {
+    const [a, b] = [await sqlite.all(), await neo.all()];
+    expect(a.nodes.length).toBeGreaterThan(50);
+    expect(canon(b)).toEqual(canon(a));
+    const rows = await (neo as Neo4jGraphStore).readCypher('MATCH (p:Process) RETURN valueType(p.start) AS t LIMIT 1');
+    expect(rows[0]!.t).toBe('INTEGER NOT NULL');
+  });
+
+  it('counts the same', async () => {
+    expect(await neo.stats()).toEqual(await sqlite.stats());
+  });
+
+  it('answers every trace the same, both directions', async () => {
+    const { nodes } = await sqlite.all();
+    const starts = nodes.filter((n: GraphNode) => n.type === 'File' || n.type === 'Process').slice(0, 40);
+    for (const n of starts) {
+      for (const direction of ['backward', 'forward'] as const) {
+        const [x, y] = [await trace(sqlite, n.id, { direction }), await trace(neo, n.id, { direction })];
+        expect(canon(y)).toEqual(canon(x));
+        expect(y.truncated).toBe(x.truncated);
+      }
+    }
+  });
+
+  it('knows the same batches and chains', async () => {
+    for (const agent of ['node-a:0001', 'node-b:0002']) {
+      expect(await neo.batchInfo(agent)).toEqual(await sqlite.batchInfo(agent));
+      expect(await neo.batchInfo(agent, 3)).toEqual(await sqlite.batchInfo(agent, 3));
+    }
+    expect(await neo.batchInfo('nobody')).toBeUndefined();
+  });
+
+  it('runs read-only Cypher and refuses writes', async () => {
+    const s = neo as Neo4jGraphStore;
+    expect((await s.readCypher('MATCH (f:File) RETURN count(f) AS n'))[0]!.n).toBeGreaterThan(0);
+    await expect(s.readCypher('MATCH (n) DETACH DELETE n')).rejects.toThrow(/read|write|access/i);
+  });
+});
+
+describe('opening Neo4j', () => {
+  it('gives one clear error when Neo4j is unreachable', async () => {
+    await expect(openGraphStore('bolt://127.0.0.1:1')).rejects.toMatchObject({ code: 'FP_ERR_NEO4J_UNREACHABLE' });
+  });
+  it('gives one clear error for wrong credentials', async () => {
+    const u = new URL(process.env.FAASPROV_TEST_NEO4J!);
+    u.username = 'neo4j';
+    u.password = 'not-the-password';
+    await expect(openGraphStore(u.toString())).rejects.toMatchObject({ code: 'FP_ERR_NEO4J_AUTH' });
+  });
+});
