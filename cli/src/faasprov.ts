@@ -21,7 +21,10 @@ const program = new Command()
   .enablePositionalOptions()
   .showHelpAfterError();
 
-const storeOption = () => new Option('--store <file>', 'the embedded graph store (SQLite)').env('FAASPROV_STORE').default(defaultStorePath());
+const storeOption = () =>
+  new Option('--store <store>', 'the graph store: FILE or sqlite:FILE (embedded), or neo4j://[USER:PASS@]HOST:PORT (NEO4J_USER, NEO4J_PASSWORD)')
+    .env('FAASPROV_STORE')
+    .default(defaultStorePath());
 const formatOption = () => new Option('--format <format>', 'output format').choices([...FORMATS]).default('tree');
 
 program

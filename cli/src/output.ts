@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SqliteGraphStore } from '@faasprov/store';
+import { openGraphStore, type GraphStore } from '@faasprov/store';
 import { FaasprovError } from '@faasprov/model';
 
 /** Writes a result to --out FILE, or to stderr so the traced command's stdout stays clean. */
@@ -15,11 +15,11 @@ export function fail(err: unknown, exitCode = 2): never {
   process.exit(exitCode);
 }
 
-/** Opens (creating its folder) the embedded store, or exits with the store's error. */
-export function openStore(file: string): SqliteGraphStore {
+/** Opens the store a --store value names (a file, sqlite:FILE or a Neo4j URL), or exits with its error. */
+export async function openStore(spec: string): Promise<GraphStore> {
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    return new SqliteGraphStore(file);
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) mkdirSync(dirname(spec.replace(/^sqlite:/, '')), { recursive: true });
+    return await openGraphStore(spec);
   } catch (err) {
     fail(err);
   }

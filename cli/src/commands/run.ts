@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { AgentTokens } from '@faasprov/collector';
 import { Capture, HttpBatchExporter, preflight, which } from '@faasprov/agent';
 import { buildServer, formatGraph, printable, type Format } from '@faasprov/graph-service';
+import { describeStore } from '@faasprov/store';
 import { emit, fail, openStore } from '../output.js';
 
 export interface RunOptions {
@@ -71,7 +72,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     fail(err);
   }
 
-  const store = openStore(o.store);
+  const store = await openStore(o.store);
   // The in-process collector admits only this capture's agent, by a token made for this run.
   const token = randomBytes(24).toString('hex');
   const app = await buildServer({ store, collector: true, tokens: AgentTokens.parse([`run=${token}`]) });
@@ -128,7 +129,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   if (!o.quiet) {
     const loss = summary.lostEvents > 0 || summary.parseErrors > 0 ? `, LOST ${summary.lostEvents} events, ${summary.parseErrors} unparsable lines (see Gap nodes)` : ', nothing lost';
     process.stderr.write(
-      `faasprov: ${summary.events} events, ${procs} processes, ${graph.nodes.length} nodes, ${graph.edges.length} edges in ${summary.batches} batches${loss}; store ${o.store}\n`,
+      `faasprov: ${summary.events} events, ${procs} processes, ${graph.nodes.length} nodes, ${graph.edges.length} edges in ${summary.batches} batches${loss}; store ${describeStore(o.store)}\n`,
     );
   }
   return code;

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import { SqliteGraphStore } from '@faasprov/store';
 import { formatGraph, nodeLabel, trace, type Format } from '@faasprov/graph-service';
-import { emit, fail } from '../output.js';
+import { emit, fail, openStore } from '../output.js';
 
 export interface TraceCliOptions {
   store: string;
@@ -15,8 +14,9 @@ export interface TraceCliOptions {
 /** faasprov trace NODE_ID --backward|--forward: a time-respecting trace from a stored graph. */
 export async function traceCommand(id: string, o: TraceCliOptions): Promise<number> {
   if (!!o.backward === !!o.forward) fail(new Error('say one direction: --backward (root cause) or --forward (impact)'));
-  if (!existsSync(o.store)) fail(new Error(`no store at ${o.store} (set --store or FAASPROV_STORE)`));
-  const store = new SqliteGraphStore(o.store);
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(o.store);
+  if (!isUrl && !existsSync(o.store.replace(/^sqlite:/, ''))) fail(new Error(`no store at ${o.store} (set --store or FAASPROV_STORE)`));
+  const store = await openStore(o.store);
   try {
     const r = await trace(store, id, { direction: o.backward ? 'backward' : 'forward', maxDepth: o.maxDepth });
     const start = r.nodes.find((n) => n.id === id)!;

@@ -1,5 +1,6 @@
 import { buildServer } from '@faasprov/graph-service';
 import { AgentTokens } from '@faasprov/collector';
+import { describeStore } from '@faasprov/store';
 import { fail, openStore } from '../output.js';
 
 export interface UpOptions {
@@ -45,11 +46,11 @@ class AgentTokensUnion extends AgentTokens {
 /** faasprov up: the collector and the graph service on the embedded store, until a signal. */
 export async function upCommand(o: UpOptions): Promise<void> {
   const tokens = tokensOf(o);
-  const store = openStore(o.store);
+  const store = await openStore(o.store);
   const app = await buildServer({ store, collector: true, logger: true, tokens });
   try {
     const url = await app.listen({ host: o.host, port: o.port });
-    process.stderr.write(`faasprov: collector and graph service on ${url} (store ${o.store})\n`);
+    process.stderr.write(`faasprov: collector and graph service on ${url} (store ${describeStore(o.store)})\n`);
   } catch (err) {
     await store.close();
     fail(err);
