@@ -44,7 +44,7 @@ describe('preflight', () => {
   });
 
   it('has --help on every subcommand', async () => {
-    for (const sub of [[], ['run'], ['up'], ['trace']]) {
+    for (const sub of [[], ['run'], ['up'], ['trace'], ['agent'], ['collector']]) {
       const r = await faasprov([...sub, '--help']);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain('Usage: faasprov');

@@ -1,34 +1,12 @@
 import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENESIS_HASH, parseBatch, type Batch, type GraphNode, type SerializedGraph } from '@faasprov/model';
-import { GraphBuffer, Observer, parseLine } from '@faasprov/agent';
+import type { GraphNode, SerializedGraph } from '@faasprov/model';
+import { recordedWorkload } from './workload.js';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { applyBatch } from '@faasprov/collector';
 import { trace } from '@faasprov/graph-service';
-import { ROOT, tempDir } from './helpers.js';
-
-/** A real capture (faasprov run --record) replayed through the observer into batches. */
-function recordedWorkload(agent: string, node: string, per = 40): Batch[] {
-  const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'recorded-capture.lines'), 'utf8').split('\n').filter(Boolean);
-  const buf = new GraphBuffer();
-  const obs = new Observer({ node, agent, clockOffsetNs: 1_700_000_000_000_000_000n, rootCwd: '/tmp' }, buf);
-  const batches: Batch[] = [];
-  let prev = GENESIS_HASH;
-  const cut = () => {
-    if (buf.isEmpty()) return;
-    const b = buf.cut(agent, batches.length, prev);
-    prev = b.hash!;
-    batches.push(parseBatch(JSON.parse(JSON.stringify(b))));
-  };
-  lines.forEach((l, i) => {
-    obs.handle(parseLine(l));
-    if (i % per === per - 1) cut();
-  });
-  obs.gap('perf-buffer-overflow', 7, 1, 2);
-  cut();
-  return batches;
-}
+import { tempDir } from './helpers.js';
 
 const byId = <T extends { id: string }>(xs: T[]) => [...xs].sort((a, b) => a.id.localeCompare(b.id));
 const canon = (g: SerializedGraph) => ({

@@ -10,12 +10,15 @@ import { Observer } from './observer/observer.js';
 import { DiskSpool } from './ship/spool.js';
 import { SpoolShipper } from './ship/spool-shipper.js';
 import { HttpBatchExporter } from './ship/exporter.js';
+import { NatsBatchSender } from './ship/nats.js';
 import { AgentMetrics } from './metrics.js';
 import { describeInstance, scanWatchedTrees } from './procfs.js';
 import { AgentErrors } from './errors.js';
 
 export interface NodeAgentOptions {
-  collector: string;
+  /** An HTTP collector URL; or, with nats, a NATS server URL (scale-out). */
+  collector?: string;
+  nats?: string;
   token?: string;
   node?: string;
   watchComms: string[];
@@ -56,6 +59,7 @@ export class NodeAgent {
   private spoolDropped = { count: 0, from: 0, to: 0 };
   private readonly log: (msg: string) => void;
   metricsUrl: string | undefined;
+  private readonly nats: NatsBatchSender | undefined;
   /** /proc facts read as soon as a watched exec is seen: short-lived roots are gone by the time it is processed. */
   private readonly facts = new Map<number, ReturnType<typeof describeInstance>>();
   private readonly watched: Set<string>;
@@ -78,7 +82,9 @@ export class NodeAgent {
       this.buffer,
     );
     this.reorder = new ReorderBuffer(100_000_000n, (e) => this.observer.handle(e));
-    const sender = new HttpBatchExporter({ url: opts.collector, token: opts.token });
+    if (!opts.collector === !opts.nats) throw AgentErrors.FP_ERR_TRANSPORT();
+    this.nats = opts.nats ? new NatsBatchSender(opts.nats, opts.token ? { token: opts.token } : {}) : undefined;
+    const sender = this.nats ?? new HttpBatchExporter({ url: opts.collector!, token: opts.token });
     let lastRetryLog = 0;
     this.shipper = new SpoolShipper(this.spool, sender, {
       onAck: () => this.metrics.batchesAcked.inc(),
@@ -246,6 +252,7 @@ export class NodeAgent {
     this.cut();
     const delivered = await this.shipper.drain(drainMs);
     this.spool.close();
+    await this.nats?.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     return { delivered };
   }

@@ -9,5 +9,6 @@ export const AgentErrors = {
   FP_ERR_SENSOR_START: defineError('FP_ERR_SENSOR_START', (why) => `bpftrace failed to start: ${why}`),
   FP_ERR_SPOOL: defineError('FP_ERR_SPOOL', (dir, why) => `cannot use the spool ${dir}: ${why}`),
   FP_ERR_BAD_WATCH: defineError('FP_ERR_BAD_WATCH', (what) => `bad --watch-comm: ${what} (names are 1-64 of A-Z a-z 0-9 . _ -)`),
+  FP_ERR_TRANSPORT: defineError('FP_ERR_TRANSPORT', () => 'give exactly one of --collector URL (HTTP) and --nats URL (JetStream)'),
   FP_ERR_SHIP: defineError('FP_ERR_SHIP', (why) => `cannot deliver a batch to the collector: ${why}`),
 } as const;

@@ -15,3 +15,4 @@ export * from './metrics.js';
 export * from './procfs.js';
 export * from './ship/spool.js';
 export * from './ship/spool-shipper.js';
+export * from './ship/nats.js';

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { FORMATS } from '@faasprov/graph-service';
 import { DEFAULT_PORT, defaultSpoolDir, defaultStorePath } from './defaults.js';
 import { agentCommand } from './commands/agent.js';
+import { collectorCommand } from './commands/collector.js';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
@@ -49,7 +50,8 @@ program
 program
   .command('agent')
   .description('the node agent: watch every function instance (a tree rooted at a watchdog) and ship its provenance')
-  .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:7770')
+  .option('--collector <url>', 'an HTTP collector, e.g. http://127.0.0.1:7770')
+  .option('--nats <url>', 'or a NATS server with JetStream (scale-out), e.g. nats://127.0.0.1:4222')
   .option('--node <name>', 'this node\'s name in the graph (default: hostname)')
   .option('--watch-comm <names>', 'comma-separated process names that root an instance', 'fwatchdog,of-watchdog')
   .addOption(new Option('--spool <dir>', 'where unacknowledged batches wait on disk').default(defaultSpoolDir()))
@@ -61,6 +63,16 @@ program
   .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)
   .option('--count-raw', 'also count every syscall of watched processes (reduction ratio; costs more)')
   .action(async (o) => agentCommand(o));
+
+program
+  .command('collector')
+  .description('a scale-out collector: pull batches from NATS JetStream into the store (run as many as you like)')
+  .requiredOption('--nats <url>', 'the NATS server, e.g. nats://127.0.0.1:4222')
+  .addOption(storeOption())
+  .option('--durable <name>', 'the durable consumer all collectors share', 'faasprov-collector')
+  .addOption(new Option('--nats-user <user>', 'NATS user').env('NATS_USER'))
+  .addOption(new Option('--nats-password <password>', 'NATS password').env('NATS_PASSWORD'))
+  .action(async (o) => collectorCommand(o));
 
 program
   .command('up')

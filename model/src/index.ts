@@ -2,3 +2,4 @@ export * from './ids.js';
 export * from './errors.js';
 export * from './graph.js';
 export * from './batch.js';
+export * from './transport.js';

@@ -2,7 +2,8 @@ import { NodeAgent, preflight } from '@faasprov/agent';
 import { fail } from '../output.js';
 
 export interface AgentCliOptions {
-  collector: string;
+  collector?: string;
+  nats?: string;
   node?: string;
   watchComm: string;
   spool: string;
@@ -24,10 +25,14 @@ function hostPort(s: string): { host: string; port: number } | undefined {
 
 /** faasprov agent: the per-node daemon, until SIGINT/SIGTERM. */
 export async function agentCommand(o: AgentCliOptions): Promise<void> {
-  try {
-    new URL(o.collector);
-  } catch {
-    fail(new Error(`--collector: not a URL: ${JSON.stringify(o.collector)}`));
+  if (!o.collector === !o.nats) fail(new Error('give exactly one of --collector URL (HTTP) and --nats URL (JetStream)'));
+  for (const [flag, v] of [['--collector', o.collector], ['--nats', o.nats]] as const) {
+    if (v === undefined) continue;
+    try {
+      new URL(v);
+    } catch {
+      fail(new Error(`${flag}: not a URL: ${JSON.stringify(v)}`));
+    }
   }
   let bpftrace: string;
   try {
@@ -39,6 +44,7 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
   try {
     agent = new NodeAgent({
       collector: o.collector,
+      nats: o.nats,
       token: o.token,
       node: o.node,
       watchComms: o.watchComm.split(',').map((s) => s.trim()).filter(Boolean),

@@ -1,0 +1,52 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { BATCH_STREAM, batchMessageId, batchSubject } from '@faasprov/model';
+import type { Attempt, RawBatchSender } from './spool-shipper.js';
+
+/**
+ * Publishes spooled batches to JetStream with message id agent:seq. The publish is acknowledged
+ * once the stream has stored the batch; the spool lets it go only then. Until a collector has
+ * created the stream, publishes fail and are retried.
+ */
+export class NatsBatchSender implements RawBatchSender {
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  duplicates = 0;
+
+  constructor(private readonly url: string, private readonly opts: { user?: string; pass?: string; token?: string } = {}) {}
+
+  private async connection(): Promise<JetStreamClient> {
+    if (this.js && this.nc && !this.nc.isClosed()) return this.js;
+    this.nc = await connect({
+      servers: this.url,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      ...(this.opts.user ? { user: this.opts.user, pass: this.opts.pass } : {}),
+      ...(this.opts.token ? { token: this.opts.token } : {}),
+    });
+    this.js = jetstream(this.nc, { timeout: 10000 });
+    return this.js;
+  }
+
+  async send(body: string): Promise<Attempt> {
+    let head: { agent?: unknown; seq?: unknown };
+    try {
+      head = JSON.parse(body) as typeof head;
+    } catch {
+      return { ok: false, retry: false, why: 'spooled batch is not JSON' };
+    }
+    if (typeof head.agent !== 'string' || typeof head.seq !== 'number') return { ok: false, retry: false, why: 'spooled batch has no agent or seq' };
+    try {
+      const js = await this.connection();
+      const ack = await js.publish(batchSubject(head.agent), body, { msgID: batchMessageId(head.agent, head.seq), expect: { streamName: BATCH_STREAM.name } });
+      if (ack.duplicate) this.duplicates++;
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, retry: true, why: (err as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.nc?.drain().catch(() => undefined);
+  }
+}
