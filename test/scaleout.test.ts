@@ -115,7 +115,7 @@ describe('scale-out: NATS JetStream and collectors, exactly once (real NATS, rea
     await expectExactlyOnce([b!]);
     c.kill('SIGTERM');
     await c;
-  });
+  }, 300000);
 
   it('with two collectors and one killed with kill -9 mid-stream, stores every batch exactly once', async () => {
     const dir = tempDir('fp-scale-');
@@ -134,7 +134,7 @@ describe('scale-out: NATS JetStream and collectors, exactly once (real NATS, rea
     await expectExactlyOnce(batches);
     b.kill('SIGTERM');
     await b;
-  });
+  }, 300000);
 
   it('with Neo4j stopped for 30 s under load, loses nothing and doubles nothing', async () => {
     const dir = tempDir('fp-scale-');
@@ -153,7 +153,7 @@ describe('scale-out: NATS JetStream and collectors, exactly once (real NATS, rea
     await expectExactlyOnce(batches);
     c.kill('SIGTERM');
     await c;
-  });
+  }, 300000);
 
   it('with nats-server restarted under load, loses nothing and doubles nothing', async () => {
     const dir = tempDir('fp-scale-');
@@ -172,5 +172,5 @@ describe('scale-out: NATS JetStream and collectors, exactly once (real NATS, rea
     await expectExactlyOnce(batches);
     c.kill('SIGTERM');
     await c;
-  });
+  }, 300000);
 });

@@ -6,6 +6,7 @@ import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.QueryExecutionException;
 
 /**
  * Runs a real Neo4j 5.26 Community DBMS (the embedded DBMS with its Bolt connector) on loopback,
@@ -29,9 +30,17 @@ public final class FaasprovNeo4j {
         .setConfig(GraphDatabaseSettings.auth_enabled, true)
         .build();
     Runtime.getRuntime().addShutdownHook(new Thread(dbms::shutdown));
-    // The default user must not keep the default password: set ours on every start (idempotent).
-    dbms.database("system").executeTransactionally(
-        "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+    // The default user must not keep the default password: set ours on every start.
+    try {
+      dbms.database("system").executeTransactionally(
+          "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+    } catch (QueryExecutionException e) {
+      if (!String.valueOf(e.getMessage()).contains("cannot be the same")) {
+        System.err.println("cannot set the password of user neo4j: " + e.getMessage());
+        dbms.shutdown();
+        System.exit(1);
+      }
+    }
     System.out.println("READY bolt://127.0.0.1:" + port);
     System.out.flush();
     Thread.currentThread().join();
