@@ -1,5 +1,7 @@
-# make test / make demo install what they need, idempotently: Debian's bpftrace, Node >= 22
-# (Node 24 LTS from the npm registry when the system's is older), the npm workspaces, the build.
+# make test / make demo install what they need, idempotently: Debian's bpftrace and nats-server,
+# a JDK and Maven (for Neo4j from Maven Central), Node >= 22 (Node 24 LTS from the npm registry
+# when the system's is older), the npm workspaces, the build. The tests start Neo4j and NATS
+# themselves (test/global-setup.ts through scripts/neo4j.sh and scripts/nats.sh).
 SHELL := /bin/bash
 NODE_BIN := $(shell ./scripts/ensure-node.sh)
 ifeq ($(NODE_BIN),)
@@ -11,14 +13,21 @@ ifneq ($(wildcard $(NODE_BIN)/../include/node/node.h),)
 export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
 endif
 
-.PHONY: all deps system-deps node-deps build test demo bench clean
+.PHONY: all deps system-deps node-deps build test demo bench clean neo4j nats services-stop
 
 all: build
 
+APT_NEEDS := $(strip \
+  $(if $(shell command -v bpftrace),,bpftrace) \
+  $(if $(shell command -v nats-server),,nats-server) \
+  $(if $(shell command -v javac),,openjdk-17-jdk-headless) \
+  $(if $(shell command -v mvn),,maven))
+
 system-deps:
-	@command -v bpftrace >/dev/null 2>&1 || { \
-	  echo "installing bpftrace (Debian package)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >/dev/null; }
+ifneq ($(APT_NEEDS),)
+	@echo "installing Debian packages: $(APT_NEEDS)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_NEEDS) >/dev/null
+endif
 
 node_modules/.install-stamp: package.json package-lock.json */package.json
 	npm ci --no-audit --no-fund
@@ -39,6 +48,16 @@ demo: deps build
 
 bench: deps build
 	npm run bench
+
+# Real services for development (the tests start their own on other ports).
+neo4j: system-deps
+	./scripts/neo4j.sh start
+
+nats: system-deps
+	./scripts/nats.sh start
+
+services-stop:
+	./scripts/neo4j.sh stop; ./scripts/nats.sh stop
 
 clean:
 	rm -rf */dist */*.tsbuildinfo node_modules .tools

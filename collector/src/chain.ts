@@ -3,20 +3,21 @@ import type { GraphStore } from '@faasprov/store';
 
 /**
  * Checks a batch against its agent's hash chain. A batch whose content does not match its hash,
- * whose prev is not the stored predecessor's hash, or that skips sequence numbers is stored
- * anyway (an incomplete fact beats a missing one) with a Gap of cause tamper-or-loss.
+ * or that does not chain to a stored neighbour (prev against the predecessor's hash, its own
+ * hash against the successor's prev), is stored anyway (an incomplete fact beats a missing one)
+ * with a Gap of cause tamper-or-loss. A batch that never arrives leaves a hole in the sequence
+ * that an audit of the batch records finds; it is not seen here.
  */
 export async function chainGap(store: GraphStore, b: Batch): Promise<GapNode | undefined> {
   if (b.hash === undefined && b.prev === undefined) return undefined;
   const problems: string[] = [];
   if (b.hash !== undefined && batchHash(b) !== b.hash) problems.push(`batch ${b.seq} does not match its hash`);
+  // Collectors may commit an agent's batches out of order (several share one stream), so each
+  // link is checked by whichever of its two batches arrives second.
   const before = await store.batchInfo(b.agent, b.seq - 1);
-  if (before) {
-    if (before.hash !== undefined && b.prev !== before.hash) problems.push(`batch ${b.seq} does not chain to batch ${b.seq - 1}`);
-  } else {
-    const last = await store.batchInfo(b.agent);
-    if (last && last.seq < b.seq - 1) problems.push(`batches ${last.seq + 1}..${b.seq - 1} never arrived`);
-  }
+  if (before?.hash !== undefined && b.prev !== before.hash) problems.push(`batch ${b.seq} does not chain to batch ${b.seq - 1}`);
+  const after = await store.batchInfo(b.agent, b.seq + 1);
+  if (after?.prev !== undefined && b.hash !== undefined && after.prev !== b.hash) problems.push(`batch ${b.seq + 1} does not chain to batch ${b.seq}`);
   if (problems.length === 0) return undefined;
   const times = b.edges.flatMap((e) => [e.firstTime, e.lastTime]);
   const from = times.length > 0 ? Math.min(...times) : (b.sentAt ?? Date.now() * 1000);

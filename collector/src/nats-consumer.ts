@@ -1,5 +1,5 @@
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { BATCH_STREAM, FaasprovError } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { applyBatch } from './apply.js';
@@ -16,6 +16,8 @@ export interface NatsCollectorOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** Batches applied at once by this collector. */
+  concurrency?: number;
   /** Wait before a batch whose store commit failed is delivered again. */
   retryDelayMs?: number;
   log?: (msg: string) => void;
@@ -66,29 +68,39 @@ export class NatsCollector {
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
-    const log = this.o.log ?? (() => undefined);
+    // Several batches in flight: each is self-contained and deduped by (agent, seq), so the
+    // order of commits does not matter.
+    const inflight = new Set<Promise<void>>();
     for await (const m of messages) {
-      let body: unknown;
-      try {
-        body = JSON.parse(m.string());
-      } catch {
-        this.metrics.batches.invalid++;
+      const p = this.handle(m).finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= (this.o.concurrency ?? 4)) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    const log = this.o.log ?? (() => undefined);
+    let body: unknown;
+    try {
+      body = JSON.parse(m.string());
+    } catch {
+      this.metrics.batches.invalid++;
+      m.term();
+      log('dropped a message that is not JSON');
+      return;
+    }
+    try {
+      await applyBatch(this.o.store, body, this.metrics);
+      m.ack();
+    } catch (err) {
+      if (err instanceof FaasprovError && err.statusCode === 400) {
         m.term();
-        log('dropped a message that is not JSON');
-        continue;
-      }
-      try {
-        await applyBatch(this.o.store, body, this.metrics);
-        m.ack();
-      } catch (err) {
-        if (err instanceof FaasprovError && err.statusCode === 400) {
-          m.term();
-          log(`refused an invalid batch: ${err.message}`);
-        } else {
-          this.storeErrors++;
-          m.nak(this.o.retryDelayMs ?? 2000);
-          log(`store error, batch will be delivered again: ${(err as Error).message.split('\n')[0]}`);
-        }
+        log(`refused an invalid batch: ${err.message}`);
+      } else {
+        this.storeErrors++;
+        m.nak(this.o.retryDelayMs ?? 2000);
+        log(`store error, batch will be delivered again: ${(err as Error).message.split('\n')[0]}`);
       }
     }
   }

@@ -26,6 +26,7 @@ export interface ApplyResult {
 export interface BatchInfo {
   seq: number;
   hash?: string;
+  prev?: string;
 }
 
 export interface StoreStats {

@@ -106,10 +106,10 @@ export class Neo4jGraphStore implements GraphStore {
         // waits on the unique constraint and then fails here, so nothing is counted twice.
         const claim = await tx.run(
           `MERGE (b:Batch {key: $key})
-           ON CREATE SET b.agent = $agent, b.seq = $seq, b.hash = $hash, b.received = $now, b.fresh = true
+           ON CREATE SET b.agent = $agent, b.seq = $seq, b.hash = $hash, b.prev = $prev, b.received = $now, b.fresh = true
            ON MATCH SET b.fresh = false
            RETURN b.fresh AS fresh`,
-          { key: `${b.agent}#${b.seq}`, agent: b.agent, seq: neo4j.int(b.seq), hash: b.hash ?? null, now: neo4j.int(Date.now()) },
+          { key: `${b.agent}#${b.seq}`, agent: b.agent, seq: neo4j.int(b.seq), hash: b.hash ?? null, prev: b.prev ?? null, now: neo4j.int(Date.now()) },
         );
         if (!claim.records[0]?.get('fresh')) return { applied: false, nodes: 0, edges: 0 };
         await tx.run(
@@ -119,20 +119,18 @@ export class Neo4jGraphStore implements GraphStore {
            SET x:$(n.type)`,
           { nodes: b.nodes.map((n) => ({ id: n.id, type: n.type, props: props(n as unknown as Record<string, unknown>) })) },
         );
-        for (const type of EDGE_TYPES) {
-          const edges = b.edges.filter((e) => e.type === type);
-          if (edges.length === 0) continue;
+        if (b.edges.length > 0) {
           await tx.run(
             `UNWIND $edges AS e
              MATCH (a:Node {id: e.from})
              MATCH (c:Node {id: e.to})
-             MERGE (a)-[r:$($type) {id: e.id}]->(c)
+             MERGE (a)-[r:$(e.type) {id: e.id}]->(c)
              ON CREATE SET r.firstTime = e.firstTime, r.lastTime = e.lastTime, r.count = e.count, r.bytes = e.bytes
              ON MATCH SET r.firstTime = CASE WHEN e.firstTime < r.firstTime THEN e.firstTime ELSE r.firstTime END,
                           r.lastTime = CASE WHEN e.lastTime > r.lastTime THEN e.lastTime ELSE r.lastTime END,
                           r.count = r.count + e.count,
                           r.bytes = r.bytes + e.bytes`,
-            { type, edges: edges.map((e) => props(e as unknown as Record<string, unknown>)) },
+            { edges: b.edges.map((e) => props(e as unknown as Record<string, unknown>)) },
           );
         }
         return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
@@ -148,13 +146,14 @@ export class Neo4jGraphStore implements GraphStore {
   async batchInfo(agent: string, seq?: number): Promise<BatchInfo | undefined> {
     const r = await this.read((tx) =>
       seq === undefined
-        ? tx.run('MATCH (b:Batch {agent: $agent}) RETURN b.seq AS seq, b.hash AS hash ORDER BY b.seq DESC LIMIT 1', { agent })
-        : tx.run('MATCH (b:Batch {key: $key}) RETURN b.seq AS seq, b.hash AS hash', { key: `${agent}#${seq}` }),
+        ? tx.run('MATCH (b:Batch {agent: $agent}) RETURN b.seq AS seq, b.hash AS hash, b.prev AS prev ORDER BY b.seq DESC LIMIT 1', { agent })
+        : tx.run('MATCH (b:Batch {key: $key}) RETURN b.seq AS seq, b.hash AS hash, b.prev AS prev', { key: `${agent}#${seq}` }),
     );
     const rec = r.records[0];
     if (!rec) return undefined;
     const hash = rec.get('hash') as string | null;
-    return { seq: rec.get('seq') as number, ...(hash ? { hash } : {}) };
+    const prev = rec.get('prev') as string | null;
+    return { seq: rec.get('seq') as number, ...(hash ? { hash } : {}), ...(prev ? { prev } : {}) };
   }
 
   async getNodes(ids: readonly string[]): Promise<GraphNode[]> {

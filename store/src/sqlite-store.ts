@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS batches (
   nodes INTEGER NOT NULL,
   edges INTEGER NOT NULL,
   hash TEXT,
+  prev TEXT,
   PRIMARY KEY (agent, seq)
 );
 `;
@@ -83,9 +84,9 @@ export class SqliteGraphStore implements GraphStore {
     else if (v.value !== SCHEMA_VERSION) throw StoreErrors.FP_ERR_STORE_SCHEMA(file, v.value, SCHEMA_VERSION);
     this.stmts = {
       seen: this.db.prepare('SELECT 1 FROM batches WHERE agent = ? AND seq = ?'),
-      batch: this.db.prepare('INSERT INTO batches(agent, seq, received, nodes, edges, hash) VALUES (?, ?, ?, ?, ?, ?)'),
-      lastBatch: this.db.prepare('SELECT seq, hash FROM batches WHERE agent = ? ORDER BY seq DESC LIMIT 1'),
-      batchAt: this.db.prepare('SELECT seq, hash FROM batches WHERE agent = ? AND seq = ?'),
+      batch: this.db.prepare('INSERT INTO batches(agent, seq, received, nodes, edges, hash, prev) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      lastBatch: this.db.prepare('SELECT seq, hash, prev FROM batches WHERE agent = ? ORDER BY seq DESC LIMIT 1'),
+      batchAt: this.db.prepare('SELECT seq, hash, prev FROM batches WHERE agent = ? AND seq = ?'),
       node: this.db.prepare(
         `INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs)`,
@@ -119,15 +120,18 @@ export class SqliteGraphStore implements GraphStore {
       for (const e of b.edges) {
         this.stmts.edge.run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes);
       }
-      this.stmts.batch.run(b.agent, b.seq, Date.now(), b.nodes.length, b.edges.length, b.hash ?? null);
+      this.stmts.batch.run(b.agent, b.seq, Date.now(), b.nodes.length, b.edges.length, b.hash ?? null, b.prev ?? null);
       return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
     });
     return tx.immediate(batch);
   }
 
   async batchInfo(agent: string, seq?: number): Promise<BatchInfo | undefined> {
-    const r = (seq === undefined ? this.stmts.lastBatch.get(agent) : this.stmts.batchAt.get(agent, seq)) as { seq: number; hash: string | null } | undefined;
-    return r ? { seq: r.seq, hash: r.hash ?? undefined } : undefined;
+    const r = (seq === undefined ? this.stmts.lastBatch.get(agent) : this.stmts.batchAt.get(agent, seq)) as
+      | { seq: number; hash: string | null; prev: string | null }
+      | undefined;
+    if (!r) return undefined;
+    return { seq: r.seq, ...(r.hash ? { hash: r.hash } : {}), ...(r.prev ? { prev: r.prev } : {}) };
   }
 
   async getNodes(ids: readonly string[]): Promise<GraphNode[]> {

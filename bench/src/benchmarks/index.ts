@@ -1,6 +1,7 @@
 import { captureOverhead } from './capture-overhead.js';
 import { ingest } from './ingest.js';
 import { agentBench } from './agent.js';
+import { scaleoutIngest } from './scaleout-ingest.js';
 
 export interface Benchmark {
   name: string;
@@ -8,4 +9,4 @@ export interface Benchmark {
   run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
 }
 
-export const benchmarks: Benchmark[] = [ingest, captureOverhead, agentBench];
+export const benchmarks: Benchmark[] = [ingest, captureOverhead, agentBench, scaleoutIngest];
