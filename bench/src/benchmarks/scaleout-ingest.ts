@@ -76,7 +76,7 @@ export const scaleoutIngest: Benchmark = {
     process.env.NEO4J_PASSWORD = env.NEO4J_PASSWORD;
     const nats = execFileSync(join(ROOT, 'scripts', 'nats.sh'), ['start', NATS_PORT], { encoding: 'utf8', env }).trim();
     const neo = execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', NEO4J_PORT], { encoding: 'utf8', env, timeout: 600000 }).trim();
-    const batches = workload(12);
+    const batches = workload(24);
     const events = batches.reduce((a, b) => a + b.edges.reduce((x, e) => x + e.count, 0), 0);
     const out: Record<string, number | string> = { batches: batches.length, events };
     try {
