@@ -13,7 +13,7 @@ ifneq ($(wildcard $(NODE_BIN)/../include/node/node.h),)
 export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
 endif
 
-.PHONY: all deps system-deps node-deps build test demo bench clean neo4j nats services-stop
+.PHONY: all deps system-deps node-deps py-deps build test demo bench clean neo4j nats services-stop
 
 all: build
 
@@ -21,7 +21,9 @@ APT_NEEDS := $(strip \
   $(if $(shell command -v bpftrace),,bpftrace) \
   $(if $(shell command -v nats-server),,nats-server) \
   $(if $(shell command -v javac),,openjdk-17-jdk-headless) \
-  $(if $(shell command -v mvn),,maven))
+  $(if $(shell command -v mvn),,maven) \
+  $(if $(shell command -v dot),,graphviz) \
+  $(if $(shell python3 -c 'import venv, ensurepip' 2>/dev/null && echo ok),,python3-venv))
 
 system-deps:
 ifneq ($(APT_NEEDS),)
@@ -35,7 +37,15 @@ node_modules/.install-stamp: package.json package-lock.json */package.json
 
 node-deps: node_modules/.install-stamp
 
-deps: system-deps node-deps
+# The Python PROV library reads our PROV-JSON exports back in the tests.
+.tools/pyvenv/.complete:
+	python3 -m venv .tools/pyvenv
+	.tools/pyvenv/bin/pip install -q prov==3.2.3
+	@touch $@
+
+py-deps: .tools/pyvenv/.complete
+
+deps: system-deps node-deps py-deps
 
 build: node-deps
 	npx tsc -b

@@ -93,11 +93,11 @@ describe('collector over HTTP', () => {
   it('answers traces and node lookups, with 404 for unknown ids', async () => {
     await post(sampleBatch());
     const p = sampleBatch().nodes[0]!;
-    const t = await fetch(`${url}/v1/trace/${p.id}?direction=backward`);
+    const t = await fetch(`${url}/api/v1/trace?from=${p.id}&direction=backward`);
     expect(t.status).toBe(200);
     const body = (await t.json()) as { nodes: { id: string }[] };
     expect(body.nodes.map((n) => n.id).sort()).toEqual(sampleBatch().nodes.map((n) => n.id).sort());
-    const missing = await fetch(`${url}/v1/nodes/p_00000000000000000000000000000000`);
+    const missing = await fetch(`${url}/api/v1/nodes/p_00000000000000000000000000000000`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { code: string }).code).toBe('FP_ERR_UNKNOWN_NODE');
   });

@@ -61,6 +61,23 @@ describe('store conformance: the embedded store and Neo4j answer identically', (
     }
   });
 
+  it('finds the same nodes, page by page', async () => {
+    const queries = [
+      { type: 'File', limit: 10, offset: 0 },
+      { type: 'File', limit: 10, offset: 10 },
+      { text: 'HOSTNAME', limit: 50, offset: 0 },
+      { text: '127.0.0.1', limit: 50, offset: 0 },
+      { type: 'Process', since: 0, until: Number.MAX_SAFE_INTEGER, limit: 100, offset: 0 },
+      { text: "x' OR 1=1 --", limit: 50, offset: 0 },
+    ];
+    for (const q of queries) {
+      const [a, b] = [await sqlite.searchNodes(q), await neo.searchNodes(q)];
+      expect(b.map((n) => n.id)).toEqual(a.map((n) => n.id));
+    }
+    expect((await sqlite.searchNodes({ text: 'hostname', limit: 50, offset: 0 })).some((n) => n.type === 'File')).toBe(true);
+    expect(await sqlite.searchNodes({ text: "x' OR 1=1 --", limit: 50, offset: 0 })).toEqual([]);
+  });
+
   it('knows the same batches and chains', async () => {
     for (const agent of ['node-a:0001', 'node-b:0002']) {
       expect(await neo.batchInfo(agent)).toEqual(await sqlite.batchInfo(agent));
@@ -85,5 +102,23 @@ describe('opening Neo4j', () => {
     u.username = 'neo4j';
     u.password = 'not-the-password';
     await expect(openGraphStore(u.toString())).rejects.toMatchObject({ code: 'FP_ERR_NEO4J_AUTH' });
+  });
+});
+
+describe('faasprov with an unusable Neo4j', () => {
+  it('says what is wrong in one line, without a stack trace', async () => {
+    const { faasprov } = await import('./helpers.js');
+    const r = await faasprov(['trace', 'p_00000000000000000000000000000000', '--backward', '--store', 'bolt://127.0.0.1:1']);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr).trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('FP_ERR_NEO4J_UNREACHABLE');
+    const u = new URL(process.env.FAASPROV_TEST_NEO4J!);
+    u.username = 'neo4j';
+    u.password = 'wrong-password';
+    const bad = await faasprov(['up', '--store', u.toString(), '--port', '0', '--no-auth']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('FP_ERR_NEO4J_AUTH');
+    expect(bad.stderr).not.toContain('wrong-password');
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 });

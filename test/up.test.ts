@@ -52,10 +52,10 @@ describe('faasprov up', () => {
       }
       const wrong = await post(`Bearer ${token}`, { ...batch, agent: 'node-2:abc' });
       expect(wrong.status).toBe(403);
-      expect((await (await fetch(`${url}/v1/stats`)).json()) as object).toMatchObject({ nodes: 0, batches: 0 });
+      expect((await (await fetch(`${url}/api/v1/stats`)).json()) as object).toMatchObject({ nodes: 0, batches: 0 });
       const r = await post(`Bearer ${token}`, batch);
       expect(r.status).toBe(200);
-      const stats = (await (await fetch(`${url}/v1/stats`)).json()) as { nodes: number; edges: number };
+      const stats = (await (await fetch(`${url}/api/v1/stats`)).json()) as { nodes: number; edges: number };
       expect(stats).toMatchObject({ nodes: 2, edges: 1 });
     } finally {
       up.kill('SIGTERM');

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { FORMATS } from '@faasprov/graph-service';
+import { CLI_FORMATS } from './render.js';
 import { DEFAULT_PORT, defaultSpoolDir, defaultStorePath } from './defaults.js';
 import { agentCommand } from './commands/agent.js';
 import { collectorCommand } from './commands/collector.js';
@@ -26,7 +26,7 @@ const storeOption = () =>
   new Option('--store <store>', 'the graph store: FILE or sqlite:FILE (embedded), or neo4j://[USER:PASS@]HOST:PORT (NEO4J_USER, NEO4J_PASSWORD)')
     .env('FAASPROV_STORE')
     .default(defaultStorePath());
-const formatOption = () => new Option('--format <format>', 'output format').choices([...FORMATS]).default('tree');
+const formatOption = () => new Option('--format <format>', 'output format (svg and png need Graphviz)').choices([...CLI_FORMATS]).default('tree');
 
 program
   .command('run')

@@ -1,8 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { FaasprovError } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { AgentTokens, collectorPlugin, CollectorMetrics } from '@faasprov/collector';
 import { traceRoutes } from './routes/trace.js';
+import { GraphErrors } from './errors.js';
 import { graphRoutes } from './routes/graph.js';
 
 export interface ServerOptions {
@@ -23,11 +26,22 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (err instanceof FaasprovError) {
       return reply.status(err.statusCode ?? 500).send({ code: err.code, message: err.message });
     }
+    // Schema violations name the field: "querystring/depth must be <= 100".
+    if (err.validation) {
+      const e = GraphErrors.FP_ERR_BAD_REQUEST(`${err.validationContext ?? 'request'}${err.message.replace(/^(querystring|params|body|headers)/, '')}`);
+      return reply.status(400).send({ code: e.code, message: e.message });
+    }
     const status = err.statusCode ?? 500;
     if (status >= 500) req.log.error(err);
     return reply.status(status).send({ code: err.code ?? 'FP_ERR_INTERNAL', message: status >= 500 ? 'internal error' : err.message });
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'faasprov', version: '0.1.0', description: 'Forensic queries over the provenance graph, and agent ingest.' },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (opts.collector !== false) {
     await app.register(collectorPlugin, { store: opts.store, metrics: new CollectorMetrics(), tokens: opts.tokens });
   }
@@ -39,4 +53,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 interface FastifyErrorLike extends Error {
   statusCode?: number;
   code?: string;
+  validation?: unknown;
+  validationContext?: string;
 }

@@ -29,6 +29,19 @@ export interface BatchInfo {
   prev?: string;
 }
 
+/** A node search: every field optional; text is a case-insensitive substring of a node's name. */
+export interface NodeQuery {
+  type?: string;
+  /** Matched against path, address, exe, function and cause. */
+  text?: string;
+  function?: string;
+  /** The node's time (process start, file version, gap start…) in [since, until], µs. */
+  since?: number;
+  until?: number;
+  limit: number;
+  offset: number;
+}
+
 export interface StoreStats {
   nodes: number;
   edges: number;
@@ -46,6 +59,8 @@ export interface GraphStore {
   /** The batch (agent, seq), or the agent's latest when seq is omitted. */
   batchInfo(agent: string, seq?: number): Promise<BatchInfo | undefined>;
   getNodes(ids: readonly string[]): Promise<GraphNode[]>;
+  /** Nodes matching a query, ordered by id, one page at a time. */
+  searchNodes(q: NodeQuery): Promise<GraphNode[]>;
   /**
    * Follows the edges that could have carried an effect, one hop from every frontier entry.
    * backward: outgoing PROV edges whose firstTime <= bound; forward: incoming edges whose

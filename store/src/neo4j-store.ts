@@ -1,6 +1,6 @@
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
 import { EDGE_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
-import type { ApplyResult, BatchInfo, Direction, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
+import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
 export interface Neo4jStoreOptions {
@@ -180,6 +180,31 @@ export class Neo4jGraphStore implements GraphStore {
       neighbor: rec.get('neighbor') as string,
       edge: toEdge(rec.get('type') as string, rec.get('src') as string, rec.get('dst') as string, rec.get('r') as Record<string, unknown>),
     }));
+  }
+
+  async searchNodes(q: NodeQuery): Promise<GraphNode[]> {
+    const r = await this.read((tx) =>
+      tx.run(
+        `MATCH (n:Node)
+         WHERE ($type IS NULL OR n.type = $type)
+           AND ($text IS NULL OR any(k IN $fields WHERE toLower(coalesce(toString(n[k]), '')) CONTAINS toLower($text)))
+           AND ($function IS NULL OR n.function = $function)
+           AND ($since IS NULL OR coalesce(n.start, n.version, n.from, n.created) >= $since)
+           AND ($until IS NULL OR coalesce(n.start, n.version, n.from, n.created) <= $until)
+         RETURN properties(n) AS p ORDER BY n.id SKIP $offset LIMIT $limit`,
+        {
+          type: q.type ?? null,
+          text: q.text ?? null,
+          fields: ['path', 'address', 'exe', 'function', 'cause'],
+          function: q.function ?? null,
+          since: q.since === undefined ? null : neo4j.int(q.since),
+          until: q.until === undefined ? null : neo4j.int(q.until),
+          offset: neo4j.int(q.offset),
+          limit: neo4j.int(q.limit),
+        },
+      ),
+    );
+    return r.records.map((rec) => toNode(rec.get('p') as Record<string, unknown>));
   }
 
   async subgraph(ids: readonly string[]): Promise<SerializedGraph> {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Batch, GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
-import type { ApplyResult, BatchInfo, Direction, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
+import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
 const SCHEMA = `
@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 `;
 const SCHEMA_VERSION = '1';
+/** The attributes a text search looks in. */
+const TEXT_FIELDS = ['path', 'address', 'exe', 'function', 'cause'];
 
 interface EdgeRow {
   id: string;
@@ -161,6 +163,34 @@ export class SqliteGraphStore implements GraphStore {
       }
     }
     return steps;
+  }
+
+  async searchNodes(q: NodeQuery): Promise<GraphNode[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.type !== undefined) {
+      where.push('type = ?');
+      args.push(q.type);
+    }
+    if (q.text !== undefined) {
+      where.push(`(${TEXT_FIELDS.map((f) => `instr(lower(coalesce(json_extract(attrs, '$.${f}'), '')), lower(?)) > 0`).join(' OR ')})`);
+      for (let i = 0; i < TEXT_FIELDS.length; i++) args.push(q.text);
+    }
+    if (q.function !== undefined) {
+      where.push("json_extract(attrs, '$.function') = ?");
+      args.push(q.function);
+    }
+    const time = "coalesce(json_extract(attrs, '$.start'), json_extract(attrs, '$.version'), json_extract(attrs, '$.from'), json_extract(attrs, '$.created'))";
+    if (q.since !== undefined) {
+      where.push(`${time} >= ?`);
+      args.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push(`${time} <= ?`);
+      args.push(q.until);
+    }
+    const sql = `SELECT id, type, attrs FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ? OFFSET ?`;
+    return (this.db.prepare(sql).all(...args, q.limit, q.offset) as { id: string; type: string; attrs: string }[]).map(toNode);
   }
 
   async subgraph(ids: readonly string[]): Promise<SerializedGraph> {

@@ -4,13 +4,14 @@ import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AgentTokens } from '@faasprov/collector';
 import { Capture, HttpBatchExporter, preflight, which } from '@faasprov/agent';
-import { buildServer, formatGraph, printable, type Format } from '@faasprov/graph-service';
+import { buildServer, printable } from '@faasprov/graph-service';
+import { emitRendered, render, type CliFormat } from '../render.js';
 import { describeStore } from '@faasprov/store';
-import { emit, fail, openStore } from '../output.js';
+import { fail, openStore } from '../output.js';
 
 export interface RunOptions {
   store: string;
-  format: Format;
+  format: CliFormat;
   out?: string;
   bpftrace?: string;
   perfPages?: number;
@@ -125,7 +126,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   await store.close();
   const procs = graph.nodes.filter((n) => n.type === 'Process').length;
   const title = printable(`provenance of ${[cmd, ...args].join(" ")}`);
-  emit(formatGraph(graph, o.format, title), o.out);
+  emitRendered(render(graph, o.format, title), o.out, process.stderr);
   if (!o.quiet) {
     const loss = summary.lostEvents > 0 || summary.parseErrors > 0 ? `, LOST ${summary.lostEvents} events, ${summary.parseErrors} unparsable lines (see Gap nodes)` : ', nothing lost';
     process.stderr.write(

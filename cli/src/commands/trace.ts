@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { formatGraph, nodeLabel, trace, type Format } from '@faasprov/graph-service';
-import { emit, fail, openStore } from '../output.js';
+import { nodeLabel, trace } from '@faasprov/graph-service';
+import { emitRendered, render, type CliFormat } from '../render.js';
+import { fail, openStore } from '../output.js';
 
 export interface TraceCliOptions {
   store: string;
   backward?: boolean;
   forward?: boolean;
-  format: Format;
+  format: CliFormat;
   out?: string;
   maxDepth: number;
 }
@@ -21,7 +22,7 @@ export async function traceCommand(id: string, o: TraceCliOptions): Promise<numb
     const r = await trace(store, id, { direction: o.backward ? 'backward' : 'forward', maxDepth: o.maxDepth });
     const start = r.nodes.find((n) => n.id === id)!;
     const title = `${r.direction} trace from ${nodeLabel(start)}${r.truncated ? ' (truncated)' : ''}`;
-    emit(formatGraph(r, o.format, title), o.out, process.stdout);
+    emitRendered(render(r, o.format, title), o.out, process.stdout);
     return 0;
   } catch (err) {
     fail(err);

@@ -1,8 +1,10 @@
 import type { SerializedGraph } from '@faasprov/model';
 import { formatDot } from './dot.js';
 import { formatTree } from './tree.js';
+import { formatProvJson } from './prov-json.js';
+import { formatGraphml } from './graphml.js';
 
-export const FORMATS = ['tree', 'json', 'dot'] as const;
+export const FORMATS = ['tree', 'json', 'dot', 'prov-json', 'graphml'] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** The stable JSON graph format: {nodes:[{id,type,...}], edges:[{id,type,from,to,...}]}. */
@@ -18,7 +20,11 @@ export function formatGraph(g: SerializedGraph, format: Format, title?: string):
       return formatDot(g);
     case 'tree':
       return formatTree(g, title);
+    case 'prov-json':
+      return formatProvJson(g);
+    case 'graphml':
+      return formatGraphml(g);
   }
 }
-export { formatDot, formatTree };
+export { formatDot, formatTree, formatProvJson, formatGraphml };
 export { nodeLabel, printable } from './label.js';

@@ -8,6 +8,9 @@ export interface TraceOptions {
   maxDepth?: number;
   /** Stop after this many nodes (the result says it was truncated). */
   maxNodes?: number;
+  /** Only what happened in [since, until] (µs since the epoch). */
+  since?: number;
+  until?: number;
 }
 
 export interface TraceResult extends SerializedGraph {
@@ -30,10 +33,15 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
     throw GraphErrors.FP_ERR_BAD_OPTION('trace', `direction must be backward or forward, not ${String(o.direction)}`);
   }
   if (!Number.isInteger(o.maxDepth) || o.maxDepth < 0) throw GraphErrors.FP_ERR_BAD_OPTION('trace', 'maxDepth must be a non-negative integer');
+  const since = o.since ?? 0;
+  const until = o.until ?? NO_BOUND_BACKWARD;
+  if (!Number.isSafeInteger(since) || !Number.isSafeInteger(until) || since < 0 || until < since) {
+    throw GraphErrors.FP_ERR_BAD_OPTION('trace', `since and until must be times in µs with since <= until (since ${o.since}, until ${o.until})`);
+  }
   const [root] = await store.getNodes([start]);
   if (!root) throw GraphErrors.FP_ERR_UNKNOWN_NODE(start);
   const backward = o.direction === 'backward';
-  const best = new Map<string, number>([[start, backward ? NO_BOUND_BACKWARD : 0]]);
+  const best = new Map<string, number>([[start, backward ? until : since]]);
   const edges = new Map<string, GraphEdge>();
   let frontier = [{ id: start, bound: best.get(start)! }];
   let truncated = false;
@@ -42,6 +50,8 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
     const bounds = new Map(frontier.map((f) => [f.id, f.bound]));
     const next = new Map<string, number>();
     for (const s of await store.expand(frontier, o.direction)) {
+      // Outside the window: it could not have carried an effect the question is about.
+      if (s.edge.lastTime < since || s.edge.firstTime > until) continue;
       const via = bounds.get(s.via)!;
       const bound = backward ? Math.min(via, s.edge.lastTime) : Math.max(via, s.edge.firstTime);
       edges.set(s.edge.id, s.edge);

@@ -2,18 +2,41 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { GraphStore } from '@faasprov/store';
 import { trace } from '../queries/trace.js';
+import { formatDot, formatGraphml, formatProvJson } from '../format/index.js';
+import { Direction, ErrorReply, NodeId, Time } from './schemas.js';
 
-const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }) });
 const Query = Type.Object({
-  direction: Type.Union([Type.Literal('backward'), Type.Literal('forward')], { default: 'backward' }),
-  maxDepth: Type.Integer({ minimum: 0, maximum: 1000, default: 64 }),
+  from: NodeId,
+  direction: Direction,
+  depth: Type.Integer({ minimum: 0, maximum: 100, default: 64 }),
+  since: Type.Optional(Time),
+  until: Type.Optional(Time),
+  format: Type.Union([Type.Literal('json'), Type.Literal('prov-json'), Type.Literal('dot'), Type.Literal('graphml')], { default: 'json' }),
 });
 
-/** GET /v1/trace/:id?direction=backward|forward — a time-respecting trace. */
+const EXPORT = {
+  'prov-json': { type: 'application/json', render: formatProvJson },
+  dot: { type: 'text/vnd.graphviz; charset=utf-8', render: formatDot },
+  graphml: { type: 'application/graphml+xml; charset=utf-8', render: formatGraphml },
+} as const;
+
+/** GET /api/v1/trace — a time-respecting trace, as the JSON graph or an export. */
 export const traceRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app, opts) => {
-  app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof Query> }>(
-    '/v1/trace/:id',
-    { schema: { params: Params, querystring: Query } },
-    async (req) => trace(opts.store, req.params.id, { direction: req.query.direction, maxDepth: req.query.maxDepth }),
+  app.get<{ Querystring: Static<typeof Query> }>(
+    '/api/v1/trace',
+    {
+      schema: {
+        summary: 'Backward (root cause) or forward (impact) trace from a node, respecting time',
+        querystring: Query,
+        response: { 400: ErrorReply, 404: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const r = await trace(opts.store, q.from, { direction: q.direction, maxDepth: q.depth, since: q.since, until: q.until });
+      if (q.format === 'json') return r;
+      const e = EXPORT[q.format];
+      return reply.type(e.type).send(e.render(r));
+    },
   );
 };
