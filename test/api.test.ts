@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { edgeId, fileId, processId, type Batch, type GraphNode } from '@faasprov/model';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
-import { applyBatch } from '@faasprov/collector';
+import { ApiKeys, applyBatch } from '@faasprov/collector';
 import { buildServer } from '@faasprov/graph-service';
 import { tempDir } from './helpers.js';
 
@@ -122,6 +122,98 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
       const r = await get('/docs/json');
       expect(r.status).toBe(200);
       expect(Object.keys((r.body as { paths: object }).paths)).toEqual(expect.arrayContaining(['/api/v1/trace', '/api/v1/nodes', '/api/v1/nodes/{id}', '/v1/batches']));
+    });
+  });
+}
+
+/**
+ * Two tenants on one node. A's process reads the shared /etc/hostname and writes /shared/drop;
+ * B's process reads /shared/drop (tenant A's file version) and writes B's own /b/out.
+ */
+function tenantGraph(): Batch {
+  const pa = { ...proc(10, 1), tenant: 'team-a' } as GraphNode;
+  const pb = { ...proc(20, 2), tenant: 'team-b' } as GraphNode;
+  const host = file('/etc/hostname', 0);
+  const drop = { ...file('/shared/drop', 100), tenant: 'team-a' } as GraphNode;
+  const bout = { ...file('/b/out', 300), tenant: 'team-b' } as GraphNode;
+  const e = (type: Batch['edges'][number]['type'], a: GraphNode, b: GraphNode, t: number) => ({ id: edgeId(type, a.id, b.id), type, from: a.id, to: b.id, firstTime: t, lastTime: t, count: 1, bytes: 1 });
+  return {
+    agent: 'tenants',
+    seq: 0,
+    nodes: [pa, pb, host, drop, bout],
+    edges: [e('USED', pa, host, 50), e('WAS_GENERATED_BY', drop, pa, 100), e('USED', pb, drop, 200), e('WAS_GENERATED_BY', bout, pb, 300)],
+  };
+}
+
+for (const kind of ['sqlite', 'neo4j'] as const) {
+  describe(`tenants and roles on the ${kind} store`, () => {
+    const dir = tempDir('fp-tenant-');
+    let store: GraphStore;
+    let app: FastifyInstance;
+    let url: string;
+    const g = tenantGraph();
+    const [pa, pb, host, drop, bout] = g.nodes;
+    const KEYS = { a: 'key-team-a-0123456789abcdef01', b: 'key-team-b-0123456789abcdef01', admin: 'key-admin-0123456789abcdef012', agent: 'key-agent-0123456789abcdef012' };
+
+    beforeAll(async () => {
+      store = kind === 'sqlite' ? new SqliteGraphStore(join(dir, 's.db')) : await openGraphStore(process.env.FAASPROV_TEST_NEO4J!);
+      if (kind === 'neo4j') await (store as Neo4jGraphStore).clear();
+      await applyBatch(store, g);
+      const keys = new ApiKeys([
+        { name: 'a', role: 'investigator', tenants: ['team-a'], key: KEYS.a },
+        { name: 'b', role: 'investigator', tenants: ['team-b'], key: KEYS.b },
+        { name: 'root', role: 'admin', tenants: '*', key: KEYS.admin },
+        { name: 'tenants', role: 'agent', tenants: '*', key: KEYS.agent },
+      ]);
+      app = await buildServer({ store, keys });
+      url = await app.listen({ host: '127.0.0.1', port: 0 });
+    }, 120000);
+    afterAll(async () => {
+      await app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const as = async (key: string, path: string) => {
+      const r = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+      const text = await r.text();
+      return { status: r.status, text, json: () => JSON.parse(text) as { nodes: (GraphNode & { redacted?: boolean })[] } };
+    };
+
+    it('keeps tenant B out of every answer to a tenant-A key, trace expansion included', async () => {
+      const search = (await as(KEYS.a, '/api/v1/nodes?limit=500')).json().nodes.map((n) => n.id).sort();
+      expect(search).toEqual([pa!.id, host!.id, drop!.id].sort());
+      expect((await as(KEYS.a, `/api/v1/nodes/${pb!.id}`)).status).toBe(404);
+      expect((await as(KEYS.a, `/api/v1/nodes/${bout!.id}`)).status).toBe(404);
+      expect((await as(KEYS.a, `/api/v1/trace?from=${bout!.id}`)).status).toBe(404);
+      // Forward from A's own file: B's process is a redacted boundary, B's output never appears.
+      const fwd = (await as(KEYS.a, `/api/v1/trace?from=${drop!.id}&direction=forward`)).json();
+      const byId = new Map(fwd.nodes.map((n) => [n.id, n]));
+      expect(byId.get(pb!.id)).toEqual({ id: pb!.id, type: 'Process', redacted: true });
+      expect(byId.has(bout!.id)).toBe(false);
+      for (const fmt of ['prov-json', 'dot', 'graphml']) {
+        const x = await as(KEYS.a, `/api/v1/trace?from=${drop!.id}&direction=forward&format=${fmt}`);
+        expect(x.status).toBe(200);
+        expect(x.text).not.toContain('/b/out');
+        expect(x.text).not.toContain('/bin/p20');
+      }
+      expect((await as(KEYS.a, '/api/v1/stats')).status).toBe(400);
+    });
+
+    it('shows tenant B its own side, and A as a boundary', async () => {
+      const back = (await as(KEYS.b, `/api/v1/trace?from=${bout!.id}`)).json();
+      const byId = new Map(back.nodes.map((n) => [n.id, n]));
+      expect(byId.get(pb!.id)).toMatchObject({ exe: '/bin/p20' });
+      expect(byId.get(drop!.id)).toEqual({ id: drop!.id, type: 'File', redacted: true });
+      expect(byId.has(pa!.id)).toBe(false);
+      expect(byId.has(host!.id)).toBe(false);
+    });
+
+    it('lets an admin see everything and keeps agents out', async () => {
+      const all = (await as(KEYS.admin, `/api/v1/trace?from=${bout!.id}`)).json();
+      expect(all.nodes.map((n) => n.id).sort()).toEqual([pa!.id, pb!.id, host!.id, drop!.id, bout!.id].sort());
+      expect((await as(KEYS.agent, '/api/v1/nodes')).status).toBe(403);
+      expect((await as('not-a-key', '/api/v1/nodes')).status).toBe(401);
     });
   });
 }

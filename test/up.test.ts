@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -20,7 +20,7 @@ describe('faasprov up', () => {
     const dir = tempDir();
     const r = await execa(FAASPROV, ['up', '--store', join(dir, 's.db'), '--port', '0'], { reject: false, timeout: 30000 });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('agents must authenticate');
+    expect(r.stderr).toContain('must authenticate');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -28,7 +28,15 @@ describe('faasprov up', () => {
     const dir = tempDir();
     const port = await freePort();
     const token = 'node-1-token-0123456789abcdef';
-    const up = execa(FAASPROV, ['up', '--store', join(dir, 's.db'), '--port', String(port), '--agent-token', `node-1=${token}`], { reject: false });
+    const admin = 'admin-key-0123456789abcdef0123';
+    const investigator = 'reader-key-0123456789abcdef012';
+    const keysFile = join(dir, 'keys.json');
+    writeFileSync(keysFile, JSON.stringify([
+      { name: 'root', role: 'admin', tenants: '*', key: admin },
+      { name: 'alice', role: 'investigator', tenants: ['team-a'], key: investigator },
+    ]));
+    const up = execa(FAASPROV, ['up', '--store', join(dir, 's.db'), '--port', String(port), '--agent-token', `node-1=${token}`, '--api-keys', keysFile], { reject: false });
+    const asAdmin = { headers: { authorization: `Bearer ${admin}` } };
     try {
       const url = `http://127.0.0.1:${port}`;
       let ok = false;
@@ -52,10 +60,14 @@ describe('faasprov up', () => {
       }
       const wrong = await post(`Bearer ${token}`, { ...batch, agent: 'node-2:abc' });
       expect(wrong.status).toBe(403);
-      expect((await (await fetch(`${url}/api/v1/stats`)).json()) as object).toMatchObject({ nodes: 0, batches: 0 });
+      expect((await (await fetch(`${url}/api/v1/stats`, asAdmin)).json()) as object).toMatchObject({ nodes: 0, batches: 0 });
+      // An agent key cannot read; an investigator key cannot ingest.
+      expect((await fetch(`${url}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+      expect((await fetch(`${url}/api/v1/nodes`)).status).toBe(401);
+      expect((await post(`Bearer ${investigator}`, batch)).status).toBe(403);
       const r = await post(`Bearer ${token}`, batch);
       expect(r.status).toBe(200);
-      const stats = (await (await fetch(`${url}/api/v1/stats`)).json()) as { nodes: number; edges: number };
+      const stats = (await (await fetch(`${url}/api/v1/stats`, asAdmin)).json()) as { nodes: number; edges: number };
       expect(stats).toMatchObject({ nodes: 2, edges: 1 });
     } finally {
       up.kill('SIGTERM');

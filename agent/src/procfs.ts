@@ -4,6 +4,9 @@ import type { InstanceFacts, SeedProcess } from './observer/observer.js';
 const CLK_TCK = 100;
 /** Environment keys that name the function a watchdog serves, first match wins. */
 export const FUNCTION_ENV_KEYS = ['FAASPROV_FUNCTION', 'OPENFAAS_NAME', 'FUNCTION_NAME'];
+/** Environment keys that name the tenant (OpenFaaS namespace) of a watchdog, first match wins. */
+export const NAMESPACE_ENV_KEYS = ['FAASPROV_NAMESPACE', 'OPENFAAS_NAMESPACE', 'POD_NAMESPACE'];
+const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 interface Stat {
   pid: number;
@@ -47,6 +50,13 @@ export function describeInstance(pid: number): InstanceFacts {
       const v = vars.get(k);
       if (v) {
         facts.function = v.slice(0, 253);
+        break;
+      }
+    }
+    for (const k of NAMESPACE_ENV_KEYS) {
+      const v = vars.get(k);
+      if (v && v.length <= 63 && TENANT.test(v)) {
+        facts.namespace = v;
         break;
       }
     }

@@ -82,7 +82,10 @@ program
   .option('--port <n>', 'listen port', int('--port', 0, 65535), DEFAULT_PORT)
   .option('--agent-token <name=token>', 'admit agent NAME (ids NAME or NAME:*) by this bearer token (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
   .addOption(new Option('--agent-tokens <file>', 'a file of NAME=TOKEN lines').env('FAASPROV_AGENT_TOKENS'))
-  .option('--no-auth', 'accept batches without a token (trusted hosts only)')
+  .addOption(new Option('--api-keys <file>', 'a JSON file of API keys: [{"name","role":"agent|investigator|admin","tenants":["ns"]|"*","key"}]').env('FAASPROV_API_KEYS'))
+  .option('--cors-origin <origin>', 'allow browsers from this origin (CORS is off otherwise)')
+  .option('--rate-limit <n>', 'requests per minute per key', int('--rate-limit', 1, 1000000), 1200)
+  .option('--no-auth', 'accept requests without a token (trusted hosts only)')
   .action(async (o) => upCommand(o));
 
 program

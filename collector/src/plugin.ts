@@ -3,13 +3,13 @@ import { Type } from '@sinclair/typebox';
 import type { GraphStore } from '@faasprov/store';
 import { applyBatch } from './apply.js';
 import { CollectorMetrics } from './metrics.js';
-import { AgentTokens, AuthErrors } from './auth.js';
+import { AgentTokens, ApiKeys, AuthErrors, bearer } from './auth.js';
 
 export interface CollectorPluginOptions {
   store: GraphStore;
   metrics?: CollectorMetrics;
-  /** Agent tokens; undefined only where the operator chose --no-auth. */
-  tokens?: AgentTokens;
+  /** Who may ingest; undefined only where the operator chose --no-auth. */
+  keys?: ApiKeys;
 }
 
 const Ack = Type.Object({
@@ -33,17 +33,20 @@ export const collectorPlugin: FastifyPluginAsync<CollectorPluginOptions> = async
       },
     },
     async (req) => {
-      if (opts.tokens) {
-        const h = req.headers.authorization;
-        const name = opts.tokens.identify(h?.startsWith('Bearer ') ? h.slice(7) : undefined);
-        if (!name) {
+      if (opts.keys) {
+        const who = opts.keys.authenticate(bearer(req.headers.authorization));
+        if (!who) {
           metrics.unauthorized++;
           throw AuthErrors.FP_ERR_UNAUTHORIZED();
         }
-        const agent = (req.body as { agent?: unknown } | null)?.agent;
-        if (typeof agent === 'string' && !AgentTokens.admits(name, agent)) {
+        if (who.role === 'investigator') {
           metrics.unauthorized++;
-          throw AuthErrors.FP_ERR_WRONG_AGENT(agent, name);
+          throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'ingest batches');
+        }
+        const agent = (req.body as { agent?: unknown } | null)?.agent;
+        if (who.role === 'agent' && typeof agent === 'string' && !AgentTokens.admits(who.name, agent)) {
+          metrics.unauthorized++;
+          throw AuthErrors.FP_ERR_WRONG_AGENT(agent, who.name);
         }
       }
       const r = await applyBatch(opts.store, req.body, metrics);

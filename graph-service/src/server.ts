@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { FaasprovError } from '@faasprov/model';
+import { ALL_TENANTS, FaasprovError, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
-import { AgentTokens, collectorPlugin, CollectorMetrics } from '@faasprov/collector';
+import { ApiKeys, AuthErrors, bearer, collectorPlugin, CollectorMetrics } from '@faasprov/collector';
+import rateLimit from '@fastify/rate-limit';
+import cors from '@fastify/cors';
 import { traceRoutes } from './routes/trace.js';
 import { GraphErrors } from './errors.js';
 import { graphRoutes } from './routes/graph.js';
@@ -15,8 +17,19 @@ export interface ServerOptions {
   logger?: boolean;
   /** Serve the collector's ingest route too (faasprov up, faasprov run). */
   collector?: boolean;
-  /** Agent tokens for the ingest route; undefined: no authentication (--no-auth). */
-  tokens?: AgentTokens;
+  /** Who may do what (agents ingest, investigators read, admins both); undefined: --no-auth. */
+  keys?: ApiKeys;
+  /** Requests per minute per key (or per address without one). */
+  rateLimitPerMinute?: number;
+  /** Allow browsers from this origin; CORS is off unless set. */
+  corsOrigin?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The tenants the asker may see (set for /api routes). */
+    scope: TenantScope;
+  }
 }
 
 /** The graph service: queries over one store, and (embedded mode) the collector beside it. */
@@ -35,6 +48,25 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (status >= 500) req.log.error(err);
     return reply.status(status).send({ code: err.code ?? 'FP_ERR_INTERNAL', message: status >= 500 ? 'internal error' : err.message });
   });
+  await app.register(rateLimit, {
+    max: opts.rateLimitPerMinute ?? 1200,
+    timeWindow: '1 minute',
+    keyGenerator: (req) => bearer(req.headers.authorization)?.slice(0, 16) ?? req.ip,
+  });
+  if (opts.corsOrigin) await app.register(cors, { origin: opts.corsOrigin });
+  app.decorateRequest('scope', null as never);
+  // Every /api route needs a reader (investigator or admin); its tenants scope every answer.
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/')) return;
+    if (!opts.keys) {
+      req.scope = ALL_TENANTS;
+      return;
+    }
+    const who = opts.keys.authenticate(bearer(req.headers.authorization));
+    if (!who) throw AuthErrors.FP_ERR_UNAUTHORIZED();
+    if (who.role === 'agent') throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'read the graph');
+    req.scope = who.tenants === '*' ? ALL_TENANTS : { all: false, tenants: new Set(who.tenants) };
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'faasprov', version: '0.1.0', description: 'Forensic queries over the provenance graph, and agent ingest.' },
@@ -43,7 +75,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (opts.collector !== false) {
-    await app.register(collectorPlugin, { store: opts.store, metrics: new CollectorMetrics(), tokens: opts.tokens });
+    await app.register(collectorPlugin, { store: opts.store, metrics: new CollectorMetrics(), keys: opts.keys });
   }
   await app.register(traceRoutes, { store: opts.store });
   await app.register(graphRoutes, { store: opts.store });

@@ -8,6 +8,8 @@ export const MAX_STR = 4096;
 
 const Id = Type.String({ minLength: 3, maxLength: 80, pattern: '^[a-z]{1,4}_[0-9a-f]{32}$' });
 const NodeName = Type.String({ minLength: 1, maxLength: 253 });
+/** A tenant is an OpenFaaS namespace (a Kubernetes namespace name). */
+export const Tenant = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
 /** Times are integer microseconds since the Unix epoch. */
 const Time = Type.Integer({ minimum: 0 });
 
@@ -30,6 +32,8 @@ export const ProcessNode = Type.Object(
     egid: Type.Optional(Type.Integer({ minimum: 0 })),
     /** When the process last changed its credentials (set*id). */
     credChanged: Type.Optional(Time),
+    /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
+    tenant: Type.Optional(Tenant),
   },
   { additionalProperties: false },
 );
@@ -44,6 +48,8 @@ export const FileNode = Type.Object(
     version: Type.Integer({ minimum: 0 }),
     pathTruncated: Type.Optional(Type.Boolean()),
     deleted: Type.Optional(Time),
+    /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
+    tenant: Type.Optional(Tenant),
   },
   { additionalProperties: false },
 );
@@ -57,6 +63,8 @@ export const EndpointNode = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     /** Set only for loopback addresses, which mean a different host on each node. */
     node: Type.Optional(NodeName),
+    /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
+    tenant: Type.Optional(Tenant),
   },
   { additionalProperties: false },
 );
@@ -90,6 +98,8 @@ export const InstanceNode = Type.Object(
     cgroupPath: Type.Optional(Type.String({ maxLength: MAX_PATH })),
     function: Type.Optional(Type.String({ maxLength: 253 })),
     exe: Type.Optional(Type.String({ maxLength: MAX_PATH })),
+    /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
+    tenant: Type.Optional(Tenant),
   },
   { additionalProperties: false },
 );
@@ -105,6 +115,8 @@ export const PipeNode = Type.Object(
     created: Time,
     /** The lower fd of the pair at creation, which tells apart two pipes made in one µs. */
     fd: Type.Integer({ minimum: 0 }),
+    /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
+    tenant: Type.Optional(Tenant),
   },
   { additionalProperties: false },
 );

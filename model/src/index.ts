@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './graph.js';
 export * from './batch.js';
 export * from './transport.js';
+export * from './tenancy.js';

@@ -40,6 +40,8 @@ export interface NodeQuery {
   until?: number;
   limit: number;
   offset: number;
+  /** Only these tenants' nodes and shared entities (model/tenancy.ts); absent: every node. */
+  tenants?: string[];
 }
 
 export interface StoreStats {

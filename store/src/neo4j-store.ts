@@ -1,5 +1,5 @@
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
-import { EDGE_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import { EDGE_TYPES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
 import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
@@ -191,6 +191,7 @@ export class Neo4jGraphStore implements GraphStore {
            AND ($function IS NULL OR n.function = $function)
            AND ($since IS NULL OR coalesce(n.start, n.version, n.from, n.created) >= $since)
            AND ($until IS NULL OR coalesce(n.start, n.version, n.from, n.created) <= $until)
+           AND ($tenants IS NULL OR n.tenant IN $tenants OR (n.tenant IS NULL AND n.type IN $shared))
          RETURN properties(n) AS p ORDER BY n.id SKIP $offset LIMIT $limit`,
         {
           type: q.type ?? null,
@@ -201,6 +202,8 @@ export class Neo4jGraphStore implements GraphStore {
           until: q.until === undefined ? null : neo4j.int(q.until),
           offset: neo4j.int(q.offset),
           limit: neo4j.int(q.limit),
+          tenants: q.tenants ?? null,
+          shared: [...SHARED_TYPES],
         },
       ),
     );

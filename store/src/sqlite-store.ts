@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { Batch, GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
+import { SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
 import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
@@ -188,6 +188,11 @@ export class SqliteGraphStore implements GraphStore {
     if (q.until !== undefined) {
       where.push(`${time} <= ?`);
       args.push(q.until);
+    }
+    if (q.tenants !== undefined) {
+      const marks = q.tenants.map(() => '?').join(', ') || "''";
+      where.push(`(json_extract(attrs, '$.tenant') IN (${marks}) OR (json_extract(attrs, '$.tenant') IS NULL AND type IN (${SHARED_TYPES.map(() => '?').join(', ')})))`);
+      args.push(...q.tenants, ...SHARED_TYPES);
     }
     const sql = `SELECT id, type, attrs FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ? OFFSET ?`;
     return (this.db.prepare(sql).all(...args, q.limit, q.offset) as { id: string; type: string; attrs: string }[]).map(toNode);

@@ -71,6 +71,8 @@ export interface SeedProcess {
 export interface InstanceFacts {
   cgroupPath?: string;
   function?: string;
+  /** The tenant (OpenFaaS namespace). */
+  namespace?: string;
 }
 
 export interface ObserverOptions {
@@ -238,7 +240,15 @@ export class Observer {
   }
 
   private associate(p: ProcState, img: Image, t: number): void {
-    if (p.instance) this.out.addEdge('WAS_ASSOCIATED_WITH', img.node, p.instance, t, t, 1, 0);
+    if (!p.instance) return;
+    if (p.instance.tenant) img.node.tenant = p.instance.tenant;
+    this.out.addEdge('WAS_ASSOCIATED_WITH', img.node, p.instance, t, t, 1, 0);
+  }
+
+  /** What a tenant's process makes (file versions, served endpoints, pipes) belongs to that tenant. */
+  private owned<T extends { tenant?: string }>(n: T, p: ProcState): T {
+    if (p.instance?.tenant) n.tenant = p.instance.tenant;
+    return n;
   }
 
   private join(p: ProcState): void {
@@ -267,6 +277,7 @@ export class Observer {
     if (cgroupId !== undefined) n.cgroupId = cgroupId;
     if (facts.cgroupPath) n.cgroupPath = facts.cgroupPath;
     if (facts.function) n.function = facts.function;
+    if (facts.namespace) n.tenant = facts.namespace;
     this.out.upsertNode(n);
     return n;
   }
@@ -388,7 +399,7 @@ export class Observer {
       if (f.writeVersion === undefined || this.versions.get(f.path) !== f.writeVersion) {
         f.writeVersion = this.nextVersion(f.path, t);
       }
-      entity = this.fileNode(f.path, f.writeVersion, f.truncated);
+      entity = this.owned(this.fileNode(f.path, f.writeVersion, f.truncated), p);
     }
     const type = kind === 'read' ? 'USED' : 'WAS_GENERATED_BY';
     const [from, to] = kind === 'read' ? [img.node, entity] : [entity, img.node];
@@ -427,7 +438,7 @@ export class Observer {
     const old = this.fileNode(from.path, this.versions.get(from.path) ?? 0, from.truncated);
     this.out.addEdge('USED', img, old, t, t, 1, 0);
     this.versions.delete(from.path);
-    const made = this.fileNode(to, this.nextVersion(to, t), truncated);
+    const made = this.owned(this.fileNode(to, this.nextVersion(to, t), truncated), p);
     this.out.addEdge('WAS_GENERATED_BY', made, img, t, t, 1, 0);
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) {
@@ -466,6 +477,7 @@ export class Observer {
     const cloexec = p.fds.get(e.fd)?.cloexec ?? false;
     if (e.kind === 'bind') {
       // Serving an endpoint is an effect: whoever connects to it depends on this process.
+      this.owned(ep, p);
       p.fds.set(e.fd, { file: { kind: 'socket', endpoint: ep }, cloexec });
       this.out.addEdge('WAS_GENERATED_BY', ep, p.image.node, t, t, 1, 0);
       return;
@@ -491,6 +503,7 @@ export class Observer {
       created: t,
       fd: Math.min(rfd, wfd),
     };
+    this.owned(pipe, p);
     this.out.upsertNode(pipe);
     const file: OpenFile = { kind: 'pipe', pipe };
     p.fds.set(rfd, { file, cloexec: false });
@@ -499,7 +512,7 @@ export class Observer {
 
   /** chmod and truncate make a new version of the file, with no bytes. */
   private onModify(p: ProcState, path: string, truncated: boolean, t: number): void {
-    const f = this.fileNode(path, this.nextVersion(path, t), truncated);
+    const f = this.owned(this.fileNode(path, this.nextVersion(path, t), truncated), p);
     this.out.addEdge('WAS_GENERATED_BY', f, p.image.node, t, t, 1, 0);
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) if (file.kind === 'file' && file.path === path) file.writeVersion = undefined;

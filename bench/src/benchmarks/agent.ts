@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeAgent } from '@faasprov/agent';
-import { AgentTokens } from '@faasprov/collector';
+import { AgentTokens, ApiKeys } from '@faasprov/collector';
 import { SqliteGraphStore } from '@faasprov/store';
 import { buildServer } from '@faasprov/graph-service';
 import type { Benchmark } from './index.js';
@@ -52,7 +52,7 @@ export const agentBench: Benchmark = {
     writeFileSync(small, 'x'.repeat(64));
     const store = new SqliteGraphStore(join(dir, 's.db'));
     const token = 'bench-token-0123456789abcdef';
-    const app = await buildServer({ store, tokens: AgentTokens.parse([`bench=${token}`]) });
+    const app = await buildServer({ store, keys: new ApiKeys([], AgentTokens.parse([`bench=${token}`])) });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const agent = new NodeAgent({ collector: url, token, node: 'bench', watchComms: ['fpbenchwd'], spoolDir: join(dir, 'spool'), countRaw: true, counterFlushSec: 1, log: () => undefined });
     try {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { AgentTokens } from '@faasprov/collector';
+import { AgentTokens, ApiKeys } from '@faasprov/collector';
 import { Capture, HttpBatchExporter, preflight, which } from '@faasprov/agent';
 import { buildServer, printable } from '@faasprov/graph-service';
 import { emitRendered, render, type CliFormat } from '../render.js';
@@ -76,7 +76,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   const store = await openStore(o.store);
   // The in-process collector admits only this capture's agent, by a token made for this run.
   const token = randomBytes(24).toString('hex');
-  const app = await buildServer({ store, collector: true, tokens: AgentTokens.parse([`run=${token}`]) });
+  const app = await buildServer({ store, collector: true, keys: new ApiKeys([], AgentTokens.parse([`run=${token}`])) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const child = spawn('/bin/sh', ['-c', LAUNCH, MARK, cmd, ...args], {

@@ -1,5 +1,6 @@
 import { buildServer } from '@faasprov/graph-service';
-import { AgentTokens } from '@faasprov/collector';
+import { readFileSync } from 'node:fs';
+import { AgentTokens, ApiKeys } from '@faasprov/collector';
 import { describeStore } from '@faasprov/store';
 import { fail, openStore } from '../output.js';
 
@@ -9,45 +10,46 @@ export interface UpOptions {
   port: number;
   agentToken?: string[];
   agentTokens?: string;
+  apiKeys?: string;
+  corsOrigin?: string;
+  rateLimit?: number;
   /** commander's --no-auth: auth === false. */
   auth: boolean;
 }
 
-function tokensOf(o: UpOptions): AgentTokens | undefined {
+function keysOf(o: UpOptions): ApiKeys | undefined {
   if (!o.auth) {
-    process.stderr.write('faasprov: WARNING: --no-auth: any process that reaches the collector can write to the graph\n');
+    process.stderr.write('faasprov: WARNING: --no-auth: anyone who reaches this port can write to and read the graph\n');
     return undefined;
   }
-  const specs = [...(o.agentToken ?? [])];
   try {
-    const fromFile = o.agentTokens ? AgentTokens.fromFile(o.agentTokens) : undefined;
-    const inline = specs.length > 0 ? AgentTokens.parse(specs) : undefined;
-    if (!fromFile && !inline) {
-      fail(new Error('agents must authenticate: give --agent-token NAME=TOKEN or --agent-tokens FILE (or --no-auth on a trusted host)'));
+    const inline = (o.agentToken ?? []).map((spec) => {
+      const i = spec.indexOf('=');
+      if (i <= 0) throw new Error(`--agent-token: expected NAME=TOKEN, got ${JSON.stringify(spec.slice(0, 40))}`);
+      return `${spec.slice(0, i)}=${spec.slice(i + 1)}`;
+    });
+    const fileLines = o.agentTokens ? readAgentTokenLines(o.agentTokens) : [];
+    const agents = inline.length + fileLines.length > 0 ? AgentTokens.parse([...fileLines, ...inline]) : undefined;
+    const keys = o.apiKeys ? ApiKeys.fromFile(o.apiKeys, agents) : agents ? new ApiKeys([], agents) : undefined;
+    if (!keys) {
+      fail(new Error('agents and users must authenticate: give --agent-token NAME=TOKEN, --agent-tokens FILE or --api-keys FILE (or --no-auth on a trusted host)'));
     }
-    return new AgentTokensUnion([fromFile, inline]);
+    return keys;
   } catch (err) {
     fail(err);
   }
 }
 
-/** Tokens from the file and from flags together. */
-class AgentTokensUnion extends AgentTokens {
-  constructor(private readonly parts: (AgentTokens | undefined)[]) {
-    super([]);
-  }
-  override identify(token: string | undefined): string | undefined {
-    let found: string | undefined;
-    for (const p of this.parts) found = p?.identify(token) ?? found;
-    return found;
-  }
+function readAgentTokenLines(file: string): string[] {
+  AgentTokens.fromFile(file); // a clear error for a bad file
+  return readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /** faasprov up: the collector and the graph service on the embedded store, until a signal. */
 export async function upCommand(o: UpOptions): Promise<void> {
-  const tokens = tokensOf(o);
+  const keys = keysOf(o);
   const store = await openStore(o.store);
-  const app = await buildServer({ store, collector: true, logger: true, tokens });
+  const app = await buildServer({ store, collector: true, logger: true, keys, corsOrigin: o.corsOrigin, rateLimitPerMinute: o.rateLimit });
   try {
     const url = await app.listen({ host: o.host, port: o.port });
     process.stderr.write(`faasprov: collector and graph service on ${url} (store ${describeStore(o.store)})\n`);

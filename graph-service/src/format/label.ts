@@ -7,6 +7,7 @@ export function printable(s: string): string {
 }
 
 export function nodeLabel(n: GraphNode): string {
+  if ((n as { redacted?: boolean }).redacted) return `${n.type} (another tenant's: redacted)`;
   switch (n.type) {
     case 'Process': {
       const argv = n.argv.length > 0 ? n.argv.join(' ') : n.exe;

@@ -22,7 +22,7 @@ function attributes(n: GraphNode): Record<string, unknown> {
     if (k === 'id' || k === 'type' || v === undefined) continue;
     out[q(k)] = Array.isArray(v) ? JSON.stringify(v) : v;
   }
-  if (n.type === 'Process') {
+  if (n.type === 'Process' && n.start !== undefined) {
     out['prov:startTime'] = iso(n.start);
     if (n.end !== undefined) out['prov:endTime'] = iso(n.end);
   }
@@ -30,6 +30,7 @@ function attributes(n: GraphNode): Record<string, unknown> {
 }
 
 function label(n: GraphNode): string {
+  if ((n as { redacted?: boolean }).redacted) return `${n.type} (another tenant's: redacted)`;
   switch (n.type) {
     case 'Process':
       return n.argv.length > 0 ? n.argv.join(' ') : n.exe;

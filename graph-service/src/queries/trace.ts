@@ -1,4 +1,4 @@
-import type { GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
+import { ALL_TENANTS, redact, visibility, type GraphEdge, type GraphNode, type SerializedGraph, type TenantScope } from '@faasprov/model';
 import type { Direction, GraphStore } from '@faasprov/store';
 import { GraphErrors } from '../errors.js';
 
@@ -11,6 +11,8 @@ export interface TraceOptions {
   /** Only what happened in [since, until] (µs since the epoch). */
   since?: number;
   until?: number;
+  /** What the asker may see: other tenants' nodes come back redacted and are not expanded. */
+  scope?: TenantScope;
 }
 
 export interface TraceResult extends SerializedGraph {
@@ -38,8 +40,12 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
   if (!Number.isSafeInteger(since) || !Number.isSafeInteger(until) || since < 0 || until < since) {
     throw GraphErrors.FP_ERR_BAD_OPTION('trace', `since and until must be times in µs with since <= until (since ${o.since}, until ${o.until})`);
   }
+  const scope = o.scope ?? ALL_TENANTS;
   const [root] = await store.getNodes([start]);
-  if (!root) throw GraphErrors.FP_ERR_UNKNOWN_NODE(start);
+  // Another tenant's node does not exist for this asker.
+  if (!root || visibility(root, scope) !== 'full') throw GraphErrors.FP_ERR_UNKNOWN_NODE(start);
+  const seen = new Map<string, GraphNode>([[root.id, root]]);
+  const boundary = new Set<string>();
   const backward = o.direction === 'backward';
   const best = new Map<string, number>([[start, backward ? until : since]]);
   const edges = new Map<string, GraphEdge>();
@@ -65,11 +71,20 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
       truncated = true;
       break;
     }
-    frontier = [...next].map(([id, bound]) => ({ id, bound }));
+    const fresh = [...next.keys()].filter((id) => !seen.has(id));
+    for (const n of await store.getNodes(fresh)) {
+      seen.set(n.id, n);
+      if (visibility(n, scope) === 'boundary') boundary.add(n.id);
+    }
+    frontier = [...next].filter(([id]) => !boundary.has(id)).map(([id, bound]) => ({ id, bound }));
   }
   // Stopped by the depth limit with nodes still to expand: say so.
   if (depth >= o.maxDepth && frontier.length > 0) truncated = true;
-  const nodes: GraphNode[] = await store.getNodes([...best.keys()]);
+  const nodes: GraphNode[] = [...best.keys()].flatMap((id) => {
+    const n = seen.get(id);
+    if (!n) return [];
+    return boundary.has(id) ? [redact(n)] : [n];
+  });
   const ids = new Set(nodes.map((n) => n.id));
   return {
     start,

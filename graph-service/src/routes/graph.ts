@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { NODE_TYPES } from '@faasprov/model';
+import { NODE_TYPES, visibility } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { GraphErrors } from '../errors.js';
 import { ErrorReply, NodeId, Time } from './schemas.js';
@@ -23,7 +23,8 @@ export const graphRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app
     { schema: { summary: 'Search nodes (paginated, ordered by id)', querystring: Search, response: { 400: ErrorReply } } },
     async (req) => {
       const q = req.query;
-      const nodes = await opts.store.searchNodes({ type: q.type, text: q.q, function: q.function, since: q.since, until: q.until, limit: q.limit, offset: q.offset });
+      const tenants = req.scope.all ? undefined : [...req.scope.tenants];
+      const nodes = await opts.store.searchNodes({ type: q.type, text: q.q, function: q.function, since: q.since, until: q.until, limit: q.limit, offset: q.offset, tenants });
       return { nodes, limit: q.limit, offset: q.offset, next: nodes.length === q.limit ? q.offset + q.limit : null };
     },
   );
@@ -32,7 +33,7 @@ export const graphRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app
     { schema: { summary: 'One node and a count of its edges by type and direction', params: Params, response: { 400: ErrorReply, 404: ErrorReply } } },
     async (req) => {
       const [node] = await opts.store.getNodes([req.params.id]);
-      if (!node) throw GraphErrors.FP_ERR_UNKNOWN_NODE(req.params.id);
+      if (!node || visibility(node, req.scope) !== 'full') throw GraphErrors.FP_ERR_UNKNOWN_NODE(req.params.id);
       const count = (steps: { edge: { type: string } }[]) => {
         const m: Record<string, number> = {};
         for (const s of steps) m[s.edge.type] = (m[s.edge.type] ?? 0) + 1;
@@ -44,5 +45,8 @@ export const graphRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app
       return { node, neighbours: { out: count(out), in: count(inn) } };
     },
   );
-  app.get('/api/v1/stats', { schema: { summary: 'Counts of nodes, edges and batches' } }, async () => opts.store.stats());
+  app.get('/api/v1/stats', { schema: { summary: 'Counts of nodes, edges and batches (admins and all-tenant keys)' } }, async (req) => {
+    if (!req.scope.all) throw GraphErrors.FP_ERR_BAD_REQUEST('store-wide counts need a key for every tenant');
+    return opts.store.stats();
+  });
 };

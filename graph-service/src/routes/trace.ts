@@ -33,7 +33,7 @@ export const traceRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app
     },
     async (req, reply) => {
       const q = req.query;
-      const r = await trace(opts.store, q.from, { direction: q.direction, maxDepth: q.depth, since: q.since, until: q.until });
+      const r = await trace(opts.store, q.from, { direction: q.direction, maxDepth: q.depth, since: q.since, until: q.until, scope: req.scope });
       if (q.format === 'json') return r;
       const e = EXPORT[q.format];
       return reply.type(e.type).send(e.render(r));
