@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { edgeId, fileId, processId, type Batch, type GraphNode } from '@faasprov/model';
+import { edgeId, fileId, instanceId, processId, type Batch, type GraphNode } from '@faasprov/model';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { ApiKeys, applyBatch } from '@faasprov/collector';
 import { buildServer } from '@faasprov/graph-service';
@@ -136,12 +136,13 @@ function tenantGraph(): Batch {
   const host = file('/etc/hostname', 0);
   const drop = { ...file('/shared/drop', 100), tenant: 'team-a' } as GraphNode;
   const bout = { ...file('/b/out', 300), tenant: 'team-b' } as GraphNode;
+  const ia: GraphNode = { id: instanceId('n', 10, 1), type: 'Instance', node: 'n', rootPid: 10, start: 1, mode: 'process-tree', function: 'fn-a', tenant: 'team-a' };
   const e = (type: Batch['edges'][number]['type'], a: GraphNode, b: GraphNode, t: number) => ({ id: edgeId(type, a.id, b.id), type, from: a.id, to: b.id, firstTime: t, lastTime: t, count: 1, bytes: 1 });
   return {
     agent: 'tenants',
     seq: 0,
-    nodes: [pa, pb, host, drop, bout],
-    edges: [e('USED', pa, host, 50), e('WAS_GENERATED_BY', drop, pa, 100), e('USED', pb, drop, 200), e('WAS_GENERATED_BY', bout, pb, 300)],
+    nodes: [pa, pb, host, drop, bout, ia],
+    edges: [e('USED', pa, host, 50), e('WAS_GENERATED_BY', drop, pa, 100), e('USED', pb, drop, 200), e('WAS_GENERATED_BY', bout, pb, 300), e('WAS_ASSOCIATED_WITH', pa, ia, 1)],
   };
 }
 
@@ -152,7 +153,7 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
     let app: FastifyInstance;
     let url: string;
     const g = tenantGraph();
-    const [pa, pb, host, drop, bout] = g.nodes;
+    const [pa, pb, host, drop, bout, ia] = g.nodes;
     const KEYS = { a: 'key-team-a-0123456789abcdef01', b: 'key-team-b-0123456789abcdef01', admin: 'key-admin-0123456789abcdef012', agent: 'key-agent-0123456789abcdef012' };
 
     beforeAll(async () => {
@@ -182,7 +183,7 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
 
     it('keeps tenant B out of every answer to a tenant-A key, trace expansion included', async () => {
       const search = (await as(KEYS.a, '/api/v1/nodes?limit=500')).json().nodes.map((n) => n.id).sort();
-      expect(search).toEqual([pa!.id, host!.id, drop!.id].sort());
+      expect(search).toEqual([pa!.id, host!.id, drop!.id, ia!.id].sort());
       expect((await as(KEYS.a, `/api/v1/nodes/${pb!.id}`)).status).toBe(404);
       expect((await as(KEYS.a, `/api/v1/nodes/${bout!.id}`)).status).toBe(404);
       expect((await as(KEYS.a, `/api/v1/trace?from=${bout!.id}`)).status).toBe(404);
@@ -209,9 +210,41 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
       expect(byId.has(host!.id)).toBe(false);
     });
 
+    it('finds paths and timelines within the tenant', async () => {
+      const p = await as(KEYS.admin, `/api/v1/paths?from=${host!.id}&to=${bout!.id}`);
+      expect(p.status).toBe(200);
+      expect(p.json().nodes.map((n) => n.id)).toEqual([host!.id, pa!.id, drop!.id, pb!.id, bout!.id]);
+      // The only path crosses tenant B: for tenant A it does not exist.
+      expect((await as(KEYS.a, `/api/v1/paths?from=${host!.id}&to=${bout!.id}`)).status).toBe(404);
+      expect((await as(KEYS.admin, `/api/v1/paths?from=${bout!.id}&to=${host!.id}`)).status).toBe(404);
+      const t = JSON.parse((await as(KEYS.a, '/api/v1/timeline?function=fn-a')).text) as { entries: { time: number; action: string; object: { id: string } }[] };
+      expect(t.entries.map((x) => [x.time, x.action, x.object.id])).toEqual([[50, 'USED', host!.id], [100, 'WAS_GENERATED_BY', drop!.id]]);
+      const tb = JSON.parse((await as(KEYS.b, '/api/v1/timeline?function=fn-a')).text) as { entries: unknown[] };
+      expect(tb.entries).toEqual([]);
+    });
+
+    it('runs read-only Cypher for admins only, on Neo4j only', async () => {
+      const post = (key: string, body: unknown) =>
+        fetch(`${url}/api/v1/cypher`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect((await post(KEYS.a, { query: 'MATCH (n) RETURN n' })).status).toBe(403);
+      const ok = await post(KEYS.admin, { query: 'MATCH (n:Node) RETURN count(n) AS n' });
+      if (kind === 'sqlite') {
+        expect(ok.status).toBe(501);
+        return;
+      }
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ rows: [{ n: 6 }], truncated: false });
+      const write = await post(KEYS.admin, { query: 'MATCH (n) DETACH DELETE n' });
+      expect(write.status).toBe(400);
+      expect((await store.stats()).nodes).toBe(6);
+      const many = await post(KEYS.admin, { query: 'UNWIND range(1, 5000) AS x RETURN x' });
+      expect(((await many.json()) as { rows: unknown[]; truncated: boolean })).toMatchObject({ truncated: true });
+      expect((await post(KEYS.admin, { query: 'x'.repeat(20000) })).status).toBe(413);
+    });
+
     it('lets an admin see everything and keeps agents out', async () => {
       const all = (await as(KEYS.admin, `/api/v1/trace?from=${bout!.id}`)).json();
-      expect(all.nodes.map((n) => n.id).sort()).toEqual([pa!.id, pb!.id, host!.id, drop!.id, bout!.id].sort());
+      expect(all.nodes.map((n) => n.id).sort()).toEqual([pa!.id, pb!.id, host!.id, drop!.id, bout!.id, ia!.id].sort());
       expect((await as(KEYS.agent, '/api/v1/nodes')).status).toBe(403);
       expect((await as('not-a-key', '/api/v1/nodes')).status).toBe(401);
     });

@@ -9,6 +9,7 @@ import cors from '@fastify/cors';
 import { traceRoutes } from './routes/trace.js';
 import { GraphErrors } from './errors.js';
 import { graphRoutes } from './routes/graph.js';
+import { analysisRoutes } from './routes/analysis.js';
 
 export interface ServerOptions {
   store: GraphStore;
@@ -79,6 +80,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }
   await app.register(traceRoutes, { store: opts.store });
   await app.register(graphRoutes, { store: opts.store });
+  await app.register(analysisRoutes, { store: opts.store, keys: opts.keys });
   return app;
 }
 

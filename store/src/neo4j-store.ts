@@ -247,10 +247,31 @@ export class Neo4jGraphStore implements GraphStore {
     };
   }
 
-  /** Read-only Cypher for power users: runs in a READ transaction, so writes are refused by Neo4j. */
-  async readCypher(query: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
-    const r = await this.read((tx) => tx.run(query, params));
-    return r.records.map((rec) => rec.toObject() as Record<string, unknown>);
+  /**
+   * Read-only Cypher for power users: a READ transaction (Neo4j refuses writes in it), with a
+   * timeout, reading at most maxRows rows.
+   */
+  async readCypher(query: string, params: Record<string, unknown> = {}, o: { timeoutMs?: number; maxRows?: number } = {}): Promise<Record<string, unknown>[] & { truncated?: boolean }> {
+    const max = o.maxRows ?? Number.MAX_SAFE_INTEGER;
+    const s = this.session('READ');
+    try {
+      return await s.executeRead(
+        async (tx) => {
+          const rows: Record<string, unknown>[] & { truncated?: boolean } = [];
+          for await (const rec of tx.run(query, params)) {
+            if (rows.length >= max) {
+              rows.truncated = true;
+              break;
+            }
+            rows.push(rec.toObject() as Record<string, unknown>);
+          }
+          return rows;
+        },
+        { timeout: o.timeoutMs ?? 30000 },
+      );
+    } finally {
+      await s.close();
+    }
   }
 
   /** Deletes every faasprov node, edge and batch record (tests and benchmarks start from empty). */
