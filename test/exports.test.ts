@@ -73,3 +73,30 @@ describe('exports of a trace', () => {
     expect(r.stderr).toContain('apt-get install graphviz');
   });
 });
+
+describe('faasprov search and export, through the query API', () => {
+  const dir = tempDir('fp-cli-api-');
+  const store = join(dir, 's.db');
+  beforeAll(async () => {
+    const s = new SqliteGraphStore(store);
+    for (const b of recordedWorkload('cli:0', 'n1')) await applyBatch(s, b);
+    await s.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds nodes by text and type, and exports a trace as PROV-JSON', async () => {
+    const r = await faasprov(['search', 'fp-rec', '--type', 'File', '--store', store]);
+    expect(r.exitCode).toBe(0);
+    const lines = String(r.stdout).trim().split('\n');
+    expect(lines.some((l) => l.includes('/tmp/fp-rec4.txt'))).toBe(true);
+    const id = lines.find((l) => l.includes('/tmp/fp-rec4.txt'))!.split(/\s+/)[0]!;
+    const x = await faasprov(['export', id, '--store', store]);
+    expect(x.exitCode).toBe(0);
+    expect(JSON.parse(String(x.stdout))).toHaveProperty('wasGeneratedBy');
+    const bad = await faasprov(['search', '--limit', '100000', '--store', store]);
+    expect(bad.exitCode).not.toBe(0);
+    const missing = await faasprov(['search', 'x', '--store', join(dir, 'nope.db')]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('no store at');
+  });
+});

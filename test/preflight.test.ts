@@ -44,7 +44,7 @@ describe('preflight', () => {
   });
 
   it('has --help on every subcommand', async () => {
-    for (const sub of [[], ['run'], ['up'], ['trace'], ['agent'], ['collector']]) {
+    for (const sub of [[], ['run'], ['up'], ['trace'], ['agent'], ['collector'], ['search'], ['export']]) {
       const r = await faasprov([...sub, '--help']);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain('Usage: faasprov');

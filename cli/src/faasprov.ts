@@ -3,6 +3,9 @@ import { CLI_FORMATS } from './render.js';
 import { DEFAULT_PORT, defaultSpoolDir, defaultStorePath } from './defaults.js';
 import { agentCommand } from './commands/agent.js';
 import { collectorCommand } from './commands/collector.js';
+import { searchCommand } from './commands/search.js';
+import { exportCommand } from './commands/export.js';
+import { NODE_TYPES } from '@faasprov/model';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
@@ -88,6 +91,39 @@ program
   .option('--no-auth', 'accept requests without a token (trusted hosts only)')
   .action(async (o) => upCommand(o));
 
+const serverOption = () => new Option('--server <url>', 'ask this graph service (faasprov up) instead of opening --store').env('FAASPROV_URL');
+const keyOption = () => new Option('--key <key>', 'API key for --server').env('FAASPROV_API_KEY');
+const timeOption = (flag: string, what: string) => new Option(`${flag} <us>`, what).argParser(int(flag, 0, Number.MAX_SAFE_INTEGER));
+
+program
+  .command('search')
+  .description('find nodes whose path, address, executable, function or cause contains TEXT')
+  .argument('[text]', 'the text to look for (any case)')
+  .addOption(new Option('--type <type>', 'only this node type').choices([...NODE_TYPES]))
+  .option('--function <name>', 'only instances of this function')
+  .addOption(timeOption('--since', 'only nodes from this time on (µs since the epoch)'))
+  .addOption(timeOption('--until', 'only nodes up to this time (µs)'))
+  .option('--limit <n>', 'results per page', int('--limit', 1, 500), 50)
+  .option('--offset <n>', 'skip this many results', int('--offset', 0, 100000), 0)
+  .option('--json', 'print the API answer as JSON')
+  .addOption(storeOption())
+  .addOption(serverOption())
+  .addOption(keyOption())
+  .action(async (text: string | undefined, o) => process.exit(await searchCommand(text, o)));
+
+program
+  .command('export')
+  .description('export the trace from a node as W3C PROV-JSON, DOT, GraphML or JSON')
+  .argument('<node-id>', 'the start node')
+  .addOption(new Option('--direction <d>', 'backward (root cause) or forward (impact)').choices(['backward', 'forward']).default('backward'))
+  .addOption(new Option('--format <format>', 'export format').choices(['prov-json', 'dot', 'graphml', 'json']).default('prov-json'))
+  .option('--out <file>', 'write to this file instead of stdout')
+  .option('--max-depth <n>', 'hops from the start node', int('--max-depth', 0, 100), 64)
+  .addOption(storeOption())
+  .addOption(serverOption())
+  .addOption(keyOption())
+  .action(async (id: string, o) => process.exit(await exportCommand(id, o)));
+
 program
   .command('trace')
   .description('print a time-respecting trace from a node: --backward to the root cause, --forward to the impact')
@@ -97,7 +133,11 @@ program
   .addOption(storeOption())
   .addOption(formatOption())
   .option('--out <file>', 'write to this file instead of stdout')
-  .option('--max-depth <n>', 'hops from the start node', int('--max-depth', 0, 1000), 64)
+  .option('--max-depth <n>', 'hops from the start node', int('--max-depth', 0, 100), 64)
+  .addOption(timeOption('--since', 'only what happened from this time on (µs since the epoch)'))
+  .addOption(timeOption('--until', 'only what happened up to this time (µs)'))
+  .addOption(serverOption())
+  .addOption(keyOption())
   .action(async (id: string, o) => process.exit(await traceCommand(id, o)));
 
 await program.parseAsync(process.argv);
