@@ -63,6 +63,7 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
       expect(back.status).toBe(200);
       // /out <- P <- read of /data/config at 100; Q's write of it at 500 came later.
       expect(ids(back.body)).toEqual([P!.id, cfg!.id, out!.id].sort());
+      expect((back.body as { ends: string[] }).ends).toEqual([cfg!.id]);
       const fwd = await get(`/api/v1/trace?from=${secret!.id}&direction=forward`);
       // Q read /secret at 400, then wrote /data/config at 500; P had read it at 100: P is not reached.
       expect(ids(fwd.body)).toEqual([Q!.id, cfg!.id, secret!.id].sort());

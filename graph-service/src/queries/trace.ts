@@ -19,6 +19,8 @@ export interface TraceResult extends SerializedGraph {
   start: string;
   direction: Direction;
   truncated: boolean;
+  /** Where the trace ends: the root causes (backward) or the last effects (forward). */
+  ends: string[];
 }
 
 const DEFAULTS = { maxDepth: 64, maxNodes: 10000 };
@@ -86,11 +88,15 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
     return boundary.has(id) ? [redact(n)] : [n];
   });
   const ids = new Set(nodes.map((n) => n.id));
+  const kept = [...edges.values()].filter((e) => ids.has(e.from) && ids.has(e.to));
+  // Backward, an edge leads on from its `from`; forward, from its `to`.
+  const leadsOn = new Set(kept.map((e) => (backward ? e.from : e.to)));
   return {
     start,
     direction: o.direction,
     truncated,
+    ends: nodes.filter((n) => !leadsOn.has(n.id)).map((n) => n.id),
     nodes,
-    edges: [...edges.values()].filter((e) => ids.has(e.from) && ids.has(e.to)),
+    edges: kept,
   };
 }
