@@ -2,6 +2,7 @@ import { captureOverhead } from './capture-overhead.js';
 import { ingest } from './ingest.js';
 import { agentBench } from './agent.js';
 import { scaleoutIngest } from './scaleout-ingest.js';
+import { traceLatency } from './trace-latency.js';
 
 export interface Benchmark {
   name: string;
@@ -9,4 +10,4 @@ export interface Benchmark {
   run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
 }
 
-export const benchmarks: Benchmark[] = [ingest, captureOverhead, agentBench, scaleoutIngest];
+export const benchmarks: Benchmark[] = [ingest, captureOverhead, agentBench, scaleoutIngest, traceLatency];
