@@ -92,7 +92,8 @@ export class Neo4jGraphStore implements GraphStore {
   private async read<T>(work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
     const s = this.session('READ');
     try {
-      return await s.executeRead(work);
+      // No read runs without bound.
+      return await s.executeRead(work, { timeout: 30000 });
     } finally {
       await s.close();
     }

@@ -41,35 +41,17 @@ export class HttpBatchExporter implements BatchExporter, RawBatchSender {
     }
   }
 
+  /** Delivers one batch, retrying what may succeed later until the deadline. */
   async export(batch: Batch): Promise<void> {
     const deadline = Date.now() + (this.opts.deadlineMs ?? 60000);
-    let delay = 50;
     const body = JSON.stringify(batch);
-    for (;;) {
-      let why: string;
-      try {
-        const res = await fetch(new URL('/v1/batches', this.opts.url), {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
-          },
-          body,
-        });
-        const text = await res.text();
-        if (res.ok) return;
-        if (res.status >= 400 && res.status < 500) {
-          throw AgentErrors.FP_ERR_SHIP(`collector refused batch ${batch.agent}#${batch.seq}: HTTP ${res.status} ${text.slice(0, 500)}`);
-        }
-        why = `HTTP ${res.status}`;
-      } catch (err) {
-        if ((err as { code?: string }).code === 'FP_ERR_SHIP') throw err;
-        why = (err as Error).message;
-      }
-      if (Date.now() + delay > deadline) throw AgentErrors.FP_ERR_SHIP(`${why} (gave up after retries)`);
+    for (let delay = 50; ; delay = Math.min(delay * 2, 2000)) {
+      const r = await this.send(body);
+      if (r.ok) return;
+      if (!r.retry) throw AgentErrors.FP_ERR_SHIP(`collector refused batch ${batch.agent}#${batch.seq}: ${r.why}`);
+      if (Date.now() + delay > deadline) throw AgentErrors.FP_ERR_SHIP(`${r.why} (gave up after retries)`);
       this.retries++;
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 2000);
+      await new Promise((res) => setTimeout(res, delay));
     }
   }
 }
