@@ -248,6 +248,8 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
       expect(all.nodes.map((n) => n.id).sort()).toEqual([pa!.id, pb!.id, host!.id, drop!.id, bout!.id, ia!.id].sort());
       expect((await as(KEYS.agent, '/api/v1/nodes')).status).toBe(403);
       expect((await as('not-a-key', '/api/v1/nodes')).status).toBe(401);
+      expect((await as(KEYS.a, '/v1/collector/metrics')).status).toBe(403);
+      expect((await as(KEYS.admin, '/v1/collector/metrics')).status).toBe(200);
     });
   });
 }

@@ -58,6 +58,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.decorateRequest('scope', null as never);
   // Every /api route needs a reader (investigator or admin); its tenants scope every answer.
   app.addHook('onRequest', async (req) => {
+    if (req.url.startsWith('/v1/collector/') && opts.keys) {
+      // Store-wide ingest counts are for admins.
+      const who = opts.keys.authenticate(bearer(req.headers.authorization));
+      if (!who) throw AuthErrors.FP_ERR_UNAUTHORIZED();
+      if (who.role !== 'admin') throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'read collector metrics');
+      return;
+    }
     if (!req.url.startsWith('/api/')) return;
     if (!opts.keys) {
       req.scope = ALL_TENANTS;
