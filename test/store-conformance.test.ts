@@ -99,7 +99,9 @@ describe('opening Neo4j', () => {
   });
   it('gives one clear error for wrong credentials', async () => {
     const u = new URL(process.env.FAASPROV_TEST_NEO4J!);
-    u.username = 'neo4j';
+    // Not the real user: Neo4j locks a user for a while after failed logins, which would
+    // lock the other suites out.
+    u.username = 'faasprov-intruder';
     u.password = 'not-the-password';
     await expect(openGraphStore(u.toString())).rejects.toMatchObject({ code: 'FP_ERR_NEO4J_AUTH' });
   });
@@ -113,7 +115,9 @@ describe('faasprov with an unusable Neo4j', () => {
     expect(String(r.stderr).trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('FP_ERR_NEO4J_UNREACHABLE');
     const u = new URL(process.env.FAASPROV_TEST_NEO4J!);
-    u.username = 'neo4j';
+    // Not the real user: Neo4j locks a user for a while after failed logins, which would
+    // lock the other suites out.
+    u.username = 'faasprov-intruder';
     u.password = 'wrong-password';
     const bad = await faasprov(['up', '--store', u.toString(), '--port', '0', '--no-auth']);
     expect(bad.exitCode).toBe(2);
