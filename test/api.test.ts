@@ -30,6 +30,14 @@ function timeGraph(): Batch {
   };
 }
 
+/** A fresh embedded store in dir, or the test Neo4j emptied. */
+async function emptyStore(kind: 'sqlite' | 'neo4j', dir: string): Promise<GraphStore> {
+  if (kind === 'sqlite') return new SqliteGraphStore(join(dir, 's.db'));
+  const neo = (await openGraphStore(process.env.FAASPROV_TEST_NEO4J!)) as Neo4jGraphStore;
+  await neo.clear();
+  return neo;
+}
+
 for (const kind of ['sqlite', 'neo4j'] as const) {
   describe(`query API on the ${kind} store`, () => {
     const dir = tempDir('fp-api-');
@@ -40,8 +48,7 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
     const [P, Q, cfg, out, secret] = g.nodes;
 
     beforeAll(async () => {
-      store = kind === 'sqlite' ? new SqliteGraphStore(join(dir, 's.db')) : await openGraphStore(process.env.FAASPROV_TEST_NEO4J!);
-      if (kind === 'neo4j') await (store as Neo4jGraphStore).clear();
+      store = await emptyStore(kind, dir);
       await applyBatch(store, g);
       app = await buildServer({ store });
       url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -158,8 +165,7 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
     const KEYS = { a: 'key-team-a-0123456789abcdef01', b: 'key-team-b-0123456789abcdef01', admin: 'key-admin-0123456789abcdef012', agent: 'key-agent-0123456789abcdef012' };
 
     beforeAll(async () => {
-      store = kind === 'sqlite' ? new SqliteGraphStore(join(dir, 's.db')) : await openGraphStore(process.env.FAASPROV_TEST_NEO4J!);
-      if (kind === 'neo4j') await (store as Neo4jGraphStore).clear();
+      store = await emptyStore(kind, dir);
       await applyBatch(store, g);
       const keys = new ApiKeys([
         { name: 'a', role: 'investigator', tenants: ['team-a'], key: KEYS.a },

@@ -1,19 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { edgeId, fileId, processId } from '@faasprov/model';
 import { FAASPROV, tempDir } from './helpers.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './agent-harness.js';
 
 describe('faasprov up', () => {
   it('refuses to start without agent tokens unless told --no-auth', async () => {

@@ -1,29 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENESIS_HASH, parseBatch, type Batch } from '@faasprov/model';
-import { GraphBuffer, Observer, parseLine } from '@faasprov/agent';
+import { parseBatch, type Batch } from '@faasprov/model';
+import { replayRecording } from '@faasprov/agent';
 import { ROOT } from './helpers.js';
 
-/** A real capture (faasprov run --record) replayed through the observer into chained batches. */
+/** A real capture (faasprov run --record) replayed into chained batches, validated as a collector would. */
 export function recordedWorkload(agent: string, node: string, per = 40): Batch[] {
   const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'recorded-capture.lines'), 'utf8').split('\n').filter(Boolean);
-  const buf = new GraphBuffer();
-  const obs = new Observer({ node, agent, clockOffsetNs: 1_700_000_000_000_000_000n, rootCwd: '/tmp' }, buf);
-  const batches: Batch[] = [];
-  let prev = GENESIS_HASH;
-  const cut = () => {
-    if (buf.isEmpty()) return;
-    const b = buf.cut(agent, batches.length, prev);
-    prev = b.hash!;
-    batches.push(parseBatch(JSON.parse(JSON.stringify(b))));
-  };
-  lines.forEach((l, i) => {
-    obs.handle(parseLine(l));
-    if (i % per === per - 1) cut();
-  });
-  obs.gap('perf-buffer-overflow', 7, 1, 2);
-  cut();
-  return batches;
+  const batches = replayRecording(lines, { agent, node, per, beforeLastCut: (obs) => obs.gap('perf-buffer-overflow', 7, 1, 2) });
+  return batches.map((b) => parseBatch(JSON.parse(JSON.stringify(b))));
 }
 
 /** What the store must hold after every batch was applied exactly once: edge id → count. */

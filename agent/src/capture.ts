@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { GENESIS_HASH, type ProcessNode } from '@faasprov/model';
+import { clockOffsetNs } from './sensor/clock.js';
 import { buildProgram } from './sensor/program.js';
 import { BpftraceSensor } from './sensor/bpftrace.js';
 import { ReorderBuffer } from './observer/reorder.js';
@@ -37,11 +38,6 @@ export interface CaptureSummary {
   gaps: number;
   roots: ProcessNode[];
   nodeIds: string[];
-}
-
-/** Kernel monotonic ns minus this process's monotonic clock: both are CLOCK_MONOTONIC. */
-function clockOffsetNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 }
 
 /** One capture session: bpftrace → reorder → observer → batches → exporter. */

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
+import { clockOffsetNs } from './sensor/clock.js';
 import { buildProgram, COMM_PATTERN } from './sensor/program.js';
 import { BpftraceSensor } from './sensor/bpftrace.js';
 import type { SensorEvent } from './sensor/events.js';
@@ -32,10 +33,6 @@ export interface NodeAgentOptions {
   counterFlushSec?: number;
   countRaw?: boolean;
   log?: (msg: string) => void;
-}
-
-function clockOffsetNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 }
 
 /**
@@ -203,7 +200,7 @@ export class NodeAgent {
 
   private cut(): void {
     this.observer.flushLosses();
-    if (this.spoolDropped.count > 0 && this.spool.bytes < (this.opts.spoolMaxBytes ?? 256 * 1024 * 1024) * 0.9) {
+    if (this.spoolDropped.count > 0 && this.spool.bytes < this.spool.maxBytes * 0.9) {
       const d = this.spoolDropped;
       this.observer.gap('spool-full', d.count, d.from, d.to, 'the spool reached its size cap; newest operations were dropped');
       this.spoolDropped = { count: 0, from: 0, to: 0 };

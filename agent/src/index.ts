@@ -16,3 +16,4 @@ export * from './procfs.js';
 export * from './ship/spool.js';
 export * from './ship/spool-shipper.js';
 export * from './ship/nats.js';
+export * from './replay.js';

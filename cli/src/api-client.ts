@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '@faasprov/graph-service';
-import type { GraphStore } from '@faasprov/store';
+import { isStoreUrl, storeFile, type GraphStore } from '@faasprov/store';
 import { fail, openStore } from './output.js';
 
 export interface ApiTarget {
@@ -38,8 +38,8 @@ export class ApiClient {
       return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: Buffer.from(await res.arrayBuffer()) };
     }
     if (!this.app) {
-      const file = this.t.store.replace(/^sqlite:/, '');
-      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(this.t.store) && !existsSync(file)) {
+      const file = storeFile(this.t.store);
+      if (!isStoreUrl(this.t.store) && !existsSync(file)) {
         fail(new Error(`no store at ${file} (set --store or FAASPROV_STORE, or ask a server with --server)`));
       }
       this.store = await openStore(this.t.store);

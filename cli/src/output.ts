@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { openGraphStore, type GraphStore } from '@faasprov/store';
+import { isStoreUrl, openGraphStore, storeFile, type GraphStore } from '@faasprov/store';
 import { FaasprovError } from '@faasprov/model';
 
 export function fail(err: unknown, exitCode = 2): never {
@@ -12,7 +12,7 @@ export function fail(err: unknown, exitCode = 2): never {
 /** Opens the store a --store value names (a file, sqlite:FILE or a Neo4j URL), or exits with its error. */
 export async function openStore(spec: string): Promise<GraphStore> {
   try {
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) mkdirSync(dirname(spec.replace(/^sqlite:/, '')), { recursive: true });
+    if (!isStoreUrl(spec)) mkdirSync(dirname(storeFile(spec)), { recursive: true });
     return await openGraphStore(spec);
   } catch (err) {
     fail(err);

@@ -37,7 +37,8 @@ export class AgentTokens {
     );
   }
 
-  static fromFile(file: string): AgentTokens {
+  /** The file's NAME=TOKEN lines, plus any given on the command line. */
+  static fromFile(file: string, extra: string[] = []): AgentTokens {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -46,7 +47,7 @@ export class AgentTokens {
     }
     const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
     try {
-      return AgentTokens.parse(lines);
+      return AgentTokens.parse([...lines, ...extra]);
     } catch (err) {
       throw AuthErrors.FP_ERR_TOKENS_FILE(file, (err as Error).message);
     }

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { ALL_TENANTS, FaasprovError, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
-import { ApiKeys, AuthErrors, bearer, collectorPlugin, CollectorMetrics } from '@faasprov/collector';
+import { ApiKeys, AuthErrors, bearer, collectorPlugin, CollectorMetrics, type Principal } from '@faasprov/collector';
 import rateLimit from '@fastify/rate-limit';
 import cors from '@fastify/cors';
 import { traceRoutes } from './routes/trace.js';
@@ -30,6 +30,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The tenants the asker may see (set for /api routes). */
     scope: TenantScope;
+    /** Who asks, once authenticated (undefined under --no-auth). */
+    principal: Principal | undefined;
   }
 }
 
@@ -56,6 +58,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   if (opts.corsOrigin) await app.register(cors, { origin: opts.corsOrigin });
   app.decorateRequest('scope', null as never);
+  app.decorateRequest('principal', undefined);
   // Every /api route needs a reader (investigator or admin); its tenants scope every answer.
   app.addHook('onRequest', async (req) => {
     if (req.url.startsWith('/v1/collector/') && opts.keys) {
@@ -73,6 +76,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const who = opts.keys.authenticate(bearer(req.headers.authorization));
     if (!who) throw AuthErrors.FP_ERR_UNAUTHORIZED();
     if (who.role === 'agent') throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'read the graph');
+    req.principal = who;
     req.scope = who.tenants === '*' ? ALL_TENANTS : { all: false, tenants: new Set(who.tenants) };
   });
   await app.register(swagger, {

@@ -108,23 +108,21 @@ export class BpftraceSensor {
       case 'printf': {
         if (typeof msg.data !== 'string') break;
         if (this.opts.recordFile) appendFileSync(this.opts.recordFile, msg.data.endsWith('\n') ? msg.data : `${msg.data}\n`);
-        // One printf may hold several lines only when bpftrace merges them; split defensively.
-        let last: SensorEvent | undefined;
-        for (const part of msg.data.split(/(?<=\n)(?=[A-Za-z]\t)/)) {
-          try {
-            last = parseLine(part);
-            if (last.kind === 'counters-flushed') {
-              // The maps printed just before this marker: hand them on in time order.
-              last.dump = [...this.counters.values()];
-              this.counters.clear();
-            }
-            this.h.onEvent(last);
-          } catch (err) {
-            if (err instanceof ParseError) this.h.onParseError(err);
-            else throw err;
+        // Each printf call of the program is one message holding one event line.
+        try {
+          const ev = parseLine(msg.data);
+          if (ev.kind === 'counters-flushed') {
+            // The maps printed just before this marker: hand them on in time order.
+            ev.dump = [...this.counters.values()];
+            this.counters.clear();
           }
+          this.h.onEvent(ev);
+          return ev;
+        } catch (err) {
+          if (err instanceof ParseError) this.h.onParseError(err);
+          else throw err;
+          return undefined;
         }
-        return last;
       }
       case 'lost_events': {
         const n = (msg.data as { events?: number } | undefined)?.events;

@@ -49,7 +49,7 @@ export class DiskSpool {
   nextSeq = 0;
   lastHash = GENESIS_HASH;
   readonly resume: SpoolResume | undefined;
-  private readonly maxBytes: number;
+  readonly maxBytes: number;
   private readonly segmentBytes: number;
 
   constructor(private readonly opts: SpoolOptions) {

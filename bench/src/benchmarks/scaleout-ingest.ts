@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { BATCH_STREAM, GENESIS_HASH, batchMessageId, batchSubject, type Batch } from '@faasprov/model';
-import { GraphBuffer, Observer, parseLine } from '@faasprov/agent';
+import { BATCH_STREAM, batchMessageId, batchSubject, type Batch } from '@faasprov/model';
+import { replayRecording } from '@faasprov/agent';
 import { ensureStream } from '@faasprov/collector';
 import { Neo4jGraphStore, openGraphStore } from '@faasprov/store';
 import type { Benchmark } from './index.js';
@@ -18,24 +18,7 @@ const NATS_PORT = '24222';
 /** A real capture (test/fixtures) replayed as `agents` agents: the same shape of load as a node's. */
 function workload(agents: number): Batch[] {
   const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'recorded-capture.lines'), 'utf8').split('\n').filter(Boolean);
-  const out: Batch[] = [];
-  for (let a = 0; a < agents; a++) {
-    const agent = `bench-${a}:0`;
-    const buf = new GraphBuffer(false);
-    const obs = new Observer({ node: `node-${a}`, agent, clockOffsetNs: 1_700_000_000_000_000_000n, rootCwd: '/tmp' }, buf);
-    let prev = GENESIS_HASH;
-    let seq = 0;
-    lines.forEach((l, i) => {
-      obs.handle(parseLine(l));
-      if (i % 40 === 39 && !buf.isEmpty()) {
-        const b = buf.cut(agent, seq++, prev);
-        prev = b.hash!;
-        out.push(b);
-      }
-    });
-    if (!buf.isEmpty()) out.push(buf.cut(agent, seq++, prev));
-  }
-  return out;
+  return Array.from({ length: agents }, (_, a) => replayRecording(lines, { agent: `bench-${a}:0`, node: `node-${a}` })).flat();
 }
 
 async function publish(url: string, batches: Batch[]): Promise<void> {

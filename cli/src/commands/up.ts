@@ -1,5 +1,4 @@
 import { buildServer } from '@faasprov/graph-service';
-import { readFileSync } from 'node:fs';
 import { AgentTokens, ApiKeys } from '@faasprov/collector';
 import { describeStore } from '@faasprov/store';
 import { fail, openStore } from '../output.js';
@@ -23,13 +22,8 @@ function keysOf(o: UpOptions): ApiKeys | undefined {
     return undefined;
   }
   try {
-    const inline = (o.agentToken ?? []).map((spec) => {
-      const i = spec.indexOf('=');
-      if (i <= 0) throw new Error(`--agent-token: expected NAME=TOKEN, got ${JSON.stringify(spec.slice(0, 40))}`);
-      return `${spec.slice(0, i)}=${spec.slice(i + 1)}`;
-    });
-    const fileLines = o.agentTokens ? readAgentTokenLines(o.agentTokens) : [];
-    const agents = inline.length + fileLines.length > 0 ? AgentTokens.parse([...fileLines, ...inline]) : undefined;
+    const inline = o.agentToken ?? [];
+    const agents = o.agentTokens ? AgentTokens.fromFile(o.agentTokens, inline) : inline.length > 0 ? AgentTokens.parse(inline) : undefined;
     const keys = o.apiKeys ? ApiKeys.fromFile(o.apiKeys, agents) : agents ? new ApiKeys([], agents) : undefined;
     if (!keys) {
       fail(new Error('agents and users must authenticate: give --agent-token NAME=TOKEN, --agent-tokens FILE or --api-keys FILE (or --no-auth on a trusted host)'));
@@ -38,11 +32,6 @@ function keysOf(o: UpOptions): ApiKeys | undefined {
   } catch (err) {
     fail(err);
   }
-}
-
-function readAgentTokenLines(file: string): string[] {
-  AgentTokens.fromFile(file); // a clear error for a bad file
-  return readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /** faasprov up: the collector and the graph service on the embedded store, until a signal. */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { Neo4jGraphStore, type GraphStore } from '@faasprov/store';
-import { AuthErrors, bearer, type ApiKeys } from '@faasprov/collector';
+import { AuthErrors, type ApiKeys } from '@faasprov/collector';
 import { findPath } from '../queries/paths.js';
 import { timeline } from '../queries/timeline.js';
 import { GraphErrors } from '../errors.js';
@@ -46,8 +46,8 @@ export const analysisRoutes: FastifyPluginAsync<AnalysisOptions> = async (app, o
       schema: { summary: 'Read-only Cypher (admins, Neo4j store): READ transaction, 10 s timeout, 1000 rows at most', body: CypherBody, response: { 400: ErrorReply, 403: ErrorReply, 501: ErrorReply } },
     },
     async (req) => {
-      const who = opts.keys?.authenticate(bearer(req.headers.authorization));
-      if (opts.keys && who?.role !== 'admin') throw AuthErrors.FP_ERR_FORBIDDEN(who?.role ?? 'none', 'run Cypher');
+      // The /api hook has authenticated the asker already.
+      if (opts.keys && req.principal?.role !== 'admin') throw AuthErrors.FP_ERR_FORBIDDEN(req.principal?.role ?? 'none', 'run Cypher');
       if (!(opts.store instanceof Neo4jGraphStore)) throw GraphErrors.FP_ERR_NOT_SUPPORTED('Cypher');
       try {
         const rows = await opts.store.readCypher(req.body.query, req.body.params ?? {}, { timeoutMs: 10000, maxRows: 1000 });
