@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { preflight } from '@faasprov/agent';
-import { FAASPROV, faasprov, tempDir } from './helpers.js';
+import { FAASPROV, ROOT, faasprov, tempDir } from './helpers.js';
 
 describe('preflight', () => {
   it('names what is missing, one clear error each', async () => {
@@ -28,7 +28,18 @@ describe('preflight', () => {
     const dir = tempDir();
     const store = join(dir, 's.db');
     try {
+      // The checkout may sit in a private (0700) folder, as mktemp -d makes them: let nobody
+      // through to faasprov for this check, and put the modes back after.
+      const opened: [string, number][] = [];
+      for (let d = ROOT; d !== dirname(d); d = dirname(d)) {
+        const mode = statSync(d).mode & 0o7777;
+        if ((mode & 0o001) === 0) {
+          chmodSync(d, mode | 0o001);
+          opened.push([d, mode]);
+        }
+      }
       const nobody = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', FAASPROV, 'run', '--store', store, '--', 'true'], { reject: false });
+      for (const [d, mode] of opened) chmodSync(d, mode);
       expect(nobody.exitCode).toBe(2);
       expect(nobody.stderr).toContain('FP_ERR_NOT_ROOT');
       const nobpf = await faasprov(['run', '--store', store, '--bpftrace', '/nonexistent/bpftrace', '--', 'true']);
