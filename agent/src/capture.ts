@@ -9,6 +9,8 @@ import { GraphBuffer } from './observer/graph-buffer.js';
 import { Observer } from './observer/observer.js';
 import { Shipper } from './ship/shipper.js';
 import type { BatchExporter } from './ship/exporter.js';
+import type { VolumeTable } from './volumes.js';
+import type { GpuLibrary } from './sensor/gpu-probes.js';
 
 export interface CaptureOptions {
   /** The launcher process whose next exec starts the tracked tree. */
@@ -24,6 +26,9 @@ export interface CaptureOptions {
   /** How long events wait for stragglers from other CPUs (ms). */
   reorderWindowMs?: number;
   flushIntervalMs?: number;
+  volumes?: VolumeTable;
+  gpuLibraries?: GpuLibrary[];
+  gpuServers?: ReadonlySet<string>;
 }
 
 export interface CaptureSummary {
@@ -57,14 +62,17 @@ export class Capture {
     const node = opts.node ?? hostname();
     this.agent = opts.agent ?? `run:${node.replace(/[^A-Za-z0-9._-]/g, '_')}:${randomUUID()}`;
     this.observer = new Observer(
-      { node, agent: this.agent, clockOffsetNs: clockOffsetNs(), rootCwd: opts.rootCwd, rootFds: opts.rootFds },
+      {
+        node, agent: this.agent, clockOffsetNs: clockOffsetNs(), rootCwd: opts.rootCwd, rootFds: opts.rootFds, volumes: opts.volumes,
+        gpu: { servers: opts.gpuServers ?? new Set(), probed: new Set((opts.gpuLibraries ?? []).map((l) => l.path)) },
+      },
       this.buffer,
     );
     const windowNs = BigInt(opts.reorderWindowMs ?? 100) * 1_000_000n;
     this.reorder = new ReorderBuffer(windowNs, (e) => this.observer.handle(e));
     this.shipper = new Shipper(opts.exporter);
     this.sensor = new BpftraceSensor(
-      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid } }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages, recordFile: opts.recordFile },
+      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid }, gpu: opts.gpuLibraries }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages, recordFile: opts.recordFile },
       {
         onEvent: (e) => this.reorder.push(e),
         onLost: (n) => {

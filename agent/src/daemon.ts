@@ -15,6 +15,8 @@ import { NatsBatchSender } from './ship/nats.js';
 import { AgentMetrics } from './metrics.js';
 import { describeInstance, scanWatchedTrees } from './procfs.js';
 import { AgentErrors } from './errors.js';
+import { discoverVolumes, parseFstypeSpec, parseVolumeSpec, VolumeTable } from './volumes.js';
+import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 
 export interface NodeAgentOptions {
   /** An HTTP collector URL; or, with nats, a NATS server URL (scale-out). */
@@ -32,6 +34,12 @@ export interface NodeAgentOptions {
   flushIntervalMs?: number;
   counterFlushSec?: number;
   countRaw?: boolean;
+  /** F3 volumes: MOUNT=ID:TIER[:NODE] specs, and TYPE=TIER to find mounts by file-system type. */
+  volumes?: string[];
+  volumeFstypes?: string[];
+  /** CUDA libraries to probe (besides those the running functions map), and GPU servers (ADDRESS:PORT). */
+  gpuLibs?: string[];
+  gpuServers?: string[];
   log?: (msg: string) => void;
 }
 
@@ -60,6 +68,9 @@ export class NodeAgent {
   /** /proc facts read as soon as a watched exec is seen: short-lived roots are gone by the time it is processed. */
   private readonly facts = new Map<number, ReturnType<typeof describeInstance>>();
   private readonly watched: Set<string>;
+  readonly volumes: VolumeTable;
+  /** Real paths of the CUDA libraries the running sensor probes. */
+  private readonly probedGpu = new Set<string>();
 
   constructor(private readonly opts: NodeAgentOptions) {
     for (const c of opts.watchComms) if (!COMM_PATTERN.test(c)) throw AgentErrors.FP_ERR_BAD_WATCH(JSON.stringify(c));
@@ -67,6 +78,11 @@ export class NodeAgent {
     this.node = opts.node ?? hostname();
     this.watched = new Set(opts.watchComms.map((c) => c.slice(0, 15)));
     this.log = opts.log ?? ((m) => process.stderr.write(`faasprov agent: ${m}\n`));
+    this.volumes = new VolumeTable([
+      ...(opts.volumes ?? []).map((v) => parseVolumeSpec(v, this.node)),
+      ...discoverVolumes((opts.volumeFstypes ?? []).map(parseFstypeSpec), this.node),
+    ]);
+    const gpuServers = new Set((opts.gpuServers ?? []).map(parseGpuServer));
     this.spool = new DiskSpool({ dir: opts.spoolDir, node: this.node, maxBytes: opts.spoolMaxBytes });
     this.observer = new Observer(
       {
@@ -75,6 +91,8 @@ export class NodeAgent {
         clockOffsetNs: this.offset,
         rootCwd: '/',
         instances: { mode: 'process-tree', describe: (pid) => this.facts.get(pid) ?? describeInstance(pid) },
+        volumes: this.volumes,
+        gpu: { servers: gpuServers, probed: this.probedGpu },
       },
       this.buffer,
     );
@@ -125,12 +143,14 @@ export class NodeAgent {
 
   private async startSensor(): Promise<void> {
     const seeds = scanWatchedTrees(this.opts.watchComms, (ns) => this.us(ns));
+    const gpu = resolveGpuLibraries(this.opts.gpuLibs ?? [], seeds.map((s) => s.pid), this.log);
     const sensor = new BpftraceSensor(
       {
         program: buildProgram({
           scope: { kind: 'watch', comms: this.opts.watchComms, seedPids: seeds.map((s) => s.pid) },
           counterFlushSec: this.opts.counterFlushSec ?? 10,
           countRaw: this.opts.countRaw,
+          gpu,
         }),
         bpftrace: this.opts.bpftrace,
         perfRbPages: this.opts.perfRbPages,
@@ -155,8 +175,12 @@ export class NodeAgent {
     );
     await sensor.start();
     this.sensor = sensor;
+    this.probedGpu.clear();
+    for (const l of gpu) this.probedGpu.add(l.path);
     for (const s of seeds) this.observer.seed(s);
     this.log(`watching ${this.opts.watchComms.join(', ')} as ${this.spool.agent}; ${seeds.filter((s) => s.root).length} instances already running`);
+    for (const v of this.volumes.list()) this.log(`F3 volume ${v.id} (${v.tier}, node ${v.node}) at ${v.mount}`);
+    for (const l of gpu) this.log(`probing ${l.symbols.length} GPU entry points in ${l.path}`);
   }
 
   private async onSensorExit(code: number | undefined, stderr: string): Promise<void> {

@@ -10,5 +10,8 @@ export const AgentErrors = {
   FP_ERR_SPOOL: defineError('FP_ERR_SPOOL', (dir, why) => `cannot use the spool ${dir}: ${why}`),
   FP_ERR_BAD_WATCH: defineError('FP_ERR_BAD_WATCH', (what) => `bad --watch-comm: ${what} (names are 1-64 of A-Z a-z 0-9 . _ -)`),
   FP_ERR_TRANSPORT: defineError('FP_ERR_TRANSPORT', () => 'give exactly one of --collector URL (HTTP) and --nats URL (JetStream)'),
+  FP_ERR_BAD_VOLUME: defineError('FP_ERR_BAD_VOLUME', (spec, why) => `bad F3 volume ${JSON.stringify(spec)}: ${why}`),
+  FP_ERR_GPU_LIBRARY: defineError('FP_ERR_GPU_LIBRARY', (path, why) => `cannot probe the GPU library ${JSON.stringify(path)}: ${why}`),
+  FP_ERR_BAD_GPU_SERVER: defineError('FP_ERR_BAD_GPU_SERVER', (spec) => `bad --gpu-server ${JSON.stringify(spec)}: expected ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)`),
   FP_ERR_SHIP: defineError('FP_ERR_SHIP', (why) => `cannot deliver a batch to the collector: ${why}`),
 } as const;

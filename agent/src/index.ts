@@ -17,3 +17,6 @@ export * from './ship/spool.js';
 export * from './ship/spool-shipper.js';
 export * from './ship/nats.js';
 export * from './replay.js';
+export * from './volumes.js';
+export * from './gpu-libraries.js';
+export * from './sensor/gpu-probes.js';

@@ -25,6 +25,8 @@ const program = new Command()
   .enablePositionalOptions()
   .showHelpAfterError();
 
+const collect = (v: string, acc: string[]) => [...acc, v];
+
 const storeOption = () =>
   new Option('--store <store>', 'the graph store: FILE or sqlite:FILE (embedded), or neo4j://[USER:PASS@]HOST:PORT (NEO4J_USER, NEO4J_PASSWORD)')
     .env('FAASPROV_STORE')
@@ -44,6 +46,10 @@ program
   .option('--node <name>', 'the node name recorded in the graph (default: hostname)')
   .option('-q, --quiet', 'no summary line')
   .option('--record <file>', 'also append the raw kernel event lines to FILE (bug reports, replay)')
+  .option('--volume <mount=id:tier[:node]>', 'an F3 volume: files under MOUNT are volume ID, tier ephemeral|durable (repeatable)', collect, [])
+  .option('--volume-fstype <type=tier>', 'every mount of this file-system type is an F3 volume of this tier (repeatable)', collect, [])
+  .option('--gpu-lib <path>', 'a CUDA library (runtime, driver or API-remoting guest) to probe (repeatable)', collect, [])
+  .option('--gpu-server <addr:port>', 'a GPU server of a disaggregated pool (repeatable)', collect, [])
   .passThroughOptions()
   .action(async (cmd: string[], o) => {
     const code = await runCommand(cmd, o);
@@ -65,6 +71,10 @@ program
   .option('--metrics <host:port>', 'serve Prometheus metrics at /metrics, or off', '127.0.0.1:7771')
   .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)
   .option('--count-raw', 'also count every syscall of watched processes (reduction ratio; costs more)')
+  .option('--volume <mount=id:tier[:node]>', 'an F3 volume: files under MOUNT are volume ID, tier ephemeral|durable, data on NODE (repeatable)', collect, [])
+  .option('--volume-fstype <type=tier>', 'every mount of this file-system type (e.g. fuse.bindfs) is an F3 volume of this tier (repeatable)', collect, [])
+  .option('--gpu-lib <path>', 'a CUDA library (runtime, driver or API-remoting guest) to probe, besides those running functions map (repeatable)', collect, [])
+  .option('--gpu-server <addr:port>', 'a GPU server of a disaggregated pool: connects to it are API remoting (repeatable)', collect, [])
   .action(async (o) => agentCommand(o));
 
 program

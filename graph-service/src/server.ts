@@ -10,6 +10,7 @@ import { traceRoutes } from './routes/trace.js';
 import { GraphErrors } from './errors.js';
 import { graphRoutes } from './routes/graph.js';
 import { analysisRoutes } from './routes/analysis.js';
+import { localityRoutes } from './routes/locality.js';
 
 export interface ServerOptions {
   store: GraphStore;
@@ -92,6 +93,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(traceRoutes, { store: opts.store });
   await app.register(graphRoutes, { store: opts.store });
   await app.register(analysisRoutes, { store: opts.store, keys: opts.keys });
+  await app.register(localityRoutes, { store: opts.store });
   return app;
 }
 

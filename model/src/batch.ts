@@ -54,6 +54,10 @@ const nodeChecks: Record<NodeType, Check> = {
   Gap: TypeCompiler.Compile(NODE_SCHEMAS.Gap),
   Instance: TypeCompiler.Compile(NODE_SCHEMAS.Instance),
   Pipe: TypeCompiler.Compile(NODE_SCHEMAS.Pipe),
+  Invocation: TypeCompiler.Compile(NODE_SCHEMAS.Invocation),
+  Unit: TypeCompiler.Compile(NODE_SCHEMAS.Unit),
+  GpuBuffer: TypeCompiler.Compile(NODE_SCHEMAS.GpuBuffer),
+  GpuKernel: TypeCompiler.Compile(NODE_SCHEMAS.GpuKernel),
 };
 
 function firstError(check: Check, value: unknown, base: string): FaasprovError | undefined {

@@ -12,6 +12,11 @@ const NodeName = Type.String({ minLength: 1, maxLength: 253 });
 export const Tenant = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
 /** Times are integer microseconds since the Unix epoch. */
 const Time = Type.Integer({ minimum: 0 });
+/** An F3 volume id: what configuration or the mount table names it. */
+export const VolumeId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' });
+const Pid = Type.Integer({ minimum: 0, maximum: 4194304 });
+/** A device address, as hex (0x…): JavaScript numbers cannot hold every 64-bit pointer. */
+const Pointer = Type.String({ maxLength: 18, pattern: '^0x[0-9a-f]{1,16}$' });
 
 export const ProcessNode = Type.Object(
   {
@@ -48,6 +53,11 @@ export const FileNode = Type.Object(
     version: Type.Integer({ minimum: 0 }),
     pathTruncated: Type.Optional(Type.Boolean()),
     deleted: Type.Optional(Time),
+    /** Removed when the invocation that made it ended (an ephemeral F3 file cleaned up). */
+    removedAtInvocationEnd: Type.Optional(Type.Boolean()),
+    /** On an F3 volume: its id (then path is the path inside the volume and node is the volume's node). */
+    volume: Type.Optional(VolumeId),
+    tier: Type.Optional(Type.Union([Type.Literal('ephemeral'), Type.Literal('durable')])),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
   },
@@ -63,6 +73,8 @@ export const EndpointNode = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     /** Set only for loopback addresses, which mean a different host on each node. */
     node: Type.Optional(NodeName),
+    /** A configured GPU server of a disaggregated GPU pool (API remoting). */
+    role: Type.Optional(Type.Literal('gpu-server')),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
   },
@@ -121,13 +133,101 @@ export const PipeNode = Type.Object(
   { additionalProperties: false },
 );
 
+/** A request served by a function: the call id its template shim announced (a PROV Activity). */
+export const InvocationNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Invocation'),
+    callId: Type.String({ minLength: 1, maxLength: 128 }),
+    start: Time,
+    end: Type.Optional(Time),
+    function: Type.Optional(Type.String({ maxLength: 253 })),
+    /** Announced by code inside the function (the shim), not observed by the kernel. */
+    source: Type.Literal('shim'),
+    tenant: Type.Optional(Tenant),
+  },
+  { additionalProperties: false },
+);
+
+/** One process's work inside one invocation: the subject of its syscalls while the invocation runs. */
+export const UnitNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Unit'),
+    node: NodeName,
+    pid: Pid,
+    /** The start of the process image the unit ran in (with node and pid: the process's key). */
+    processStart: Time,
+    callId: Type.String({ minLength: 1, maxLength: 128 }),
+    start: Time,
+    end: Type.Optional(Time),
+    tenant: Type.Optional(Tenant),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Device memory from one allocation: device is where the pointer means something (a local
+ * GPU context of one process, or a GPU server shared by every client).
+ */
+export const GpuBufferNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('GpuBuffer'),
+    device: Type.String({ minLength: 1, maxLength: 300 }),
+    ptr: Pointer,
+    /** When it was allocated (µs); 0: before capture, size unknown. */
+    allocated: Time,
+    size: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** The allocation call: cudaMalloc, cuMemAlloc_v2… and its return code (0: success). */
+    api: Type.Optional(Type.String({ maxLength: 64 })),
+    rc: Type.Optional(Type.Integer()),
+    freed: Type.Optional(Time),
+    tenant: Type.Optional(Tenant),
+  },
+  { additionalProperties: false },
+);
+
+/** A kernel launch (cudaLaunchKernel, cuLaunchKernel): an activity of the unit that launched it. */
+export const GpuKernelNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('GpuKernel'),
+    node: NodeName,
+    pid: Pid,
+    device: Type.String({ minLength: 1, maxLength: 300 }),
+    /** The host-side function handle passed to the launch, and its symbol when known. */
+    func: Pointer,
+    symbol: Type.Optional(Type.String({ maxLength: MAX_STR })),
+    api: Type.String({ maxLength: 64 }),
+    start: Time,
+    rc: Type.Optional(Type.Integer()),
+    tenant: Type.Optional(Tenant),
+  },
+  { additionalProperties: false },
+);
+
 export type ProcessNode = Static<typeof ProcessNode>;
 export type InstanceNode = Static<typeof InstanceNode>;
 export type PipeNode = Static<typeof PipeNode>;
 export type FileNode = Static<typeof FileNode>;
 export type EndpointNode = Static<typeof EndpointNode>;
 export type GapNode = Static<typeof GapNode>;
-export type GraphNode = ProcessNode | FileNode | EndpointNode | GapNode | InstanceNode | PipeNode;
+export type InvocationNode = Static<typeof InvocationNode>;
+export type UnitNode = Static<typeof UnitNode>;
+export type GpuBufferNode = Static<typeof GpuBufferNode>;
+export type GpuKernelNode = Static<typeof GpuKernelNode>;
+export type GraphNode =
+  | ProcessNode
+  | FileNode
+  | EndpointNode
+  | GapNode
+  | InstanceNode
+  | PipeNode
+  | InvocationNode
+  | UnitNode
+  | GpuBufferNode
+  | GpuKernelNode;
 export type NodeType = GraphNode['type'];
 
 export const NODE_SCHEMAS = {
@@ -137,6 +237,10 @@ export const NODE_SCHEMAS = {
   Gap: GapNode,
   Instance: InstanceNode,
   Pipe: PipeNode,
+  Invocation: InvocationNode,
+  Unit: UnitNode,
+  GpuBuffer: GpuBufferNode,
+  GpuKernel: GpuKernelNode,
 } as const;
 export const NODE_TYPES = Object.keys(NODE_SCHEMAS) as NodeType[];
 
@@ -147,8 +251,25 @@ export const EDGE_TYPES = [
   'WAS_INVALIDATED_BY',
   'WAS_ASSOCIATED_WITH',
   'WAS_ATTRIBUTED_TO',
+  'PART_OF',
 ] as const;
 export type EdgeType = (typeof EDGE_TYPES)[number];
+
+/** Facts about some of the operations an edge stands for; merged key by key when edges collapse. */
+export const EdgeAttrs = Type.Object(
+  {
+    /** A read of an F3 file while another open file description still had it open for writing. */
+    readWhileWrite: Type.Optional(Type.Boolean()),
+    /** A GPU buffer used by another tenant than the one that allocated it. */
+    crossTenant: Type.Optional(Type.Boolean()),
+    /** The return code of a failed API call (a CUDA error): the operation was tried, not done. */
+    rc: Type.Optional(Type.Integer()),
+    /** The CUDA copy kind (1 host→device, 2 device→host, 3 device→device, 4 inferred). */
+    copyKind: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
+  },
+  { additionalProperties: false },
+);
+export type EdgeAttrs = Static<typeof EdgeAttrs>;
 
 export const GraphEdge = Type.Object(
   {
@@ -160,6 +281,7 @@ export const GraphEdge = Type.Object(
     lastTime: Time,
     count: Type.Integer({ minimum: 1 }),
     bytes: Type.Integer({ minimum: 0 }),
+    attrs: Type.Optional(EdgeAttrs),
   },
   { additionalProperties: false },
 );
@@ -170,8 +292,8 @@ export interface SerializedGraph {
   edges: GraphEdge[];
 }
 
-const ACTIVITIES: ReadonlySet<NodeType> = new Set(['Process']);
-const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap', 'Pipe']);
+const ACTIVITIES: ReadonlySet<NodeType> = new Set(['Process', 'Unit', 'GpuKernel', 'Invocation']);
+const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap', 'Pipe', 'GpuBuffer']);
 const AGENTS: ReadonlySet<NodeType> = new Set(['Instance']);
 
 /** W3C PROV direction rules: which node types an edge type may join. */
@@ -181,17 +303,34 @@ export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): str
     ((type === 'WAS_GENERATED_BY' || type === 'WAS_INVALIDATED_BY') && ENTITIES.has(from) && ACTIVITIES.has(to)) ||
     (type === 'WAS_INFORMED_BY' && ACTIVITIES.has(from) && ACTIVITIES.has(to)) ||
     (type === 'WAS_ASSOCIATED_WITH' && ACTIVITIES.has(from) && AGENTS.has(to)) ||
-    (type === 'WAS_ATTRIBUTED_TO' && ENTITIES.has(from) && AGENTS.has(to));
+    (type === 'WAS_ATTRIBUTED_TO' && ENTITIES.has(from) && AGENTS.has(to)) ||
+    (type === 'PART_OF' && from === 'Unit' && to === 'Invocation');
   return ok ? undefined : `${type} cannot join ${from} to ${to}`;
 }
 
-const PREFIX: Record<NodeType, string> = { Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap', Instance: 'i', Pipe: 'pp' };
+const PREFIX: Record<NodeType, string> = {
+  Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap', Instance: 'i', Pipe: 'pp',
+  Invocation: 'inv', Unit: 'u', GpuBuffer: 'gb', GpuKernel: 'gk',
+};
 
 export function processId(node: string, pid: number, start: number): string {
   return hashId(PREFIX.Process, ['Process', node, pid, start]);
 }
-export function fileId(node: string, path: string, version: number): string {
-  return hashId(PREFIX.File, ['File', node, path, version]);
+/** A local file is keyed by its node; a file on an F3 volume by the volume, whichever node touches it. */
+export function fileId(node: string, path: string, version: number, volume?: string): string {
+  return volume === undefined ? hashId(PREFIX.File, ['File', node, path, version]) : hashId(PREFIX.File, ['File', `volume:${volume}`, path, version]);
+}
+export function invocationId(callId: string, tenant?: string): string {
+  return hashId(PREFIX.Invocation, ['Invocation', tenant ?? '', callId]);
+}
+export function unitId(node: string, pid: number, processStart: number, callId: string): string {
+  return hashId(PREFIX.Unit, ['Unit', node, pid, processStart, callId]);
+}
+export function gpuBufferId(device: string, ptr: string, allocated: number): string {
+  return hashId(PREFIX.GpuBuffer, ['GpuBuffer', device, ptr, allocated]);
+}
+export function gpuKernelId(node: string, pid: number, start: number, func: string): string {
+  return hashId(PREFIX.GpuKernel, ['GpuKernel', node, pid, start, func]);
 }
 export function endpointId(address: string, port: number, node?: string): string {
   return hashId(PREFIX.Endpoint, ['Endpoint', address, port, node ?? '']);
@@ -215,7 +354,7 @@ export function expectedNodeId(n: GraphNode): string {
     case 'Process':
       return processId(n.node, n.pid, n.start);
     case 'File':
-      return fileId(n.node, n.path, n.version);
+      return fileId(n.node, n.path, n.version, n.volume);
     case 'Endpoint':
       return endpointId(n.address, n.port, n.node);
     case 'Gap':
@@ -224,6 +363,14 @@ export function expectedNodeId(n: GraphNode): string {
       return instanceId(n.node, n.rootPid, n.start);
     case 'Pipe':
       return pipeId(n.node, n.pid, n.created, n.fd);
+    case 'Invocation':
+      return invocationId(n.callId, n.tenant);
+    case 'Unit':
+      return unitId(n.node, n.pid, n.processStart, n.callId);
+    case 'GpuBuffer':
+      return gpuBufferId(n.device, n.ptr, n.allocated);
+    case 'GpuKernel':
+      return gpuKernelId(n.node, n.pid, n.start, n.func);
   }
 }
 

@@ -5,8 +5,8 @@ export type TenantScope = { all: true } | { all: false; tenants: ReadonlySet<str
 
 export const ALL_TENANTS: TenantScope = { all: true };
 
-/** Entities no tenant made (the node's own files, remote endpoints, gaps) are shared. */
-export const SHARED_TYPES: readonly NodeType[] = ['File', 'Endpoint', 'Gap'];
+/** Entities no tenant made (the node's own files, remote endpoints, gaps, GPU memory found before capture) are shared. */
+export const SHARED_TYPES: readonly NodeType[] = ['File', 'Endpoint', 'Gap', 'GpuBuffer'];
 
 /**
  * full: the node is the scope's own (or shared) and may be shown and expanded; boundary: it

@@ -44,6 +44,30 @@ export interface NodeQuery {
   tenants?: string[];
 }
 
+/** A read of an F3 file version made on another node than the one the reader ran on (locality). */
+export interface RemoteRead {
+  /** The reading activity (a unit of an invocation, or a process outside any invocation). */
+  reader: GraphNode;
+  /** The invocation the reader's unit belongs to, when it is a unit. */
+  invocation?: GraphNode;
+  file: GraphNode;
+  /** The activity that made the version. */
+  producer: GraphNode;
+  producedOn: string;
+  readOn: string;
+  /** First read (µs). */
+  readAt: number;
+  readWhileWrite: boolean;
+}
+
+export interface RemoteReadQuery {
+  since?: number;
+  until?: number;
+  limit: number;
+  /** Only readers of these tenants; absent: every reader. */
+  tenants?: string[];
+}
+
 export interface StoreStats {
   nodes: number;
   edges: number;
@@ -74,5 +98,7 @@ export interface GraphStore {
   /** Every node and edge (small stores, exports). */
   all(): Promise<SerializedGraph>;
   stats(): Promise<StoreStats>;
+  /** Reads of F3 file versions produced on another node, oldest first. */
+  remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]>;
   close(): Promise<void>;
 }

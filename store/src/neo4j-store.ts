@@ -1,5 +1,6 @@
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
 import { EDGE_TYPES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import type { RemoteRead, RemoteReadQuery } from './graph-store.js';
 import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
@@ -36,8 +37,10 @@ function toNode(p: Record<string, unknown>): GraphNode {
   return p as unknown as GraphNode;
 }
 
+const EDGE_ATTRS = ['readWhileWrite', 'crossTenant', 'rc', 'copyKind'] as const;
+
 function toEdge(type: string, from: string, to: string, r: Record<string, unknown>): GraphEdge {
-  return {
+  const e: GraphEdge = {
     id: r.id as string,
     type: type as GraphEdge['type'],
     from,
@@ -47,6 +50,11 @@ function toEdge(type: string, from: string, to: string, r: Record<string, unknow
     count: r.count as number,
     bytes: r.bytes as number,
   };
+  for (const k of EDGE_ATTRS) {
+    const v = r[k];
+    if (v !== undefined && v !== null) (e.attrs ??= {} as NonNullable<GraphEdge['attrs']>)[k] = v as never;
+  }
+  return e;
 }
 
 function isCode(err: unknown, code: string): boolean {
@@ -130,8 +138,9 @@ export class Neo4jGraphStore implements GraphStore {
              ON MATCH SET r.firstTime = CASE WHEN e.firstTime < r.firstTime THEN e.firstTime ELSE r.firstTime END,
                           r.lastTime = CASE WHEN e.lastTime > r.lastTime THEN e.lastTime ELSE r.lastTime END,
                           r.count = r.count + e.count,
-                          r.bytes = r.bytes + e.bytes`,
-            { edges: b.edges.map((e) => props(e as unknown as Record<string, unknown>)) },
+                          r.bytes = r.bytes + e.bytes
+             SET r += e.attrs`,
+            { edges: b.edges.map((e) => ({ ...props({ ...e, attrs: undefined } as unknown as Record<string, unknown>), attrs: props((e.attrs ?? {}) as Record<string, unknown>) })) },
           );
         }
         return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
@@ -287,6 +296,42 @@ export class Neo4jGraphStore implements GraphStore {
     } finally {
       await s.close();
     }
+  }
+
+  async remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]> {
+    const r = await this.read((tx) =>
+      tx.run(
+        `MATCH (reader:Node)-[u:USED]->(f:File)-[g:WAS_GENERATED_BY]->(w:Node)
+         WHERE f.volume IS NOT NULL AND reader.node <> w.node AND u.lastTime >= g.firstTime
+           AND ($since IS NULL OR u.lastTime >= $since) AND ($until IS NULL OR u.firstTime <= $until)
+           AND ($tenants IS NULL OR reader.tenant IN $tenants)
+         OPTIONAL MATCH (reader)-[:PART_OF]->(i:Invocation)
+         RETURN properties(reader) AS reader, properties(w) AS producer, properties(f) AS file, properties(i) AS invocation,
+                u.firstTime AS readAt, coalesce(u.readWhileWrite, false) AS rww
+         ORDER BY u.firstTime, reader.id LIMIT $limit`,
+        {
+          since: q.since === undefined ? null : neo4j.int(q.since),
+          until: q.until === undefined ? null : neo4j.int(q.until),
+          tenants: q.tenants ?? null,
+          limit: neo4j.int(q.limit),
+        },
+      ),
+    );
+    return r.records.map((rec) => {
+      const reader = toNode(rec.get('reader') as Record<string, unknown>);
+      const producer = toNode(rec.get('producer') as Record<string, unknown>);
+      const inv = rec.get('invocation') as Record<string, unknown> | null;
+      return {
+        reader,
+        ...(inv ? { invocation: toNode(inv) } : {}),
+        file: toNode(rec.get('file') as Record<string, unknown>),
+        producer,
+        producedOn: (producer as { node?: string }).node ?? '',
+        readOn: (reader as { node?: string }).node ?? '',
+        readAt: rec.get('readAt') as number,
+        readWhileWrite: rec.get('rww') === true,
+      };
+    });
   }
 
   async close(): Promise<void> {

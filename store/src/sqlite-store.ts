@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
-import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
+import type {
+  ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, RemoteRead, RemoteReadQuery, StoreStats,
+} from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
 const SCHEMA = `
@@ -19,7 +21,8 @@ CREATE TABLE IF NOT EXISTS edges (
   first_time INTEGER NOT NULL,
   last_time INTEGER NOT NULL,
   count INTEGER NOT NULL,
-  bytes INTEGER NOT NULL
+  bytes INTEGER NOT NULL,
+  attrs TEXT
 );
 CREATE INDEX IF NOT EXISTS edges_src ON edges(src, first_time);
 CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, last_time);
@@ -34,7 +37,9 @@ CREATE TABLE IF NOT EXISTS batches (
   PRIMARY KEY (agent, seq)
 );
 `;
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
+/** Schema 1 stores gain the edges' attrs column (schema 2) in place. */
+const MIGRATIONS: Record<string, string> = { '1': 'ALTER TABLE edges ADD COLUMN attrs TEXT' };
 /** The attributes a text search looks in. */
 const TEXT_FIELDS = ['path', 'address', 'exe', 'function', 'cause'];
 
@@ -47,10 +52,11 @@ interface EdgeRow {
   last_time: number;
   count: number;
   bytes: number;
+  attrs: string | null;
 }
 
 function toEdge(r: EdgeRow): GraphEdge {
-  return {
+  const e: GraphEdge = {
     id: r.id,
     type: r.type,
     from: r.src,
@@ -60,6 +66,8 @@ function toEdge(r: EdgeRow): GraphEdge {
     count: r.count,
     bytes: r.bytes,
   };
+  if (r.attrs) e.attrs = JSON.parse(r.attrs) as GraphEdge['attrs'];
+  return e;
 }
 
 function toNode(r: { id: string; type: string; attrs: string }): GraphNode {
@@ -83,7 +91,14 @@ export class SqliteGraphStore implements GraphStore {
     this.db.exec(SCHEMA);
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
     if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
-    else if (v.value !== SCHEMA_VERSION) throw StoreErrors.FP_ERR_STORE_SCHEMA(file, v.value, SCHEMA_VERSION);
+    else if (v.value !== SCHEMA_VERSION) {
+      const step = MIGRATIONS[v.value];
+      if (!step) throw StoreErrors.FP_ERR_STORE_SCHEMA(file, v.value, SCHEMA_VERSION);
+      this.db.transaction(() => {
+        this.db.exec(step);
+        this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema');
+      })();
+    }
     this.stmts = {
       seen: this.db.prepare('SELECT 1 FROM batches WHERE agent = ? AND seq = ?'),
       batch: this.db.prepare('INSERT INTO batches(agent, seq, received, nodes, edges, hash, prev) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -94,12 +109,14 @@ export class SqliteGraphStore implements GraphStore {
          ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs)`,
       ),
       edge: this.db.prepare(
-        `INSERT INTO edges(id, type, src, dst, first_time, last_time, count, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO edges(id, type, src, dst, first_time, last_time, count, bytes, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET
            first_time = min(edges.first_time, excluded.first_time),
            last_time = max(edges.last_time, excluded.last_time),
            count = edges.count + excluded.count,
-           bytes = edges.bytes + excluded.bytes`,
+           bytes = edges.bytes + excluded.bytes,
+           attrs = CASE WHEN excluded.attrs IS NULL THEN edges.attrs WHEN edges.attrs IS NULL THEN excluded.attrs
+                        ELSE json_patch(edges.attrs, excluded.attrs) END`,
       ),
       getNode: this.db.prepare('SELECT id, type, attrs FROM nodes WHERE id = ?'),
       out: this.db.prepare('SELECT * FROM edges WHERE src = ? AND first_time <= ?'),
@@ -120,7 +137,7 @@ export class SqliteGraphStore implements GraphStore {
         this.stmts.node.run(id, type, JSON.stringify(attrs));
       }
       for (const e of b.edges) {
-        this.stmts.edge.run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes);
+        this.stmts.edge.run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes, e.attrs ? JSON.stringify(e.attrs) : null);
       }
       this.stmts.batch.run(b.agent, b.seq, Date.now(), b.nodes.length, b.edges.length, b.hash ?? null, b.prev ?? null);
       return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
@@ -223,6 +240,50 @@ export class SqliteGraphStore implements GraphStore {
       batches: c('SELECT count(*) AS n FROM batches'),
       nodesByType: Object.fromEntries(byType.map((r) => [r.type, r.n])),
     };
+  }
+
+  async remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]> {
+    const args: unknown[] = [];
+    let where = '';
+    if (q.since !== undefined) {
+      where += ' AND u.last_time >= ?';
+      args.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where += ' AND u.first_time <= ?';
+      args.push(q.until);
+    }
+    if (q.tenants) {
+      where += ` AND json_extract(r.attrs, '$.tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'})`;
+      args.push(...q.tenants);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT r.id AS reader, w.id AS producer, f.id AS file, u.first_time AS readAt, u.attrs AS attrs,
+                json_extract(w.attrs, '$.node') AS producedOn, json_extract(r.attrs, '$.node') AS readOn,
+                (SELECT p.dst FROM edges p WHERE p.src = r.id AND p.type = 'PART_OF' LIMIT 1) AS invocation
+         FROM nodes f
+         JOIN edges g ON g.src = f.id AND g.type = 'WAS_GENERATED_BY'
+         JOIN edges u ON u.dst = f.id AND u.type = 'USED'
+         JOIN nodes w ON w.id = g.dst
+         JOIN nodes r ON r.id = u.src
+         WHERE f.type = 'File' AND json_extract(f.attrs, '$.volume') IS NOT NULL
+           AND json_extract(w.attrs, '$.node') IS NOT json_extract(r.attrs, '$.node')
+           AND u.last_time >= g.first_time${where}
+         ORDER BY u.first_time, r.id LIMIT ?`,
+      )
+      .all(...args, q.limit) as { reader: string; producer: string; file: string; readAt: number; attrs: string | null; producedOn: string; readOn: string; invocation: string | null }[];
+    const nodes = new Map((await this.getNodes([...new Set(rows.flatMap((r) => [r.reader, r.producer, r.file, ...(r.invocation ? [r.invocation] : [])]))])).map((n) => [n.id, n]));
+    return rows.map((r) => ({
+      reader: nodes.get(r.reader)!,
+      ...(r.invocation ? { invocation: nodes.get(r.invocation)! } : {}),
+      file: nodes.get(r.file)!,
+      producer: nodes.get(r.producer)!,
+      producedOn: r.producedOn,
+      readOn: r.readOn,
+      readAt: r.readAt,
+      readWhileWrite: r.attrs ? (JSON.parse(r.attrs) as { readWhileWrite?: boolean }).readWhileWrite === true : false,
+    }));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { batchHash, edgeId, type Batch, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { batchHash, edgeId, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
 
 /**
  * Collects nodes and edges until the next batch is cut. Edges with the same id collapse
@@ -25,7 +25,7 @@ export class GraphBuffer {
     return n;
   }
 
-  addEdge(type: EdgeType, from: GraphNode, to: GraphNode, firstTime: number, lastTime: number, count: number, bytes: number): void {
+  addEdge(type: EdgeType, from: GraphNode, to: GraphNode, firstTime: number, lastTime: number, count: number, bytes: number, attrs?: EdgeAttrs): void {
     if (count < 1) return;
     const id = edgeId(type, from.id, to.id);
     this.upsertNode(from);
@@ -36,8 +36,11 @@ export class GraphBuffer {
       e.lastTime = Math.max(e.lastTime, lastTime);
       e.count += count;
       e.bytes += bytes;
+      if (attrs) e.attrs = { ...e.attrs, ...attrs };
     } else {
-      this.edges.set(id, { id, type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes });
+      const e: GraphEdge = { id, type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes };
+      if (attrs) e.attrs = { ...attrs };
+      this.edges.set(id, e);
     }
   }
 

@@ -8,6 +8,10 @@ export class ObserverStats {
   untrackedTarget = 0;
   accepted = 0;
   gaps = 0;
+  /** An end marker without its begin, or a begin while another invocation was open. */
+  markerMismatch = 0;
+  /** GPU calls on device addresses no allocation in capture covers. */
+  gpuUnknownBuffer = 0;
 
   seen(kind: string): void {
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;

@@ -1,13 +1,18 @@
-import { readlinkSync } from 'node:fs';
-import { posix } from 'node:path';
+import { existsSync, readlinkSync, realpathSync } from 'node:fs';
+import { basename, posix } from 'node:path';
 import {
   endpointId,
   fileId,
   gapId,
   instanceId,
+  invocationId,
   isLoopback,
   pipeId,
   processId,
+  unitId,
+  type EdgeAttrs,
+  type InvocationNode,
+  type UnitNode,
   type EndpointNode,
   type InstanceNode,
   type PipeNode,
@@ -19,15 +24,28 @@ import {
 import type { CounterDump, SensorEvent } from '../sensor/events.js';
 import type { GraphBuffer } from './graph-buffer.js';
 import { ObserverStats } from './metrics.js';
+import { GpuTracker, gpuDevice } from './gpu.js';
+import type { VolumeTable } from '../volumes.js';
+import { CUDA_LIBRARY } from '../gpu-libraries.js';
 
 const AT_FDCWD = -100;
 const O_CLOEXEC = 0x80000;
+const O_ACCMODE = 3;
 
-/** An open file description: shared by dup'ed and inherited fds, like the kernel's. */
-type OpenFile =
-  | { kind: 'file'; path: string; truncated: boolean; writeVersion?: number }
+/** An open file description: shared by dup'ed and inherited fds, like the kernel's (refs counts them). */
+type OpenFile = { refs: number } & (
+  | { kind: 'file'; path: string; truncated: boolean; writeVersion?: number; writer?: boolean }
   | { kind: 'socket'; endpoint: EndpointNode }
-  | { kind: 'pipe'; pipe: PipeNode };
+  | { kind: 'pipe'; pipe: PipeNode }
+);
+
+/** An invocation in progress in one process, as the shim's markers announce it. */
+interface ActiveUnit {
+  node: UnitNode;
+  invocation: InvocationNode;
+  /** Files on ephemeral volumes this unit made: checked when the invocation ends. */
+  ephemeral: Map<string, { node: FileNode; path: string }>;
+}
 
 interface FdEntry {
   file: OpenFile;
@@ -49,6 +67,10 @@ interface ProcState {
   lastEdge: Map<string, { type: 'USED' | 'WAS_GENERATED_BY'; from: GraphNode; to: GraphNode; first: number }>;
   renameFrom?: { path: string; truncated: boolean };
   instance?: InstanceNode;
+  unit?: ActiveUnit;
+  /** cudaSetDevice's ordinal, and the GPU server this process reaches (API remoting), if any. */
+  gpuOrdinal?: number;
+  gpuServer?: string;
 }
 
 /** What /proc tells about a process that ran before capture started (faasprov agent). */
@@ -85,6 +107,10 @@ export interface ObserverOptions {
   rootFds?: Map<number, string>;
   /** Daemon mode: every tracked root is a function instance, described by this lookup. */
   instances?: { mode: string; describe(pid: number): InstanceFacts };
+  /** F3 volumes mounted on this node. */
+  volumes?: VolumeTable;
+  /** GPU servers (address:port) of a disaggregated pool, and the CUDA libraries the sensor probes (real paths). */
+  gpu?: { servers: ReadonlySet<string>; probed: ReadonlySet<string> };
 }
 
 /**
@@ -98,8 +124,15 @@ export class Observer {
   private readonly exited = new Map<number, ProcState>();
   readonly stats = new ObserverStats();
   private lastTs = 0n;
+  private readonly gpu: GpuTracker;
+  /** Open file descriptions holding an F3 file open for writing, by file key. */
+  private readonly writers = new Map<string, Set<OpenFile>>();
+  /** CUDA libraries mapped by a function but not probed, already reported. */
+  private readonly unprobed = new Set<string>();
 
-  constructor(private readonly opts: ObserverOptions, private readonly out: GraphBuffer) {}
+  constructor(private readonly opts: ObserverOptions, private readonly out: GraphBuffer) {
+    this.gpu = new GpuTracker(out, this.stats);
+  }
 
   us(ts: bigint): number {
     return Number((ts + this.opts.clockOffsetNs) / 1000n);
@@ -150,6 +183,8 @@ export class Observer {
         n.end = t;
         n.exitCode = e.code & 0x7f ? 128 + (e.code & 0x7f) : (e.code >> 8) & 0xff;
         this.out.upsertNode(n);
+        if (p.unit) this.endUnit(p, t);
+        for (const fd of [...p.fds.keys()]) this.dropFd(p, fd);
         this.procs.delete(e.pid);
         this.leave(p);
         this.exited.set(e.pid, p);
@@ -158,7 +193,12 @@ export class Observer {
       }
       case 'open': {
         const path = this.resolve(p, e.dirfd, e.path);
-        p.fds.set(e.fd, { file: { kind: 'file', path, truncated: e.truncated }, cloexec: (e.flags & O_CLOEXEC) !== 0 });
+        const file: OpenFile = { refs: 0, kind: 'file', path, truncated: e.truncated };
+        if ((e.flags & O_ACCMODE) !== 0 && this.opts.volumes?.resolve(path)) {
+          file.writer = true;
+          this.writersOf(path).add(file);
+        }
+        this.setFd(p, e.fd, file, (e.flags & O_CLOEXEC) !== 0);
         return;
       }
       case 'read':
@@ -167,17 +207,17 @@ export class Observer {
       case 'close':
       case 'flush':
         this.addCounters(p, e, t);
-        if (e.kind === 'close') p.fds.delete(e.fd);
+        if (e.kind === 'close') this.dropFd(p, e.fd);
         return;
       case 'dup': {
         const src = p.fds.get(e.oldfd);
-        if (src) p.fds.set(e.newfd, { file: src.file, cloexec: e.cloexec });
-        else p.fds.delete(e.newfd);
+        if (src) this.setFd(p, e.newfd, src.file, e.cloexec);
+        else this.dropFd(p, e.newfd);
         return;
       }
       case 'close-range': {
         const last = e.last < 0 ? Number.MAX_SAFE_INTEGER : e.last;
-        for (const fd of [...p.fds.keys()]) if (fd >= e.first && fd <= last) p.fds.delete(fd);
+        for (const fd of [...p.fds.keys()]) if (fd >= e.first && fd <= last) this.dropFd(p, fd);
         return;
       }
       case 'chdir':
@@ -204,8 +244,10 @@ export class Observer {
       case 'mmap-exec': {
         const f = p.fds.get(e.fd)?.file;
         const img = p.images.get(e.gen) ?? p.image;
-        if (f?.kind === 'file') this.out.addEdge('USED', img.node, this.fileNode(f.path, this.versions.get(f.path) ?? 0, f.truncated), t, t, 1, 0);
-        else this.stats.unattributed++;
+        if (f?.kind === 'file') {
+          this.out.addEdge('USED', this.subject(p, img), this.fileNode(f.path, this.versionOf(f.path), f.truncated), t, t, 1, 0);
+          this.checkGpuLibrary(f.path, t);
+        } else this.stats.unattributed++;
         return;
       }
       case 'setid': {
@@ -217,7 +259,7 @@ export class Observer {
       case 'kill':
       case 'ptrace': {
         const target = this.procs.get(e.target);
-        if (target) this.out.addEdge('WAS_INFORMED_BY', target.image.node, p.image.node, t, t, 1, 0);
+        if (target) this.out.addEdge('WAS_INFORMED_BY', this.subject(target), this.subject(p), t, t, 1, 0);
         else this.stats.untrackedTarget++;
         return;
       }
@@ -231,7 +273,118 @@ export class Observer {
         else this.stats.unattributed++;
         return;
       }
+      case 'marker':
+        return this.onMarker(p, e.phase, e.callId, t);
+      case 'gpu-alloc':
+      case 'gpu-free':
+      case 'gpu-copy':
+      case 'gpu-launch':
+        return this.gpu.handle(e, this.gpuCaller(p), t);
+      case 'gpu-device':
+        if (e.rc === 0) p.gpuOrdinal = e.device;
+        return;
     }
+  }
+
+  /** Who did it: the unit of the invocation in progress, else the process image. */
+  private subject(p: ProcState, img: Image = p.image): ProcessNode | UnitNode {
+    return p.unit && img === p.image ? p.unit.node : img.node;
+  }
+
+  private gpuCaller(p: ProcState) {
+    const device = gpuDevice(this.opts.node, p.pid, p.image.node.start, p.gpuOrdinal ?? 0, p.gpuServer);
+    return { node: this.opts.node, pid: p.pid, device, subject: this.subject(p), tenant: p.instance?.tenant };
+  }
+
+  /** A CUDA library mapped by a function that the sensor does not probe: its GPU calls are lost. */
+  private checkGpuLibrary(path: string, t: number): void {
+    if (!CUDA_LIBRARY.test(basename(path)) || this.unprobed.has(path)) return;
+    let real = path;
+    try {
+      real = realpathSync(path);
+    } catch {
+      // Gone already: judge by the mapped path.
+    }
+    if (this.opts.gpu?.probed.has(real)) return;
+    this.unprobed.add(path);
+    this.loss('gpu-library-unprobed', 1, t, t, `${path} was mapped after the sensor started; its GPU calls are not captured (configure it with --gpu-lib)`);
+  }
+
+  private onMarker(p: ProcState, phase: 'begin' | 'end', callId: string, t: number): void {
+    if (phase === 'end') {
+      if (p.unit?.node.callId === callId) this.endUnit(p, t);
+      else this.stats.markerMismatch++;
+      return;
+    }
+    if (p.unit) {
+      this.stats.markerMismatch++;
+      this.endUnit(p, t);
+    }
+    const tenant = p.instance?.tenant;
+    const invocation: InvocationNode = { id: invocationId(callId, tenant), type: 'Invocation', callId, start: t, source: 'shim' };
+    if (p.instance?.function) invocation.function = p.instance.function;
+    if (tenant) invocation.tenant = tenant;
+    const img = p.image.node;
+    const node: UnitNode = { id: unitId(this.opts.node, p.pid, img.start, callId), type: 'Unit', node: this.opts.node, pid: p.pid, processStart: img.start, callId, start: t };
+    if (tenant) node.tenant = tenant;
+    p.unit = { node, invocation, ephemeral: new Map() };
+    this.out.addEdge('PART_OF', node, invocation, t, t, 1, 0);
+    // The unit starts from the process's state (code loaded, config read), not from earlier units.
+    this.out.addEdge('WAS_INFORMED_BY', node, img, t, t, 1, 0);
+    if (p.instance) this.out.addEdge('WAS_ASSOCIATED_WITH', invocation, p.instance, t, t, 1, 0);
+  }
+
+  private endUnit(p: ProcState, t: number): void {
+    const u = p.unit!;
+    p.unit = undefined;
+    u.node.end = t;
+    u.invocation.end = t;
+    this.out.upsertNode(u.node);
+    this.out.upsertNode(u.invocation);
+    for (const { node, path } of u.ephemeral.values()) {
+      if (node.deleted !== undefined || !existsSync(path)) {
+        node.deleted ??= t;
+        node.removedAtInvocationEnd = true;
+        this.out.upsertNode(node);
+      }
+    }
+  }
+
+  private writersOf(path: string): Set<OpenFile> {
+    const k = this.vkey(path);
+    let set = this.writers.get(k);
+    if (!set) this.writers.set(k, (set = new Set()));
+    return set;
+  }
+
+  private setFd(p: ProcState, fd: number, file: OpenFile, cloexec: boolean): void {
+    this.dropFd(p, fd);
+    file.refs++;
+    p.fds.set(fd, { file, cloexec });
+  }
+
+  /** An fd goes away; its open file description closes with its last fd. */
+  private dropFd(p: ProcState, fd: number): void {
+    const entry = p.fds.get(fd);
+    if (!entry) return;
+    p.fds.delete(fd);
+    const f = entry.file;
+    if (--f.refs <= 0 && f.kind === 'file' && f.writer) {
+      const k = this.vkey(f.path);
+      const set = this.writers.get(k);
+      set?.delete(f);
+      if (set?.size === 0) this.writers.delete(k);
+    }
+  }
+
+  /** The key of a file's versions: an F3 file is one file whatever mount point it is reached by. */
+  private vkey(path: string): string {
+    const v = this.opts.volumes?.size ? this.opts.volumes.resolve(path) : undefined;
+    return v ? `\0${v.volume.id}\0${v.path}` : path;
+  }
+
+  private versionOf(path: string): number {
+    return this.versions.get(this.vkey(path)) ?? 0;
   }
 
   private newImage(pid: number, gen: number, start: number, exe: string, argv: string[]): Image {
@@ -289,7 +442,7 @@ export class Observer {
     if (s.euid !== undefined) img.node.euid = s.euid;
     const parent = this.procs.get(s.ppid);
     const fds = new Map<number, FdEntry>();
-    for (const [fd, target] of s.fds) fds.set(fd, { file: { kind: 'file', path: target, truncated: false }, cloexec: false });
+    for (const [fd, target] of s.fds) fds.set(fd, { file: { refs: 1, kind: 'file', path: target, truncated: false }, cloexec: false });
     const p: ProcState = { pid: s.pid, cwd: s.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map() };
     if (s.root || !parent) p.instance = this.newInstance(s.pid, s.start, s.exe, undefined, s.instance ?? {});
     else p.instance = parent.instance;
@@ -311,7 +464,7 @@ export class Observer {
       // The root of a tracked tree: the first image we see of this pid.
       const fds = new Map<number, FdEntry>();
       for (const [fd, target] of this.opts.rootFds ?? []) {
-        fds.set(fd, { file: { kind: 'file', path: target, truncated: false }, cloexec: false });
+        fds.set(fd, { file: { refs: 1, kind: 'file', path: target, truncated: false }, cloexec: false });
       }
       p = { pid: e.pid, cwd: this.opts.rootCwd, image: img, images: new Map(), fds, lastEdge: new Map() };
       if (this.opts.instances) {
@@ -325,9 +478,12 @@ export class Observer {
     } else {
       const prev = p.image.node;
       prev.end = t;
-      this.out.addEdge('WAS_INFORMED_BY', img.node, prev, t, t, 1, 0);
+      this.out.addEdge('WAS_INFORMED_BY', img.node, this.subject(p), t, t, 1, 0);
+      // A new image runs no more of the invocation's handler code: the unit ends here.
+      if (p.unit) this.endUnit(p, t);
       p.image = img;
-      for (const [fd, entry] of [...p.fds]) if (entry.cloexec) p.fds.delete(fd);
+      p.gpuOrdinal = undefined;
+      for (const [fd, entry] of [...p.fds]) if (entry.cloexec) this.dropFd(p, fd);
     }
     p.images.set(e.gen, img);
     this.associate(p, img, t);
@@ -351,11 +507,15 @@ export class Observer {
     const pn = parent.image.node;
     const img = this.newImage(e.child, 0, t, pn.exe, pn.argv);
     const fds = new Map<number, FdEntry>();
-    for (const [fd, entry] of parent.fds) fds.set(fd, { ...entry });
+    for (const [fd, entry] of parent.fds) {
+      entry.file.refs++;
+      fds.set(fd, { ...entry });
+    }
     const child: ProcState = { pid: e.child, cwd: parent.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map(), instance: parent.instance };
+    if (parent.gpuServer) child.gpuServer = parent.gpuServer;
     this.procs.set(e.child, child);
     this.join(child);
-    this.out.addEdge('WAS_INFORMED_BY', img.node, pn, t, t, 1, 0);
+    this.out.addEdge('WAS_INFORMED_BY', img.node, this.subject(parent), t, t, 1, 0);
     this.associate(child, img, t);
   }
 
@@ -370,7 +530,17 @@ export class Observer {
     return posix.resolve(base, path);
   }
 
+  /** A file version; on an F3 volume it is keyed by volume and the path inside it, with the volume's tier and node. */
   private fileNode(path: string, version: number, truncated: boolean): FileNode {
+    const v = this.opts.volumes?.size ? this.opts.volumes.resolve(path) : undefined;
+    if (v) {
+      const n: FileNode = {
+        id: fileId(v.volume.node, v.path, version, v.volume.id), type: 'File', node: v.volume.node, path: v.path, version,
+        volume: v.volume.id, tier: v.volume.tier,
+      };
+      if (truncated) n.pathTruncated = true;
+      return n;
+    }
     const n: FileNode = { id: fileId(this.opts.node, path, version), type: 'File', node: this.opts.node, path, version };
     if (truncated) n.pathTruncated = true;
     return n;
@@ -378,8 +548,9 @@ export class Observer {
 
   /** A new version of path, made at time t: versions only grow. */
   private nextVersion(path: string, t: number): number {
-    const v = Math.max(t, (this.versions.get(path) ?? 0) + 1);
-    this.versions.set(path, v);
+    const k = this.vkey(path);
+    const v = Math.max(t, (this.versions.get(k) ?? 0) + 1);
+    this.versions.set(k, v);
     return v;
   }
 
@@ -391,29 +562,41 @@ export class Observer {
       return;
     }
     const f = entry.file;
+    // Data written to /dev/null goes nowhere (and the shim's markers go there).
+    if (f.kind === 'file' && f.path === '/dev/null') return;
+    const subject = this.subject(p, img);
     let entity: GraphNode;
+    let attrs: EdgeAttrs | undefined;
     if (f.kind === 'socket') entity = f.endpoint;
     else if (f.kind === 'pipe') entity = f.pipe;
-    else if (kind === 'read') entity = this.fileNode(f.path, this.versions.get(f.path) ?? 0, f.truncated);
-    else {
-      if (f.writeVersion === undefined || this.versions.get(f.path) !== f.writeVersion) {
+    else if (kind === 'read') {
+      entity = this.fileNode(f.path, this.versionOf(f.path), f.truncated);
+      // F3 lets a reader consume a file while its writer still writes.
+      const ws = entity.volume !== undefined ? this.writers.get(this.vkey(f.path)) : undefined;
+      if (ws && [...ws].some((w) => w !== f)) attrs = { readWhileWrite: true };
+    } else {
+      if (f.writeVersion === undefined || this.versionOf(f.path) !== f.writeVersion) {
         f.writeVersion = this.nextVersion(f.path, t);
       }
-      entity = this.owned(this.fileNode(f.path, f.writeVersion, f.truncated), p);
+      const made = this.owned(this.fileNode(f.path, f.writeVersion, f.truncated), p);
+      entity = made;
+      if (made.tier === 'ephemeral' && p.unit && subject === p.unit.node) p.unit.ephemeral.set(made.id, { node: made, path: f.path });
     }
     const type = kind === 'read' ? 'USED' : 'WAS_GENERATED_BY';
-    const [from, to] = kind === 'read' ? [img.node, entity] : [entity, img.node];
-    this.out.addEdge(type, from, to, t, t, 1, bytes);
+    const [from, to] = kind === 'read' ? [subject, entity] : [entity, subject];
+    this.out.addEdge(type, from, to, t, t, 1, bytes, attrs);
     p.lastEdge.set(`${gen},${fd},${kind}`, { type, from, to, first: t });
   }
 
   private addCounters(p: ProcState, c: Omit<CounterDump, 'pid'>, t: number): void {
+    const f = p.fds.get(c.fd)?.file;
+    const sink = f?.kind === 'file' && f.path === '/dev/null';
     for (const [dir, count, bytes] of [['read', c.rc, c.rb], ['write', c.wc, c.wb]] as const) {
       const key = `${c.gen},${c.fd},${dir}`;
       const last = p.lastEdge.get(key);
       if (count > 0) {
         if (last) this.out.addEdge(last.type, last.from, last.to, last.first, t, count, bytes);
-        else this.stats.unattributed += count;
+        else if (!sink) this.stats.unattributed += count;
       }
       p.lastEdge.delete(key);
     }
@@ -434,12 +617,17 @@ export class Observer {
     const from = p.renameFrom;
     p.renameFrom = undefined;
     if (!from) return;
-    const img = p.image.node;
-    const old = this.fileNode(from.path, this.versions.get(from.path) ?? 0, from.truncated);
+    const img = this.subject(p);
+    const old = this.fileNode(from.path, this.versionOf(from.path), from.truncated);
     this.out.addEdge('USED', img, old, t, t, 1, 0);
-    this.versions.delete(from.path);
+    this.versions.delete(this.vkey(from.path));
     const made = this.owned(this.fileNode(to, this.nextVersion(to, t), truncated), p);
     this.out.addEdge('WAS_GENERATED_BY', made, img, t, t, 1, 0);
+    const ws = this.writers.get(this.vkey(from.path));
+    if (ws) {
+      this.writers.delete(this.vkey(from.path));
+      for (const w of ws) if (w.kind === 'file' && this.opts.volumes?.resolve(to)) this.writersOf(to).add(w);
+    }
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) {
         if (file.kind === 'file' && file.path === from.path) {
@@ -451,10 +639,12 @@ export class Observer {
   }
 
   private onUnlink(p: ProcState, path: string, truncated: boolean, t: number): void {
-    const gone = this.fileNode(path, this.versions.get(path) ?? 0, truncated);
+    const k = this.vkey(path);
+    const current = this.fileNode(path, this.versionOf(path), truncated);
+    const gone = p.unit?.ephemeral.get(current.id)?.node ?? current;
     gone.deleted = t;
-    this.out.addEdge('WAS_INVALIDATED_BY', gone, p.image.node, t, t, 1, 0);
-    this.versions.delete(path);
+    this.out.addEdge('WAS_INVALIDATED_BY', gone, this.subject(p), t, t, 1, 0);
+    this.versions.delete(k);
   }
 
   private endpoint(family: number, address: string, port: number): EndpointNode | undefined {
@@ -478,18 +668,23 @@ export class Observer {
     if (e.kind === 'bind') {
       // Serving an endpoint is an effect: whoever connects to it depends on this process.
       this.owned(ep, p);
-      p.fds.set(e.fd, { file: { kind: 'socket', endpoint: ep }, cloexec });
-      this.out.addEdge('WAS_GENERATED_BY', ep, p.image.node, t, t, 1, 0);
+      this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
+      this.out.addEdge('WAS_GENERATED_BY', ep, this.subject(p), t, t, 1, 0);
       return;
     }
-    this.out.addEdge('USED', p.image.node, ep, t, t, 1, 0);
+    if (e.kind === 'connect' && this.opts.gpu?.servers.has(`${ep.address}:${ep.port}`)) {
+      // API remoting: this process's CUDA calls now reach a shared GPU server.
+      ep.role = 'gpu-server';
+      p.gpuServer = `${ep.address}:${ep.port}`;
+    }
+    this.out.addEdge('USED', this.subject(p), ep, t, t, 1, 0);
     if (e.kind === 'accept') {
       this.stats.accepted++;
       // Data on an accepted socket meets the client's data at the served (bound) endpoint.
       const local = p.fds.get(e.lfd)?.file;
-      p.fds.set(e.fd, { file: { kind: 'socket', endpoint: local?.kind === 'socket' ? local.endpoint : ep }, cloexec: false });
+      this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: local?.kind === 'socket' ? local.endpoint : ep }, false);
     } else {
-      p.fds.set(e.fd, { file: { kind: 'socket', endpoint: ep }, cloexec });
+      this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
     }
   }
 
@@ -505,15 +700,15 @@ export class Observer {
     };
     this.owned(pipe, p);
     this.out.upsertNode(pipe);
-    const file: OpenFile = { kind: 'pipe', pipe };
-    p.fds.set(rfd, { file, cloexec: false });
-    p.fds.set(wfd, { file, cloexec: false });
+    const file: OpenFile = { refs: 0, kind: 'pipe', pipe };
+    this.setFd(p, rfd, file, false);
+    this.setFd(p, wfd, file, false);
   }
 
   /** chmod and truncate make a new version of the file, with no bytes. */
   private onModify(p: ProcState, path: string, truncated: boolean, t: number): void {
     const f = this.owned(this.fileNode(path, this.nextVersion(path, t), truncated), p);
-    this.out.addEdge('WAS_GENERATED_BY', f, p.image.node, t, t, 1, 0);
+    this.out.addEdge('WAS_GENERATED_BY', f, this.subject(p), t, t, 1, 0);
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) if (file.kind === 'file' && file.path === path) file.writeVersion = undefined;
     }

@@ -28,7 +28,13 @@ export type SensorEvent =
   | (Base & { kind: 'counters-flushed'; dump: CounterDump[] })
   | (Base & { kind: 'chdir'; path: string; truncated: boolean })
   | (Base & { kind: 'fchdir'; fd: number })
-  | (Base & { kind: 'close-range'; first: number; last: number });
+  | (Base & { kind: 'close-range'; first: number; last: number })
+  | (Base & { kind: 'marker'; tid: number; phase: 'begin' | 'end'; callId: string })
+  | (Base & { kind: 'gpu-alloc'; api: string; rc: number; ptr: string; size: number })
+  | (Base & { kind: 'gpu-free'; api: string; rc: number; ptr: string })
+  | (Base & { kind: 'gpu-copy'; api: string; rc: number; dst: string; src: string; bytes: number; copyKind: number })
+  | (Base & { kind: 'gpu-launch'; api: string; rc: number; func: string; symbol?: string })
+  | (Base & { kind: 'gpu-device'; api: string; rc: number; device: number });
 
 export type SensorEventKind = SensorEvent['kind'];
 

@@ -42,6 +42,15 @@ export function decodeEscaped(s: string): Buffer {
   return Buffer.from(bytes);
 }
 
+/** An invocation marker as the template shim writes it; call ids are printable and bounded. */
+const MARKER = /^faasprov:([BE]):([\x21-\x7e]{1,128})$/;
+
+/** A pointer printed with %llx, kept as a 0x string (64-bit addresses do not fit a double). */
+function hex(s: string | undefined, line: string): string {
+  if (s === undefined || !/^[0-9a-f]{1,16}$/.test(s)) throw new ParseError(line, `bad pointer ${JSON.stringify(s)}`);
+  return `0x${s}`;
+}
+
 function path(p: string): { path: string; truncated: boolean } {
   return { path: p, truncated: Buffer.byteLength(p, 'utf8') >= STR_MAX };
 }
@@ -179,6 +188,37 @@ export function parseLine(data: string): SensorEvent {
     case 'Z\t': {
       const [, t, pid, first, last] = fields(line, 5, line);
       return { kind: 'close-range', ts: ts(t), pid: int(pid, line), first: int(first, line), last: int(last, line) };
+    }
+    case 'm\t': {
+      const [, t, pid, tid, text] = fields(line, 5, line);
+      const m = MARKER.exec(text!.replace(/\n$/, ''));
+      if (!m) throw new ParseError(line, 'not an invocation marker');
+      return { kind: 'marker', ts: ts(t), pid: int(pid, line), tid: int(tid, line), phase: m[1] === 'B' ? 'begin' : 'end', callId: m[2]! };
+    }
+    case 'a\t': {
+      const [, t, pid, api, rc, ptr, size] = fields(line, 7, line);
+      return { kind: 'gpu-alloc', ts: ts(t), pid: int(pid, line), api: api!, rc: int(rc, line), ptr: hex(ptr, line), size: int(size, line) };
+    }
+    case 'b\t': {
+      const [, t, pid, api, rc, ptr] = fields(line, 6, line);
+      return { kind: 'gpu-free', ts: ts(t), pid: int(pid, line), api: api!, rc: int(rc, line), ptr: hex(ptr, line) };
+    }
+    case 'c\t': {
+      const [, t, pid, api, rc, dst, src, n, kind] = fields(line, 9, line);
+      return {
+        kind: 'gpu-copy', ts: ts(t), pid: int(pid, line), api: api!, rc: int(rc, line),
+        dst: hex(dst, line), src: hex(src, line), bytes: int(n, line), copyKind: int(kind, line),
+      };
+    }
+    case 'l\t': {
+      const [, t, pid, api, rc, func, symbol] = fields(line, 7, line);
+      const e: SensorEvent = { kind: 'gpu-launch', ts: ts(t), pid: int(pid, line), api: api!, rc: int(rc, line), func: hex(func, line) };
+      if (symbol && symbol !== '-' && !/^0x[0-9a-f]+$/.test(symbol)) e.symbol = symbol;
+      return e;
+    }
+    case 'd\t': {
+      const [, t, pid, api, rc, device] = fields(line, 6, line);
+      return { kind: 'gpu-device', ts: ts(t), pid: int(pid, line), api: api!, rc: int(rc, line), device: int(device, line) };
     }
     default:
       throw new ParseError(line, 'unknown tag');

@@ -28,7 +28,16 @@
  *   k ts                          marker after in-kernel counters were printed and cleared
  *   H ts pid path / J ts pid fd   chdir / fchdir
  *   Z ts pid first last           close_range
+ *   m ts pid tid text             a write to /dev/null by a shim: an invocation marker (faasprov:B|E:call-id)
+ * GPU API calls (uprobes on CUDA libraries; api is the function's name, rc its return code):
+ *   a ts pid api rc ptr size      allocation (ptr: the device address written to the out pointer)
+ *   b ts pid api rc ptr           free
+ *   c ts pid api rc dst src n kind   copy (kind: 1 host→device, 2 device→host, 3 device→device, 4 unified)
+ *   l ts pid api rc func symbol   kernel launch
+ *   d ts pid api rc device        device selection
  */
+import { gpuMapsClear, gpuProbes, type GpuLibrary } from './gpu-probes.js';
+
 /** Which process trees the kernel tracks. */
 export type Scope =
   /** faasprov run: the launcher whose next exec starts the tracked tree. */
@@ -44,6 +53,8 @@ export interface ProgramOptions {
   counterFlushSec?: number;
   /** Count every syscall of tracked processes (tracepoint raw_syscalls): for the reduction ratio. */
   countRaw?: boolean;
+  /** CUDA libraries to probe, with the entry points each defines (gpu-probes.ts). */
+  gpu?: GpuLibrary[];
 }
 
 /** Names bpftrace may compare with comm: no quotes or escapes can reach the program text. */
@@ -70,6 +81,10 @@ const O_CLOEXEC = 0x80000;
 const F_DUPFD = 0;
 const F_DUPFD_CLOEXEC = 1030;
 const EINPROGRESS = 115;
+/** Marker writes: "faasprov:B:" or "faasprov:E:" and a call id of up to 128 bytes. */
+export const MARKER_PREFIX = 'faasprov:';
+const MARKER_MIN = MARKER_PREFIX.length + 3;
+const MARKER_MAX = 190;
 
 const COUNTERS = (k: string) => `@rc[${k}], @rb[${k}], @wc[${k}], @wb[${k}]`;
 const DELETE_FD_STATE = (k: string) =>
@@ -176,6 +191,8 @@ ${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat
   if (args->ret >= 0) {
     ${rebind('args->ret')}
     printf("O\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, args->ret, @of[tid], @od[tid], str(@op[tid]));
+    // A shim announces invocations by writing markers to /dev/null (11 bytes tell it from longer paths).
+    if (str(@op[tid], 11) == "/dev/null") { @dn[pid, args->ret] = 1; } else { delete(@dn[pid, args->ret]); }
   }
   delete(@op[tid]); delete(@of[tid]); delete(@od[tid]);
 }
@@ -185,7 +202,16 @@ ${sc('enter_read')}, ${sc('enter_pread64')}, ${sc('enter_readv')}, ${sc('enter_p
 ${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_preadv')}, ${sc('exit_recvfrom')}, ${sc('exit_recvmsg')}
   /@rf[tid]/ ${firstOp('R')}
 
-${sc('enter_write')}, ${sc('enter_pwrite64')}, ${sc('enter_writev')}, ${sc('enter_pwritev')}, ${sc('enter_sendto')}, ${sc('enter_sendmsg')}
+// One probe per tracepoint: bpftrace 0.17 mis-loads two programs attached to the same one.
+${sc('enter_write')} /@t[pid]/ {
+  @wf[tid] = args->fd + 1;
+  if (@dn[pid, args->fd] && args->count >= ${MARKER_MIN} && args->count <= ${MARKER_MAX}) {
+    if (strncmp(str(args->buf, ${MARKER_PREFIX.length}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
+      printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str(args->buf, args->count));
+    }
+  }
+}
+${sc('enter_pwrite64')}, ${sc('enter_writev')}, ${sc('enter_pwritev')}, ${sc('enter_sendto')}, ${sc('enter_sendmsg')}
   /@t[pid]/ { @wf[tid] = args->fd + 1; }
 ${sc('exit_write')}, ${sc('exit_pwrite64')}, ${sc('exit_writev')}, ${sc('exit_pwritev')}, ${sc('exit_sendto')}, ${sc('exit_sendmsg')}
   /@wf[tid]/ ${firstOp('W')}
@@ -204,6 +230,7 @@ ${sc('exit_copy_file_range')}, ${sc('exit_splice')}, ${sc('exit_sendfile64')} /@
 
 ${sc('enter_close')} /@t[pid]/ {
   $g = @g[pid]; $fd = (int64)args->fd;
+  delete(@dn[pid, $fd]);
   printf("L\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, $fd, ${COUNTERS('pid, $g, $fd')});
   ${DELETE_FD_STATE('pid, $g, $fd')}
 }
@@ -337,6 +364,7 @@ ${sc('exit_ftruncate')} /@tf[tid]/ {
   if (args->ret == 0) { printf("e\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @tf[tid] - 1, @tl[tid]); }
   delete(@tf[tid]); delete(@tl[tid]);
 }
+${gpuProbes(opts.gpu ?? [])}
 ${opts.countRaw ? 'tracepoint:raw_syscalls:sys_enter /@t[pid]/ { @raw = count(); }' : ''}
 ${flush > 0 ? `interval:s:${flush} {
   print(@rc); print(@rb); print(@wc); print(@wb); ${opts.countRaw ? 'print(@raw);' : ''}
@@ -361,6 +389,7 @@ END {
   clear(@aa); clear(@af); clear(@xi); clear(@xo);
   clear(@ba); clear(@bf); clear(@pp); clear(@pk); clear(@mf); clear(@ml); clear(@kt); clear(@ks); clear(@pr); clear(@pt);
   clear(@cp); clear(@cpd); clear(@cm); clear(@cf2); clear(@tp); clear(@tl); clear(@tf); clear(@cd); clear(@cdf); clear(@s); clear(@g);
+  clear(@dn); ${gpuMapsClear(opts.gpu ?? [])}
 }
 `;
 }

@@ -14,6 +14,10 @@ export interface AgentCliOptions {
   metrics: string;
   countRaw?: boolean;
   counterFlush: number;
+  volume: string[];
+  volumeFstype: string[];
+  gpuLib: string[];
+  gpuServer: string[];
 }
 
 function hostPort(s: string): { host: string; port: number } | undefined {
@@ -55,6 +59,10 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
       metrics: hostPort(o.metrics),
       countRaw: o.countRaw,
       counterFlushSec: o.counterFlush,
+      volumes: o.volume,
+      volumeFstypes: o.volumeFstype,
+      gpuLibs: o.gpuLib,
+      gpuServers: o.gpuServer,
     });
     await agent.start();
   } catch (err) {

@@ -3,7 +3,10 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AgentTokens, ApiKeys } from '@faasprov/collector';
-import { Capture, HttpBatchExporter, preflight, which } from '@faasprov/agent';
+import {
+  Capture, HttpBatchExporter, VolumeTable, discoverVolumes, gpuLibrary, parseFstypeSpec, parseGpuServer, parseVolumeSpec, preflight, which,
+} from '@faasprov/agent';
+import { hostname } from 'node:os';
 import { buildServer, printable } from '@faasprov/graph-service';
 import { emitRendered, render, type CliFormat } from '../render.js';
 import { describeStore } from '@faasprov/store';
@@ -18,6 +21,10 @@ export interface RunOptions {
   node?: string;
   quiet?: boolean;
   record?: string;
+  volume?: string[];
+  volumeFstype?: string[];
+  gpuLib?: string[];
+  gpuServer?: string[];
 }
 
 // The launcher waits on fd 3 until capture is attached, then becomes CMD (same pid), so the
@@ -67,8 +74,18 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   if (!resolved) fail(new Error(`command not found: ${cmd}`), 127);
 
   let bpftrace: string;
+  let volumes: VolumeTable;
+  let gpu;
+  let gpuServers;
   try {
     ({ bpftrace } = await preflight({ bpftrace: o.bpftrace }));
+    const node = o.node ?? hostname();
+    volumes = new VolumeTable([
+      ...(o.volume ?? []).map((v) => parseVolumeSpec(v, node)),
+      ...discoverVolumes((o.volumeFstype ?? []).map(parseFstypeSpec), node),
+    ]);
+    gpu = (o.gpuLib ?? []).map(gpuLibrary);
+    gpuServers = new Set((o.gpuServer ?? []).map(parseGpuServer));
   } catch (err) {
     fail(err);
   }
@@ -99,6 +116,9 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     perfRbPages: o.perfPages,
     node: o.node,
     recordFile: o.record,
+    volumes,
+    gpuLibraries: gpu,
+    gpuServers,
   });
   try {
     await waitLaunched(child.pid!);

@@ -15,11 +15,14 @@ export function formatGraphml(g: SerializedGraph): string {
   const nodeKeys = new Set<string>();
   for (const n of g.nodes) for (const k of Object.keys(n)) if (k !== 'id') nodeKeys.add(k);
   const edgeKeys = ['type', 'firstTime', 'lastTime', 'count', 'bytes'];
+  const attrKeys = new Set<string>();
+  for (const e of g.edges) for (const k of Object.keys(e.attrs ?? {})) attrKeys.add(k);
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">',
     ...[...nodeKeys].sort().map((k) => `  <key id="n_${esc(k)}" for="node" attr.name="${esc(k)}" attr.type="string"/>`),
     ...edgeKeys.map((k) => `  <key id="e_${k}" for="edge" attr.name="${k}" attr.type="${k === 'type' ? 'string' : 'long'}"/>`),
+    ...[...attrKeys].sort().map((k) => `  <key id="ea_${esc(k)}" for="edge" attr.name="${esc(k)}" attr.type="string"/>`),
     '  <graph id="provenance" edgedefault="directed">',
   ];
   for (const n of g.nodes) {
@@ -33,6 +36,7 @@ export function formatGraphml(g: SerializedGraph): string {
   for (const e of g.edges) {
     out.push(`    <edge id="${esc(e.id)}" source="${esc(e.from)}" target="${esc(e.to)}">`);
     for (const k of edgeKeys) out.push(`      <data key="e_${k}">${esc(String(e[k as keyof typeof e]))}</data>`);
+    for (const [k, v] of Object.entries(e.attrs ?? {})) out.push(`      <data key="ea_${esc(k)}">${esc(String(v))}</data>`);
     out.push('    </edge>');
   }
   out.push('  </graph>', '</graphml>');

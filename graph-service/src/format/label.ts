@@ -14,7 +14,7 @@ export function nodeLabel(n: GraphNode): string {
       return printable(`Process ${n.pid} ${argv}${n.exitCode !== undefined ? ` [exit ${n.exitCode}]` : ''}`);
     }
     case 'File':
-      return printable(`File ${n.path}${n.pathTruncated ? '…' : ''} @${n.version === 0 ? 'initial' : `v${n.version}`}${n.deleted ? ' (deleted)' : ''}`);
+      return printable(`File ${n.volume ? `${n.volume}:` : ''}${n.path}${n.pathTruncated ? '…' : ''} @${n.version === 0 ? 'initial' : `v${n.version}`}${n.deleted ? ' (deleted)' : ''}`);
     case 'Endpoint':
       return printable(`Endpoint ${n.address.includes(':') ? `[${n.address}]` : n.address}:${n.port}`);
     case 'Gap':
@@ -23,5 +23,13 @@ export function nodeLabel(n: GraphNode): string {
       return printable(`Instance ${n.function ?? n.exe ?? '?'} (root ${n.rootPid}${n.cgroupPath ? `, ${n.cgroupPath}` : ''})`);
     case 'Pipe':
       return printable(`Pipe ${n.kind} made by ${n.pid}`);
+    case 'Invocation':
+      return printable(`Invocation ${n.callId}${n.function ? ` of ${n.function}` : ''}`);
+    case 'Unit':
+      return printable(`Unit of ${n.pid} in ${n.callId}`);
+    case 'GpuBuffer':
+      return printable(`GpuBuffer ${n.ptr}${n.size !== undefined ? ` (${n.size} bytes)` : ''} on ${n.device}${n.rc ? ` [rc ${n.rc}]` : ''}`);
+    case 'GpuKernel':
+      return printable(`GpuKernel ${n.symbol ?? n.func} by ${n.pid}${n.rc ? ` [rc ${n.rc}]` : ''}`);
   }
 }

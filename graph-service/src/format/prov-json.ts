@@ -13,6 +13,10 @@ const KIND: Record<GraphNode['type'], 'entity' | 'activity' | 'agent'> = {
   Pipe: 'entity',
   Gap: 'entity',
   Instance: 'agent',
+  Invocation: 'activity',
+  Unit: 'activity',
+  GpuKernel: 'activity',
+  GpuBuffer: 'entity',
 };
 
 /** PROV-JSON attribute values: scalars as they are, lists (argv) as one JSON string, in order. */
@@ -22,7 +26,7 @@ function attributes(n: GraphNode): Record<string, unknown> {
     if (k === 'id' || k === 'type' || v === undefined) continue;
     out[q(k)] = Array.isArray(v) ? JSON.stringify(v) : v;
   }
-  if (n.type === 'Process' && n.start !== undefined) {
+  if ((n.type === 'Process' || n.type === 'Unit' || n.type === 'Invocation') && n.start !== undefined) {
     out['prov:startTime'] = iso(n.start);
     if (n.end !== undefined) out['prov:endTime'] = iso(n.end);
   }
@@ -44,11 +48,20 @@ function label(n: GraphNode): string {
       return n.function ?? n.exe ?? `instance ${n.rootPid}`;
     case 'Pipe':
       return `${n.kind} of ${n.pid}`;
+    case 'Invocation':
+      return `invocation ${n.callId}`;
+    case 'Unit':
+      return `unit of ${n.pid} in ${n.callId}`;
+    case 'GpuBuffer':
+      return `gpu buffer ${n.ptr}`;
+    case 'GpuKernel':
+      return `gpu kernel ${n.symbol ?? n.func}`;
   }
 }
 
 function relation(e: GraphEdge): [string, Record<string, unknown>] {
-  const extra = { [q('firstTime')]: e.firstTime, [q('lastTime')]: e.lastTime, [q('count')]: e.count, [q('bytes')]: e.bytes };
+  const extra: Record<string, unknown> = { [q('firstTime')]: e.firstTime, [q('lastTime')]: e.lastTime, [q('count')]: e.count, [q('bytes')]: e.bytes };
+  for (const [k, v] of Object.entries(e.attrs ?? {})) if (v !== undefined) extra[q(k)] = v;
   switch (e.type) {
     case 'USED':
       return ['used', { 'prov:activity': q(e.from), 'prov:entity': q(e.to), 'prov:time': iso(e.firstTime), ...extra }];
@@ -62,6 +75,9 @@ function relation(e: GraphEdge): [string, Record<string, unknown>] {
       return ['wasAssociatedWith', { 'prov:activity': q(e.from), 'prov:agent': q(e.to), ...extra }];
     case 'WAS_ATTRIBUTED_TO':
       return ['wasAttributedTo', { 'prov:entity': q(e.from), 'prov:agent': q(e.to), ...extra }];
+    case 'PART_OF':
+      // PROV has no part-of between activities: the unit was informed by its invocation.
+      return ['wasInformedBy', { 'prov:informed': q(e.from), 'prov:informant': q(e.to), 'prov:type': q('PART_OF'), ...extra }];
   }
 }
 

@@ -8,10 +8,20 @@ const VERB: Record<GraphEdge['type'], string> = {
   WAS_INVALIDATED_BY: 'deleted',
   WAS_ASSOCIATED_WITH: 'runs in',
   WAS_ATTRIBUTED_TO: 'concerns',
+  PART_OF: 'part of',
 };
 
+/** What does things: processes, the units of invocations inside them, GPU kernels they launch. */
+const ACTORS = new Set<GraphNode['type']>(['Process', 'Unit', 'GpuKernel']);
+
 function amount(e: GraphEdge): string {
-  return `${e.count}×${e.bytes > 0 ? `, ${e.bytes} B` : ''}`;
+  const a = e.attrs ?? {};
+  const notes = [
+    a.readWhileWrite ? 'read while being written' : '',
+    a.crossTenant ? 'another tenant' : '',
+    a.rc ? `failed, rc ${a.rc}` : '',
+  ].filter(Boolean);
+  return `${e.count}×${e.bytes > 0 ? `, ${e.bytes} B` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`;
 }
 
 /**
@@ -27,13 +37,13 @@ export function formatTree(g: SerializedGraph, title?: string): string {
   const push = (m: Map<string, GraphEdge[]>, k: string, e: GraphEdge) => m.set(k, [...(m.get(k) ?? []), e]);
   for (const e of g.edges) {
     if (!byId.has(e.from) || !byId.has(e.to)) continue;
-    if (e.type === 'WAS_INFORMED_BY') {
+    if (e.type === 'WAS_INFORMED_BY' && ACTORS.has(byId.get(e.from)!.type) && ACTORS.has(byId.get(e.to)!.type)) {
       push(children, e.to, e);
       hasParent.add(e.from);
-    } else if (byId.get(e.from)!.type === 'Process') {
+    } else if (ACTORS.has(byId.get(e.from)!.type)) {
       push(effects, e.from, e);
       attached.add(e.to);
-    } else if (byId.get(e.to)!.type === 'Process') {
+    } else if (ACTORS.has(byId.get(e.to)!.type)) {
       push(effects, e.to, e);
       attached.add(e.from);
     }
@@ -56,11 +66,12 @@ export function formatTree(g: SerializedGraph, title?: string): string {
     });
     kids.forEach((e, i) => walk(e.from, inner, i === kids.length - 1, e));
   };
-  const roots = g.nodes.filter((n) => n.type === 'Process' && !hasParent.has(n.id));
-  for (const r of roots.sort((a, b) => (a.type === 'Process' && b.type === 'Process' ? a.start - b.start : 0))) walk(r.id, '', true);
-  // Processes only reachable through a cycle of WAS_INFORMED_BY (should not happen) still show.
-  for (const n of g.nodes) if (n.type === 'Process' && !seen.has(n.id)) walk(n.id, '', true);
-  const loose: GraphNode[] = g.nodes.filter((n) => n.type !== 'Process' && !attached.has(n.id));
+  const start = (n: GraphNode) => ('start' in n && typeof n.start === 'number' ? n.start : 0);
+  const roots = g.nodes.filter((n) => ACTORS.has(n.type) && !hasParent.has(n.id));
+  for (const r of roots.sort((a, b) => start(a) - start(b))) walk(r.id, '', true);
+  // Activities only reachable through a cycle of WAS_INFORMED_BY (should not happen) still show.
+  for (const n of g.nodes) if (ACTORS.has(n.type) && !seen.has(n.id)) walk(n.id, '', true);
+  const loose: GraphNode[] = g.nodes.filter((n) => !ACTORS.has(n.type) && !attached.has(n.id) && !seen.has(n.id));
   if (loose.length > 0) {
     lines.push('not linked to a process:');
     loose.forEach((n, i) => lines.push(`${i === loose.length - 1 ? '└─ ' : '├─ '}${nodeLabel(n)}`));
