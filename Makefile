@@ -23,6 +23,8 @@ APT_NEEDS := $(strip \
   $(if $(shell command -v javac),,openjdk-17-jdk-headless) \
   $(if $(shell command -v mvn),,maven) \
   $(if $(shell command -v dot),,graphviz) \
+  $(if $(shell command -v bindfs),,bindfs) \
+  $(if $(shell command -v nm),,binutils) \
   $(if $(shell python3 -c 'import venv, ensurepip' 2>/dev/null && echo ok),,python3-venv))
 
 system-deps:
@@ -37,13 +39,15 @@ node_modules/.install-stamp: package.json package-lock.json */package.json
 
 node-deps: node_modules/.install-stamp
 
-# The Python PROV library reads our PROV-JSON exports back in the tests.
-.tools/pyvenv/.complete:
+# The Python PROV library reads our PROV-JSON exports back in the tests; the real CUDA runtime
+# (libcudart from NVIDIA's PyPI wheel) is what the GPU uprobes attach to (no GPU needed).
+PY_PACKAGES := prov==3.2.3 nvidia-cuda-runtime-cu12==12.9.79
+.tools/pyvenv/.complete-2:
 	python3 -m venv .tools/pyvenv
-	.tools/pyvenv/bin/pip install -q prov==3.2.3
+	.tools/pyvenv/bin/pip install -q $(PY_PACKAGES)
 	@touch $@
 
-py-deps: .tools/pyvenv/.complete
+py-deps: .tools/pyvenv/.complete-2
 
 deps: system-deps node-deps py-deps
 

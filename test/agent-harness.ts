@@ -98,7 +98,9 @@ export function readStore(file: string) {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const nodes = db.prepare('SELECT id, type, attrs FROM nodes').all() as { id: string; type: string; attrs: string }[];
-    const edges = db.prepare('SELECT id, type, src, dst, count FROM edges').all() as { id: string; type: string; src: string; dst: string; count: number }[];
+    const edges = (db.prepare('SELECT id, type, src, dst, count, bytes, first_time, attrs FROM edges').all() as
+      { id: string; type: string; src: string; dst: string; count: number; bytes: number; first_time: number; attrs: string | null }[])
+      .map((e) => ({ ...e, attrs: e.attrs ? (JSON.parse(e.attrs) as Record<string, unknown>) : {} }));
     const batches = db.prepare('SELECT agent, seq FROM batches').all() as { agent: string; seq: number }[];
     const parsed = nodes.map((n) => ({ id: n.id, type: n.type, ...(JSON.parse(n.attrs) as Record<string, unknown>) }));
     const files = parsed.filter((n) => n.type === 'File') as unknown as { id: string; path: string; version: number }[];

@@ -2,6 +2,7 @@ import { parseBatch } from '@faasprov/model';
 import type { ApplyResult, GraphStore } from '@faasprov/store';
 import type { CollectorMetrics } from './metrics.js';
 import { chainGap } from './chain.js';
+import { resolveVolumeReads } from './volume-reads.js';
 
 export type ApplyOutcome = ApplyResult & { status: 'stored' | 'duplicate' };
 
@@ -23,6 +24,7 @@ export async function applyBatch(store: GraphStore, body: unknown, metrics?: Col
     batch.nodes.push(gap);
     if (metrics) metrics.chainBreaks++;
   }
+  await resolveVolumeReads(store, batch);
   const r = await store.applyBatch(batch);
   if (metrics) {
     if (r.applied) {

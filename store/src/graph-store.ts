@@ -98,6 +98,8 @@ export interface GraphStore {
   /** Every node and edge (small stores, exports). */
   all(): Promise<SerializedGraph>;
   stats(): Promise<StoreStats>;
+  /** The newest version (µs) of an F3 file made at or before time, if any is stored. */
+  fileVersionAt(volume: string, path: string, time: number): Promise<number | undefined>;
   /** Reads of F3 file versions produced on another node, oldest first. */
   remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]>;
   close(): Promise<void>;

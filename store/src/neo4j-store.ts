@@ -17,6 +17,7 @@ const SCHEMA = [
   'CREATE CONSTRAINT faasprov_batch_key IF NOT EXISTS FOR (b:Batch) REQUIRE b.key IS UNIQUE',
   'CREATE INDEX faasprov_batch_agent IF NOT EXISTS FOR (b:Batch) ON (b.agent, b.seq)',
   'CREATE INDEX faasprov_node_type IF NOT EXISTS FOR (n:Node) ON (n.type)',
+  'CREATE INDEX faasprov_file_volume IF NOT EXISTS FOR (f:File) ON (f.volume, f.path)',
   ...EDGE_TYPES.map((t) => `CREATE CONSTRAINT faasprov_edge_${t.toLowerCase()} IF NOT EXISTS FOR ()-[r:${t}]-() REQUIRE r.id IS UNIQUE`),
 ];
 
@@ -296,6 +297,14 @@ export class Neo4jGraphStore implements GraphStore {
     } finally {
       await s.close();
     }
+  }
+
+  async fileVersionAt(volume: string, path: string, time: number): Promise<number | undefined> {
+    const r = await this.read((tx) =>
+      tx.run('MATCH (f:File {volume: $volume, path: $path}) WHERE f.version <= $time RETURN max(f.version) AS v', { volume, path, time: neo4j.int(time) }),
+    );
+    const v = r.records[0]?.get('v') as number | null | undefined;
+    return v ?? undefined;
   }
 
   async remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]> {

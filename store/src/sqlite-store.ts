@@ -13,6 +13,8 @@ CREATE TABLE IF NOT EXISTS nodes (
   attrs TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS nodes_type ON nodes(type);
+CREATE INDEX IF NOT EXISTS nodes_volume_file ON nodes(json_extract(attrs, '$.volume'), json_extract(attrs, '$.path'), json_extract(attrs, '$.version'))
+  WHERE type = 'File';
 CREATE TABLE IF NOT EXISTS edges (
   id TEXT PRIMARY KEY,
   type TEXT NOT NULL,
@@ -122,6 +124,10 @@ export class SqliteGraphStore implements GraphStore {
       out: this.db.prepare('SELECT * FROM edges WHERE src = ? AND first_time <= ?'),
       in: this.db.prepare('SELECT * FROM edges WHERE dst = ? AND last_time >= ?'),
       edgesFrom: this.db.prepare('SELECT * FROM edges WHERE src = ?'),
+      versionAt: this.db.prepare(
+        `SELECT max(json_extract(attrs, '$.version')) AS v FROM nodes
+         WHERE type = 'File' AND json_extract(attrs, '$.volume') = ? AND json_extract(attrs, '$.path') = ? AND json_extract(attrs, '$.version') <= ?`,
+      ),
     };
   }
 
@@ -240,6 +246,11 @@ export class SqliteGraphStore implements GraphStore {
       batches: c('SELECT count(*) AS n FROM batches'),
       nodesByType: Object.fromEntries(byType.map((r) => [r.type, r.n])),
     };
+  }
+
+  async fileVersionAt(volume: string, path: string, time: number): Promise<number | undefined> {
+    const r = this.stmts.versionAt.get(volume, path, time) as { v: number | null } | undefined;
+    return r?.v ?? undefined;
   }
 
   async remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]> {
