@@ -34,12 +34,12 @@ export function fakeWatchdog(dir: string, name: string): string {
 
 export class Collector {
   proc: ResultPromise | undefined;
-  constructor(readonly store: string, readonly port: number) {}
+  constructor(readonly store: string, readonly port: number, readonly extra: string[] = []) {}
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    this.proc = execa(FAASPROV, ['up', '--store', this.store, '--port', String(this.port), '--agent-token', `node-test=${TOKEN}`], { reject: false });
+    this.proc = execa(FAASPROV, ['up', '--store', this.store, '--port', String(this.port), '--agent-token', `node-test=${TOKEN}`, ...this.extra], { reject: false });
     await until('the collector', () => fetch(`${this.url}/healthz`).then((r) => r.ok, () => false), 30000);
   }
   async stop(): Promise<void> {

@@ -3,10 +3,13 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Agent, Collector, fakeWatchdog, freePort, readStore, until } from './agent-harness.js';
+import { SqliteGraphStore } from '@faasprov/store';
+import { buildServer } from '@faasprov/graph-service';
 import { faasprov, ROOT, tempDir } from './helpers.js';
 
 type Node = { id: string; type: string; [k: string]: unknown };
 const PY = join(ROOT, '.tools/pyvenv/bin/python');
+const TOKEN_B = 'node-b-test-token-0123456789abcdef';
 const FN = join(ROOT, 'test/fixtures/f3_gpu_function.py');
 /** The real CUDA runtime from PyPI (nvidia-cuda-runtime-cu12, installed by make py-deps). */
 function cudart(): string {
@@ -30,6 +33,9 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
   let wdA: string;
   let wdB: string;
   let lib: string;
+  let guest: string;
+  let gpuServer: ReturnType<typeof execa>;
+  let gpuServerAt: string;
   const mounted: string[] = [];
 
   beforeAll(async () => {
@@ -43,15 +49,23 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
     await execa('bindfs', [backing, durable]);
     mounted.push(durable);
     lib = cudart();
+    // The API-remoting stand-ins (test/fixtures/gpu-remoting): a guest library built here, a GPU server.
+    guest = join(dir, 'libgpuguest.so');
+    await execa('gcc', ['-shared', '-fPIC', '-O1', '-o', guest, join(ROOT, 'test/fixtures/gpu-remoting/guest.c')]);
+    gpuServerAt = `127.0.0.1:${await freePort()}`;
+    gpuServer = execa(PY, [join(ROOT, 'test/fixtures/gpu-remoting/server.py'), gpuServerAt.split(':')[1]!], { reject: false, buffer: false });
+    await new Promise<void>((resolve) => gpuServer.stdout!.once('data', () => resolve()));
     wdA = fakeWatchdog(dir, 'fpwdf3a');
     wdB = fakeWatchdog(dir, 'fpwdf3b');
-    collector = new Collector(join(dir, 's.db'), await freePort());
+    collector = new Collector(join(dir, 's.db'), await freePort(), ['--agent-token', `node-b=${TOKEN_B}`]);
     await collector.start();
     agent = new Agent(collector.url, join(dir, 'spool'), 'fpwdf3a,fpwdf3b', await freePort(), [
       '--volume', `${eph}=scratch:ephemeral`,
       // The durable volume is found in /proc/mounts by its file-system type (bindfs shows as fuse).
       '--volume-fstype', 'fuse=durable',
       '--gpu-lib', lib,
+      '--gpu-lib', guest,
+      '--gpu-server', gpuServerAt,
     ]);
     await agent.start();
   }, 120000);
@@ -59,13 +73,17 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
   afterAll(async () => {
     await agent?.stop();
     await collector?.stop();
+    gpuServer?.kill();
     for (const m of mounted.reverse()) await execa('umount', [m], { reject: false });
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** Runs the fixture as function NAME under watchdog wd (its own instance). */
-  const fn = (wd: string, name: string, args: string[]) =>
-    execa(wd, ['-c', `exec ${PY} ${FN} "$@"`, 'fn', ...args], { env: { FAASPROV_FUNCTION: name }, reject: false });
+  const fn = (wd: string, name: string, args: string[], tenant?: string) =>
+    execa(wd, ['-c', `exec ${PY} ${FN} "$@"`, 'fn', ...args], {
+      env: { FAASPROV_FUNCTION: name, FAASPROV_TEST_GPU_SERVER: gpuServerAt, ...(tenant ? { FAASPROV_NAMESPACE: tenant } : {}) },
+      reject: false,
+    });
 
   const settle = async (what: string, ok: (s: ReturnType<typeof readStore>) => boolean) => {
     await until(what, async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0 && ok(readStore(collector.store)), 60000);
@@ -153,6 +171,7 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
     expect(s.edges.some((e) => e.type === 'WAS_INVALIDATED_BY' && e.src === buf.id)).toBe(true);
 
     // The backward trace from the second invocation reaches the first through the device buffer.
+    // (The store's own query, then the CLI as a user would run it.)
     const t = await faasprov(['trace', u2.id, '--backward', '--store', collector.store, '--format', 'json']);
     expect(t.exitCode).toBe(0);
     const g = JSON.parse(t.stdout) as { nodes: Node[] };
@@ -160,4 +179,65 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
     expect(ids.has(buf.id)).toBe(true);
     expect(ids.has(u1.id)).toBe(true);
   });
+
+  it('a disaggregated GPU: the channel is a gpu-server Endpoint, and a buffer written by one tenant and read by another is a path and a cross-tenant fact', async () => {
+    const w = await fn(wdA, 'fn-gpu-a', ['remote-write', guest, 'rg-1'], 'tenant-a');
+    expect(w.exitCode).toBe(0);
+    const ptr = w.stdout.trim();
+    const r = await fn(wdB, 'fn-gpu-b', ['remote-read', guest, ptr, 'rg-2'], 'tenant-b');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('card=4111-1111');
+    const s = await settle('the remote GPU invocations', (s) => !!unitOf(s, 'rg-2') && s.edges.some((e) => e.type === 'USED' && e.src === unitOf(s, 'rg-2')!.id && e.attrs.copyKind === 2));
+    const [addr, port] = gpuServerAt.split(':');
+    expect(s.nodes.find((n) => n.type === 'Endpoint' && n.address === addr && n.port === Number(port))).toMatchObject({ role: 'gpu-server' });
+    const buf = s.nodes.find((n) => n.type === 'GpuBuffer' && n.ptr === `0x${ptr}`) as Node;
+    expect(buf).toMatchObject({ device: `gpu-server:${gpuServerAt}/cuda0`, size: 64, rc: 0, tenant: 'tenant-a' });
+    const u1 = unitOf(s, 'rg-1')!;
+    const u2 = unitOf(s, 'rg-2')!;
+    expect(s.edges.some((e) => e.type === 'WAS_GENERATED_BY' && e.src === buf.id && e.dst === u1.id && e.bytes === 64)).toBe(true);
+    const read = s.edges.find((e) => e.type === 'USED' && e.src === u2.id && e.dst === buf.id)!;
+    expect(read.attrs).toMatchObject({ crossTenant: true, copyKind: 2 });
+    expect(u2.tenant).toBe('tenant-b');
+  });
+
+  it('a read on another node is one File version with its writer, and the locality route lists the invocation', async () => {
+    // A second agent, for node-b, sees the same durable volume under the same id.
+    const second = new Agent(collector.url, join(dir, 'spool-b'), 'fpwdf3c', await freePort(), [
+      '--node', 'node-b', '--token', TOKEN_B, '--volume', `${durable}=${backing.slice(1)}:durable:node-test`,
+    ]);
+    await second.start();
+    try {
+      const wdC = fakeWatchdog(dir, 'fpwdf3c');
+      const path = join(durable, 'remote.txt');
+      expect((await fn(wdA, 'fn-a', ['write', path, 'loc-w'])).exitCode).toBe(0);
+      await settle('the write on node-test', (s) => s.nodes.some((n) => n.type === 'File' && n.path === '/remote.txt'));
+      expect((await fn(wdC, 'fn-c', ['read', path, 'loc-r'])).exitCode).toBe(0);
+      await until('node-b to ship', async () => (await second.metric('faasprov_agent_spool_pending_batches')) === 0 && !!unitOf(readStore(collector.store), 'loc-r'), 60000);
+    } finally {
+      await second.stop();
+    }
+    const s = readStore(collector.store);
+    const files = s.nodes.filter((n) => n.type === 'File' && n.path === '/remote.txt') as Node[];
+    expect(files).toHaveLength(1);
+    const reader = unitOf(s, 'loc-r')!;
+    expect(reader.node).toBe('node-b');
+    expect(s.edges.some((e) => e.type === 'USED' && e.src === reader.id && e.dst === files[0]!.id)).toBe(true);
+
+    const store = new SqliteGraphStore(collector.store);
+    const app = await buildServer({ store, collector: false });
+    try {
+      const r = await app.inject({ method: 'GET', url: '/api/v1/locality/remote-reads?limit=50' });
+      expect(r.statusCode).toBe(200);
+      const reads = (r.json() as { reads: { invocation?: Node; producedOn: string; readOn: string; file: Node }[] }).reads;
+      const mine = reads.filter((x) => x.file.id === files[0]!.id);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ invocation: { callId: 'loc-r', function: 'fn-c' }, producedOn: 'node-test', readOn: 'node-b' });
+      // Reads on the writer's own node are not remote.
+      expect(reads.some((x) => x.invocation?.callId === 'b-durable')).toBe(false);
+      expect((await app.inject({ method: 'GET', url: '/api/v1/locality/remote-reads?limit=0' })).statusCode).toBe(400);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  }, 120000);
 });

@@ -24,6 +24,24 @@ describe('parseLine', () => {
     expect(parseLine('K\t9\t1\t3\t2\t8080\t127.0.0.1')).toMatchObject({ kind: 'connect', fd: 3, family: 2, port: 8080, address: '127.0.0.1' });
   });
 
+  it('parses invocation markers and refuses forged ones', () => {
+    expect(parseLine('m\t9\t7\t8\tfaasprov:B:call-1')).toMatchObject({ kind: 'marker', pid: 7, tid: 8, phase: 'begin', callId: 'call-1' });
+    expect(parseLine('m\t9\t7\t8\tfaasprov:E:call-1\n')).toMatchObject({ kind: 'marker', phase: 'end', callId: 'call-1' });
+    for (const bad of ['faasprov:X:c', 'faasprov:B:', 'faasprov:B:a b', `faasprov:B:${'x'.repeat(129)}`]) {
+      expect(() => parseLine(`m\t9\t7\t8\t${bad}`)).toThrow(ParseError);
+    }
+  });
+
+  it('parses GPU calls with 64-bit pointers kept exact', () => {
+    expect(parseLine('a\t9\t7\tcudaMalloc\t35\tffff7f00cafe0000\t4096')).toMatchObject({
+      kind: 'gpu-alloc', api: 'cudaMalloc', rc: 35, ptr: '0xffff7f00cafe0000', size: 4096,
+    });
+    expect(parseLine('c\t9\t7\tcudaMemcpy\t0\t7f0000001000\t55d0\t1024\t1')).toMatchObject({ kind: 'gpu-copy', dst: '0x7f0000001000', src: '0x55d0', bytes: 1024, copyKind: 1 });
+    expect(parseLine('l\t9\t7\tcudaLaunchKernel\t0\t55d0\tvecAdd')).toMatchObject({ kind: 'gpu-launch', func: '0x55d0', symbol: 'vecAdd' });
+    expect(parseLine('l\t9\t7\tcuLaunchKernel\t0\t55d0\t-')).not.toHaveProperty('symbol');
+    expect(() => parseLine('b\t9\t7\tcudaFree\t0\t0xzz')).toThrow(ParseError);
+  });
+
   it.each(['', 'Q\tx\t1\t0', 'R\t1\t2', 'Ω\t1', 'O\t1\t2\t3\tflags\t-100\t/x'])('rejects %j with a ParseError', (line) => {
     expect(() => parseLine(line)).toThrow(ParseError);
   });

@@ -18,4 +18,20 @@ describe('buildProgram', () => {
     expect(() => buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [1.5] } })).toThrow(/bad seed pid/);
     expect(() => buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, counterFlushSec: -1 })).toThrow(/interval/);
   });
+
+  it('probes the CUDA entry points a library defines, entry and return', () => {
+    const p = buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, gpu: [{ path: '/opt/cuda/libcudart.so.12', symbols: ['cudaMalloc', 'cudaMemcpy'] }] });
+    expect(p).toContain('uprobe:/opt/cuda/libcudart.so.12:cudaMalloc /@t[pid]/');
+    expect(p).toContain('uretprobe:/opt/cuda/libcudart.so.12:cudaMemcpy');
+    expect(p).toContain('clear(@ga);');
+    expect(p).not.toContain('clear(@gl);'); // no launch probe, no launch map
+  });
+
+  it.each([['/x/lib"cuda.so'], ['relative/libcudart.so'], ['/x/a:b.so']])('refuses the GPU library path %j', (path) => {
+    expect(() => buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, gpu: [{ path, symbols: ['cudaMalloc'] }] })).toThrow(/not usable/);
+  });
+
+  it('refuses unknown entry points', () => {
+    expect(() => buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, gpu: [{ path: '/l.so', symbols: ['system'] }] })).toThrow(/unknown GPU entry point/);
+  });
 });
