@@ -102,7 +102,7 @@ export function readStore(file: string) {
       { id: string; type: string; src: string; dst: string; count: number; bytes: number; first_time: number; attrs: string | null }[])
       .map((e) => ({ ...e, attrs: e.attrs ? (JSON.parse(e.attrs) as Record<string, unknown>) : {} }));
     const batches = db.prepare('SELECT agent, seq FROM batches').all() as { agent: string; seq: number }[];
-    const parsed = nodes.map((n) => ({ id: n.id, type: n.type, ...(JSON.parse(n.attrs) as Record<string, unknown>) }));
+    const parsed = nodes.map((n) => ({ ...(JSON.parse(n.attrs) as Record<string, unknown>), id: n.id, type: n.type })) as { id: string; type: string; [k: string]: unknown }[];
     const files = parsed.filter((n) => n.type === 'File') as unknown as { id: string; path: string; version: number }[];
     const writesOf = (id: string) => edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === id).reduce((a, e) => a + e.count, 0);
     return {

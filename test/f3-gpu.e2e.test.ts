@@ -174,7 +174,7 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
     // (The store's own query, then the CLI as a user would run it.)
     const t = await faasprov(['trace', u2.id, '--backward', '--store', collector.store, '--format', 'json']);
     expect(t.exitCode).toBe(0);
-    const g = JSON.parse(t.stdout) as { nodes: Node[] };
+    const g = JSON.parse(String(t.stdout)) as { nodes: Node[] };
     const ids = new Set(g.nodes.map((n) => n.id));
     expect(ids.has(buf.id)).toBe(true);
     expect(ids.has(u1.id)).toBe(true);
