@@ -25,6 +25,7 @@ APT_NEEDS := $(strip \
   $(if $(shell command -v dot),,graphviz) \
   $(if $(shell command -v bindfs),,bindfs) \
   $(if $(shell command -v nm),,binutils) \
+  $(if $(wildcard /usr/bin/chromium),,chromium) \
   $(if $(shell python3 -c 'import venv, ensurepip' 2>/dev/null && echo ok),,python3-venv))
 
 system-deps:
@@ -52,7 +53,7 @@ py-deps: .tools/pyvenv/.complete-2
 deps: system-deps node-deps py-deps
 
 build: node-deps
-	npx tsc -b
+	npm run build
 
 test: deps build
 	npm test

@@ -5,12 +5,12 @@ import { ModelErrors } from '@faasprov/model';
 import { StoreErrors } from '@faasprov/store';
 import { AgentErrors } from '@faasprov/agent';
 import { GraphErrors } from '@faasprov/graph-service';
-import { AuthErrors } from '@faasprov/collector';
+import { AuthErrors, RuleErrors } from '@faasprov/collector';
 import { ROOT } from './helpers.js';
 
 describe('error catalog', () => {
   const doc = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
-  const catalogs = { ModelErrors, StoreErrors, AgentErrors, GraphErrors, AuthErrors };
+  const catalogs = { ModelErrors, StoreErrors, AgentErrors, GraphErrors, AuthErrors, RuleErrors };
   for (const [name, catalog] of Object.entries(catalogs)) {
     it(`documents every code of ${name}, with its status`, () => {
       for (const [key, make] of Object.entries(catalog)) {

@@ -80,7 +80,9 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
 
   /** Runs the fixture as function NAME under watchdog wd (its own instance). */
   const fn = (wd: string, name: string, args: string[], tenant?: string) =>
-    execa(wd, ['-c', `exec ${PY} ${FN} "$@"`, 'fn', ...args], {
+    // A real watchdog outlives its handler; the stand-in waits a moment so that /proc still shows
+    // its environment (function, tenant) when the agent reads it.
+    execa(wd, ['-c', `sleep 0.2; exec ${PY} ${FN} "$@"`, 'fn', ...args], {
       env: { FAASPROV_FUNCTION: name, FAASPROV_TEST_GPU_SERVER: gpuServerAt, ...(tenant ? { FAASPROV_NAMESPACE: tenant } : {}) },
       reject: false,
     });

@@ -4,8 +4,9 @@ import { DEFAULT_PORT, defaultSpoolDir, defaultStorePath } from './defaults.js';
 import { agentCommand } from './commands/agent.js';
 import { collectorCommand } from './commands/collector.js';
 import { searchCommand } from './commands/search.js';
+import { alertsCommand } from './commands/alerts.js';
 import { exportCommand } from './commands/export.js';
-import { NODE_TYPES } from '@faasprov/model';
+import { NODE_TYPES, SEVERITIES } from '@faasprov/model';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
@@ -85,6 +86,8 @@ program
   .option('--durable <name>', 'the durable consumer all collectors share', 'faasprov-collector')
   .addOption(new Option('--nats-user <user>', 'NATS user').env('NATS_USER'))
   .addOption(new Option('--nats-password <password>', 'NATS password').env('NATS_PASSWORD'))
+  .option('--rules <file>', 'alert rules (JSON, see collector/rules/default.json); "default": the shipped rules', 'default')
+  .option('--no-rules', 'evaluate no alert rules')
   .action(async (o) => collectorCommand(o));
 
 program
@@ -99,11 +102,28 @@ program
   .option('--cors-origin <origin>', 'allow browsers from this origin (CORS is off otherwise)')
   .option('--rate-limit <n>', 'requests per minute per key', int('--rate-limit', 1, 1000000), 1200)
   .option('--no-auth', 'accept requests without a token (trusted hosts only)')
+  .option('--rules <file>', 'alert rules (JSON, see collector/rules/default.json); "default": the shipped rules', 'default')
+  .option('--no-rules', 'evaluate no alert rules')
   .action(async (o) => upCommand(o));
 
 const serverOption = () => new Option('--server <url>', 'ask this graph service (faasprov up) instead of opening --store').env('FAASPROV_URL');
 const keyOption = () => new Option('--key <key>', 'API key for --server').env('FAASPROV_API_KEY');
 const timeOption = (flag: string, what: string) => new Option(`${flag} <us>`, what).argParser(int(flag, 0, Number.MAX_SAFE_INTEGER));
+
+program
+  .command('alerts')
+  .description('alerts the collector\'s rules raised, newest first')
+  .addOption(new Option('--severity <level>', 'at least this severity').choices([...SEVERITIES]))
+  .option('--function <name>', 'only alerts about this function')
+  .addOption(timeOption('--since', 'only alerts from this time on (µs since the epoch)'))
+  .addOption(timeOption('--until', 'only alerts up to this time (µs)'))
+  .option('--limit <n>', 'results per page', int('--limit', 1, 500), 50)
+  .option('--offset <n>', 'skip this many results', int('--offset', 0, 100000), 0)
+  .option('--json', 'print the API answer as JSON')
+  .addOption(storeOption())
+  .addOption(serverOption())
+  .addOption(keyOption())
+  .action(async (o) => process.exit(await alertsCommand(o)));
 
 program
   .command('search')

@@ -3,6 +3,7 @@ import type { ApplyResult, GraphStore } from '@faasprov/store';
 import type { CollectorMetrics } from './metrics.js';
 import { chainGap } from './chain.js';
 import { resolveVolumeReads } from './volume-reads.js';
+import type { RuleEngine } from './rules/engine.js';
 
 export type ApplyOutcome = ApplyResult & { status: 'stored' | 'duplicate' };
 
@@ -11,7 +12,7 @@ export type ApplyOutcome = ApplyResult & { status: 'stored' | 'duplicate' };
  * FaasprovError naming the first bad field, storing nothing), then apply it in one
  * transaction that dedupes by (agent, seq). Returns only after the commit.
  */
-export async function applyBatch(store: GraphStore, body: unknown, metrics?: CollectorMetrics): Promise<ApplyOutcome> {
+export async function applyBatch(store: GraphStore, body: unknown, metrics?: CollectorMetrics, rules?: RuleEngine): Promise<ApplyOutcome> {
   let batch;
   try {
     batch = parseBatch(body);
@@ -19,12 +20,17 @@ export async function applyBatch(store: GraphStore, body: unknown, metrics?: Col
     if (metrics) metrics.batches.invalid++;
     throw err;
   }
-  const gap = (await store.batchInfo(batch.agent, batch.seq)) ? undefined : await chainGap(store, batch);
+  const seen = await store.batchInfo(batch.agent, batch.seq);
+  const gap = seen ? undefined : await chainGap(store, batch);
   if (gap) {
     batch.nodes.push(gap);
     if (metrics) metrics.chainBreaks++;
   }
-  await resolveVolumeReads(store, batch);
+  if (!seen) {
+    await resolveVolumeReads(store, batch);
+    const alerts = rules ? await rules.evaluate(batch, store) : 0;
+    if (metrics) metrics.alerts += alerts;
+  }
   const r = await store.applyBatch(batch);
   if (metrics) {
     if (r.applied) {

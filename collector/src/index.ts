@@ -5,3 +5,5 @@ export * from './auth.js';
 export * from './chain.js';
 export * from './nats-consumer.js';
 export * from './stream.js';
+export * from './rules/rules.js';
+export * from './rules/engine.js';

@@ -4,5 +4,7 @@ export class CollectorMetrics {
   nodes = 0;
   edges = 0;
   chainBreaks = 0;
+  /** Alerts raised by the rules (collector/rules). */
+  alerts = 0;
   unauthorized = 0;
 }

@@ -5,6 +5,7 @@ import type { GraphStore } from '@faasprov/store';
 import { applyBatch } from './apply.js';
 import { ensureStream } from './stream.js';
 import { CollectorMetrics } from './metrics.js';
+import type { RuleEngine } from './rules/engine.js';
 
 const STREAM = BATCH_STREAM.name;
 export const DEFAULT_DURABLE = 'faasprov-collector';
@@ -12,6 +13,8 @@ export const DEFAULT_DURABLE = 'faasprov-collector';
 export interface NatsCollectorOptions {
   url: string;
   store: GraphStore;
+  /** Rules evaluated on every new batch; alerts commit with it. */
+  rules?: RuleEngine;
   durable?: string;
   user?: string;
   pass?: string;
@@ -91,7 +94,7 @@ export class NatsCollector {
       return;
     }
     try {
-      await applyBatch(this.o.store, body, this.metrics);
+      await applyBatch(this.o.store, body, this.metrics, this.o.rules);
       m.ack();
     } catch (err) {
       if (err instanceof FaasprovError && err.statusCode === 400) {

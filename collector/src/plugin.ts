@@ -4,12 +4,15 @@ import type { GraphStore } from '@faasprov/store';
 import { applyBatch } from './apply.js';
 import { CollectorMetrics } from './metrics.js';
 import { AgentTokens, ApiKeys, AuthErrors, bearer } from './auth.js';
+import type { RuleEngine } from './rules/engine.js';
 
 export interface CollectorPluginOptions {
   store: GraphStore;
   metrics?: CollectorMetrics;
   /** Who may ingest; undefined only where the operator chose --no-auth. */
   keys?: ApiKeys;
+  /** Rules evaluated on every new batch; alerts commit with it. */
+  rules?: RuleEngine;
 }
 
 const Ack = Type.Object({
@@ -49,7 +52,7 @@ export const collectorPlugin: FastifyPluginAsync<CollectorPluginOptions> = async
           throw AuthErrors.FP_ERR_WRONG_AGENT(agent, who.name);
         }
       }
-      const r = await applyBatch(opts.store, req.body, metrics);
+      const r = await applyBatch(opts.store, req.body, metrics, opts.rules);
       const b = req.body as { agent: string; seq: number };
       return { status: r.status, agent: b.agent, seq: b.seq, nodes: r.nodes, edges: r.edges };
     },

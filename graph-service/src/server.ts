@@ -1,9 +1,13 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { ALL_TENANTS, FaasprovError, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
-import { ApiKeys, AuthErrors, bearer, collectorPlugin, CollectorMetrics, type Principal } from '@faasprov/collector';
+import { ApiKeys, AuthErrors, bearer, collectorPlugin, CollectorMetrics, type Principal, type RuleEngine } from '@faasprov/collector';
 import rateLimit from '@fastify/rate-limit';
 import cors from '@fastify/cors';
 import { traceRoutes } from './routes/trace.js';
@@ -11,6 +15,8 @@ import { GraphErrors } from './errors.js';
 import { graphRoutes } from './routes/graph.js';
 import { analysisRoutes } from './routes/analysis.js';
 import { localityRoutes } from './routes/locality.js';
+import { alertRoutes } from './routes/alerts.js';
+import { investigateRoutes } from './routes/investigate.js';
 
 export interface ServerOptions {
   store: GraphStore;
@@ -25,7 +31,14 @@ export interface ServerOptions {
   rateLimitPerMinute?: number;
   /** Allow browsers from this origin; CORS is off unless set. */
   corsOrigin?: string;
+  /** Rules the collector evaluates on ingest (undefined: none). */
+  rules?: RuleEngine;
+  /** The dashboard's built files (ui/dist), served at /; false: no dashboard. */
+  uiDir?: string | false;
 }
+
+/** ui/dist beside this package, when the dashboard was built. */
+export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../ui/dist', import.meta.url));
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -88,12 +101,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (opts.collector !== false) {
-    await app.register(collectorPlugin, { store: opts.store, metrics: new CollectorMetrics(), keys: opts.keys });
+    await app.register(collectorPlugin, { store: opts.store, metrics: new CollectorMetrics(), keys: opts.keys, rules: opts.rules });
   }
   await app.register(traceRoutes, { store: opts.store });
   await app.register(graphRoutes, { store: opts.store });
   await app.register(analysisRoutes, { store: opts.store, keys: opts.keys });
   await app.register(localityRoutes, { store: opts.store });
+  await app.register(alertRoutes, { store: opts.store });
+  await app.register(investigateRoutes, { store: opts.store });
+  const ui = opts.uiDir === undefined ? DEFAULT_UI_DIR : opts.uiDir;
+  if (ui && existsSync(join(ui, 'index.html'))) {
+    // The dashboard is static; everything it shows comes through /api with the user's key.
+    await app.register(fastifyStatic, { root: ui, prefix: '/', index: 'index.html', decorateReply: false });
+  }
   return app;
 }
 

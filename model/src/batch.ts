@@ -58,6 +58,7 @@ const nodeChecks: Record<NodeType, Check> = {
   Unit: TypeCompiler.Compile(NODE_SCHEMAS.Unit),
   GpuBuffer: TypeCompiler.Compile(NODE_SCHEMAS.GpuBuffer),
   GpuKernel: TypeCompiler.Compile(NODE_SCHEMAS.GpuKernel),
+  Alert: TypeCompiler.Compile(NODE_SCHEMAS.Alert),
 };
 
 function firstError(check: Check, value: unknown, base: string): FaasprovError | undefined {

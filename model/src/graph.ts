@@ -161,6 +161,31 @@ export const UnitNode = Type.Object(
     callId: Type.String({ minLength: 1, maxLength: 128 }),
     start: Time,
     end: Type.Optional(Time),
+    /** The instance (id) and function the process serves. */
+    instance: Type.Optional(Id),
+    function: Type.Optional(Type.String({ maxLength: 253 })),
+    tenant: Type.Optional(Tenant),
+  },
+  { additionalProperties: false },
+);
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** A rule's finding, linked (CONCERNS) to the nodes of the operation that raised it. */
+export const AlertNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Alert'),
+    rule: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
+    severity: Type.Union(SEVERITIES.map((s) => Type.Literal(s))),
+    /** When the operation happened (µs). */
+    time: Time,
+    summary: Type.String({ maxLength: 1024 }),
+    /** The nodes of the operation (subject, and object when there is one): with rule, the alert's key. */
+    subject: Id,
+    object: Type.Optional(Id),
+    function: Type.Optional(Type.String({ maxLength: 253 })),
     tenant: Type.Optional(Tenant),
   },
   { additionalProperties: false },
@@ -217,6 +242,7 @@ export type InvocationNode = Static<typeof InvocationNode>;
 export type UnitNode = Static<typeof UnitNode>;
 export type GpuBufferNode = Static<typeof GpuBufferNode>;
 export type GpuKernelNode = Static<typeof GpuKernelNode>;
+export type AlertNode = Static<typeof AlertNode>;
 export type GraphNode =
   | ProcessNode
   | FileNode
@@ -227,7 +253,8 @@ export type GraphNode =
   | InvocationNode
   | UnitNode
   | GpuBufferNode
-  | GpuKernelNode;
+  | GpuKernelNode
+  | AlertNode;
 export type NodeType = GraphNode['type'];
 
 export const NODE_SCHEMAS = {
@@ -241,6 +268,7 @@ export const NODE_SCHEMAS = {
   Unit: UnitNode,
   GpuBuffer: GpuBufferNode,
   GpuKernel: GpuKernelNode,
+  Alert: AlertNode,
 } as const;
 export const NODE_TYPES = Object.keys(NODE_SCHEMAS) as NodeType[];
 
@@ -252,6 +280,7 @@ export const EDGE_TYPES = [
   'WAS_ASSOCIATED_WITH',
   'WAS_ATTRIBUTED_TO',
   'PART_OF',
+  'CONCERNS',
 ] as const;
 export type EdgeType = (typeof EDGE_TYPES)[number];
 
@@ -264,6 +293,8 @@ export const EdgeAttrs = Type.Object(
     crossTenant: Type.Optional(Type.Boolean()),
     /** The return code of a failed API call (a CUDA error): the operation was tried, not done. */
     rc: Type.Optional(Type.Integer()),
+    /** The process started the connection (connect), rather than accepting it. */
+    initiated: Type.Optional(Type.Boolean()),
     /** The CUDA copy kind (1 host→device, 2 device→host, 3 device→device, 4 inferred). */
     copyKind: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
   },
@@ -293,7 +324,7 @@ export interface SerializedGraph {
 }
 
 const ACTIVITIES: ReadonlySet<NodeType> = new Set(['Process', 'Unit', 'GpuKernel', 'Invocation']);
-const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap', 'Pipe', 'GpuBuffer']);
+const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap', 'Pipe', 'GpuBuffer', 'Alert']);
 const AGENTS: ReadonlySet<NodeType> = new Set(['Instance']);
 
 /** W3C PROV direction rules: which node types an edge type may join. */
@@ -304,13 +335,14 @@ export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): str
     (type === 'WAS_INFORMED_BY' && ACTIVITIES.has(from) && ACTIVITIES.has(to)) ||
     (type === 'WAS_ASSOCIATED_WITH' && ACTIVITIES.has(from) && AGENTS.has(to)) ||
     (type === 'WAS_ATTRIBUTED_TO' && ENTITIES.has(from) && AGENTS.has(to)) ||
-    (type === 'PART_OF' && from === 'Unit' && to === 'Invocation');
+    (type === 'PART_OF' && from === 'Unit' && to === 'Invocation') ||
+    (type === 'CONCERNS' && from === 'Alert' && to !== 'Alert');
   return ok ? undefined : `${type} cannot join ${from} to ${to}`;
 }
 
 const PREFIX: Record<NodeType, string> = {
   Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap', Instance: 'i', Pipe: 'pp',
-  Invocation: 'inv', Unit: 'u', GpuBuffer: 'gb', GpuKernel: 'gk',
+  Invocation: 'inv', Unit: 'u', GpuBuffer: 'gb', GpuKernel: 'gk', Alert: 'al',
 };
 
 export function processId(node: string, pid: number, start: number): string {
@@ -328,6 +360,9 @@ export function unitId(node: string, pid: number, processStart: number, callId: 
 }
 export function gpuBufferId(device: string, ptr: string, allocated: number): string {
   return hashId(PREFIX.GpuBuffer, ['GpuBuffer', device, ptr, allocated]);
+}
+export function alertId(rule: string, subject: string, object?: string): string {
+  return hashId(PREFIX.Alert, ['Alert', rule, subject, object ?? '']);
 }
 export function gpuKernelId(node: string, pid: number, start: number, func: string): string {
   return hashId(PREFIX.GpuKernel, ['GpuKernel', node, pid, start, func]);
@@ -371,6 +406,8 @@ export function expectedNodeId(n: GraphNode): string {
       return gpuBufferId(n.device, n.ptr, n.allocated);
     case 'GpuKernel':
       return gpuKernelId(n.node, n.pid, n.start, n.func);
+    case 'Alert':
+      return alertId(n.rule, n.subject, n.object);
   }
 }
 

@@ -68,6 +68,17 @@ export interface RemoteReadQuery {
   tenants?: string[];
 }
 
+export interface AlertQuery {
+  since?: number;
+  until?: number;
+  /** At least this severity. */
+  minSeverity?: 'low' | 'medium' | 'high' | 'critical';
+  function?: string;
+  limit: number;
+  offset: number;
+  tenants?: string[];
+}
+
 export interface StoreStats {
   nodes: number;
   edges: number;
@@ -100,6 +111,8 @@ export interface GraphStore {
   stats(): Promise<StoreStats>;
   /** The newest version (µs) of an F3 file made at or before time, if any is stored. */
   fileVersionAt(volume: string, path: string, time: number): Promise<number | undefined>;
+  /** Alerts, newest first. */
+  alerts(q: AlertQuery): Promise<GraphNode[]>;
   /** Reads of F3 file versions produced on another node, oldest first. */
   remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
-import { EDGE_TYPES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
-import type { RemoteRead, RemoteReadQuery } from './graph-store.js';
+import { EDGE_TYPES, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import type { AlertQuery, RemoteRead, RemoteReadQuery } from './graph-store.js';
 import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
@@ -18,6 +18,7 @@ const SCHEMA = [
   'CREATE INDEX faasprov_batch_agent IF NOT EXISTS FOR (b:Batch) ON (b.agent, b.seq)',
   'CREATE INDEX faasprov_node_type IF NOT EXISTS FOR (n:Node) ON (n.type)',
   'CREATE INDEX faasprov_file_volume IF NOT EXISTS FOR (f:File) ON (f.volume, f.path)',
+  'CREATE INDEX faasprov_alert_time IF NOT EXISTS FOR (a:Alert) ON (a.time)',
   ...EDGE_TYPES.map((t) => `CREATE CONSTRAINT faasprov_edge_${t.toLowerCase()} IF NOT EXISTS FOR ()-[r:${t}]-() REQUIRE r.id IS UNIQUE`),
 ];
 
@@ -38,7 +39,7 @@ function toNode(p: Record<string, unknown>): GraphNode {
   return p as unknown as GraphNode;
 }
 
-const EDGE_ATTRS = ['readWhileWrite', 'crossTenant', 'rc', 'copyKind'] as const;
+const EDGE_ATTRS = ['readWhileWrite', 'crossTenant', 'rc', 'copyKind', 'initiated'] as const;
 
 function toEdge(type: string, from: string, to: string, r: Record<string, unknown>): GraphEdge {
   const e: GraphEdge = {
@@ -207,7 +208,7 @@ export class Neo4jGraphStore implements GraphStore {
         {
           type: q.type ?? null,
           text: q.text ?? null,
-          fields: ['path', 'address', 'exe', 'function', 'cause'],
+          fields: ['path', 'address', 'exe', 'function', 'cause', 'callId', 'rule'],
           function: q.function ?? null,
           since: q.since === undefined ? null : neo4j.int(q.since),
           until: q.until === undefined ? null : neo4j.int(q.until),
@@ -305,6 +306,28 @@ export class Neo4jGraphStore implements GraphStore {
     );
     const v = r.records[0]?.get('v') as number | null | undefined;
     return v ?? undefined;
+  }
+
+  async alerts(q: AlertQuery): Promise<GraphNode[]> {
+    const r = await this.read((tx) =>
+      tx.run(
+        `MATCH (a:Alert)
+         WHERE ($since IS NULL OR a.time >= $since) AND ($until IS NULL OR a.time <= $until)
+           AND ($severities IS NULL OR a.severity IN $severities) AND ($function IS NULL OR a.function = $function)
+           AND ($tenants IS NULL OR a.tenant IS NULL OR a.tenant IN $tenants)
+         RETURN properties(a) AS p ORDER BY a.time DESC, a.id SKIP $offset LIMIT $limit`,
+        {
+          since: q.since === undefined ? null : neo4j.int(q.since),
+          until: q.until === undefined ? null : neo4j.int(q.until),
+          severities: q.minSeverity ? SEVERITIES.slice(SEVERITIES.indexOf(q.minSeverity)) : null,
+          function: q.function ?? null,
+          tenants: q.tenants ?? null,
+          offset: neo4j.int(q.offset),
+          limit: neo4j.int(q.limit),
+        },
+      ),
+    );
+    return r.records.map((rec) => toNode(rec.get('p') as Record<string, unknown>));
   }
 
   async remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]> {

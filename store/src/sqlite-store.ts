@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import { SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
 import type {
-  ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, RemoteRead, RemoteReadQuery, StoreStats,
+  AlertQuery, ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, RemoteRead, RemoteReadQuery, StoreStats,
 } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS nodes (
   attrs TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS nodes_type ON nodes(type);
+CREATE INDEX IF NOT EXISTS nodes_alert_time ON nodes(json_extract(attrs, '$.time')) WHERE type = 'Alert';
 CREATE INDEX IF NOT EXISTS nodes_volume_file ON nodes(json_extract(attrs, '$.volume'), json_extract(attrs, '$.path'), json_extract(attrs, '$.version'))
   WHERE type = 'File';
 CREATE TABLE IF NOT EXISTS edges (
@@ -43,7 +44,7 @@ const SCHEMA_VERSION = '2';
 /** Schema 1 stores gain the edges' attrs column (schema 2) in place. */
 const MIGRATIONS: Record<string, string> = { '1': 'ALTER TABLE edges ADD COLUMN attrs TEXT' };
 /** The attributes a text search looks in. */
-const TEXT_FIELDS = ['path', 'address', 'exe', 'function', 'cause'];
+const TEXT_FIELDS = ['path', 'address', 'exe', 'function', 'cause', 'callId', 'rule'];
 
 interface EdgeRow {
   id: string;
@@ -251,6 +252,37 @@ export class SqliteGraphStore implements GraphStore {
   async fileVersionAt(volume: string, path: string, time: number): Promise<number | undefined> {
     const r = this.stmts.versionAt.get(volume, path, time) as { v: number | null } | undefined;
     return r?.v ?? undefined;
+  }
+
+  async alerts(q: AlertQuery): Promise<GraphNode[]> {
+    const where: string[] = ["type = 'Alert'"];
+    const args: unknown[] = [];
+    if (q.since !== undefined) {
+      where.push("json_extract(attrs, '$.time') >= ?");
+      args.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push("json_extract(attrs, '$.time') <= ?");
+      args.push(q.until);
+    }
+    if (q.minSeverity) {
+      const sev = SEVERITIES.slice(SEVERITIES.indexOf(q.minSeverity));
+      where.push(`json_extract(attrs, '$.severity') IN (${sev.map(() => '?').join(', ')})`);
+      args.push(...sev);
+    }
+    if (q.function !== undefined) {
+      where.push("json_extract(attrs, '$.function') = ?");
+      args.push(q.function);
+    }
+    if (q.tenants) {
+      // An alert without a tenant (a capture gap) concerns everyone, like other shared entities.
+      where.push(`(json_extract(attrs, '$.tenant') IS NULL OR json_extract(attrs, '$.tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'}))`);
+      args.push(...q.tenants);
+    }
+    const rows = this.db
+      .prepare(`SELECT id, type, attrs FROM nodes WHERE ${where.join(' AND ')} ORDER BY json_extract(attrs, '$.time') DESC, id LIMIT ? OFFSET ?`)
+      .all(...args, q.limit, q.offset) as { id: string; type: string; attrs: string }[];
+    return rows.map(toNode);
   }
 
   async remoteReads(q: RemoteReadQuery): Promise<RemoteRead[]> {

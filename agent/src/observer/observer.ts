@@ -274,7 +274,7 @@ export class Observer {
         return;
       }
       case 'marker':
-        return this.onMarker(p, e.phase, e.callId, t);
+        return this.onMarker(p, e.phase, e.callId, t, e.function);
       case 'gpu-alloc':
       case 'gpu-free':
       case 'gpu-copy':
@@ -310,7 +310,8 @@ export class Observer {
     this.loss('gpu-library-unprobed', 1, t, t, `${path} was mapped after the sensor started; its GPU calls are not captured (configure it with --gpu-lib)`);
   }
 
-  private onMarker(p: ProcState, phase: 'begin' | 'end', callId: string, t: number): void {
+  /** fn: the function the shim names (kept only when /proc could not tell the instance's). */
+  private onMarker(p: ProcState, phase: 'begin' | 'end', callId: string, t: number, fn?: string): void {
     if (phase === 'end') {
       if (p.unit?.node.callId === callId) this.endUnit(p, t);
       else this.stats.markerMismatch++;
@@ -322,11 +323,14 @@ export class Observer {
     }
     const tenant = p.instance?.tenant;
     const invocation: InvocationNode = { id: invocationId(callId, tenant), type: 'Invocation', callId, start: t, source: 'shim' };
-    if (p.instance?.function) invocation.function = p.instance.function;
+    const functionName = p.instance?.function ?? fn;
+    if (functionName) invocation.function = functionName;
     if (tenant) invocation.tenant = tenant;
     const img = p.image.node;
     const node: UnitNode = { id: unitId(this.opts.node, p.pid, img.start, callId), type: 'Unit', node: this.opts.node, pid: p.pid, processStart: img.start, callId, start: t };
     if (tenant) node.tenant = tenant;
+    if (p.instance) node.instance = p.instance.id;
+    if (functionName) node.function = functionName;
     p.unit = { node, invocation, ephemeral: new Map() };
     this.out.addEdge('PART_OF', node, invocation, t, t, 1, 0);
     // The unit starts from the process's state (code loaded, config read), not from earlier units.
@@ -677,7 +681,7 @@ export class Observer {
       ep.role = 'gpu-server';
       p.gpuServer = `${ep.address}:${ep.port}`;
     }
-    this.out.addEdge('USED', this.subject(p), ep, t, t, 1, 0);
+    this.out.addEdge('USED', this.subject(p), ep, t, t, 1, 0, e.kind === 'connect' ? { initiated: true } : undefined);
     if (e.kind === 'accept') {
       this.stats.accepted++;
       // Data on an accepted socket meets the client's data at the served (bound) endpoint.

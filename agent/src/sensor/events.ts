@@ -29,7 +29,7 @@ export type SensorEvent =
   | (Base & { kind: 'chdir'; path: string; truncated: boolean })
   | (Base & { kind: 'fchdir'; fd: number })
   | (Base & { kind: 'close-range'; first: number; last: number })
-  | (Base & { kind: 'marker'; tid: number; phase: 'begin' | 'end'; callId: string })
+  | (Base & { kind: 'marker'; tid: number; phase: 'begin' | 'end'; callId: string; function?: string })
   | (Base & { kind: 'gpu-alloc'; api: string; rc: number; ptr: string; size: number })
   | (Base & { kind: 'gpu-free'; api: string; rc: number; ptr: string })
   | (Base & { kind: 'gpu-copy'; api: string; rc: number; dst: string; src: string; bytes: number; copyKind: number })

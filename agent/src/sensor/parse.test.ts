@@ -27,7 +27,8 @@ describe('parseLine', () => {
   it('parses invocation markers and refuses forged ones', () => {
     expect(parseLine('m\t9\t7\t8\tfaasprov:B:call-1')).toMatchObject({ kind: 'marker', pid: 7, tid: 8, phase: 'begin', callId: 'call-1' });
     expect(parseLine('m\t9\t7\t8\tfaasprov:E:call-1\n')).toMatchObject({ kind: 'marker', phase: 'end', callId: 'call-1' });
-    for (const bad of ['faasprov:X:c', 'faasprov:B:', 'faasprov:B:a b', `faasprov:B:${'x'.repeat(129)}`]) {
+    expect(parseLine('m\t9\t7\t8\tfaasprov:B:call-2 get-price')).toMatchObject({ callId: 'call-2', function: 'get-price' });
+    for (const bad of ['faasprov:X:c', 'faasprov:B:', 'faasprov:B:a b c', 'faasprov:B:a b/c', `faasprov:B:${'x'.repeat(129)}`]) {
       expect(() => parseLine(`m\t9\t7\t8\t${bad}`)).toThrow(ParseError);
     }
   });

@@ -43,7 +43,7 @@ export function decodeEscaped(s: string): Buffer {
 }
 
 /** An invocation marker as the template shim writes it; call ids are printable and bounded. */
-const MARKER = /^faasprov:([BE]):([\x21-\x7e]{1,128})$/;
+const MARKER = /^faasprov:([BE]):([\x21-\x7e]{1,128})(?: ([A-Za-z0-9._-]{1,253}))?$/;
 
 /** A pointer printed with %llx, kept as a 0x string (64-bit addresses do not fit a double). */
 function hex(s: string | undefined, line: string): string {
@@ -193,7 +193,9 @@ export function parseLine(data: string): SensorEvent {
       const [, t, pid, tid, text] = fields(line, 5, line);
       const m = MARKER.exec(text!.replace(/\n$/, ''));
       if (!m) throw new ParseError(line, 'not an invocation marker');
-      return { kind: 'marker', ts: ts(t), pid: int(pid, line), tid: int(tid, line), phase: m[1] === 'B' ? 'begin' : 'end', callId: m[2]! };
+      const e: SensorEvent = { kind: 'marker', ts: ts(t), pid: int(pid, line), tid: int(tid, line), phase: m[1] === 'B' ? 'begin' : 'end', callId: m[2]! };
+      if (m[3]) e.function = m[3];
+      return e;
     }
     case 'a\t': {
       const [, t, pid, api, rc, ptr, size] = fields(line, 7, line);

@@ -1,6 +1,7 @@
 import { NatsCollector } from '@faasprov/collector';
 import { describeStore } from '@faasprov/store';
 import { fail, openStore } from '../output.js';
+import { rulesOf } from './up.js';
 
 export interface CollectorCliOptions {
   nats: string;
@@ -8,12 +9,15 @@ export interface CollectorCliOptions {
   durable: string;
   natsUser?: string;
   natsPassword?: string;
+  rules: string | false;
 }
 
 /** faasprov collector --nats URL: one of any number of collectors sharing one durable consumer. */
 export async function collectorCommand(o: CollectorCliOptions): Promise<void> {
+  const rules = rulesOf(o.rules);
   const store = await openStore(o.store);
   const c = new NatsCollector({
+    rules,
     url: o.nats,
     store,
     durable: o.durable,

@@ -1,5 +1,5 @@
 import { buildServer } from '@faasprov/graph-service';
-import { AgentTokens, ApiKeys } from '@faasprov/collector';
+import { AgentTokens, ApiKeys, DEFAULT_RULES_FILE, RuleEngine, loadRules } from '@faasprov/collector';
 import { describeStore } from '@faasprov/store';
 import { fail, openStore } from '../output.js';
 
@@ -14,6 +14,18 @@ export interface UpOptions {
   rateLimit?: number;
   /** commander's --no-auth: auth === false. */
   auth: boolean;
+  /** A rules file, or false for --no-rules. */
+  rules: string | false;
+}
+
+/** The rules the collector evaluates: the shipped defaults, a file, or none. */
+export function rulesOf(spec: string | false): RuleEngine | undefined {
+  if (spec === false) return undefined;
+  try {
+    return new RuleEngine(loadRules(spec === 'default' ? DEFAULT_RULES_FILE : spec));
+  } catch (err) {
+    fail(err);
+  }
 }
 
 function keysOf(o: UpOptions): ApiKeys | undefined {
@@ -37,8 +49,9 @@ function keysOf(o: UpOptions): ApiKeys | undefined {
 /** faasprov up: the collector and the graph service on the embedded store, until a signal. */
 export async function upCommand(o: UpOptions): Promise<void> {
   const keys = keysOf(o);
+  const rules = rulesOf(o.rules);
   const store = await openStore(o.store);
-  const app = await buildServer({ store, collector: true, logger: true, keys, corsOrigin: o.corsOrigin, rateLimitPerMinute: o.rateLimit });
+  const app = await buildServer({ store, collector: true, logger: true, keys, corsOrigin: o.corsOrigin, rateLimitPerMinute: o.rateLimit, rules });
   try {
     const url = await app.listen({ host: o.host, port: o.port });
     process.stderr.write(`faasprov: collector and graph service on ${url} (store ${describeStore(o.store)})\n`);

@@ -29,6 +29,8 @@ export function nodeLabel(n: GraphNode): string {
       return printable(`Unit of ${n.pid} in ${n.callId}`);
     case 'GpuBuffer':
       return printable(`GpuBuffer ${n.ptr}${n.size !== undefined ? ` (${n.size} bytes)` : ''} on ${n.device}${n.rc ? ` [rc ${n.rc}]` : ''}`);
+    case 'Alert':
+      return printable(`Alert ${n.severity} ${n.rule}: ${n.summary}`);
     case 'GpuKernel':
       return printable(`GpuKernel ${n.symbol ?? n.func} by ${n.pid}${n.rc ? ` [rc ${n.rc}]` : ''}`);
   }

@@ -17,6 +17,7 @@ const KIND: Record<GraphNode['type'], 'entity' | 'activity' | 'agent'> = {
   Unit: 'activity',
   GpuKernel: 'activity',
   GpuBuffer: 'entity',
+  Alert: 'entity',
 };
 
 /** PROV-JSON attribute values: scalars as they are, lists (argv) as one JSON string, in order. */
@@ -56,6 +57,8 @@ function label(n: GraphNode): string {
       return `gpu buffer ${n.ptr}`;
     case 'GpuKernel':
       return `gpu kernel ${n.symbol ?? n.func}`;
+    case 'Alert':
+      return `${n.severity} alert: ${n.rule}`;
   }
 }
 
@@ -75,6 +78,8 @@ function relation(e: GraphEdge): [string, Record<string, unknown>] {
       return ['wasAssociatedWith', { 'prov:activity': q(e.from), 'prov:agent': q(e.to), ...extra }];
     case 'WAS_ATTRIBUTED_TO':
       return ['wasAttributedTo', { 'prov:entity': q(e.from), 'prov:agent': q(e.to), ...extra }];
+    case 'CONCERNS':
+      return ['wasInfluencedBy', { 'prov:influencee': q(e.from), 'prov:influencer': q(e.to), 'prov:type': q('CONCERNS'), ...extra }];
     case 'PART_OF':
       // PROV has no part-of between activities: the unit was informed by its invocation.
       return ['wasInformedBy', { 'prov:informed': q(e.from), 'prov:informant': q(e.to), 'prov:type': q('PART_OF'), ...extra }];

@@ -9,6 +9,7 @@ const VERB: Record<GraphEdge['type'], string> = {
   WAS_ASSOCIATED_WITH: 'runs in',
   WAS_ATTRIBUTED_TO: 'concerns',
   PART_OF: 'part of',
+  CONCERNS: 'flagged by',
 };
 
 /** What does things: processes, the units of invocations inside them, GPU kernels they launch. */

@@ -1,0 +1,162 @@
+import { basename } from 'node:path';
+import { alertId, edgeId, type AlertNode, type Batch, type GraphEdge, type GraphNode, type Severity } from '@faasprov/model';
+import type { GraphStore } from '@faasprov/store';
+import type { Rule } from './rules.js';
+
+interface Finding {
+  rule: Rule;
+  time: number;
+  summary: string;
+  subject: GraphNode;
+  object?: GraphNode;
+  function?: string;
+}
+
+const label = (n: GraphNode): string => {
+  switch (n.type) {
+    case 'File':
+      return n.volume ? `${n.volume}:${n.path}` : n.path;
+    case 'Endpoint':
+      return `${n.address}:${n.port}`;
+    case 'Process':
+      return `${n.exe} (pid ${n.pid})`;
+    case 'Unit':
+      return `invocation ${n.callId} (pid ${n.pid})`;
+    default:
+      return n.type;
+  }
+};
+
+/**
+ * Evaluates the rules on one batch before it is stored and adds the alerts to it, so that a
+ * batch and its alerts commit together (and a re-delivered batch raises nothing twice).
+ * Matching is per operation (edge) or per node; rules that need history (which invocation
+ * wrote what a unit reads) ask the store.
+ */
+export class RuleEngine {
+  constructor(readonly rules: Rule[]) {}
+
+  /** Returns how many alerts were added to the batch. */
+  async evaluate(batch: Batch, store: GraphStore): Promise<number> {
+    if (this.rules.length === 0) return 0;
+    const nodes = new Map(batch.nodes.map((n) => [n.id, n]));
+    const functionOf = (n: GraphNode): string | undefined => {
+      if ('function' in n && typeof n.function === 'string') return n.function;
+      for (const e of batch.edges) {
+        if (e.type === 'WAS_ASSOCIATED_WITH' && e.from === n.id) {
+          const i = nodes.get(e.to);
+          if (i?.type === 'Instance' && i.function) return i.function;
+        }
+      }
+      return undefined;
+    };
+    const findings: Finding[] = [];
+    const hit = (rule: Rule, time: number, summary: string, subject: GraphNode, object?: GraphNode) =>
+      findings.push({ rule, time, summary, subject, object, function: functionOf(subject) });
+    for (const rule of this.rules) {
+      switch (rule.kind) {
+        case 'shell-spawned':
+          for (const e of batch.edges) {
+            if (e.type !== 'WAS_INFORMED_BY') continue;
+            const child = nodes.get(e.from);
+            const parent = nodes.get(e.to);
+            // A new image or a fork of a shell under a tracked parent: not the instance's root.
+            if (child?.type !== 'Process' || !parent || child.start !== e.firstTime) continue;
+            if (!rule.shells.includes(basename(child.exe))) continue;
+            if (parent.type === 'Process' && parent.exe === child.exe && parent.pid !== child.pid) continue; // a shell forking itself
+            hit(rule, e.firstTime, `shell ${child.exe} started under ${label(parent)}`, child, parent);
+          }
+          break;
+        case 'file-write':
+        case 'file-read':
+          for (const e of batch.edges) {
+            const write = rule.kind === 'file-write';
+            if (e.type !== (write ? 'WAS_GENERATED_BY' : 'USED')) continue;
+            const file = nodes.get(write ? e.from : e.to);
+            const actor = nodes.get(write ? e.to : e.from);
+            if (file?.type !== 'File' || !actor || !rule.match!(file.path)) continue;
+            hit(rule, e.firstTime, `${label(actor)} ${write ? 'wrote' : 'read'} ${label(file)}`, actor, file);
+          }
+          break;
+        case 'connect-outside':
+          for (const e of batch.edges) {
+            if (e.type !== 'USED' || !e.attrs?.initiated) continue;
+            const ep = nodes.get(e.to);
+            const actor = nodes.get(e.from);
+            if (ep?.type !== 'Endpoint' || !actor || ep.address.startsWith('unix:') || rule.allowed!(ep.address)) continue;
+            hit(rule, e.firstTime, `${label(actor)} connected to ${label(ep)}`, actor, ep);
+          }
+          break;
+        case 'cross-invocation':
+        case 'gpu-cross':
+          for (const e of batch.edges) {
+            if (e.type !== 'USED') continue;
+            const reader = nodes.get(e.from);
+            const entity = nodes.get(e.to);
+            if (reader?.type !== 'Unit' || !entity) continue;
+            const gpu = entity.type === 'GpuBuffer';
+            if ((rule.kind === 'gpu-cross') !== gpu || (!gpu && entity.type !== 'File')) continue;
+            if (gpu && e.attrs?.crossTenant) {
+              hit(rule, e.firstTime, `${label(reader)} read a GPU buffer of tenant ${(entity as { tenant?: string }).tenant ?? '?'}`, reader, entity);
+              continue;
+            }
+            for (const w of await writers(store, batch, entity.id, e.lastTime)) {
+              if (w.type !== 'Unit' || w.callId === reader.callId) continue;
+              if (!gpu && (w.instance === undefined || w.instance !== reader.instance)) continue;
+              hit(rule, e.firstTime, `${label(reader)} read ${gpu ? 'a GPU buffer' : label(entity)} written by ${label(w)}`, reader, entity);
+              break;
+            }
+          }
+          break;
+        case 'gap':
+          for (const n of batch.nodes) {
+            if (n.type !== 'Gap') continue;
+            hit(rule, n.from, `capture lost ${n.count || 'an unknown number of'} events (${n.cause})`, n);
+          }
+          break;
+      }
+    }
+    return addAlerts(batch, findings);
+  }
+}
+
+/** Who wrote an entity up to time t: WAS_GENERATED_BY edges in this batch and in the store. */
+async function writers(store: GraphStore, batch: Batch, entity: string, t: number): Promise<GraphNode[]> {
+  const ids = new Set<string>();
+  for (const e of batch.edges) if (e.type === 'WAS_GENERATED_BY' && e.from === entity && e.firstTime <= t) ids.add(e.to);
+  for (const s of await store.expand([{ id: entity, bound: t }], 'backward')) if (s.edge.type === 'WAS_GENERATED_BY') ids.add(s.neighbor);
+  const inBatch = new Map(batch.nodes.map((n) => [n.id, n]));
+  const missing = [...ids].filter((id) => !inBatch.has(id));
+  return [...[...ids].flatMap((id) => (inBatch.has(id) ? [inBatch.get(id)!] : [])), ...(await store.getNodes(missing))];
+}
+
+function addAlerts(batch: Batch, findings: Finding[]): number {
+  const nodes = new Map<string, GraphNode>();
+  const edges = new Map<string, GraphEdge>();
+  for (const f of findings) {
+    const a: AlertNode = {
+      id: alertId(f.rule.id, f.subject.id, f.object?.id),
+      type: 'Alert',
+      rule: f.rule.id,
+      severity: f.rule.severity as Severity,
+      time: f.time,
+      summary: f.summary.slice(0, 1024),
+      subject: f.subject.id,
+    };
+    if (f.object) a.object = f.object.id;
+    if (f.function) a.function = f.function.slice(0, 253);
+    const tenant = (f.subject as { tenant?: string }).tenant;
+    if (tenant) a.tenant = tenant;
+    const prev = nodes.get(a.id) as AlertNode | undefined;
+    if (prev && prev.time <= a.time) continue;
+    nodes.set(a.id, a);
+    for (const target of [f.subject, f.object]) {
+      if (!target) continue;
+      const id = edgeId('CONCERNS', a.id, target.id);
+      edges.set(id, { id, type: 'CONCERNS', from: a.id, to: target.id, firstTime: a.time, lastTime: a.time, count: 1, bytes: 0 });
+    }
+  }
+  batch.nodes.push(...nodes.values());
+  batch.edges.push(...edges.values());
+  return nodes.size;
+}

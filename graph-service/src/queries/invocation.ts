@@ -1,0 +1,36 @@
+import { ALL_TENANTS, visibility, type GraphNode, type TenantScope } from '@faasprov/model';
+import type { GraphStore } from '@faasprov/store';
+import { GraphErrors } from '../errors.js';
+import type { TimelineEntry } from './timeline.js';
+
+export interface InvocationView {
+  /** One per tenant that used this call id (call ids are only unique within a tenant). */
+  invocations: GraphNode[];
+  units: GraphNode[];
+  timeline: TimelineEntry[];
+}
+
+/** An invocation: its units (one per process that worked on it) and what they did, in time order. */
+export async function invocation(store: GraphStore, callId: string, o: { scope?: TenantScope; limit?: number } = {}): Promise<InvocationView> {
+  const scope = o.scope ?? ALL_TENANTS;
+  const found = await store.searchNodes({ type: 'Invocation', text: callId, limit: 100, offset: 0, ...(scope.all ? {} : { tenants: [...scope.tenants] }) });
+  const invocations = found.filter((n) => n.type === 'Invocation' && n.callId === callId && visibility(n, scope) === 'full');
+  if (invocations.length === 0) throw GraphErrors.FP_ERR_UNKNOWN_INVOCATION(callId);
+  const unitIds = (await store.expand(invocations.map((i) => ({ id: i.id, bound: 0 })), 'forward'))
+    .filter((s) => s.edge.type === 'PART_OF')
+    .map((s) => s.neighbor);
+  const units = (await store.getNodes([...new Set(unitIds)])).filter((u) => visibility(u, scope) === 'full');
+  const frontier = units.map((u) => u.id);
+  const out = await store.expand(frontier.map((id) => ({ id, bound: Number.MAX_SAFE_INTEGER })), 'backward');
+  const inn = await store.expand(frontier.map((id) => ({ id, bound: 0 })), 'forward');
+  const steps = [...out, ...inn].filter((s) => s.edge.type !== 'PART_OF');
+  const objects = new Map((await store.getNodes([...new Set(steps.map((s) => s.neighbor))])).map((n) => [n.id, n]));
+  const timeline: TimelineEntry[] = [];
+  for (const s of steps) {
+    const object = objects.get(s.neighbor);
+    if (!object || visibility(object, scope) !== 'full') continue;
+    timeline.push({ time: s.edge.firstTime, lastTime: s.edge.lastTime, process: s.via, action: s.edge.type, object, count: s.edge.count, bytes: s.edge.bytes });
+  }
+  timeline.sort((a, b) => a.time - b.time || a.process.localeCompare(b.process));
+  return { invocations, units, timeline: timeline.slice(0, o.limit ?? 1000) };
+}
