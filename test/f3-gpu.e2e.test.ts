@@ -180,6 +180,8 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
     const ids = new Set(g.nodes.map((n) => n.id));
     expect(ids.has(buf.id)).toBe(true);
     expect(ids.has(u1.id)).toBe(true);
+    // The collector's rules saw a device buffer read across invocations.
+    expect(s.nodes.find((n) => n.type === 'Alert' && n.rule === 'gpu-buffer-cross-read' && n.subject === u2.id)).toMatchObject({ object: buf.id, severity: 'critical' });
   });
 
   it('a disaggregated GPU: the channel is a gpu-server Endpoint, and a buffer written by one tenant and read by another is a path and a cross-tenant fact', async () => {
@@ -200,6 +202,7 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
     const read = s.edges.find((e) => e.type === 'USED' && e.src === u2.id && e.dst === buf.id)!;
     expect(read.attrs).toMatchObject({ crossTenant: true, copyKind: 2 });
     expect(u2.tenant).toBe('tenant-b');
+    expect(s.nodes.find((n) => n.type === 'Alert' && n.rule === 'gpu-buffer-cross-read' && n.subject === u2.id)).toMatchObject({ tenant: 'tenant-b', summary: expect.stringContaining('tenant tenant-a') });
   });
 
   it('a read on another node is one File version with its writer, and the locality route lists the invocation', async () => {

@@ -3,6 +3,7 @@ import { ingest } from './ingest.js';
 import { agentBench } from './agent.js';
 import { scaleoutIngest } from './scaleout-ingest.js';
 import { traceLatency } from './trace-latency.js';
+import { attackPrecision } from './attack-precision.js';
 
 export interface Benchmark {
   name: string;
@@ -10,4 +11,4 @@ export interface Benchmark {
   run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
 }
 
-export const benchmarks: Benchmark[] = [ingest, captureOverhead, agentBench, scaleoutIngest, traceLatency];
+export const benchmarks: Benchmark[] = [ingest, captureOverhead, agentBench, scaleoutIngest, traceLatency, attackPrecision];

@@ -1,0 +1,115 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NodeAgent } from '@faasprov/agent';
+import { AgentTokens, ApiKeys, DEFAULT_RULES_FILE, RuleEngine, loadRules } from '@faasprov/collector';
+import { SqliteGraphStore } from '@faasprov/store';
+import { buildServer, trace } from '@faasprov/graph-service';
+import type { AlertNode, GraphNode } from '@faasprov/model';
+import type { Benchmark } from './index.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const PY = join(ROOT, '.tools/pyvenv/bin/python');
+
+function run(cmd: string, args: string[], env: Record<string, string>): Promise<number> {
+  return new Promise((res) => {
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+    c.on('exit', (code) => res(code ?? 1));
+  });
+}
+
+/** Ground truth of a scenario: the nodes an investigator must see, picked from the stored graph. */
+interface Scenario {
+  name: string;
+  rule: string;
+  /** Which alert of the rule (its subject is this invocation's unit). */
+  callId: string;
+  truth: (nodes: GraphNode[]) => GraphNode[];
+}
+
+const unitOf = (nodes: GraphNode[], callId: string) => nodes.filter((n) => n.type === 'Unit' && n.callId === callId);
+const fileEnding = (nodes: GraphNode[], suffix: string) => nodes.filter((n) => n.type === 'File' && n.path.endsWith(suffix));
+
+/**
+ * Attack scenarios under the real agent, alerts by the shipped rules; for each, the backward trace
+ * from its alert: its size, recall (ground-truth nodes found) and precision (ground truth over all
+ * nodes in the trace).
+ */
+export const attackPrecision: Benchmark = {
+  name: 'attack-precision',
+  description: 'per attack scenario: backward trace size from its alert, recall and precision against the ground truth',
+  async run(progress): Promise<Record<string, number | string>> {
+    if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace)' };
+    const dir = mkdtempSync(join(tmpdir(), 'fp-bench-attack-'));
+    const wd = join(dir, 'fpbenchatk');
+    copyFileSync('/bin/dash', wd);
+    const store = new SqliteGraphStore(join(dir, 's.db'));
+    const token = 'bench-token-0123456789abcdef';
+    const app = await buildServer({ store, keys: new ApiKeys([], AgentTokens.parse([`bench=${token}`])), rules: new RuleEngine(loadRules(DEFAULT_RULES_FILE)), uiDir: false });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const agent = new NodeAgent({ collector: url, token, node: 'bench', watchComms: ['fpbenchatk'], spoolDir: join(dir, 'spool'), counterFlushSec: 1, log: () => undefined });
+    let attacker: ChildProcess | undefined;
+    let running = false;
+    try {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      attacker = spawn(PY, [join(ROOT, 'test/fixtures/attacker_server.py'), '127.0.0.66', String(port), join(dir, 'stolen')], { stdio: ['ignore', 'pipe', 'ignore'] });
+      await new Promise((r) => attacker!.stdout!.once('data', r));
+      await agent.start();
+      running = true;
+      progress('agent started');
+      mkdirSync(join(dir, 'code'));
+      writeFileSync(join(dir, 'cards.txt'), '4111-1111-1111-1111');
+      const fn = (name: string, args: string[]) =>
+        run(wd, ['-c', `sleep 0.2; exec ${PY} ${join(ROOT, 'test/fixtures/attacks.py')} "$@"`, 'fn', ...args], { FAASPROV_FUNCTION: name });
+      const codes = await Promise.all([
+        fn('authorize-cc', ['warm', join(dir, 'code'), `127.0.0.66:${port}`, join(dir, 'cards.txt')]),
+        fn('publish', ['shell']),
+      ]);
+      if (codes.some((c) => c !== 0)) throw new Error(`a scenario failed: exit codes ${codes.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 3000));
+      running = false;
+      await agent.stop();
+      const { nodes } = await store.all();
+      const alerts = (await store.alerts({ limit: 500, offset: 0 })) as AlertNode[];
+      const scenarios: Scenario[] = [
+        {
+          name: 'warm-container',
+          rule: 'egress-outside-allow-list',
+          callId: 'warm-2',
+          truth: (ns) => [
+            ...unitOf(ns, 'warm-1'), ...unitOf(ns, 'warm-2'), ...fileEnding(ns, '/code/function/patch.py'), ...fileEnding(ns, '/cards.txt'),
+            ...ns.filter((n) => n.type === 'Endpoint' && n.address === '127.0.0.66' && n.port === port),
+          ],
+        },
+        { name: 'reverse-shell', rule: 'shell-in-function', callId: 'shell-1', truth: (ns) => [...unitOf(ns, 'shell-1'), ...ns.filter((n) => n.type === 'Process' && n.exe === '/bin/sh')] },
+      ];
+      const out: Record<string, number | string> = {};
+      for (const s of scenarios) {
+        const units = new Set(unitOf(nodes, s.callId).map((u) => u.id));
+        const alert = alerts.find((a) => a.rule === s.rule && (units.has(a.subject) || units.has(a.object ?? '')));
+        if (!alert) {
+          out[`${s.name} alert`] = 'none raised';
+          continue;
+        }
+        const t = await trace(store, alert.id, { direction: 'backward' });
+        const inTrace = new Set(t.nodes.map((n) => n.id));
+        const truth = [alert, ...s.truth(nodes)];
+        const found = truth.filter((n) => inTrace.has(n.id)).length;
+        out[`${s.name} trace nodes`] = t.nodes.length;
+        out[`${s.name} ground truth`] = truth.length;
+        out[`${s.name} recall`] = found / truth.length;
+        out[`${s.name} precision`] = found / t.nodes.length;
+        progress(`${s.name}: ${t.nodes.length} nodes, recall ${found}/${truth.length}`);
+      }
+      return out;
+    } finally {
+      if (running) await agent.stop();
+      attacker?.kill();
+      await app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
