@@ -24,9 +24,9 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
 interface Scenario {
   name: string;
   rule: string;
-  /** Which alert of the rule (its subject is this invocation's unit). */
-  callId: string;
-  truth: (nodes: GraphNode[]) => GraphNode[];
+  /** The function whose alert of that rule it is. */
+  function: string;
+  truth: (nodes: GraphNode[], alert: AlertNode) => GraphNode[];
 }
 
 const unitOf = (nodes: GraphNode[], callId: string) => nodes.filter((n) => n.type === 'Unit' && n.callId === callId);
@@ -77,25 +77,31 @@ export const attackPrecision: Benchmark = {
         {
           name: 'warm-container',
           rule: 'egress-outside-allow-list',
-          callId: 'warm-2',
+          function: 'authorize-cc',
           truth: (ns) => [
             ...unitOf(ns, 'warm-1'), ...unitOf(ns, 'warm-2'), ...fileEnding(ns, '/code/function/patch.py'), ...fileEnding(ns, '/cards.txt'),
             ...ns.filter((n) => n.type === 'Endpoint' && n.address === '127.0.0.66' && n.port === port),
           ],
         },
-        { name: 'reverse-shell', rule: 'shell-in-function', callId: 'shell-1', truth: (ns) => [...unitOf(ns, 'shell-1'), ...ns.filter((n) => n.type === 'Process' && n.exe === '/bin/sh')] },
+        {
+          name: 'reverse-shell',
+          rule: 'shell-in-function',
+          function: 'publish',
+          // The invocation, the process it forked, and the shell that process became.
+          truth: (ns, a) => [...unitOf(ns, 'shell-1'), ...ns.filter((n) => n.id === a.subject || n.id === a.object)],
+        },
       ];
       const out: Record<string, number | string> = {};
       for (const s of scenarios) {
-        const units = new Set(unitOf(nodes, s.callId).map((u) => u.id));
-        const alert = alerts.find((a) => a.rule === s.rule && (units.has(a.subject) || units.has(a.object ?? '')));
+        // The newest of the rule's alerts about the function: for the warm container, the exfiltration.
+        const alert = alerts.find((a) => a.rule === s.rule && a.function === s.function);
         if (!alert) {
           out[`${s.name} alert`] = 'none raised';
           continue;
         }
         const t = await trace(store, alert.id, { direction: 'backward' });
         const inTrace = new Set(t.nodes.map((n) => n.id));
-        const truth = [alert, ...s.truth(nodes)];
+        const truth = [alert, ...s.truth(nodes, alert)];
         const found = truth.filter((n) => inTrace.has(n.id)).length;
         out[`${s.name} trace nodes`] = t.nodes.length;
         out[`${s.name} ground truth`] = truth.length;
