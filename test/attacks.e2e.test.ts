@@ -142,6 +142,9 @@ describe('investigation dashboard (Playwright, Chromium)', () => {
   });
 
   it('signs in with an API key, refusing a wrong one', async () => {
+    // Served by the graph service, locked to its own origin.
+    const home = await fetch(`${collector.url}/`);
+    expect(home.headers.get('content-security-policy')).toContain("default-src 'self'");
     await page.goto(`${collector.url}/`);
     await page.getByLabel('API key').fill('not-a-key-at-all-000000');
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -113,6 +113,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (ui && existsSync(join(ui, 'index.html'))) {
     // The dashboard is static; everything it shows comes through /api with the user's key.
     await app.register(fastifyStatic, { root: ui, prefix: '/', index: 'index.html', decorateReply: false });
+    // The dashboard loads only its own files and talks only to this origin.
+    app.addHook('onSend', async (req, reply) => {
+      if (req.url.startsWith('/api/') || req.url.startsWith('/v1/') || req.url.startsWith('/docs')) return;
+      reply.header('content-security-policy', "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'no-referrer');
+    });
   }
   return app;
 }
