@@ -200,10 +200,15 @@ describe('investigation dashboard (Playwright, Chromium)', () => {
     const list = page.getByRole('navigation', { name: 'nodes of the trace' });
     const files = () => list.getByRole('button', { name: /^File:/ }).count();
     expect(await files()).toBeGreaterThan(0);
-    await page.getByRole('checkbox', { name: 'File' }).uncheck();
+    await page.getByRole('checkbox', { name: 'File', exact: true }).uncheck();
     expect(await files()).toBe(0);
-    await page.getByRole('checkbox', { name: 'File' }).check();
+    await page.getByRole('checkbox', { name: 'File', exact: true }).check();
     expect(await files()).toBeGreaterThan(0);
+    // Files read as they were found (libraries, .pyc) hide; the files the attack made stay.
+    await page.getByRole('checkbox', { name: 'Hide files read as found' }).check();
+    expect(await list.getByRole('button', { name: /\(initial\)/ }).count()).toBe(0);
+    expect(await list.getByRole('button', { name: /function\/patch\.py/ }).count()).toBe(1);
+    await page.getByRole('checkbox', { name: 'Hide files read as found' }).uncheck();
   });
 
   it('exports the trace as PROV-JSON, DOT and PNG', async () => {
@@ -271,9 +276,9 @@ describe('investigation dashboard (Playwright, Chromium)', () => {
       await p2.getByRole('button', { name: 'Investigate' }).first().click();
       await p2.getByRole('status').filter({ hasText: '5001 nodes, 5000 edges' }).waitFor({ timeout: 30000 });
       // Still answers: filtering and selecting work at once on the big graph.
-      await p2.getByRole('checkbox', { name: 'File' }).uncheck();
+      await p2.getByRole('checkbox', { name: 'File', exact: true }).uncheck();
       expect(await p2.getByRole('navigation', { name: 'nodes of the trace' }).getByRole('button').count()).toBe(1);
-      await p2.getByRole('checkbox', { name: 'File' }).check();
+      await p2.getByRole('checkbox', { name: 'File', exact: true }).check();
       await p2.getByRole('navigation', { name: 'nodes of the trace' }).getByRole('button', { name: /\/data\/f-42 / }).click();
       await p2.getByRole('complementary', { name: 'node details' }).getByText('/data/f-42', { exact: true }).waitFor();
       await p2.screenshot({ path: join(SHOTS, 'investigation-5000.png') });

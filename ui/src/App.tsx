@@ -117,6 +117,7 @@ function Investigation(props: { api: Api; from: string; title: string }) {
   const [error, setError] = useState<string>();
   const [selected, setSelected] = useState<string>();
   const [hidden, setHidden] = useState<Set<string>>(new Set());
+  const [hideInitial, setHideInitial] = useState(false);
   const [window, setWindow] = useState<[number, number]>([0, 100]);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
@@ -131,8 +132,8 @@ function Investigation(props: { api: Api; from: string; title: string }) {
   const filters: Filters = useMemo(() => {
     const [lo, hi] = span as [number, number];
     const at = (p: number) => lo + ((hi - lo) * p) / 100;
-    return { hiddenTypes: hidden, ...(window[0] > 0 ? { from: at(window[0]) } : {}), ...(window[1] < 100 ? { until: at(window[1]) } : {}) };
-  }, [hidden, window, span]);
+    return { hiddenTypes: hidden, hideInitial, ...(window[0] > 0 ? { from: at(window[0]) } : {}), ...(window[1] < 100 ? { until: at(window[1]) } : {}) };
+  }, [hidden, hideInitial, window, span]);
   const expand = useCallback(async (id: string) => {
     setBusy(true);
     try {
@@ -165,7 +166,7 @@ function Investigation(props: { api: Api; from: string; title: string }) {
   if (!graph) return <p>Tracing…</p>;
   const node = graph.nodes.find((n) => n.id === selected);
   const types = [...new Set(graph.nodes.map((n) => n.type))].sort();
-  const visible = graph.nodes.filter((n) => !hidden.has(n.type));
+  const visible = graph.nodes.filter((n) => !hidden.has(n.type) && !(hideInitial && n.type === 'File' && !n.version));
   return (
     <section className="investigation" aria-labelledby="inv-h">
       <h2 id="inv-h">Investigation: {props.title}</h2>
@@ -187,6 +188,9 @@ function Investigation(props: { api: Api; from: string; title: string }) {
               }} /> {t}
             </label>
           ))}
+          <label>
+            <input type="checkbox" checked={hideInitial} onChange={(e) => setHideInitial(e.target.checked)} /> Hide files read as found
+          </label>
         </fieldset>
         <fieldset>
           <legend>Time</legend>

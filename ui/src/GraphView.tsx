@@ -7,6 +7,8 @@ import { nodeName, TYPE_COLORS } from './labels';
 
 export interface Filters {
   hiddenTypes: Set<string>;
+  /** Hide files read as they were found (version 0: no captured process wrote them). */
+  hideInitial?: boolean;
   /** Show only what happened in [from, until] (µs); undefined: no bound. */
   from?: number;
   until?: number;
@@ -27,7 +29,7 @@ export function GraphView(props: { data: Data; filters: Filters; selected?: stri
     const placed = layout(props.data);
     for (const n of props.data.nodes) {
       const p = placed.get(n.id)!;
-      g.addNode(n.id, { x: p.x, y: p.y, t: p.t, size: n.type === 'Alert' ? 9 : 5, color: TYPE_COLORS[n.type] ?? '#999', label: nodeName(n), nodeType: n.type });
+      g.addNode(n.id, { x: p.x, y: p.y, t: p.t, size: n.type === 'Alert' ? 9 : 5, color: TYPE_COLORS[n.type] ?? '#999', label: nodeName(n), nodeType: n.type, initial: n.type === 'File' && !n.version });
     }
     for (const e of props.data.edges) {
       if (g.hasNode(e.from) && g.hasNode(e.to)) g.addDirectedEdgeWithKey(e.id, e.from, e.to, { size: 1, color: '#bbb', type: 'arrow', t: e.firstTime });
@@ -41,7 +43,7 @@ export function GraphView(props: { data: Data; filters: Filters; selected?: stri
           defaultEdgeType: 'arrow',
           nodeReducer: (id, d) => {
             const f = state.current.filters;
-            const hidden = f.hiddenTypes.has(d.nodeType as string) || (f.from !== undefined && (d.t as number) < f.from) || (f.until !== undefined && (d.t as number) > f.until);
+            const hidden = f.hiddenTypes.has(d.nodeType as string) || (f.hideInitial === true && d.initial === true) || (f.from !== undefined && (d.t as number) < f.from) || (f.until !== undefined && (d.t as number) > f.until);
             return { ...d, hidden, highlighted: id === state.current.selected, zIndex: id === state.current.selected ? 1 : 0 };
           },
           edgeReducer: (_id, d) => {

@@ -51,6 +51,8 @@ export class RuleEngine {
       return undefined;
     };
     const findings: Finding[] = [];
+    /** Who wrote what the batch's units read: built on first need, one store round trip. */
+    let writers: ((entity: string, t: number) => GraphNode[]) | undefined;
     const hit = (rule: Rule, time: number, summary: string, subject: GraphNode, object?: GraphNode) =>
       findings.push({ rule, time, summary, subject, object, function: functionOf(subject) });
     for (const rule of this.rules) {
@@ -100,7 +102,8 @@ export class RuleEngine {
               hit(rule, e.firstTime, `${label(reader)} read a GPU buffer of tenant ${(entity as { tenant?: string }).tenant ?? '?'}`, reader, entity);
               continue;
             }
-            for (const w of await writers(store, batch, entity.id, e.lastTime)) {
+            writers ??= await writerIndex(store, batch, nodes);
+            for (const w of writers(entity.id, e.lastTime)) {
               if (w.type !== 'Unit' || w.callId === reader.callId) continue;
               if (!gpu && (w.instance === undefined || w.instance !== reader.instance)) continue;
               hit(rule, e.firstTime, `${label(reader)} read ${gpu ? 'a GPU buffer' : label(entity)} written by ${label(w)}`, reader, entity);
@@ -120,14 +123,28 @@ export class RuleEngine {
   }
 }
 
-/** Who wrote an entity up to time t: WAS_GENERATED_BY edges in this batch and in the store. */
-async function writers(store: GraphStore, batch: Batch, entity: string, t: number): Promise<GraphNode[]> {
-  const ids = new Set<string>();
-  for (const e of batch.edges) if (e.type === 'WAS_GENERATED_BY' && e.from === entity && e.firstTime <= t) ids.add(e.to);
-  for (const s of await store.expand([{ id: entity, bound: t }], 'backward')) if (s.edge.type === 'WAS_GENERATED_BY') ids.add(s.neighbor);
-  const inBatch = new Map(batch.nodes.map((n) => [n.id, n]));
-  const missing = [...ids].filter((id) => !inBatch.has(id));
-  return [...[...ids].flatMap((id) => (inBatch.has(id) ? [inBatch.get(id)!] : [])), ...(await store.getNodes(missing))];
+/**
+ * Who wrote each entity a unit of the batch reads (files, GPU buffers), and when: WAS_GENERATED_BY
+ * edges in the batch and in the store, fetched for all of them at once.
+ */
+async function writerIndex(store: GraphStore, batch: Batch, nodes: Map<string, GraphNode>): Promise<(entity: string, t: number) => GraphNode[]> {
+  const bound = new Map<string, number>();
+  for (const e of batch.edges) {
+    if (e.type !== 'USED' || nodes.get(e.from)?.type !== 'Unit') continue;
+    const to = nodes.get(e.to)?.type;
+    if (to === 'File' || to === 'GpuBuffer') bound.set(e.to, Math.max(bound.get(e.to) ?? 0, e.lastTime));
+  }
+  const writes = new Map<string, { writer: string; time: number }[]>();
+  const add = (entity: string, writer: string, time: number) => writes.set(entity, [...(writes.get(entity) ?? []), { writer, time }]);
+  for (const e of batch.edges) if (e.type === 'WAS_GENERATED_BY' && bound.has(e.from)) add(e.from, e.to, e.firstTime);
+  const frontier = [...bound].map(([id, t]) => ({ id, bound: t }));
+  for (const st of frontier.length > 0 ? await store.expand(frontier, 'backward') : []) {
+    if (st.edge.type === 'WAS_GENERATED_BY') add(st.via, st.neighbor, st.edge.firstTime);
+  }
+  const ids = new Set([...writes.values()].flat().map((w) => w.writer));
+  const found = new Map([...ids].filter((id) => nodes.has(id)).map((id) => [id, nodes.get(id)!]));
+  for (const n of await store.getNodes([...ids].filter((id) => !found.has(id)))) found.set(n.id, n);
+  return (entity, t) => (writes.get(entity) ?? []).filter((w) => w.time <= t && found.has(w.writer)).map((w) => found.get(w.writer)!);
 }
 
 function addAlerts(batch: Batch, findings: Finding[]): number {
