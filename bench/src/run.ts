@@ -1,4 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { benchmarks } from './benchmarks/index.js';
+
+/** What the figures were measured on: they are only comparable within one run on one machine. */
+function machine(): Record<string, string | number> {
+  let bpftrace = 'not found';
+  try {
+    bpftrace = execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not installed: the capture benchmarks say they were skipped
+  }
+  return { cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, bpftrace };
+}
 
 /**
  * npm run bench [-- NAME...]: runs the benchmarks side by side (A vs B interleaved in one run)
@@ -23,3 +39,9 @@ for (const b of selected) {
   }
 }
 if (json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+// Every run leaves its figures beside the code (bench/results/latest.json), for BENCHMARKS.md.
+const out = join(dirname(fileURLToPath(import.meta.url)), '../results');
+mkdirSync(out, { recursive: true });
+const record = { date: new Date().toISOString(), command: `npm run bench${wanted.length ? ` -- ${wanted.join(' ')}` : ''}`, machine: machine(), results };
+writeFileSync(join(out, 'latest.json'), JSON.stringify(record, null, 2) + '\n');
+process.stderr.write(`bench: results in ${join(out, 'latest.json')}\n`);
