@@ -1,7 +1,7 @@
 import { ALL_TENANTS, visibility, type GraphNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { GraphErrors } from '../errors.js';
-import type { TimelineEntry } from './timeline.js';
+import { activityTimeline, type TimelineEntry } from './timeline.js';
 
 export interface InvocationView {
   /** One per tenant that used this call id (call ids are only unique within a tenant). */
@@ -20,17 +20,6 @@ export async function invocation(store: GraphStore, callId: string, o: { scope?:
     .filter((s) => s.edge.type === 'PART_OF')
     .map((s) => s.neighbor);
   const units = (await store.getNodes([...new Set(unitIds)])).filter((u) => visibility(u, scope) === 'full');
-  const frontier = units.map((u) => u.id);
-  const out = await store.expand(frontier.map((id) => ({ id, bound: Number.MAX_SAFE_INTEGER })), 'backward');
-  const inn = await store.expand(frontier.map((id) => ({ id, bound: 0 })), 'forward');
-  const steps = [...out, ...inn].filter((s) => s.edge.type !== 'PART_OF');
-  const objects = new Map((await store.getNodes([...new Set(steps.map((s) => s.neighbor))])).map((n) => [n.id, n]));
-  const timeline: TimelineEntry[] = [];
-  for (const s of steps) {
-    const object = objects.get(s.neighbor);
-    if (!object || visibility(object, scope) !== 'full') continue;
-    timeline.push({ time: s.edge.firstTime, lastTime: s.edge.lastTime, process: s.via, action: s.edge.type, object, count: s.edge.count, bytes: s.edge.bytes });
-  }
-  timeline.sort((a, b) => a.time - b.time || a.process.localeCompare(b.process));
+  const timeline = await activityTimeline(store, units.map((u) => u.id), scope, (e) => e.type !== 'PART_OF');
   return { invocations, units, timeline: timeline.slice(0, o.limit ?? 1000) };
 }

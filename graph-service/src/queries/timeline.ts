@@ -1,4 +1,4 @@
-import { ALL_TENANTS, visibility, type GraphNode, type TenantScope } from '@faasprov/model';
+import { ALL_TENANTS, visibility, type GraphEdge, type GraphNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { GraphErrors } from '../errors.js';
 
@@ -27,16 +27,29 @@ export async function timeline(
   const procs = (await store.expand(instances.map((i) => ({ id: i.id, bound: 0 })), 'forward'))
     .filter((s) => s.edge.type === 'WAS_ASSOCIATED_WITH')
     .map((s) => s.neighbor);
-  const entries: TimelineEntry[] = [];
-  const frontier = [...new Set(procs)];
-  const out = await store.expand(frontier.map((id) => ({ id, bound: Number.MAX_SAFE_INTEGER })), 'backward');
-  const inn = await store.expand(frontier.map((id) => ({ id, bound: 0 })), 'forward');
-  const steps = [...out, ...inn].filter((s) => s.edge.type !== 'WAS_ASSOCIATED_WITH' && s.edge.lastTime >= since && s.edge.firstTime <= until);
+  const entries = await activityTimeline(store, [...new Set(procs)], scope, (e) => e.type !== 'WAS_ASSOCIATED_WITH' && e.lastTime >= since && e.firstTime <= until);
+  return entries.slice(0, limit);
+}
+
+/**
+ * What these activities did (their edges both ways that keep accepts), in time order, with the
+ * other end of each edge; nodes the scope may not see are left out.
+ */
+export async function activityTimeline(
+  store: GraphStore,
+  activities: string[],
+  scope: TenantScope,
+  keep: (e: GraphEdge) => boolean,
+): Promise<TimelineEntry[]> {
+  const out = await store.expand(activities.map((id) => ({ id, bound: Number.MAX_SAFE_INTEGER })), 'backward');
+  const inn = await store.expand(activities.map((id) => ({ id, bound: 0 })), 'forward');
+  const steps = [...out, ...inn].filter((s) => keep(s.edge));
   const objects = new Map((await store.getNodes([...new Set(steps.map((s) => s.neighbor))])).map((n) => [n.id, n]));
+  const entries: TimelineEntry[] = [];
   for (const s of steps) {
     const object = objects.get(s.neighbor);
     if (!object || visibility(object, scope) !== 'full') continue;
     entries.push({ time: s.edge.firstTime, lastTime: s.edge.lastTime, process: s.via, action: s.edge.type, object, count: s.edge.count, bytes: s.edge.bytes });
   }
-  return entries.sort((a, b) => a.time - b.time || a.process.localeCompare(b.process)).slice(0, limit);
+  return entries.sort((a, b) => a.time - b.time || a.process.localeCompare(b.process));
 }
