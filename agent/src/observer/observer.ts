@@ -25,7 +25,7 @@ import type { CounterDump, SensorEvent } from '../sensor/events.js';
 import type { GraphBuffer } from './graph-buffer.js';
 import { ObserverStats } from './metrics.js';
 import { GpuTracker, gpuDevice } from './gpu.js';
-import type { VolumeTable } from '../volumes.js';
+import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
 
 const AT_FDCWD = -100;
@@ -38,6 +38,13 @@ type OpenFile = { refs: number } & (
   | { kind: 'socket'; endpoint: EndpointNode }
   | { kind: 'pipe'; pipe: PipeNode }
 );
+
+/** A path, its key among file versions, and the F3 volume it lies on (observer's locate()). */
+interface FileRef {
+  path: string;
+  key: string;
+  at?: VolumePath;
+}
 
 /** An invocation in progress in one process, as the shim's markers announce it. */
 interface ActiveUnit {
@@ -194,9 +201,12 @@ export class Observer {
       case 'open': {
         const path = this.resolve(p, e.dirfd, e.path);
         const file: OpenFile = { refs: 0, kind: 'file', path, truncated: e.truncated };
-        if ((e.flags & O_ACCMODE) !== 0 && this.opts.volumes?.resolve(path)) {
-          file.writer = true;
-          this.writersOf(path).add(file);
+        if ((e.flags & O_ACCMODE) !== 0) {
+          const ref = this.locate(path);
+          if (ref.at) {
+            file.writer = true;
+            this.writersOf(ref).add(file);
+          }
         }
         this.setFd(p, e.fd, file, (e.flags & O_CLOEXEC) !== 0);
         return;
@@ -245,7 +255,8 @@ export class Observer {
         const f = p.fds.get(e.fd)?.file;
         const img = p.images.get(e.gen) ?? p.image;
         if (f?.kind === 'file') {
-          this.out.addEdge('USED', this.subject(p, img), this.fileNode(f.path, this.versionOf(f.path), f.truncated), t, t, 1, 0);
+          const ref = this.locate(f.path);
+          this.out.addEdge('USED', this.subject(p, img), this.fileNode(ref, this.versionOf(ref), f.truncated), t, t, 1, 0);
           this.checkGpuLibrary(f.path, t);
         } else this.stats.unattributed++;
         return;
@@ -354,10 +365,9 @@ export class Observer {
     }
   }
 
-  private writersOf(path: string): Set<OpenFile> {
-    const k = this.vkey(path);
-    let set = this.writers.get(k);
-    if (!set) this.writers.set(k, (set = new Set()));
+  private writersOf(ref: FileRef): Set<OpenFile> {
+    let set = this.writers.get(ref.key);
+    if (!set) this.writers.set(ref.key, (set = new Set()));
     return set;
   }
 
@@ -374,21 +384,24 @@ export class Observer {
     p.fds.delete(fd);
     const f = entry.file;
     if (--f.refs <= 0 && f.kind === 'file' && f.writer) {
-      const k = this.vkey(f.path);
+      const k = this.locate(f.path).key;
       const set = this.writers.get(k);
       set?.delete(f);
       if (set?.size === 0) this.writers.delete(k);
     }
   }
 
-  /** The key of a file's versions: an F3 file is one file whatever mount point it is reached by. */
-  private vkey(path: string): string {
-    const v = this.opts.volumes?.size ? this.opts.volumes.resolve(path) : undefined;
-    return v ? `\0${v.volume.id}\0${v.path}` : path;
+  /**
+   * Where a path lies, worked out once per operation: the key of its versions (an F3 file is one
+   * file whatever mount point reaches it) and its volume, if any.
+   */
+  private locate(path: string): FileRef {
+    const at = this.opts.volumes?.size ? this.opts.volumes.resolve(path) : undefined;
+    return at ? { path, key: `\0${at.volume.id}\0${at.path}`, at } : { path, key: path };
   }
 
-  private versionOf(path: string): number {
-    return this.versions.get(this.vkey(path)) ?? 0;
+  private versionOf(ref: FileRef): number {
+    return this.versions.get(ref.key) ?? 0;
   }
 
   private newImage(pid: number, gen: number, start: number, exe: string, argv: string[]): Image {
@@ -535,8 +548,8 @@ export class Observer {
   }
 
   /** A file version; on an F3 volume it is keyed by volume and the path inside it, with the volume's tier and node. */
-  private fileNode(path: string, version: number, truncated: boolean): FileNode {
-    const v = this.opts.volumes?.size ? this.opts.volumes.resolve(path) : undefined;
+  private fileNode(ref: FileRef, version: number, truncated: boolean): FileNode {
+    const v = ref.at;
     if (v) {
       const n: FileNode = {
         id: fileId(v.volume.node, v.path, version, v.volume.id), type: 'File', node: v.volume.node, path: v.path, version,
@@ -545,16 +558,15 @@ export class Observer {
       if (truncated) n.pathTruncated = true;
       return n;
     }
-    const n: FileNode = { id: fileId(this.opts.node, path, version), type: 'File', node: this.opts.node, path, version };
+    const n: FileNode = { id: fileId(this.opts.node, ref.path, version), type: 'File', node: this.opts.node, path: ref.path, version };
     if (truncated) n.pathTruncated = true;
     return n;
   }
 
   /** A new version of path, made at time t: versions only grow. */
-  private nextVersion(path: string, t: number): number {
-    const k = this.vkey(path);
-    const v = Math.max(t, (this.versions.get(k) ?? 0) + 1);
-    this.versions.set(k, v);
+  private nextVersion(ref: FileRef, t: number): number {
+    const v = Math.max(t, this.versionOf(ref) + 1);
+    this.versions.set(ref.key, v);
     return v;
   }
 
@@ -574,15 +586,17 @@ export class Observer {
     if (f.kind === 'socket') entity = f.endpoint;
     else if (f.kind === 'pipe') entity = f.pipe;
     else if (kind === 'read') {
-      entity = this.fileNode(f.path, this.versionOf(f.path), f.truncated);
+      const ref = this.locate(f.path);
+      entity = this.fileNode(ref, this.versionOf(ref), f.truncated);
       // F3 lets a reader consume a file while its writer still writes.
-      const ws = entity.volume !== undefined ? this.writers.get(this.vkey(f.path)) : undefined;
+      const ws = ref.at ? this.writers.get(ref.key) : undefined;
       if (ws && [...ws].some((w) => w !== f)) attrs = { readWhileWrite: true };
     } else {
-      if (f.writeVersion === undefined || this.versionOf(f.path) !== f.writeVersion) {
-        f.writeVersion = this.nextVersion(f.path, t);
+      const ref = this.locate(f.path);
+      if (f.writeVersion === undefined || this.versionOf(ref) !== f.writeVersion) {
+        f.writeVersion = this.nextVersion(ref, t);
       }
-      const made = this.owned(this.fileNode(f.path, f.writeVersion, f.truncated), p);
+      const made = this.owned(this.fileNode(ref, f.writeVersion, f.truncated), p);
       entity = made;
       if (made.tier === 'ephemeral' && p.unit && subject === p.unit.node) p.unit.ephemeral.set(made.id, { node: made, path: f.path });
     }
@@ -622,15 +636,16 @@ export class Observer {
     p.renameFrom = undefined;
     if (!from) return;
     const img = this.subject(p);
-    const old = this.fileNode(from.path, this.versionOf(from.path), from.truncated);
+    const [src, dst] = [this.locate(from.path), this.locate(to)];
+    const old = this.fileNode(src, this.versionOf(src), from.truncated);
     this.out.addEdge('USED', img, old, t, t, 1, 0);
-    this.versions.delete(this.vkey(from.path));
-    const made = this.owned(this.fileNode(to, this.nextVersion(to, t), truncated), p);
+    this.versions.delete(src.key);
+    const made = this.owned(this.fileNode(dst, this.nextVersion(dst, t), truncated), p);
     this.out.addEdge('WAS_GENERATED_BY', made, img, t, t, 1, 0);
-    const ws = this.writers.get(this.vkey(from.path));
+    const ws = this.writers.get(src.key);
     if (ws) {
-      this.writers.delete(this.vkey(from.path));
-      for (const w of ws) if (w.kind === 'file' && this.opts.volumes?.resolve(to)) this.writersOf(to).add(w);
+      this.writers.delete(src.key);
+      if (dst.at) for (const w of ws) this.writersOf(dst).add(w);
     }
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) {
@@ -643,12 +658,12 @@ export class Observer {
   }
 
   private onUnlink(p: ProcState, path: string, truncated: boolean, t: number): void {
-    const k = this.vkey(path);
-    const current = this.fileNode(path, this.versionOf(path), truncated);
+    const ref = this.locate(path);
+    const current = this.fileNode(ref, this.versionOf(ref), truncated);
     const gone = p.unit?.ephemeral.get(current.id)?.node ?? current;
     gone.deleted = t;
     this.out.addEdge('WAS_INVALIDATED_BY', gone, this.subject(p), t, t, 1, 0);
-    this.versions.delete(k);
+    this.versions.delete(ref.key);
   }
 
   private endpoint(family: number, address: string, port: number): EndpointNode | undefined {
@@ -711,7 +726,8 @@ export class Observer {
 
   /** chmod and truncate make a new version of the file, with no bytes. */
   private onModify(p: ProcState, path: string, truncated: boolean, t: number): void {
-    const f = this.owned(this.fileNode(path, this.nextVersion(path, t), truncated), p);
+    const ref = this.locate(path);
+    const f = this.owned(this.fileNode(ref, this.nextVersion(ref, t), truncated), p);
     this.out.addEdge('WAS_GENERATED_BY', f, this.subject(p), t, t, 1, 0);
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) if (file.kind === 'file' && file.path === path) file.writeVersion = undefined;
