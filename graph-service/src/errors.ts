@@ -8,5 +8,5 @@ export const GraphErrors = {
   FP_ERR_NOT_SUPPORTED: defineError('FP_ERR_NOT_SUPPORTED', (what) => `${what} is not supported by this store`, 501),
   FP_ERR_BAD_REQUEST: defineError('FP_ERR_BAD_REQUEST', (what) => what, 400),
   FP_ERR_UNKNOWN_INVOCATION: defineError('FP_ERR_UNKNOWN_INVOCATION', (id) => `no invocation with call id ${id}`, 404),
-  FP_ERR_NO_GRAPHVIZ: defineError('FP_ERR_NO_GRAPHVIZ', (why) => `PNG needs Graphviz on the server: ${why}`, 501),
+  FP_ERR_NO_GRAPHVIZ: defineError('FP_ERR_NO_GRAPHVIZ', (format, why) => `${format} needs Graphviz: ${why}`, 501),
 } as const;

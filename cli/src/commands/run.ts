@@ -146,7 +146,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   await store.close();
   const procs = graph.nodes.filter((n) => n.type === 'Process').length;
   const title = printable(`provenance of ${[cmd, ...args].join(" ")}`);
-  emitRendered(render(graph, o.format, title), o.out, process.stderr);
+  emitRendered(await render(graph, o.format, title), o.out, process.stderr);
   if (!o.quiet) {
     const loss = summary.lostEvents > 0 || summary.parseErrors > 0 ? `, LOST ${summary.lostEvents} events, ${summary.parseErrors} unparsable lines (see Gap nodes)` : ', nothing lost';
     process.stderr.write(

@@ -28,7 +28,7 @@ export async function traceCommand(id: string, o: TraceCliOptions): Promise<numb
     const r = await api.json<TraceResult>(`/api/v1/trace?${q}`);
     const start = r.nodes.find((n) => n.id === id)!;
     const title = `${r.direction} trace from ${nodeLabel(start)}${r.truncated ? ' (truncated)' : ''}`;
-    emitRendered(render(r, o.format, title), o.out, process.stdout);
+    emitRendered(await render(r, o.format, title), o.out, process.stdout);
     return 0;
   } finally {
     await api.close();
