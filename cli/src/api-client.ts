@@ -11,6 +11,15 @@ export interface ApiTarget {
   store: string;
 }
 
+/** What a paged listing asks for: the query string every list route understands. */
+export function listParams(o: { limit: number; offset: number; function?: string; since?: number; until?: number }): URLSearchParams {
+  const q = new URLSearchParams({ limit: String(o.limit), offset: String(o.offset) });
+  if (o.function) q.set('function', o.function);
+  if (o.since !== undefined) q.set('since', String(o.since));
+  if (o.until !== undefined) q.set('until', String(o.until));
+  return q;
+}
+
 export interface ApiResponse {
   status: number;
   contentType: string;

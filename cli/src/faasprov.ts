@@ -110,36 +110,37 @@ const serverOption = () => new Option('--server <url>', 'ask this graph service 
 const keyOption = () => new Option('--key <key>', 'API key for --server').env('FAASPROV_API_KEY');
 const timeOption = (flag: string, what: string) => new Option(`${flag} <us>`, what).argParser(int(flag, 0, Number.MAX_SAFE_INTEGER));
 
-program
-  .command('alerts')
-  .description('alerts the collector\'s rules raised, newest first')
-  .addOption(new Option('--severity <level>', 'at least this severity').choices([...SEVERITIES]))
-  .option('--function <name>', 'only alerts about this function')
-  .addOption(timeOption('--since', 'only alerts from this time on (µs since the epoch)'))
-  .addOption(timeOption('--until', 'only alerts up to this time (µs)'))
-  .option('--limit <n>', 'results per page', int('--limit', 1, 500), 50)
-  .option('--offset <n>', 'skip this many results', int('--offset', 0, 100000), 0)
-  .option('--json', 'print the API answer as JSON')
-  .addOption(storeOption())
-  .addOption(serverOption())
-  .addOption(keyOption())
-  .action(async (o) => process.exit(await alertsCommand(o)));
+/** The options every paged listing through the API takes (alerts, search); what: "alerts", "nodes"… */
+const listOptions = (cmd: Command, what: string, fn: string): Command =>
+  cmd
+    .option('--function <name>', fn)
+    .addOption(timeOption('--since', `only ${what} from this time on (µs since the epoch)`))
+    .addOption(timeOption('--until', `only ${what} up to this time (µs)`))
+    .option('--limit <n>', 'results per page', int('--limit', 1, 500), 50)
+    .option('--offset <n>', 'skip this many results', int('--offset', 0, 100000), 0)
+    .option('--json', 'print the API answer as JSON')
+    .addOption(storeOption())
+    .addOption(serverOption())
+    .addOption(keyOption());
 
-program
-  .command('search')
-  .description('find nodes whose path, address, executable, function or cause contains TEXT')
-  .argument('[text]', 'the text to look for (any case)')
-  .addOption(new Option('--type <type>', 'only this node type').choices([...NODE_TYPES]))
-  .option('--function <name>', 'only instances of this function')
-  .addOption(timeOption('--since', 'only nodes from this time on (µs since the epoch)'))
-  .addOption(timeOption('--until', 'only nodes up to this time (µs)'))
-  .option('--limit <n>', 'results per page', int('--limit', 1, 500), 50)
-  .option('--offset <n>', 'skip this many results', int('--offset', 0, 100000), 0)
-  .option('--json', 'print the API answer as JSON')
-  .addOption(storeOption())
-  .addOption(serverOption())
-  .addOption(keyOption())
-  .action(async (text: string | undefined, o) => process.exit(await searchCommand(text, o)));
+listOptions(
+  program
+    .command('alerts')
+    .description('alerts the collector\'s rules raised, newest first')
+    .addOption(new Option('--severity <level>', 'at least this severity').choices([...SEVERITIES])),
+  'alerts',
+  'only alerts about this function',
+).action(async (o) => process.exit(await alertsCommand(o)));
+
+listOptions(
+  program
+    .command('search')
+    .description('find nodes whose path, address, executable, function or cause contains TEXT')
+    .argument('[text]', 'the text to look for (any case)')
+    .addOption(new Option('--type <type>', 'only this node type').choices([...NODE_TYPES])),
+  'nodes',
+  'only instances of this function',
+).action(async (text: string | undefined, o) => process.exit(await searchCommand(text, o)));
 
 program
   .command('export')

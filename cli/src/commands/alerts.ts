@@ -1,6 +1,6 @@
 import type { AlertNode } from '@faasprov/model';
 import { printable } from '@faasprov/graph-service';
-import { ApiClient } from '../api-client.js';
+import { ApiClient, listParams } from '../api-client.js';
 
 export interface AlertsCliOptions {
   store: string;
@@ -19,11 +19,8 @@ export interface AlertsCliOptions {
 export async function alertsCommand(o: AlertsCliOptions): Promise<number> {
   const api = new ApiClient(o);
   try {
-    const q = new URLSearchParams({ limit: String(o.limit), offset: String(o.offset) });
+    const q = listParams(o);
     if (o.severity) q.set('severity', o.severity);
-    if (o.function) q.set('function', o.function);
-    if (o.since !== undefined) q.set('since', String(o.since));
-    if (o.until !== undefined) q.set('until', String(o.until));
     const r = await api.json<{ alerts: AlertNode[]; next: number | null }>(`/api/v1/alerts?${q}`);
     if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {

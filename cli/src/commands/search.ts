@@ -1,6 +1,6 @@
 import type { GraphNode } from '@faasprov/model';
 import { nodeLabel } from '@faasprov/graph-service';
-import { ApiClient } from '../api-client.js';
+import { ApiClient, listParams } from '../api-client.js';
 
 export interface SearchCliOptions {
   store: string;
@@ -19,12 +19,9 @@ export interface SearchCliOptions {
 export async function searchCommand(text: string | undefined, o: SearchCliOptions): Promise<number> {
   const api = new ApiClient(o);
   try {
-    const q = new URLSearchParams({ limit: String(o.limit), offset: String(o.offset) });
+    const q = listParams(o);
     if (text) q.set('q', text);
     if (o.type) q.set('type', o.type);
-    if (o.function) q.set('function', o.function);
-    if (o.since !== undefined) q.set('since', String(o.since));
-    if (o.until !== undefined) q.set('until', String(o.until));
     const r = await api.json<{ nodes: GraphNode[]; next: number | null }>(`/api/v1/nodes?${q}`);
     if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {
