@@ -15,7 +15,7 @@ import { NatsBatchSender } from './ship/nats.js';
 import { AgentMetrics } from './metrics.js';
 import { describeInstance, scanWatchedTrees } from './procfs.js';
 import { AgentErrors } from './errors.js';
-import { discoverVolumes, parseFstypeSpec, parseVolumeSpec, VolumeTable } from './volumes.js';
+import { VolumeTable } from './volumes.js';
 import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 
 export interface NodeAgentOptions {
@@ -78,10 +78,7 @@ export class NodeAgent {
     this.node = opts.node ?? hostname();
     this.watched = new Set(opts.watchComms.map((c) => c.slice(0, 15)));
     this.log = opts.log ?? ((m) => process.stderr.write(`faasprov agent: ${m}\n`));
-    this.volumes = new VolumeTable([
-      ...(opts.volumes ?? []).map((v) => parseVolumeSpec(v, this.node)),
-      ...discoverVolumes((opts.volumeFstypes ?? []).map(parseFstypeSpec), this.node),
-    ]);
+    this.volumes = VolumeTable.fromSpecs(opts.volumes ?? [], opts.volumeFstypes ?? [], this.node);
     const gpuServers = new Set((opts.gpuServers ?? []).map(parseGpuServer));
     this.spool = new DiskSpool({ dir: opts.spoolDir, node: this.node, maxBytes: opts.spoolMaxBytes });
     this.observer = new Observer(

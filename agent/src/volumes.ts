@@ -89,6 +89,11 @@ export class VolumeTable {
     this.volumes = [...seen.values()].sort((a, b) => b.mount.length - a.mount.length);
   }
 
+  /** From the command line: --volume specs and --volume-fstype mount-table lookups. */
+  static fromSpecs(volumes: string[], fstypes: string[], node: string): VolumeTable {
+    return new VolumeTable([...volumes.map((v) => parseVolumeSpec(v, node)), ...discoverVolumes(fstypes.map(parseFstypeSpec), node)]);
+  }
+
   get size(): number {
     return this.volumes.length;
   }

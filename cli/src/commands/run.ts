@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AgentTokens, ApiKeys } from '@faasprov/collector';
 import {
-  Capture, HttpBatchExporter, VolumeTable, discoverVolumes, gpuLibrary, parseFstypeSpec, parseGpuServer, parseVolumeSpec, preflight, which,
+  Capture, HttpBatchExporter, VolumeTable, gpuLibrary, parseGpuServer, preflight, which,
 } from '@faasprov/agent';
 import { hostname } from 'node:os';
 import { buildServer, printable } from '@faasprov/graph-service';
@@ -79,11 +79,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   let gpuServers;
   try {
     ({ bpftrace } = await preflight({ bpftrace: o.bpftrace }));
-    const node = o.node ?? hostname();
-    volumes = new VolumeTable([
-      ...(o.volume ?? []).map((v) => parseVolumeSpec(v, node)),
-      ...discoverVolumes((o.volumeFstype ?? []).map(parseFstypeSpec), node),
-    ]);
+    volumes = VolumeTable.fromSpecs(o.volume ?? [], o.volumeFstype ?? [], o.node ?? hostname());
     gpu = (o.gpuLib ?? []).map(gpuLibrary);
     gpuServers = new Set((o.gpuServer ?? []).map(parseGpuServer));
   } catch (err) {
