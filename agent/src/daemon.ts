@@ -144,7 +144,12 @@ export class NodeAgent {
     const sensor = new BpftraceSensor(
       {
         program: buildProgram({
-          scope: { kind: 'watch', comms: this.opts.watchComms, seedPids: seeds.map((s) => s.pid) },
+          scope: {
+            kind: 'watch',
+            comms: this.opts.watchComms,
+            seedPids: seeds.map((s) => s.pid),
+            seedDevNull: seeds.flatMap((s) => [...s.fds].filter(([, path]) => path === '/dev/null').map(([fd]) => ({ pid: s.pid, fd }))),
+          },
           counterFlushSec: this.opts.counterFlushSec ?? 10,
           countRaw: this.opts.countRaw,
           gpu,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,42 @@ function machine(): Record<string, string | number> {
     // not installed: the capture benchmarks say they were skipped
   }
   return { cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, bpftrace };
+}
+
+type Figures = Record<string, number | string>;
+
+const show = (v: number | string): string =>
+  typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en') : v.toLocaleString('en', { maximumSignificantDigits: 4 })) : v;
+
+/** The run as a Markdown table: one row per figure. */
+function table(r: { date: string; command: string; machine: Figures; results: ({ name: string } & Figures)[] }): string {
+  const m = r.machine;
+  const rows = r.results.flatMap(({ name, ...figures }) => Object.entries(figures).map(([k, v]) => `| ${name} | ${k} | ${show(v)} |`));
+  return [
+    `Measured ${r.date.slice(0, 10)} by \`${r.command}\` on ${m.cpus} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.bpftrace}.`,
+    '',
+    '| benchmark | figure | value |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/** A full run replaces the generated section of BENCHMARKS.md (between its two markers). */
+function updateBenchmarksMd(md: string): void {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '../../BENCHMARKS.md');
+  const [start, end] = ['<!-- bench:latest:start -->', '<!-- bench:latest:end -->'];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return;
+  }
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) return;
+  writeFileSync(file, `${text.slice(0, i + start.length)}\n${md}${text.slice(j)}`);
+  process.stderr.write(`bench: table written to ${file}\n`);
 }
 
 /**
@@ -45,3 +81,10 @@ mkdirSync(out, { recursive: true });
 const record = { date: new Date().toISOString(), command: `npm run bench${wanted.length ? ` -- ${wanted.join(' ')}` : ''}`, machine: machine(), results };
 writeFileSync(join(out, 'latest.json'), JSON.stringify(record, null, 2) + '\n');
 process.stderr.write(`bench: results in ${join(out, 'latest.json')}\n`);
+writeFileSync(join(out, 'latest.md'), table(record));
+if (wanted.length === 0) updateBenchmarksMd(table(record));
+const unaccounted = results.filter((r) => (r as Record<string, unknown>).lossAccounted === 'NO').map((r) => r.name);
+if (unaccounted.length > 0) {
+  process.stderr.write(`bench: FAILED: events lost without Gaps that account for them in ${unaccounted.join(', ')}\n`);
+  process.exitCode = 1;
+}

@@ -46,7 +46,7 @@ export type BatchEnvelope = Static<typeof BatchEnvelope>;
 
 const envelopeCheck = TypeCompiler.Compile(BatchEnvelope);
 const edgeCheck = TypeCompiler.Compile(GraphEdge);
-type Check = { Errors(value: unknown): { First(): { path: string; message: string } | undefined } };
+type Check = { Check(value: unknown): boolean; Errors(value: unknown): { First(): { path: string; message: string } | undefined } };
 const nodeChecks: Record<NodeType, Check> = {
   Process: TypeCompiler.Compile(NODE_SCHEMAS.Process),
   File: TypeCompiler.Compile(NODE_SCHEMAS.File),
@@ -62,6 +62,8 @@ const nodeChecks: Record<NodeType, Check> = {
 };
 
 function firstError(check: Check, value: unknown, base: string): FaasprovError | undefined {
+  // The compiled check is fast; walking for the error is not, and only a bad batch needs it.
+  if (check.Check(value)) return undefined;
   const err = check.Errors(value).First();
   if (!err) return undefined;
   const where = `${base}${err.path}` || '/';

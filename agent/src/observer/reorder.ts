@@ -28,18 +28,12 @@ export class ReorderBuffer {
 
   private releaseWhere(ok: (e: SensorEvent) => boolean): void {
     if (this.pending.length === 0) return;
-    const sorted = this.pending
-      .map((e, i) => ({ e, i }))
-      .sort((a, b) => (a.e.ts < b.e.ts ? -1 : a.e.ts > b.e.ts ? 1 : a.i - b.i));
-    const keep: SensorEvent[] = [];
-    let blocked = false;
-    for (const { e } of sorted) {
-      if (!blocked && ok(e)) this.release(e);
-      else {
-        blocked = true;
-        keep.push(e);
-      }
-    }
-    this.pending = keep;
+    // Array sort is stable, so ties keep their arrival order; lines arrive nearly sorted.
+    this.pending.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    let n = 0;
+    while (n < this.pending.length && ok(this.pending[n]!)) n++;
+    const out = this.pending.slice(0, n);
+    this.pending = this.pending.slice(n);
+    for (const e of out) this.release(e);
   }
 }

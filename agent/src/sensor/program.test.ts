@@ -9,6 +9,12 @@ describe('buildProgram', () => {
     expect(p).toContain('@t[10] = 1; @t[20] = 1;');
   });
 
+  it("knows a warm instance's shim descriptors on /dev/null from before it started", () => {
+    const p = buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [10], seedDevNull: [{ pid: 10, fd: 3 }] } });
+    expect(p).toContain('@t[10] = 1; @dn[10, 3] = 1;');
+    expect(() => buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [10], seedDevNull: [{ pid: 10, fd: -1 }] } })).toThrow(/bad seed fd/);
+  });
+
   it.each([['x" || 1 == 1 || comm == "y'], ['a b'], [''], ['$(reboot)']])('refuses the hostile watch name %j', (name) => {
     expect(() => buildProgram({ scope: { kind: 'watch', comms: [name], seedPids: [] } })).toThrow(/bad watch name/);
   });

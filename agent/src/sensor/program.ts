@@ -43,7 +43,7 @@ export type Scope =
   /** faasprov run: the launcher whose next exec starts the tracked tree. */
   | { kind: 'launcher'; rootPid: number }
   /** faasprov agent: trees rooted at an exec of one of these names, plus pids already running. */
-  | { kind: 'watch'; comms: string[]; seedPids: number[] };
+  | { kind: 'watch'; comms: string[]; seedPids: number[]; seedDevNull?: { pid: number; fd: number }[] };
 
 export interface ProgramOptions {
   scope: Scope;
@@ -67,10 +67,13 @@ function seedAndScope(scope: Scope): { begin: string; onExec: string } {
   }
   for (const c of scope.comms) if (!COMM_PATTERN.test(c)) throw new RangeError(`bad watch name ${JSON.stringify(c)}`);
   for (const p of scope.seedPids) if (!Number.isInteger(p) || p <= 0) throw new RangeError(`bad seed pid ${p}`);
+  const devNull = scope.seedDevNull ?? [];
+  for (const d of devNull) if (!Number.isInteger(d.pid) || d.pid <= 0 || !Number.isInteger(d.fd) || d.fd < 0) throw new RangeError(`bad seed fd ${d.pid}/${d.fd}`);
   // The kernel keeps 15 bytes of a comm.
   const test = scope.comms.map((c) => `comm == "${c.slice(0, 15)}"`).join(' || ') || '0';
   return {
-    begin: scope.seedPids.map((p) => `@t[${p}] = 1;`).join(' '),
+    // A warm instance's shim opened /dev/null before the agent started: its markers count too.
+    begin: [...scope.seedPids.map((p) => `@t[${p}] = 1;`), ...devNull.map((d) => `@dn[${d.pid}, ${d.fd}] = 1;`)].join(' '),
     onExec: `if (@t[pid] == 0) { if (${test}) { @t[pid] = 1; } }`,
   };
 }

@@ -2,6 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SqliteGraphStore } from '@faasprov/store';
+import { eventsInGaps, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 
 const FAASPROV = resolve(import.meta.dirname, '..', '..', '..', 'cli', 'bin', 'faasprov');
@@ -29,16 +31,24 @@ export const captureOverhead: Benchmark = {
     const n = 20000;
     const plain: number[] = [];
     const traced: number[] = [];
+    let lost = 0;
+    let inGaps = 0;
     try {
       for (let round = 0; round < 3; round++) {
         const a = spawnSync(py, ['-c', WORKLOAD, String(n), file], { encoding: 'utf8', timeout: 120000 });
         plain.push(Number(a.stdout.trim()));
-        const b = spawnSync(FAASPROV, ['run', '-q', '--store', join(dir, 's.db'), '--out', join(dir, 'g.txt'), '--', py, '-c', WORKLOAD, String(n), file], {
+        const db = join(dir, `s${round}.db`);
+        const b = spawnSync(FAASPROV, ['run', '--store', db, '--out', join(dir, 'g.txt'), '--', py, '-c', WORKLOAD, String(n), file], {
           encoding: 'utf8',
           timeout: 300000,
         });
         if (b.status !== 0) throw new Error(`capture-overhead: faasprov run failed: ${b.stderr}`);
         traced.push(Number(b.stdout.trim()));
+        // run's summary line says what bpftrace lost; the store must hold Gaps for as many.
+        lost += Number(/LOST (\d+) events/.exec(b.stderr)?.[1] ?? 0);
+        const store = new SqliteGraphStore(db);
+        inGaps += await eventsInGaps(store);
+        await store.close();
         progress(`round ${round + 1}: plain ${plain.at(-1)!.toFixed(3)} s, captured ${traced.at(-1)!.toFixed(3)} s`);
       }
     } finally {
@@ -51,6 +61,7 @@ export const captureOverhead: Benchmark = {
       plainMedianSec: med(plain),
       capturedMedianSec: med(traced),
       capturedOverPlainRatio: med(traced) / med(plain),
+      ...lossFigures(lost, inGaps),
     };
   },
 };

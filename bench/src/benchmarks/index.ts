@@ -4,6 +4,7 @@ import { agentBench } from './agent.js';
 import { scaleoutIngest } from './scaleout-ingest.js';
 import { traceLatency } from './trace-latency.js';
 import { attackPrecision } from './attack-precision.js';
+import { invocationLatency } from './invocation-latency.js';
 
 export interface Benchmark {
   name: string;
@@ -11,4 +12,4 @@ export interface Benchmark {
   run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
 }
 
-export const benchmarks: Benchmark[] = [ingest, captureOverhead, agentBench, scaleoutIngest, traceLatency, attackPrecision];
+export const benchmarks: Benchmark[] = [ingest, captureOverhead, invocationLatency, agentBench, scaleoutIngest, traceLatency, attackPrecision];

@@ -1,0 +1,226 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { SqliteGraphStore } from '@faasprov/store';
+import { eventsInGaps, lossFigures } from './accounting.js';
+import type { Benchmark } from './index.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const SHOP = join(ROOT, 'bench/fixtures/shop.py');
+const FAASPROV = join(ROOT, 'cli/bin/faasprov');
+const TOKEN = 'bench-token-0123456789abcdef';
+/** Rounds per phase; each round is one checkout on each deployment (three function invocations each). */
+const ROUNDS = Number(process.env.FAASPROV_BENCH_ROUNDS ?? 150);
+const PHASES = ['off', 'on', 'off', 'on', 'off'] as const;
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+
+function startFunction(root: string, name: string, port: number, data: string, upstreams: string[], env: Record<string, string>): Promise<ChildProcess> {
+  // The root stays the parent (no exec of the last command), as a watchdog does.
+  const c = spawn(root, ['-c', `python3 ${SHOP} serve ${name} ${port} ${data} ${upstreams.join(' ')}; :`, 'fn'], {
+    env: { ...process.env, FAASPROV_FUNCTION: name, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  return new Promise((res, rej) => {
+    c.once('error', rej);
+    c.once('exit', (code) => rej(new Error(`shop function ${name} exited with ${code}`)));
+    c.stdout!.once('data', () => res(c));
+  });
+}
+
+/** CPU seconds (user + system) of this process's bpftrace children, from /proc. */
+function bpftraceCpuSec(): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      if (st.includes('(bpftrace)') && Number(f[1]) === process.pid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
+function load(out: string, rounds: number, urls: string[]): Promise<Record<string, number[]>> {
+  return new Promise((res, rej) => {
+    const c = spawn('python3', [SHOP, 'load', out, String(rounds), ...urls], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600000 });
+    c.once('error', rej);
+    c.once('exit', (code) => (code === 0 ? res(JSON.parse(readFileSync(out, 'utf8')) as Record<string, number[]>) : rej(new Error(`shop load exited with ${code}`))));
+  });
+}
+
+/** CPU seconds (user + system) of a process and of its bpftrace children, from /proc. */
+function cpuSec(pid: number): { self: number; bpftrace: number } {
+  const out = { self: 0, bpftrace: 0 };
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const ticks = (Number(f[11]) + Number(f[12])) / 100;
+      if (Number(d) === pid) out.self += ticks;
+      else if (Number(f[1]) === pid && st.includes('(bpftrace)')) out.bpftrace += ticks;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+
+async function until(what: string, ok: () => Promise<boolean>, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await ok()) return;
+  throw new Error(`invocation-latency: timed out waiting for ${what}`);
+}
+
+/** A summed counter from the agent's Prometheus text. */
+async function metric(port: number, name: string): Promise<number> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  return text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+}
+
+function stop(c: ChildProcess): Promise<void> {
+  return new Promise((res) => {
+    if (c.exitCode !== null || c.signalCode !== null) return res();
+    c.once('exit', () => res());
+    c.kill('SIGTERM');
+  });
+}
+
+/**
+ * The example shop's checkout (checkout → catalog, payment; files read and written) on two
+ * deployments at once: A under the agent's watch with the template shim's markers, B a plain
+ * function (no shim, not watched). Phases alternate agent off / on; within a phase the client
+ * alternates A and B request by request. The agent runs as its own process (`faasprov agent`),
+ * as on a node; the collector (`faasprov up`), which runs off the node in a deployment, shares
+ * these cores here and is started at the lowest priority (nice 19).
+ */
+export const invocationLatency: Benchmark = {
+  name: 'invocation-latency',
+  description: `shop checkout latency with vs without agent and shim (${ROUNDS} rounds per phase, phases off/on/off/on/off, A and B interleaved)`,
+  async run(progress): Promise<Record<string, number | string>> {
+    if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace)' };
+    const dir = mkdtempSync(join(tmpdir(), 'fp-bench-shop-'));
+    const watched = join(dir, 'fpshopwd');
+    const plain = join(dir, 'fpshopplain');
+    copyFileSync('/bin/dash', watched);
+    copyFileSync('/bin/dash', plain);
+    const db = join(dir, 's.db');
+    const cport = await freePort();
+    const collectorUrl = `http://127.0.0.1:${cport}`;
+    const collector = spawn('nice', ['-n', '19', FAASPROV, 'up', '--store', db, '--port', String(cport), '--agent-token', `bench=${TOKEN}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const functions: ChildProcess[] = [];
+    let lost = 0;
+    try {
+      await until('the collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
+      const base = 21000 + Math.floor(Math.random() * 20000);
+      const deploy = async (name: 'A' | 'B', port0: number, root: string, env: Record<string, string>): Promise<string> => {
+        const data = join(dir, name);
+        mkdirSync(data);
+        writeFileSync(join(data, 'catalog.json'), JSON.stringify({ mug: 12.5, shirt: 20, cap: 9.99 }));
+        writeFileSync(join(data, 'merchant.key'), 'k'.repeat(32));
+        const [catalog, payment, checkout] = [port0, port0 + 1, port0 + 2];
+        functions.push(await startFunction(root, 'catalog', catalog, data, [], env));
+        functions.push(await startFunction(root, 'payment', payment, data, [], env));
+        functions.push(await startFunction(root, 'checkout', checkout, data, [`127.0.0.1:${catalog}`, `127.0.0.1:${payment}`], env));
+        return `127.0.0.1:${checkout}`;
+      };
+      const a = await deploy('A', base, watched, {});
+      const b = await deploy('B', base + 3, plain, { FAASPROV_SHIM: 'off' });
+      await load(join(dir, 'warmup.json'), 20, [a, b]);
+      const lat = { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] } };
+      let checkoutsWatched = 0;
+      let agentCpu = 0;
+      let bpftraceCpu = 0;
+      let seen = 0;
+      for (const [i, phase] of PHASES.entries()) {
+        let agent: ChildProcess | undefined;
+        const mport = await freePort();
+        if (phase === 'on') {
+          agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', 'fpshopwd',
+            '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+          await until('the agent', async () => (await metric(mport, 'faasprov_agent_events_seen_total')) > 0, 90000);
+        }
+        try {
+          const cpu0 = agent ? cpuSec(agent.pid!) : undefined;
+          const seen0 = agent ? await metric(mport, 'faasprov_agent_events_seen_total') : 0;
+          const r = await load(join(dir, `phase${i}.json`), ROUNDS, [a, b]);
+          lat[phase].a.push(...r[a]!);
+          lat[phase].b.push(...r[b]!);
+          if (agent && cpu0) {
+            checkoutsWatched += ROUNDS;
+            const cpu1 = cpuSec(agent.pid!);
+            agentCpu += cpu1.self - cpu0.self;
+            bpftraceCpu += cpu1.bpftrace - cpu0.bpftrace;
+            seen += (await metric(mport, 'faasprov_agent_events_seen_total')) - seen0;
+          }
+          progress(`phase ${i + 1} (agent ${phase}): p50 A ${(quantile(r[a]!, 0.5) * 1000).toFixed(2)} ms, B ${(quantile(r[b]!, 0.5) * 1000).toFixed(2)} ms`);
+        } finally {
+          if (agent) {
+            // Let the last batch reach the collector, then count what was lost.
+            await new Promise((r) => setTimeout(r, 2000));
+            lost += await metric(mport, 'faasprov_agent_events_lost_total');
+            await stop(agent);
+          }
+        }
+      }
+      await stop(collector);
+      const store = new SqliteGraphStore(db);
+      const { nodes, edges } = await store.all();
+      const gaps = await eventsInGaps(store);
+      await store.close();
+      const ms = (x: number) => x * 1000;
+      const withP50 = quantile(lat.on.a, 0.5);
+      const withoutP50 = quantile(lat.off.b, 0.5);
+      const units = nodes.filter((n) => n.type === 'Unit').length;
+      const storedBytes = Buffer.byteLength(JSON.stringify(nodes)) + Buffer.byteLength(JSON.stringify(edges));
+      return {
+        checkoutsPerDeploymentAndPhase: ROUNDS,
+        withAgentP50Ms: ms(withP50),
+        withAgentP99Ms: ms(quantile(lat.on.a, 0.99)),
+        withoutP50Ms: ms(withoutP50),
+        withoutP99Ms: ms(quantile(lat.off.b, 0.99)),
+        p50OverheadPct: (withP50 / withoutP50 - 1) * 100,
+        p99OverheadPct: (quantile(lat.on.a, 0.99) / quantile(lat.off.b, 0.99) - 1) * 100,
+        // Side by side request by request while the agent runs (B pays the kernel's scope check only).
+        interleavedP50Ratio: withP50 / quantile(lat.on.b, 0.5),
+        // The shim's markers alone, agent off.
+        shimOnlyP50Ratio: quantile(lat.off.a, 0.5) / withoutP50,
+        // What one checkout (three invocations) costs the node.
+        eventsPerCheckout: seen / checkoutsWatched,
+        agentCpuMsPerCheckout: (agentCpu * 1000) / checkoutsWatched,
+        bpftraceCpuMsPerCheckout: (bpftraceCpu * 1000) / checkoutsWatched,
+        unitsStored: units,
+        storedBytesPerInvocation: units > 0 ? storedBytes / units : 0,
+        ...lossFigures(lost, gaps),
+      };
+    } finally {
+      for (const f of functions) {
+        try {
+          process.kill(-f.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await stop(collector);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
