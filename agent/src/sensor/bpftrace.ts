@@ -1,8 +1,8 @@
 import { appendFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import type { CounterDump, SensorEvent } from './events.js';
 import { ParseError, parseLine } from './parse.js';
-import { FifoLineReader } from './fifo-reader.js';
 import { AgentErrors } from '../errors.js';
 
 export interface SensorHandlers {
@@ -23,8 +23,6 @@ export interface SensorOptions {
   startTimeoutMs?: number;
   /** Append every printed kernel line to this file (bug reports, replay in tests). */
   recordFile?: string;
-  /** How often (ms) the agent reads bpftrace's output while it trickles in (FifoLineReader). */
-  readPaceMs?: number;
 }
 
 const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
@@ -42,17 +40,7 @@ export class BpftraceSensor {
   /** Resolves once every probe is attached (BEGIN has printed). */
   start(): Promise<void> {
     const bin = this.opts.bpftrace ?? 'bpftrace';
-    let ready = false;
-    let resolveReady: () => void = () => undefined;
-    const reader = new FifoLineReader((line) => {
-      const ev = this.onLine(line);
-      if (ev?.kind === 'ready' && !ready) {
-        ready = true;
-        resolveReady();
-      }
-    }, this.opts.readPaceMs ?? 20);
-    this.closed = reader.closed;
-    const proc = execa(bin, ['-f', 'json', '-o', reader.path, '-e', this.opts.program], {
+    const proc = execa(bin, ['-f', 'json', '-e', this.opts.program], {
       env: {
         BPFTRACE_STRLEN: '200',
         BPFTRACE_PERF_RB_PAGES: String(this.opts.perfRbPages ?? 256),
@@ -60,29 +48,34 @@ export class BpftraceSensor {
         BPFTRACE_NO_CPP_DEMANGLE: '1',
       },
       stdin: 'ignore',
-      stdout: 'ignore',
       buffer: false,
       reject: false,
       cleanup: true,
     });
     this.proc = proc;
     return new Promise<void>((resolve, reject) => {
+      let ready = false;
       const timer = setTimeout(() => {
         if (!ready) {
           proc.kill('SIGKILL');
           reject(AgentErrors.FP_ERR_SENSOR_START(`no probe attached within ${this.opts.startTimeoutMs ?? 60000} ms`));
         }
       }, this.opts.startTimeoutMs ?? 60000);
-      resolveReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
       proc.stderr!.setEncoding('utf8');
       proc.stderr!.on('data', (d: string) => {
         if (this.stderr.length < 64 * 1024) this.stderr += d;
       });
+      const rl = createInterface({ input: proc.stdout! });
+      rl.on('line', (line) => {
+        const ev = this.onLine(line);
+        if (ev?.kind === 'ready' && !ready) {
+          ready = true;
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.closed = new Promise<void>((done) => rl.on('close', done));
       void proc.then(async (r) => {
-        reader.writerExited();
         await this.closed;
         clearTimeout(timer);
         const why = this.cleanStderr();
