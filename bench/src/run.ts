@@ -81,8 +81,9 @@ mkdirSync(out, { recursive: true });
 const record = { date: new Date().toISOString(), command: `npm run bench${wanted.length ? ` -- ${wanted.join(' ')}` : ''}`, machine: machine(), results };
 writeFileSync(join(out, 'latest.json'), JSON.stringify(record, null, 2) + '\n');
 process.stderr.write(`bench: results in ${join(out, 'latest.json')}\n`);
-writeFileSync(join(out, 'latest.md'), table(record));
-if (wanted.length === 0) updateBenchmarksMd(table(record));
+const md = table(record);
+writeFileSync(join(out, 'latest.md'), md);
+if (wanted.length === 0) updateBenchmarksMd(md);
 const unaccounted = results.filter((r) => (r as Record<string, unknown>).lossAccounted === 'NO').map((r) => r.name);
 if (unaccounted.length > 0) {
   process.stderr.write(`bench: FAILED: events lost without Gaps that account for them in ${unaccounted.join(', ')}\n`);

@@ -87,17 +87,16 @@ export const agentBench: Benchmark = {
         best = eventsPerSec;
         rate *= 2;
       }
+      // The lossy step must show up as Gaps: give the agent a moment to ship them.
+      await new Promise((r) => setTimeout(r, 2000));
+      const loss = lossFigures(await value(agent, 'faasprov_agent_events_lost_total'), await eventsInGaps(store));
       return {
         rawSyscalls: raw,
         eventsPrinted: printed,
         rawOverPrintedRatio: printed > 0 ? raw / printed : 0,
         maxZeroLossEventsPerSec: best,
         firstLossyEventsPerSec: firstLossy,
-        // The lossy step must show up as Gaps: give the agent a moment to ship them.
-        ...(await (async () => {
-          await new Promise((r) => setTimeout(r, 2000));
-          return lossFigures(await value(agent, 'faasprov_agent_events_lost_total'), await eventsInGaps(store));
-        })()),
+        ...loss,
       };
     } finally {
       await agent.stop(5000);

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { SqliteGraphStore } from '@faasprov/store';
 import { eventsInGaps, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
+import { percentile } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHOP = join(ROOT, 'bench/fixtures/shop.py');
@@ -15,11 +16,6 @@ const TOKEN = 'bench-token-0123456789abcdef';
 /** Rounds per phase; each round is one checkout on each deployment (three function invocations each). */
 const ROUNDS = Number(process.env.FAASPROV_BENCH_ROUNDS ?? 150);
 const PHASES = ['off', 'on', 'off', 'on', 'off'] as const;
-
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-};
 
 function startFunction(root: string, name: string, port: number, data: string, upstreams: string[], env: Record<string, string>): Promise<ChildProcess> {
   // The root stays the parent (no exec of the last command), as a watchdog does.
@@ -33,22 +29,6 @@ function startFunction(root: string, name: string, port: number, data: string, u
     c.once('exit', (code) => rej(new Error(`shop function ${name} exited with ${code}`)));
     c.stdout!.once('data', () => res(c));
   });
-}
-
-/** CPU seconds (user + system) of this process's bpftrace children, from /proc. */
-function bpftraceCpuSec(): number {
-  let ticks = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      if (st.includes('(bpftrace)') && Number(f[1]) === process.pid) ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks / 100;
 }
 
 function load(out: string, rounds: number, urls: string[]): Promise<Record<string, number[]>> {
@@ -171,7 +151,7 @@ export const invocationLatency: Benchmark = {
             bpftraceCpu += cpu1.bpftrace - cpu0.bpftrace;
             seen += (await metric(mport, 'faasprov_agent_events_seen_total')) - seen0;
           }
-          progress(`phase ${i + 1} (agent ${phase}): p50 A ${(quantile(r[a]!, 0.5) * 1000).toFixed(2)} ms, B ${(quantile(r[b]!, 0.5) * 1000).toFixed(2)} ms`);
+          progress(`phase ${i + 1} (agent ${phase}): p50 A ${(percentile(r[a]!, 50) * 1000).toFixed(2)} ms, B ${(percentile(r[b]!, 50) * 1000).toFixed(2)} ms`);
         } finally {
           if (agent) {
             // Let the last batch reach the collector, then count what was lost.
@@ -187,22 +167,22 @@ export const invocationLatency: Benchmark = {
       const gaps = await eventsInGaps(store);
       await store.close();
       const ms = (x: number) => x * 1000;
-      const withP50 = quantile(lat.on.a, 0.5);
-      const withoutP50 = quantile(lat.off.b, 0.5);
+      const withP50 = percentile(lat.on.a, 50);
+      const withoutP50 = percentile(lat.off.b, 50);
       const units = nodes.filter((n) => n.type === 'Unit').length;
       const storedBytes = Buffer.byteLength(JSON.stringify(nodes)) + Buffer.byteLength(JSON.stringify(edges));
       return {
         checkoutsPerDeploymentAndPhase: ROUNDS,
         withAgentP50Ms: ms(withP50),
-        withAgentP99Ms: ms(quantile(lat.on.a, 0.99)),
+        withAgentP99Ms: ms(percentile(lat.on.a, 99)),
         withoutP50Ms: ms(withoutP50),
-        withoutP99Ms: ms(quantile(lat.off.b, 0.99)),
+        withoutP99Ms: ms(percentile(lat.off.b, 99)),
         p50OverheadPct: (withP50 / withoutP50 - 1) * 100,
-        p99OverheadPct: (quantile(lat.on.a, 0.99) / quantile(lat.off.b, 0.99) - 1) * 100,
+        p99OverheadPct: (percentile(lat.on.a, 99) / percentile(lat.off.b, 99) - 1) * 100,
         // Side by side request by request while the agent runs (B pays the kernel's scope check only).
-        interleavedP50Ratio: withP50 / quantile(lat.on.b, 0.5),
+        interleavedP50Ratio: withP50 / percentile(lat.on.b, 50),
         // The shim's markers alone, agent off.
-        shimOnlyP50Ratio: quantile(lat.off.a, 0.5) / withoutP50,
+        shimOnlyP50Ratio: percentile(lat.off.a, 50) / withoutP50,
         // What one checkout (three invocations) costs the node.
         eventsPerCheckout: seen / checkoutsWatched,
         agentCpuMsPerCheckout: (agentCpu * 1000) / checkoutsWatched,

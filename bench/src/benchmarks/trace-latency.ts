@@ -6,6 +6,7 @@ import { edgeId, fileId, processId, type Batch, type EdgeType, type GraphEdge, t
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { trace } from '@faasprov/graph-service';
 import type { Benchmark } from './index.js';
+import { percentile } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const NEO4J_PORT = '27687';
@@ -56,8 +57,6 @@ function* generate(edges: number, perBatch: number): Generator<Batch> {
   }
 }
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-
 async function load(store: GraphStore, edges: number, progress: (m: string) => void, name: string): Promise<number> {
   const t0 = performance.now();
   let n = 0;
@@ -80,7 +79,7 @@ async function measure(store: GraphStore, starts: string[]): Promise<{ p50: numb
       nodes += r.nodes.length;
     }
   }
-  return { p50: pct(times, 50), p95: pct(times, 95), nodes: nodes / times.length };
+  return { p50: percentile(times, 50), p95: percentile(times, 95), nodes: nodes / times.length };
 }
 
 /** Trace latency on a generated graph of a million edges, for each store. */
