@@ -186,10 +186,9 @@ export class NodeAgent {
   }
 
   private async onSensorExit(code: number | undefined, stderr: string): Promise<void> {
-    if (this.stopping) return;
     const t = this.observer.lastEventTime;
-    this.metrics.sensorRestarts.inc();
-    this.log(`bpftrace exited (${code}): ${stderr.slice(0, 300)}; restarting`);
+    this.log(`bpftrace exited (${code}): ${stderr.slice(0, 300)}${this.stopping ? '' : '; restarting'}`);
+    if (!this.stopping) this.metrics.sensorRestarts.inc();
     for (let attempt = 0; !this.stopping; attempt++) {
       await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 30000)));
       try {

@@ -81,8 +81,10 @@ export class BpftraceSensor {
         const why = this.cleanStderr();
         if (!ready) {
           reject(AgentErrors.FP_ERR_SENSOR_START(why || `bpftrace exited with code ${r.exitCode ?? r.signal}`));
-        } else if (!this.stopping) {
-          this.h.onUnexpectedExit(r.exitCode, why);
+        } else if (!this.stopping || r.exitCode !== 0) {
+          // Asked to stop, bpftrace exits 0 after END; anything else (an abort while it was
+          // stopping included) is a blind window that must show as a Gap.
+          this.h.onUnexpectedExit(r.exitCode, why || `killed by ${r.signal}`);
         }
       });
     });

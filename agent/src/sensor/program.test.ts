@@ -15,6 +15,14 @@ describe('buildProgram', () => {
     expect(() => buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [10], seedDevNull: [{ pid: 10, fd: -1 }] } })).toThrow(/bad seed fd/);
   });
 
+  it('never deletes counter entries that a periodic print may be walking (bpftrace 0.17 aborts)', () => {
+    const periodic = buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, counterFlushSec: 1 });
+    expect(periodic).not.toMatch(/delete\(@(s|rc|rb|wc|wb)\[/);
+    expect(periodic).toContain('@rc[pid, $g, $fd] = 0; @rb[pid, $g, $fd] = (uint64)0;');
+    const atEnd = buildProgram({ scope: { kind: 'launcher', rootPid: 5 } });
+    expect(atEnd).toContain('delete(@rc[pid, $g, $fd]);');
+  });
+
   it.each([['x" || 1 == 1 || comm == "y'], ['a b'], [''], ['$(reboot)']])('refuses the hostile watch name %j', (name) => {
     expect(() => buildProgram({ scope: { kind: 'watch', comms: [name], seedPids: [] } })).toThrow(/bad watch name/);
   });

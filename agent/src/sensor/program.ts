@@ -90,16 +90,26 @@ const MARKER_MIN = MARKER_PREFIX.length + 3;
 const MARKER_MAX = 190;
 
 const COUNTERS = (k: string) => `@rc[${k}], @rb[${k}], @wc[${k}], @wb[${k}]`;
-const DELETE_FD_STATE = (k: string) =>
-  `delete(@s[${k}]); delete(@rc[${k}]); delete(@rb[${k}]); delete(@wc[${k}]); delete(@wb[${k}]);`;
+/** The per-fd maps and their zero (byte counters are unsigned). */
+const FD_STATE_MAPS = [['@s', '0'], ['@rc', '0'], ['@rb', '(uint64)0'], ['@wc', '0'], ['@wb', '(uint64)0']] as const;
+
+/**
+ * Forgets an fd's state (its counters were just printed). While the counters are also printed
+ * periodically, a probe must not delete entries: bpftrace 0.17 aborts ("failed to look up elem")
+ * when an entry vanishes while print() walks the map. Zero means "nothing" to every reader of
+ * these maps, and the periodic clear() removes the keys.
+ */
+function forgetFdState(periodicPrint: boolean): (k: string) => string {
+  return (k) => FD_STATE_MAPS.map(([m, zero]) => (periodicPrint ? `${m}[${k}] = ${zero};` : `delete(${m}[${k}]);`)).join(' ');
+}
 
 /** A new fd got this number: flush the counters of its previous occupant (close_range, dup2...). */
-function rebind(fdExpr: string): string {
+function rebind(fdExpr: string, forget: (k: string) => string): string {
   const k = 'pid, $rg, $rfd';
   return `$rg = @g[pid]; $rfd = (int64)(${fdExpr});
     if (@s[${k}]) {
       printf("C\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $rg, $rfd, ${COUNTERS(k)});
-      ${DELETE_FD_STATE(k)}
+      ${forget(k)}
     }`;
 }
 
@@ -155,6 +165,8 @@ export function buildProgram(opts: ProgramOptions): string {
   const scope = seedAndScope(opts.scope);
   const flush = opts.counterFlushSec ?? 0;
   if (!Number.isInteger(flush) || flush < 0) throw new RangeError(`bad counter flush interval ${flush}`);
+  const forget = forgetFdState(flush > 0);
+  const rebindFd = (fdExpr: string) => rebind(fdExpr, forget);
   return `
 BEGIN { ${scope.begin} printf("B\\t%llu\\n", nsecs); }
 
@@ -192,7 +204,7 @@ ${sc('enter_creat')} /@t[pid]/ { @op[tid] = args->pathname; @of[tid] = 0x241; @o
 ${sc('enter_openat2')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = ((struct open_how *)args->how)->flags; @od[tid] = args->dfd; }
 ${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat2')} /@op[tid]/ {
   if (args->ret >= 0) {
-    ${rebind('args->ret')}
+    ${rebindFd('args->ret')}
     printf("O\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, args->ret, @of[tid], @od[tid], str(@op[tid]));
     // A shim announces invocations by writing markers to /dev/null (11 bytes tell it from longer paths).
     if (str(@op[tid], 11) == "/dev/null") { @dn[pid, args->ret] = 1; } else { delete(@dn[pid, args->ret]); }
@@ -235,7 +247,7 @@ ${sc('enter_close')} /@t[pid]/ {
   $g = @g[pid]; $fd = (int64)args->fd;
   delete(@dn[pid, $fd]);
   printf("L\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, $fd, ${COUNTERS('pid, $g, $fd')});
-  ${DELETE_FD_STATE('pid, $g, $fd')}
+  ${forget('pid, $g, $fd')}
 }
 
 ${sc('enter_close_range')} /@t[pid]/ { printf("Z\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, args->fd, args->max_fd); }
@@ -251,7 +263,7 @@ ${sc('enter_fcntl')} /@t[pid]/ {
 ${sc('exit_dup')}, ${sc('exit_dup2')}, ${sc('exit_dup3')}, ${sc('exit_fcntl')} /@do[tid]/ {
   $old = (int64)(@do[tid] - 1);
   if (args->ret >= 0) {
-    ${rebind('args->ret')}
+    ${rebindFd('args->ret')}
     printf("D\\t%llu\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $old, args->ret, @dc[tid]);
   }
   delete(@do[tid]); delete(@dc[tid]);
@@ -287,7 +299,7 @@ ${sc('exit_connect')} /@cf[tid]/ {
 ${sc('enter_accept')}, ${sc('enter_accept4')} /@t[pid]/ { @aa[tid] = args->upeer_sockaddr; @af[tid] = args->fd + 1; }
 ${sc('exit_accept')}, ${sc('exit_accept4')} /@af[tid]/ {
   if (args->ret >= 0) {
-    ${rebind('args->ret')}
+    ${rebindFd('args->ret')}
     ${sockaddr('@aa[tid]', 'Y\\t%llu\\t%d\\t%d\\t%d\\t', 'nsecs, pid, @af[tid] - 1, args->ret')}
   }
   delete(@aa[tid]); delete(@af[tid]);
@@ -307,8 +319,8 @@ ${sc('exit_pipe')}, ${sc('exit_pipe2')}, ${sc('exit_socketpair')} /@pp[tid]/ {
   if (args->ret == 0) {
     $pf = (int32 *)@pp[tid];
     $p0 = *$pf; $p1 = *($pf + 1);
-    ${rebind('$p0')}
-    ${rebind('$p1')}
+    ${rebindFd('$p0')}
+    ${rebindFd('$p1')}
     printf("P\\t%llu\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, @pk[tid], $p0, $p1);
   }
   delete(@pp[tid]); delete(@pk[tid]);

@@ -6,7 +6,7 @@ import { NodeAgent } from '@faasprov/agent';
 import { AgentTokens, ApiKeys } from '@faasprov/collector';
 import { SqliteGraphStore } from '@faasprov/store';
 import { buildServer } from '@faasprov/graph-service';
-import { eventsInGaps, lossFigures, metricValue as value } from './accounting.js';
+import { gapTotals, lossFigures, metricValue as value } from './accounting.js';
 import type { Benchmark } from './index.js';
 
 // Opens a file, reads it in 4 KiB chunks to the end, closes it: the kernel prints one read per fd.
@@ -89,7 +89,7 @@ export const agentBench: Benchmark = {
       }
       // The lossy step must show up as Gaps: give the agent a moment to ship them.
       await new Promise((r) => setTimeout(r, 2000));
-      const loss = lossFigures(await value(agent, 'faasprov_agent_events_lost_total'), await eventsInGaps(store));
+      const loss = lossFigures(await value(agent, 'faasprov_agent_events_lost_total'), await gapTotals(store));
       return {
         rawSyscalls: raw,
         eventsPrinted: printed,

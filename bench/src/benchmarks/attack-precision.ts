@@ -8,7 +8,7 @@ import { AgentTokens, ApiKeys, DEFAULT_RULES_FILE, RuleEngine, loadRules } from 
 import { SqliteGraphStore } from '@faasprov/store';
 import { buildServer, trace } from '@faasprov/graph-service';
 import type { AlertNode, GraphNode } from '@faasprov/model';
-import { eventsInGaps, lossFigures, metricValue } from './accounting.js';
+import { gapTotals, lossFigures, metricValue } from './accounting.js';
 import type { Benchmark } from './index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -93,7 +93,7 @@ export const attackPrecision: Benchmark = {
           truth: (ns, a) => [...unitOf(ns, 'shell-1'), ...ns.filter((n) => n.id === a.subject || n.id === a.object)],
         },
       ];
-      const out: Record<string, number | string> = lossFigures(lost, await eventsInGaps(store));
+      const out: Record<string, number | string> = lossFigures(lost, await gapTotals(store));
       for (const s of scenarios) {
         // The newest of the rule's alerts about the function: for the warm container, the exfiltration.
         const alert = alerts.find((a) => a.rule === s.rule && a.function === s.function);

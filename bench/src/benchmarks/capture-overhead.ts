@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SqliteGraphStore } from '@faasprov/store';
-import { eventsInGaps, lossFigures } from './accounting.js';
+import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 
 const FAASPROV = resolve(import.meta.dirname, '..', '..', '..', 'cli', 'bin', 'faasprov');
@@ -32,7 +32,7 @@ export const captureOverhead: Benchmark = {
     const plain: number[] = [];
     const traced: number[] = [];
     let lost = 0;
-    let inGaps = 0;
+    const inGaps = { events: 0, blindWindows: 0 };
     try {
       for (let round = 0; round < 3; round++) {
         const a = spawnSync(py, ['-c', WORKLOAD, String(n), file], { encoding: 'utf8', timeout: 120000 });
@@ -47,7 +47,9 @@ export const captureOverhead: Benchmark = {
         // run's summary line says what bpftrace lost; the store must hold Gaps for as many.
         lost += Number(/LOST (\d+) events/.exec(b.stderr)?.[1] ?? 0);
         const store = new SqliteGraphStore(db);
-        inGaps += await eventsInGaps(store);
+        const g = await gapTotals(store);
+        inGaps.events += g.events;
+        inGaps.blindWindows += g.blindWindows;
         await store.close();
         progress(`round ${round + 1}: plain ${plain.at(-1)!.toFixed(3)} s, captured ${traced.at(-1)!.toFixed(3)} s`);
       }

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { SqliteGraphStore } from '@faasprov/store';
-import { eventsInGaps, lossFigures } from './accounting.js';
+import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
 
@@ -110,20 +110,19 @@ export const invocationLatency: Benchmark = {
     let lost = 0;
     try {
       await until('the collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
-      const base = 21000 + Math.floor(Math.random() * 20000);
-      const deploy = async (name: 'A' | 'B', port0: number, root: string, env: Record<string, string>): Promise<string> => {
+      const deploy = async (name: 'A' | 'B', root: string, env: Record<string, string>): Promise<string> => {
         const data = join(dir, name);
         mkdirSync(data);
         writeFileSync(join(data, 'catalog.json'), JSON.stringify({ mug: 12.5, shirt: 20, cap: 9.99 }));
         writeFileSync(join(data, 'merchant.key'), 'k'.repeat(32));
-        const [catalog, payment, checkout] = [port0, port0 + 1, port0 + 2];
+        const [catalog, payment, checkout] = [await freePort(), await freePort(), await freePort()];
         functions.push(await startFunction(root, 'catalog', catalog, data, [], env));
         functions.push(await startFunction(root, 'payment', payment, data, [], env));
         functions.push(await startFunction(root, 'checkout', checkout, data, [`127.0.0.1:${catalog}`, `127.0.0.1:${payment}`], env));
         return `127.0.0.1:${checkout}`;
       };
-      const a = await deploy('A', base, watched, {});
-      const b = await deploy('B', base + 3, plain, { FAASPROV_SHIM: 'off' });
+      const a = await deploy('A', watched, {});
+      const b = await deploy('B', plain, { FAASPROV_SHIM: 'off' });
       await load(join(dir, 'warmup.json'), 20, [a, b]);
       const lat = { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] } };
       let checkoutsWatched = 0;
@@ -164,7 +163,7 @@ export const invocationLatency: Benchmark = {
       await stop(collector);
       const store = new SqliteGraphStore(db);
       const { nodes, edges } = await store.all();
-      const gaps = await eventsInGaps(store);
+      const gaps = await gapTotals(store);
       await store.close();
       const ms = (x: number) => x * 1000;
       const withP50 = percentile(lat.on.a, 50);
