@@ -2,6 +2,7 @@ import { describe, expect, it, afterAll } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { schedPolicyOf } from '@faasprov/agent';
 import { Agent, Collector, fakeWatchdog, freePort, readStore, spoolLines, until } from './agent-harness.js';
 import { pythonExe, tempDir } from './helpers.js';
 
@@ -40,6 +41,10 @@ describe('faasprov agent (real bpftrace)', () => {
     await until('the pre-existing tree', () => readdirSync('/proc').some((p) => /^\d+$/.test(p) && (() => { try { return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'fpwdscope'; } catch { return false; } })()));
     const agent = new Agent(collector.url, join(dir, 'spool'), 'fpwdscope', await freePort());
     await agent.start();
+    // The agent and its bpftrace run as SCHED_BATCH (3): their wake-ups never preempt a function.
+    const sensorPid = Number(readdirSync(`/proc/${agent.proc!.pid}/task`).flatMap((t) => readFileSync(`/proc/${agent.proc!.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/)).filter(Boolean)
+      .find((c) => readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'bpftrace'));
+    expect([schedPolicyOf(agent.proc!.pid!), schedPolicyOf(sensorPid)]).toEqual([3, 3]);
     writeFileSync(join(dir, 'go'), '');
     const threadCode = `import threading; t=threading.Thread(target=lambda: open("${dir}/post-thread.txt","w").write("t")); t.start(); t.join()`;
     const post = await execa(wd, ['-c', `echo r > ${dir}/post-root.txt; sh -c "echo g > ${dir}/post-grandchild.txt"; ${py} -c '${threadCode}'`], {
@@ -163,8 +168,8 @@ describe('faasprov agent (real bpftrace)', () => {
     const wd = fakeWatchdog(dir, 'fpwdtamper');
     const spool = join(dir, 'spool');
     const port = await freePort();
-    // No collector yet: batches stay in the spool.
-    const agent = new Agent(`http://127.0.0.1:${port}`, spool, 'fpwdtamper', await freePort());
+    // No collector yet: batches stay in the spool. Short batches, so the writer's steps span several.
+    const agent = new Agent(`http://127.0.0.1:${port}`, spool, 'fpwdtamper', await freePort(), ['--batch-interval', '100']);
     await agent.start();
     const r = await writer(wd, dir, 5, '0.05');
     expect(r.exitCode).toBe(0);

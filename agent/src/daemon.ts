@@ -17,6 +17,7 @@ import { describeInstance, scanWatchedTrees } from './procfs.js';
 import { AgentErrors } from './errors.js';
 import { VolumeTable } from './volumes.js';
 import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
+import { applySchedPolicy, type SchedPolicy } from './scheduling.js';
 
 export interface NodeAgentOptions {
   /** An HTTP collector URL; or, with nats, a NATS server URL (scale-out). */
@@ -31,8 +32,11 @@ export interface NodeAgentOptions {
   perfRbPages?: number;
   /** host:port for /metrics; undefined: no metrics server. */
   metrics?: { host: string; port: number };
+  /** Milliseconds between batches (default 1000): each batch costs an fsync and a request. */
   flushIntervalMs?: number;
   counterFlushSec?: number;
+  /** Scheduling policy of the agent and its bpftrace (default batch: never preempts a function on wake-up). */
+  sched?: SchedPolicy;
   countRaw?: boolean;
   /** F3 volumes: MOUNT=ID:TIER[:NODE] specs, and TYPE=TIER to find mounts by file-system type. */
   volumes?: string[];
@@ -42,6 +46,14 @@ export interface NodeAgentOptions {
   gpuServers?: string[];
   log?: (msg: string) => void;
 }
+
+/**
+ * Events are handed to the observer at least this often, and sooner once this many wait:
+ * handling a whole batch interval's events at once would stall the event loop, and with it the
+ * reading of bpftrace's output, long enough for a busy node's perf buffers to overflow.
+ */
+const DRAIN_INTERVAL_MS = 250;
+const DRAIN_PENDING = 8192;
 
 /**
  * faasprov agent: one per node, for hours. Watches every tree rooted at a watchdog, ships
@@ -58,6 +70,7 @@ export class NodeAgent {
   private readonly shipper: SpoolShipper;
   private readonly offset = clockOffsetNs();
   private timer: NodeJS.Timeout | undefined;
+  private lastCut = Date.now();
   private server: Server | undefined;
   private stopping = false;
   /** Operations dropped because the spool was full, since the last spool-full gap. */
@@ -132,9 +145,12 @@ export class NodeAgent {
       this.observer.gap('agent-down', 0, r.lastEventTime || now, now, `agent restarted; resending ${this.spool.pendingCount} spooled batches`);
       if (r.tornLines > 0) this.observer.gap('spool-torn', r.tornLines, r.lastEventTime || now, now, 'batches cut short by a crash');
     }
+    const policy = this.opts.sched ?? 'batch';
+    const why = await applySchedPolicy(policy);
+    if (why) this.log(`could not switch to SCHED_${policy.toUpperCase()} (${why}); running as before`);
     await this.startSensor();
     this.shipper.start();
-    this.timer = setInterval(() => this.tick(), this.opts.flushIntervalMs ?? 250);
+    this.timer = setInterval(() => this.tick(), DRAIN_INTERVAL_MS);
     if (this.opts.metrics) await this.startMetrics(this.opts.metrics);
   }
 
@@ -214,10 +230,14 @@ export class NodeAgent {
       if (this.sensor) this.metrics.rawSyscalls.set(this.sensor.rawSyscalls);
     }
     this.reorder.push(e);
+    if (this.reorder.size >= DRAIN_PENDING) this.reorder.drain(process.hrtime.bigint());
   }
 
   private tick(): void {
     this.reorder.drain(process.hrtime.bigint());
+    const now = Date.now();
+    if (now - this.lastCut < (this.opts.flushIntervalMs ?? 1000)) return;
+    this.lastCut = now;
     this.cut();
     this.metrics.spoolBytes.set(this.spool.bytes);
     this.metrics.spoolPending.set(this.spool.pendingCount);

@@ -20,3 +20,4 @@ export * from './replay.js';
 export * from './volumes.js';
 export * from './gpu-libraries.js';
 export * from './sensor/gpu-probes.js';
+export * from './scheduling.js';

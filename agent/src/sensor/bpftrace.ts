@@ -1,8 +1,8 @@
 import { appendFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import type { CounterDump, SensorEvent } from './events.js';
 import { ParseError, parseLine } from './parse.js';
+import { OutputFifo } from './output-fifo.js';
 import { AgentErrors } from '../errors.js';
 
 export interface SensorHandlers {
@@ -23,10 +23,11 @@ export interface SensorOptions {
   startTimeoutMs?: number;
   /** Append every printed kernel line to this file (bug reports, replay in tests). */
   recordFile?: string;
+  /** How long (ms) the reader lets a trickle of output gather before the next read (OutputFifo). */
+  coalesceMs?: number;
 }
 
 const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
-
 /** Runs one bpftrace program through execa and turns its JSON output into events. */
 export class BpftraceSensor {
   private proc: ResultPromise | undefined;
@@ -40,7 +41,22 @@ export class BpftraceSensor {
   /** Resolves once every probe is attached (BEGIN has printed). */
   start(): Promise<void> {
     const bin = this.opts.bpftrace ?? 'bpftrace';
-    const proc = execa(bin, ['-f', 'json', '-e', this.opts.program], {
+    let ready = false;
+    let onReady: () => void = () => undefined;
+    let fifo: OutputFifo;
+    try {
+      fifo = new OutputFifo((line) => {
+        const ev = this.onLine(line);
+        if (ev?.kind === 'ready' && !ready) {
+          ready = true;
+          onReady();
+        }
+      }, this.opts.coalesceMs);
+    } catch (err) {
+      return Promise.reject(AgentErrors.FP_ERR_SENSOR_START(`cannot create the output FIFO: ${(err as Error).message}`));
+    }
+    this.closed = fifo.closed;
+    const proc = execa(bin, ['-f', 'json', '-o', fifo.path, '-e', this.opts.program], {
       env: {
         BPFTRACE_STRLEN: '200',
         BPFTRACE_PERF_RB_PAGES: String(this.opts.perfRbPages ?? 256),
@@ -48,43 +64,40 @@ export class BpftraceSensor {
         BPFTRACE_NO_CPP_DEMANGLE: '1',
       },
       stdin: 'ignore',
+      stdout: 'ignore',
       buffer: false,
       reject: false,
       cleanup: true,
     });
     this.proc = proc;
     return new Promise<void>((resolve, reject) => {
-      let ready = false;
       const timer = setTimeout(() => {
         if (!ready) {
           proc.kill('SIGKILL');
           reject(AgentErrors.FP_ERR_SENSOR_START(`no probe attached within ${this.opts.startTimeoutMs ?? 60000} ms`));
         }
       }, this.opts.startTimeoutMs ?? 60000);
+      onReady = () => {
+        clearTimeout(timer);
+        fifo.unlink();
+        resolve();
+      };
       proc.stderr!.setEncoding('utf8');
       proc.stderr!.on('data', (d: string) => {
         if (this.stderr.length < 64 * 1024) this.stderr += d;
       });
-      const rl = createInterface({ input: proc.stdout! });
-      rl.on('line', (line) => {
-        const ev = this.onLine(line);
-        if (ev?.kind === 'ready' && !ready) {
-          ready = true;
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      this.closed = new Promise<void>((done) => rl.on('close', done));
       void proc.then(async (r) => {
-        await this.closed;
+        // bpftrace is gone, so everything it wrote is in the FIFO: read it all first.
+        fifo.end();
+        await fifo.closed;
         clearTimeout(timer);
-        const why = this.cleanStderr();
+        const why = [this.cleanStderr(), fifo.readError ? `reading its output failed: ${fifo.readError.message}` : ''].filter(Boolean).join('; ');
         if (!ready) {
           reject(AgentErrors.FP_ERR_SENSOR_START(why || `bpftrace exited with code ${r.exitCode ?? r.signal}`));
-        } else if (!this.stopping || r.exitCode !== 0) {
+        } else if (!this.stopping || r.exitCode !== 0 || fifo.readError) {
           // Asked to stop, bpftrace exits 0 after END; anything else (an abort while it was
           // stopping included) is a blind window that must show as a Gap.
-          this.h.onUnexpectedExit(r.exitCode, why || `killed by ${r.signal}`);
+          this.h.onUnexpectedExit(r.exitCode, [r.signal ? `killed by ${r.signal}` : '', why].filter(Boolean).join('; '));
         }
       });
     });

@@ -1,4 +1,4 @@
-import { NodeAgent, preflight } from '@faasprov/agent';
+import { NodeAgent, preflight, type SchedPolicy } from '@faasprov/agent';
 import { fail } from '../output.js';
 
 export interface AgentCliOptions {
@@ -14,6 +14,8 @@ export interface AgentCliOptions {
   metrics: string;
   countRaw?: boolean;
   counterFlush: number;
+  batchInterval: number;
+  sched: SchedPolicy;
   volume: string[];
   volumeFstype: string[];
   gpuLib: string[];
@@ -59,6 +61,8 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
       metrics: hostPort(o.metrics),
       countRaw: o.countRaw,
       counterFlushSec: o.counterFlush,
+      flushIntervalMs: o.batchInterval,
+      sched: o.sched,
       volumes: o.volume,
       volumeFstypes: o.volumeFstype,
       gpuLibs: o.gpuLib,
