@@ -27,10 +27,11 @@ export class GraphBuffer {
 
   addEdge(type: EdgeType, from: GraphNode, to: GraphNode, firstTime: number, lastTime: number, count: number, bytes: number, attrs?: EdgeAttrs): void {
     if (count < 1) return;
-    const id = edgeId(type, from.id, to.id);
+    // Keyed by the ids themselves: the edge's hashed id is computed once per batch, not per event.
+    const key = `${type}\n${from.id}\n${to.id}`;
     this.upsertNode(from);
     this.upsertNode(to);
-    const e = this.edges.get(id);
+    const e = this.edges.get(key);
     if (e) {
       e.firstTime = Math.min(e.firstTime, firstTime);
       e.lastTime = Math.max(e.lastTime, lastTime);
@@ -38,9 +39,9 @@ export class GraphBuffer {
       e.bytes += bytes;
       if (attrs) e.attrs = { ...e.attrs, ...attrs };
     } else {
-      const e: GraphEdge = { id, type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes };
+      const e: GraphEdge = { id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes };
       if (attrs) e.attrs = { ...attrs };
-      this.edges.set(id, e);
+      this.edges.set(key, e);
     }
   }
 

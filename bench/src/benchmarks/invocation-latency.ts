@@ -17,6 +17,16 @@ const TOKEN = 'bench-token-0123456789abcdef';
 const ROUNDS = Number(process.env.FAASPROV_BENCH_ROUNDS ?? 150);
 const PHASES = ['off', 'on', 'off', 'on', 'off'] as const;
 
+/** Mean over on-phases of A's p50 over the mean of B's p50 in the off-phases just before and after. */
+function bracketed(p50: { a: number[]; b: number[] }): number {
+  const ratios: number[] = [];
+  for (const [i, phase] of PHASES.entries()) {
+    if (phase !== 'on') continue;
+    ratios.push(p50.a[i]! / ((p50.b[i - 1]! + p50.b[i + 1]!) / 2));
+  }
+  return ratios.reduce((x, y) => x + y, 0) / ratios.length;
+}
+
 function startFunction(root: string, name: string, port: number, data: string, upstreams: string[], env: Record<string, string>): Promise<ChildProcess> {
   // The root stays the parent (no exec of the last command), as a watchdog does.
   const c = spawn(root, ['-c', `python3 ${SHOP} serve ${name} ${port} ${data} ${upstreams.join(' ')}; :`, 'fn'], {
@@ -125,6 +135,9 @@ export const invocationLatency: Benchmark = {
       const b = await deploy('B', plain, { FAASPROV_SHIM: 'off' });
       await load(join(dir, 'warmup.json'), 20, [a, b]);
       const lat = { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] } };
+      // p50 of each phase: an on-phase against the off-phases either side of it (A-B-A), so a
+      // slow drift of the shared machine's load cancels out.
+      const phaseP50 = { a: [] as number[], b: [] as number[] };
       let checkoutsWatched = 0;
       let agentCpu = 0;
       let bpftraceCpu = 0;
@@ -143,6 +156,8 @@ export const invocationLatency: Benchmark = {
           const r = await load(join(dir, `phase${i}.json`), ROUNDS, [a, b]);
           lat[phase].a.push(...r[a]!);
           lat[phase].b.push(...r[b]!);
+          phaseP50.a.push(percentile(r[a]!, 50));
+          phaseP50.b.push(percentile(r[b]!, 50));
           if (agent && cpu0) {
             checkoutsWatched += ROUNDS;
             const cpu1 = cpuSec(agent.pid!);
@@ -177,6 +192,7 @@ export const invocationLatency: Benchmark = {
         withoutP50Ms: ms(withoutP50),
         withoutP99Ms: ms(percentile(lat.off.b, 99)),
         p50OverheadPct: (withP50 / withoutP50 - 1) * 100,
+        bracketedP50OverheadPct: (bracketed(phaseP50) - 1) * 100,
         p99OverheadPct: (percentile(lat.on.a, 99) / percentile(lat.off.b, 99) - 1) * 100,
         // Side by side request by request while the agent runs (B pays the kernel's scope check only).
         interleavedP50Ratio: withP50 / percentile(lat.on.b, 50),
