@@ -37,6 +37,8 @@ export interface CaptureSummary {
   eventsByKind: Record<string, number>;
   lostEvents: number;
   parseErrors: number;
+  /** bpftrace ended other than by stop(): what it saw from then on (and its last counters) is missing. */
+  sensorExit?: string;
   unattributed: number;
   unknownProcess: number;
   batches: number;
@@ -57,6 +59,7 @@ export class Capture {
   private timer: NodeJS.Timeout | undefined;
   private lost = 0;
   private parseErrors = 0;
+  private sensorExit: string | undefined;
 
   constructor(private readonly opts: CaptureOptions) {
     const node = opts.node ?? hostname();
@@ -92,7 +95,8 @@ export class Capture {
         onUnexpectedExit: (code, stderr) => {
           const t = this.observer.lastEventTime;
           this.observer.gap('sensor-exit', 0, t, Date.now() * 1000);
-          process.emitWarning(`bpftrace exited unexpectedly (${code}): ${stderr}`);
+          this.sensorExit = `bpftrace exited unexpectedly (${code ?? 'no exit code'}): ${stderr}`;
+          process.emitWarning(this.sensorExit);
         },
       },
     );
@@ -135,6 +139,7 @@ export class Capture {
       eventsByKind: { ...s.byKind },
       lostEvents: this.lost,
       parseErrors: this.parseErrors,
+      sensorExit: this.sensorExit,
       unattributed: s.unattributed,
       unknownProcess: s.unknownProcess,
       batches: this.shipper.acked,

@@ -180,7 +180,8 @@ export class BpftraceSensor {
     if (!this.proc) return;
     this.stopping = true;
     this.proc.kill('SIGINT');
-    const t = setTimeout(() => this.proc?.kill('SIGKILL'), 10000);
+    // Detaching about a hundred probes takes seconds here; a kill loses END's counters (a sensor-exit Gap).
+    const t = setTimeout(() => this.proc?.kill('SIGKILL'), 30000);
     await this.proc;
     await this.closed;
     clearTimeout(t);

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { SqliteGraphStore } from '@faasprov/store';
+import { buildProgram, scanWatchedTrees } from '@faasprov/agent';
 import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
@@ -15,13 +16,14 @@ const FAASPROV = join(ROOT, 'cli/bin/faasprov');
 const TOKEN = 'bench-token-0123456789abcdef';
 /** Rounds per phase; each round is one checkout on each deployment (three function invocations each). */
 const ROUNDS = Number(process.env.FAASPROV_BENCH_ROUNDS ?? 150);
-const PHASES = ['off', 'on', 'off', 'on', 'off'] as const;
+/** on: the whole agent; sensor: its bpftrace program alone, writing to a file (the kernel side's floor). */
+const PHASES = ['off', 'on', 'off', 'on', 'off', 'sensor', 'off'] as const;
 
-/** Mean over on-phases of A's p50 over the mean of B's p50 in the off-phases just before and after. */
-function bracketed(p50: { a: number[]; b: number[] }): number {
+/** Mean over the phases of a kind of A's p50 over the mean of B's p50 in the off-phases just before and after. */
+function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): number {
   const ratios: number[] = [];
   for (const [i, phase] of PHASES.entries()) {
-    if (phase !== 'on') continue;
+    if (phase !== kind) continue;
     ratios.push(p50.a[i]! / ((p50.b[i - 1]! + p50.b[i + 1]!) / 2));
   }
   return ratios.reduce((x, y) => x + y, 0) / ratios.length;
@@ -86,12 +88,31 @@ async function metric(port: number, name: string): Promise<number> {
   return text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
 }
 
-function stop(c: ChildProcess): Promise<void> {
+function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((res) => {
     if (c.exitCode !== null || c.signalCode !== null) return res();
     c.once('exit', () => res());
-    c.kill('SIGTERM');
+    c.kill(signal);
   });
+}
+
+/** The agent's bpftrace program for the watched deployment, alone, as SCHED_BATCH like the agent's, writing to a file. */
+async function startSensorOnly(comm: string, out: string): Promise<ChildProcess> {
+  const seeds = scanWatchedTrees([comm], () => 0);
+  const program = buildProgram({
+    scope: {
+      kind: 'watch',
+      comms: [comm],
+      seedPids: seeds.map((s) => s.pid),
+      seedDevNull: seeds.flatMap((s) => [...s.fds].filter(([, path]) => path === '/dev/null').map(([fd]) => ({ pid: s.pid, fd }))),
+    },
+    counterFlushSec: 1,
+  });
+  const env = { ...process.env, BPFTRACE_STRLEN: '200', BPFTRACE_PERF_RB_PAGES: '256', BPFTRACE_MAP_KEYS_MAX: '65536', BPFTRACE_NO_CPP_DEMANGLE: '1' };
+  const c = spawn('chrt', ['--batch', '0', 'bpftrace', '-f', 'json', '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  // BEGIN's line ("B\t<ns>") is printed once every probe is attached.
+  await until('bpftrace', async () => readFileSync(out, { encoding: 'utf8', flag: 'a+' }).includes('"data": "B\\t'), 90000);
+  return c;
 }
 
 /**
@@ -104,7 +125,7 @@ function stop(c: ChildProcess): Promise<void> {
  */
 export const invocationLatency: Benchmark = {
   name: 'invocation-latency',
-  description: `shop checkout latency with vs without agent and shim (${ROUNDS} rounds per phase, phases off/on/off/on/off, A and B interleaved)`,
+  description: `shop checkout latency with vs without agent and shim (${ROUNDS} rounds per phase, phases off/on/off/on/off/sensor-only/off, A and B interleaved)`,
   async run(progress): Promise<Record<string, number | string>> {
     if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace)' };
     const dir = mkdtempSync(join(tmpdir(), 'fp-bench-shop-'));
@@ -134,7 +155,7 @@ export const invocationLatency: Benchmark = {
       const a = await deploy('A', watched, {});
       const b = await deploy('B', plain, { FAASPROV_SHIM: 'off' });
       await load(join(dir, 'warmup.json'), 20, [a, b]);
-      const lat = { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] } };
+      const lat = { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] }, sensor: { a: [] as number[], b: [] as number[] } };
       // p50 of each phase: an on-phase against the off-phases either side of it (A-B-A), so a
       // slow drift of the shared machine's load cancels out.
       const phaseP50 = { a: [] as number[], b: [] as number[] };
@@ -142,9 +163,12 @@ export const invocationLatency: Benchmark = {
       let agentCpu = 0;
       let bpftraceCpu = 0;
       let seen = 0;
+      let sensorCpu = 0;
       for (const [i, phase] of PHASES.entries()) {
         let agent: ChildProcess | undefined;
+        let sensor: ChildProcess | undefined;
         const mport = await freePort();
+        if (phase === 'sensor') sensor = await startSensorOnly('fpshopwd', join(dir, 'sensor.jsonl'));
         if (phase === 'on') {
           agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', 'fpshopwd',
             '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -152,8 +176,10 @@ export const invocationLatency: Benchmark = {
         }
         try {
           const cpu0 = agent ? cpuSec(agent.pid!) : undefined;
+          const sensorCpu0 = sensor ? cpuSec(sensor.pid!).self : 0;
           const seen0 = agent ? await metric(mport, 'faasprov_agent_events_seen_total') : 0;
           const r = await load(join(dir, `phase${i}.json`), ROUNDS, [a, b]);
+          if (sensor) sensorCpu += cpuSec(sensor.pid!).self - sensorCpu0;
           lat[phase].a.push(...r[a]!);
           lat[phase].b.push(...r[b]!);
           phaseP50.a.push(percentile(r[a]!, 50));
@@ -165,8 +191,9 @@ export const invocationLatency: Benchmark = {
             bpftraceCpu += cpu1.bpftrace - cpu0.bpftrace;
             seen += (await metric(mport, 'faasprov_agent_events_seen_total')) - seen0;
           }
-          progress(`phase ${i + 1} (agent ${phase}): p50 A ${(percentile(r[a]!, 50) * 1000).toFixed(2)} ms, B ${(percentile(r[b]!, 50) * 1000).toFixed(2)} ms`);
+          progress(`phase ${i + 1} (${phase === 'sensor' ? 'bpftrace alone' : `agent ${phase}`}): p50 A ${(percentile(r[a]!, 50) * 1000).toFixed(2)} ms, B ${(percentile(r[b]!, 50) * 1000).toFixed(2)} ms`);
         } finally {
+          if (sensor) await stop(sensor, 'SIGINT');
           if (agent) {
             // Let the last batch reach the collector, then count what was lost.
             await new Promise((r) => setTimeout(r, 2000));
@@ -192,7 +219,11 @@ export const invocationLatency: Benchmark = {
         withoutP50Ms: ms(withoutP50),
         withoutP99Ms: ms(percentile(lat.off.b, 99)),
         p50OverheadPct: (withP50 / withoutP50 - 1) * 100,
-        bracketedP50OverheadPct: (bracketed(phaseP50) - 1) * 100,
+        bracketedP50OverheadPct: (bracketed(phaseP50, 'on') - 1) * 100,
+        // The kernel side alone: the same probes, bpftrace writing to a file, no agent.
+        sensorOnlyBracketedP50OverheadPct: (bracketed(phaseP50, 'sensor') - 1) * 100,
+        sensorOnlyInterleavedP50Ratio: percentile(lat.sensor.a, 50) / percentile(lat.sensor.b, 50),
+        sensorOnlyBpftraceCpuMsPerCheckout: (sensorCpu * 1000) / ROUNDS,
         p99OverheadPct: (percentile(lat.on.a, 99) / percentile(lat.off.b, 99) - 1) * 100,
         // Side by side request by request while the agent runs (B pays the kernel's scope check only).
         interleavedP50Ratio: withP50 / percentile(lat.on.b, 50),

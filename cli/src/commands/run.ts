@@ -144,7 +144,10 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   const title = printable(`provenance of ${[cmd, ...args].join(" ")}`);
   emitRendered(await render(graph, o.format, title), o.out, process.stderr);
   if (!o.quiet) {
-    const loss = summary.lostEvents > 0 || summary.parseErrors > 0 ? `, LOST ${summary.lostEvents} events, ${summary.parseErrors} unparsable lines (see Gap nodes)` : ', nothing lost';
+    const loss =
+      summary.lostEvents > 0 || summary.parseErrors > 0 || summary.sensorExit
+        ? `, LOST ${summary.lostEvents} events, ${summary.parseErrors} unparsable lines${summary.sensorExit ? ', bpftrace ended early' : ''} (see Gap nodes)`
+        : ', nothing lost';
     process.stderr.write(
       `faasprov: ${summary.events} events, ${procs} processes, ${graph.nodes.length} nodes, ${graph.edges.length} edges in ${summary.batches} batches${loss}; store ${describeStore(o.store)}\n`,
     );
