@@ -111,7 +111,12 @@ async function startSensorOnly(comm: string, out: string): Promise<ChildProcess>
   const env = { ...process.env, BPFTRACE_STRLEN: '200', BPFTRACE_PERF_RB_PAGES: '256', BPFTRACE_MAP_KEYS_MAX: '65536', BPFTRACE_NO_CPP_DEMANGLE: '1' };
   const c = spawn('chrt', ['--batch', '0', 'bpftrace', '-f', 'json', '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
   // BEGIN's line ("B\t<ns>") is printed once every probe is attached.
-  await until('bpftrace', async () => readFileSync(out, { encoding: 'utf8', flag: 'a+' }).includes('"data": "B\\t'), 90000);
+  try {
+    await until('bpftrace', async () => readFileSync(out, { encoding: 'utf8', flag: 'a+' }).includes('"data": "B\\t'), 90000);
+  } catch (err) {
+    c.kill('SIGKILL');
+    throw err;
+  }
   return c;
 }
 
