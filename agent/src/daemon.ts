@@ -13,7 +13,7 @@ import { SpoolShipper } from './ship/spool-shipper.js';
 import { HttpBatchExporter } from './ship/exporter.js';
 import { NatsBatchSender } from './ship/nats.js';
 import { AgentMetrics } from './metrics.js';
-import { describeInstance, scanWatchedTrees } from './procfs.js';
+import { describeInstance, scanWatchedTrees, watchScope } from './procfs.js';
 import { AgentErrors } from './errors.js';
 import { VolumeTable } from './volumes.js';
 import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
@@ -71,6 +71,7 @@ export class NodeAgent {
   private readonly offset = clockOffsetNs();
   private timer: NodeJS.Timeout | undefined;
   private lastCut = Date.now();
+  private drainAt = DRAIN_PENDING;
   private server: Server | undefined;
   private stopping = false;
   /** Operations dropped because the spool was full, since the last spool-full gap. */
@@ -160,12 +161,7 @@ export class NodeAgent {
     const sensor = new BpftraceSensor(
       {
         program: buildProgram({
-          scope: {
-            kind: 'watch',
-            comms: this.opts.watchComms,
-            seedPids: seeds.map((s) => s.pid),
-            seedDevNull: seeds.flatMap((s) => [...s.fds].filter(([, path]) => path === '/dev/null').map(([fd]) => ({ pid: s.pid, fd }))),
-          },
+          scope: watchScope(this.opts.watchComms, seeds),
           counterFlushSec: this.opts.counterFlushSec ?? 10,
           countRaw: this.opts.countRaw,
           gpu,
@@ -230,11 +226,17 @@ export class NodeAgent {
       if (this.sensor) this.metrics.rawSyscalls.set(this.sensor.rawSyscalls);
     }
     this.reorder.push(e);
-    if (this.reorder.size >= DRAIN_PENDING) this.reorder.drain(process.hrtime.bigint());
+    if (this.reorder.size >= this.drainAt) this.drain();
+  }
+
+  /** Hands released events on. The next early drain waits for DRAIN_PENDING more events: a window too young to release is not re-sorted per event. */
+  private drain(): void {
+    this.reorder.drain(process.hrtime.bigint());
+    this.drainAt = this.reorder.size + DRAIN_PENDING;
   }
 
   private tick(): void {
-    this.reorder.drain(process.hrtime.bigint());
+    this.drain();
     const now = Date.now();
     if (now - this.lastCut < (this.opts.flushIntervalMs ?? 1000)) return;
     this.lastCut = now;

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { InstanceFacts, SeedProcess } from './observer/observer.js';
+import type { Scope } from './sensor/program.js';
 
 const CLK_TCK = 100;
 /** Environment keys that name the function a watchdog serves, first match wins. */
@@ -127,4 +128,14 @@ export function scanWatchedTrees(comms: string[], toUs: (ns: bigint) => number, 
     for (const c of children.get(pid) ?? []) queue.push({ pid: c, root: false });
   }
   return out;
+}
+
+/** The kernel program's scope for watched trees: the names, and the running trees' pids and shim fds on /dev/null. */
+export function watchScope(comms: string[], seeds: SeedProcess[]): Scope {
+  return {
+    kind: 'watch',
+    comms,
+    seedPids: seeds.map((s) => s.pid),
+    seedDevNull: seeds.flatMap((s) => [...s.fds].filter(([, path]) => path === '/dev/null').map(([fd]) => ({ pid: s.pid, fd }))),
+  };
 }

@@ -28,5 +28,6 @@ export async function applySchedPolicy(policy: SchedPolicy, pid = process.pid): 
   if (policy === 'normal') return undefined;
   const r = await execa('chrt', [`--${policy}`, '--all-tasks', '--pid', '0', String(pid)], { reject: false, timeout: 10000 });
   if (r.exitCode !== 0) return String(r.stderr || r.message).trim().split('\n')[0] ?? 'chrt failed';
-  return schedPolicyOf(pid) === POLICY_NUMBER[policy] ? undefined : `the kernel reports policy ${schedPolicyOf(pid)} after chrt`;
+  const now = schedPolicyOf(pid);
+  return now === POLICY_NUMBER[policy] ? undefined : `the kernel reports policy ${now} after chrt`;
 }

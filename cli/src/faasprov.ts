@@ -7,6 +7,7 @@ import { searchCommand } from './commands/search.js';
 import { alertsCommand } from './commands/alerts.js';
 import { exportCommand } from './commands/export.js';
 import { NODE_TYPES, SEVERITIES } from '@faasprov/model';
+import { SCHED_POLICIES } from '@faasprov/agent';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
@@ -72,7 +73,7 @@ program
   .option('--metrics <host:port>', 'serve Prometheus metrics at /metrics, or off', '127.0.0.1:7771')
   .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)
   .option('--batch-interval <ms>', 'milliseconds between batches sent to the collector', int('--batch-interval', 50, 60000), 1000)
-  .addOption(new Option('--sched <policy>', 'scheduling policy of the agent and bpftrace: batch and idle never preempt a function when they wake; normal leaves it').choices(['batch', 'idle', 'normal']).default('batch'))
+  .addOption(new Option('--sched <policy>', 'scheduling policy of the agent and bpftrace: batch and idle never preempt a function when they wake; normal leaves it').choices(SCHED_POLICIES).default('batch'))
   .option('--count-raw', 'also count every syscall of watched processes (reduction ratio; costs more)')
   .option('--volume <mount=id:tier[:node]>', 'an F3 volume: files under MOUNT are volume ID, tier ephemeral|durable, data on NODE (repeatable)', collect, [])
   .option('--volume-fstype <type=tier>', 'every mount of this file-system type (e.g. fuse.bindfs) is an F3 volume of this tier (repeatable)', collect, [])

@@ -28,6 +28,11 @@ export interface SensorOptions {
 }
 
 const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
+
+/** The settings every run of the program needs (longest paths, per-CPU buffer, map sizes). */
+export function bpftraceEnv(perfRbPages = 256): Record<string, string> {
+  return { BPFTRACE_STRLEN: '200', BPFTRACE_PERF_RB_PAGES: String(perfRbPages), BPFTRACE_MAP_KEYS_MAX: '65536', BPFTRACE_NO_CPP_DEMANGLE: '1' };
+}
 /** Runs one bpftrace program through execa and turns its JSON output into events. */
 export class BpftraceSensor {
   private proc: ResultPromise | undefined;
@@ -57,12 +62,7 @@ export class BpftraceSensor {
     }
     this.closed = fifo.closed;
     const proc = execa(bin, ['-f', 'json', '-o', fifo.path, '-e', this.opts.program], {
-      env: {
-        BPFTRACE_STRLEN: '200',
-        BPFTRACE_PERF_RB_PAGES: String(this.opts.perfRbPages ?? 256),
-        BPFTRACE_MAP_KEYS_MAX: '65536',
-        BPFTRACE_NO_CPP_DEMANGLE: '1',
-      },
+      env: bpftraceEnv(this.opts.perfRbPages),
       stdin: 'ignore',
       stdout: 'ignore',
       buffer: false,

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { SqliteGraphStore } from '@faasprov/store';
-import { buildProgram, scanWatchedTrees } from '@faasprov/agent';
+import { bpftraceEnv, buildProgram, scanWatchedTrees, watchScope } from '@faasprov/agent';
 import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
@@ -98,17 +98,8 @@ function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void
 
 /** The agent's bpftrace program for the watched deployment, alone, as SCHED_BATCH like the agent's, writing to a file. */
 async function startSensorOnly(comm: string, out: string): Promise<ChildProcess> {
-  const seeds = scanWatchedTrees([comm], () => 0);
-  const program = buildProgram({
-    scope: {
-      kind: 'watch',
-      comms: [comm],
-      seedPids: seeds.map((s) => s.pid),
-      seedDevNull: seeds.flatMap((s) => [...s.fds].filter(([, path]) => path === '/dev/null').map(([fd]) => ({ pid: s.pid, fd }))),
-    },
-    counterFlushSec: 1,
-  });
-  const env = { ...process.env, BPFTRACE_STRLEN: '200', BPFTRACE_PERF_RB_PAGES: '256', BPFTRACE_MAP_KEYS_MAX: '65536', BPFTRACE_NO_CPP_DEMANGLE: '1' };
+  const program = buildProgram({ scope: watchScope([comm], scanWatchedTrees([comm], () => 0)), counterFlushSec: 1 });
+  const env = { ...process.env, ...bpftraceEnv() };
   const c = spawn('chrt', ['--batch', '0', 'bpftrace', '-f', 'json', '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
   // BEGIN's line ("B\t<ns>") is printed once every probe is attached.
   try {
