@@ -13,7 +13,16 @@ export class GraphBuffer {
 
   constructor(private readonly remember = true) {}
 
+  /**
+   * Two views of one node merge: the later one's values win, and what only the earlier one knew is
+   * kept (a reader's view of a file version must never drop the writer's tenant).
+   */
   upsertNode(n: GraphNode): void {
+    const old = this.nodes.get(n.id);
+    if (old !== undefined && old !== n) {
+      const into = n as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(old)) if (!(k in into)) into[k] = v;
+    }
     this.nodes.set(n.id, n);
     if (this.remember) this.seen.add(n.id);
   }

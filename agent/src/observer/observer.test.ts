@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Batch, FileNode, ProcessNode } from '@faasprov/model';
-import { parseBatch } from '@faasprov/model';
+import { fileId, parseBatch } from '@faasprov/model';
 import { GraphBuffer } from './graph-buffer.js';
 import { Observer } from './observer.js';
 import { parseLine } from '../sensor/parse.js';
@@ -185,6 +185,42 @@ describe('Observer', () => {
     const g = obs.gap('perf-buffer-overflow', 3, 1, 2);
     const b2 = parseBatch(buf.cut('a1', 1));
     expect(b2.edges.filter((e) => e.type === 'WAS_ATTRIBUTED_TO' && e.from === g.id)).toHaveLength(2);
+  });
+
+  it('keeps the writer\'s tenant on a file version read in the same batch (by another tenant too)', () => {
+    const buf = new GraphBuffer(false);
+    const tenants: Record<number, string> = { 10: 'team-a', 20: 'team-b' };
+    const obs = new Observer(
+      { node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/', instances: { mode: 'process-tree', describe: (pid) => ({ namespace: tenants[pid] }) } },
+      buf,
+    );
+    for (const l of [
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/fwatchdog',
+      'X\t1100\t20\t1\t1\t0\t0\t/usr/bin/fwatchdog',
+      'O\t2000\t10\t3\t577\t-100\t/shared/a-secret.txt',
+      'W\t2100\t10\t1\t3\t6',
+      'L\t2200\t10\t1\t3\t0\t0\t0\t0',
+      // team-b reads it, then team-a reads it back: two untagged readers after the tagged writer.
+      'O\t3000\t20\t3\t0\t-100\t/shared/a-secret.txt',
+      'R\t3100\t20\t1\t3\t6',
+      'O\t3200\t10\t4\t0\t-100\t/shared/a-secret.txt',
+      'R\t3300\t10\t1\t4\t6',
+    ]) obs.handle(parseLine(l));
+    const b = parseBatch(buf.cut('a1', 0));
+    const versions = file(b, '/shared/a-secret.txt');
+    expect(versions).toHaveLength(1);
+    expect(versions[0]).toMatchObject({ version: 2, tenant: 'team-a' });
+    // What the reader is told about the version is the writer's tenant, not the reader's.
+    expect(b.edges.filter((e) => e.type === 'USED' && e.to === versions[0]!.id)).toHaveLength(2);
+  });
+
+  it('merges what two events say about one node, never losing an attribute', () => {
+    const buf = new GraphBuffer(false);
+    const tagged: FileNode = { id: fileId('n1', '/x', 5), type: 'File', node: 'n1', path: '/x', version: 5, tenant: 'team-a' };
+    const plain: FileNode = { id: tagged.id, type: 'File', node: 'n1', path: '/x', version: 5, deleted: 9 };
+    buf.upsertNode(tagged);
+    buf.upsertNode(plain);
+    expect(buf.cut('a1', 0).nodes).toEqual([{ ...tagged, deleted: 9 }]);
   });
 
   it('counts what it cannot attribute instead of guessing', () => {

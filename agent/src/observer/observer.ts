@@ -27,6 +27,7 @@ import { ObserverStats } from './metrics.js';
 import { GpuTracker, gpuDevice } from './gpu.js';
 import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
+import { FileVersions } from './versions.js';
 
 const AT_FDCWD = -100;
 const O_CLOEXEC = 0x80000;
@@ -126,7 +127,7 @@ export interface ObserverOptions {
  */
 export class Observer {
   private readonly procs = new Map<number, ProcState>();
-  private readonly versions = new Map<string, number>();
+  private readonly versions = new FileVersions();
   /** Exited processes stay reachable for the counters the kernel dumps at the end. */
   private readonly exited = new Map<number, ProcState>();
   readonly stats = new ObserverStats();
@@ -256,7 +257,7 @@ export class Observer {
         const img = p.images.get(e.gen) ?? p.image;
         if (f?.kind === 'file') {
           const ref = this.locate(f.path);
-          this.out.addEdge('USED', this.subject(p, img), this.fileNode(ref, this.versionOf(ref), f.truncated), t, t, 1, 0);
+          this.out.addEdge('USED', this.subject(p, img), this.currentNode(ref, f.truncated), t, t, 1, 0);
           this.checkGpuLibrary(f.path, t);
         } else this.stats.unattributed++;
         return;
@@ -401,7 +402,15 @@ export class Observer {
   }
 
   private versionOf(ref: FileRef): number {
-    return this.versions.get(ref.key) ?? 0;
+    return this.versions.version(ref.key);
+  }
+
+  /** The version a read or an unlink meets: tagged with the tenant whose write made it. */
+  private currentNode(ref: FileRef, truncated: boolean): FileNode {
+    const v = this.versions.get(ref.key);
+    const n = this.fileNode(ref, v?.version ?? 0, truncated);
+    if (v?.tenant !== undefined) n.tenant = v.tenant;
+    return n;
   }
 
   private newImage(pid: number, gen: number, start: number, exe: string, argv: string[]): Image {
@@ -564,10 +573,8 @@ export class Observer {
   }
 
   /** A new version of path, made at time t: versions only grow. */
-  private nextVersion(ref: FileRef, t: number): number {
-    const v = Math.max(t, this.versionOf(ref) + 1);
-    this.versions.set(ref.key, v);
-    return v;
+  private nextVersion(ref: FileRef, t: number, p: ProcState): number {
+    return this.versions.next(ref.key, t, p.instance?.tenant);
   }
 
   private onData(p: ProcState, kind: 'read' | 'write', gen: number, fd: number, t: number, bytes: number): void {
@@ -587,14 +594,14 @@ export class Observer {
     else if (f.kind === 'pipe') entity = f.pipe;
     else if (kind === 'read') {
       const ref = this.locate(f.path);
-      entity = this.fileNode(ref, this.versionOf(ref), f.truncated);
+      entity = this.currentNode(ref, f.truncated);
       // F3 lets a reader consume a file while its writer still writes.
       const ws = ref.at ? this.writers.get(ref.key) : undefined;
       if (ws && [...ws].some((w) => w !== f)) attrs = { readWhileWrite: true };
     } else {
       const ref = this.locate(f.path);
       if (f.writeVersion === undefined || this.versionOf(ref) !== f.writeVersion) {
-        f.writeVersion = this.nextVersion(ref, t);
+        f.writeVersion = this.nextVersion(ref, t, p);
       }
       const made = this.owned(this.fileNode(ref, f.writeVersion, f.truncated), p);
       entity = made;
@@ -637,10 +644,10 @@ export class Observer {
     if (!from) return;
     const img = this.subject(p);
     const [src, dst] = [this.locate(from.path), this.locate(to)];
-    const old = this.fileNode(src, this.versionOf(src), from.truncated);
+    const old = this.currentNode(src, from.truncated);
     this.out.addEdge('USED', img, old, t, t, 1, 0);
     this.versions.delete(src.key);
-    const made = this.owned(this.fileNode(dst, this.nextVersion(dst, t), truncated), p);
+    const made = this.owned(this.fileNode(dst, this.nextVersion(dst, t, p), truncated), p);
     this.out.addEdge('WAS_GENERATED_BY', made, img, t, t, 1, 0);
     const ws = this.writers.get(src.key);
     if (ws) {
@@ -659,7 +666,7 @@ export class Observer {
 
   private onUnlink(p: ProcState, path: string, truncated: boolean, t: number): void {
     const ref = this.locate(path);
-    const current = this.fileNode(ref, this.versionOf(ref), truncated);
+    const current = this.currentNode(ref, truncated);
     const gone = p.unit?.ephemeral.get(current.id)?.node ?? current;
     gone.deleted = t;
     this.out.addEdge('WAS_INVALIDATED_BY', gone, this.subject(p), t, t, 1, 0);
@@ -727,7 +734,7 @@ export class Observer {
   /** chmod and truncate make a new version of the file, with no bytes. */
   private onModify(p: ProcState, path: string, truncated: boolean, t: number): void {
     const ref = this.locate(path);
-    const f = this.owned(this.fileNode(ref, this.nextVersion(ref, t), truncated), p);
+    const f = this.owned(this.fileNode(ref, this.nextVersion(ref, t, p), truncated), p);
     this.out.addEdge('WAS_GENERATED_BY', f, this.subject(p), t, t, 1, 0);
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) if (file.kind === 'file' && file.path === path) file.writeVersion = undefined;
