@@ -242,7 +242,7 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual({ rows: [{ n: 6 }], truncated: false });
       const write = await post(KEYS.admin, { query: 'MATCH (n) DETACH DELETE n' });
-      expect(write.status).toBe(400);
+      expect(write.status).toBe(403);
       expect((await store.stats()).nodes).toBe(6);
       const many = await post(KEYS.admin, { query: 'UNWIND range(1, 5000) AS x RETURN x' });
       expect(((await many.json()) as { rows: unknown[]; truncated: boolean })).toMatchObject({ truncated: true });

@@ -3,8 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   edgeId, endpointId, fileId, gapId, gpuBufferId, instanceId, invocationId, processId, unitId,
-  type AlertNode, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode, type InstanceNode, type ProcessNode, type UnitNode,
-} from '@faasprov/model';
+  type AlertNode, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode, type InstanceNode, type ProcessNode, type UnitNode, ALL_TENANTS } from '@faasprov/model';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { DEFAULT_RULES_FILE, RuleEngine, applyBatch, loadRules } from '@faasprov/collector';
 import { trace } from '@faasprov/graph-service';
@@ -115,7 +114,7 @@ describe('alert rules (collector/rules/default.json) on both stores', () => {
 
   it('the backward trace from the exfiltration alert reaches the payload, the invocation that planted it and the attacker', async () => {
     const exfil = (await alerts(sqlite)).find((x) => x.rule === 'egress-outside-allow-list' && x.subject === u2.id)!;
-    const g = await trace(sqlite, exfil.id, { direction: 'backward' });
+    const g = await trace(sqlite, exfil.id, { direction: 'backward', scope: ALL_TENANTS });
     const ids = new Set(g.nodes.map((n) => n.id));
     for (const n of [u2, payload, u1, attacker, secret]) expect(ids.has(n.id)).toBe(true);
   });

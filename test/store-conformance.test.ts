@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GraphNode, SerializedGraph } from '@faasprov/model';
+import { ALL_TENANTS, type GraphNode, type SerializedGraph } from '@faasprov/model';
 import { recordedWorkload } from './workload.js';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { applyBatch } from '@faasprov/collector';
@@ -54,7 +54,7 @@ describe('store conformance: the embedded store and Neo4j answer identically', (
     const starts = nodes.filter((n: GraphNode) => n.type === 'File' || n.type === 'Process').slice(0, 40);
     for (const n of starts) {
       for (const direction of ['backward', 'forward'] as const) {
-        const [x, y] = [await trace(sqlite, n.id, { direction }), await trace(neo, n.id, { direction })];
+        const [x, y] = [await trace(sqlite, n.id, { direction, scope: ALL_TENANTS }), await trace(neo, n.id, { direction, scope: ALL_TENANTS })];
         expect(canon(y)).toEqual(canon(x));
         expect(y.truncated).toBe(x.truncated);
       }

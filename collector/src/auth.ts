@@ -7,6 +7,7 @@ export const AuthErrors = {
   FP_ERR_FORBIDDEN: defineError('FP_ERR_FORBIDDEN', (role, what) => `a key with role ${role} cannot ${what}`, 403),
   FP_ERR_WRONG_AGENT: defineError('FP_ERR_WRONG_AGENT', (agent, name) => `token of ${name} cannot send batches of agent ${agent}`, 403),
   FP_ERR_TOKENS_FILE: defineError('FP_ERR_TOKENS_FILE', (file, why) => `agent tokens file ${file}: ${why}`),
+  FP_ERR_API_KEYS_FILE: defineError('FP_ERR_API_KEYS_FILE', (file, why) => `API keys file ${file}: ${why}`),
 } as const;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -112,13 +113,13 @@ export class ApiKeys {
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw AuthErrors.FP_ERR_TOKENS_FILE(file, (err as Error).message);
+      throw AuthErrors.FP_ERR_API_KEYS_FILE(file, (err as Error).message);
     }
-    if (!Array.isArray(parsed)) throw AuthErrors.FP_ERR_TOKENS_FILE(file, 'expected a JSON array of {name, role, tenants, key}');
+    if (!Array.isArray(parsed)) throw AuthErrors.FP_ERR_API_KEYS_FILE(file, 'expected a JSON array of {name, role, tenants, key}');
     try {
       return new ApiKeys(parsed as ConstructorParameters<typeof ApiKeys>[0], agents);
     } catch (err) {
-      throw AuthErrors.FP_ERR_TOKENS_FILE(file, (err as Error).message);
+      throw AuthErrors.FP_ERR_API_KEYS_FILE(file, (err as Error).message);
     }
   }
 

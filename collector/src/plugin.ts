@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { GraphStore } from '@faasprov/store';
 import { applyBatch } from './apply.js';
@@ -13,6 +13,8 @@ export interface CollectorPluginOptions {
   keys?: ApiKeys;
   /** Rules evaluated on every new batch; alerts commit with it. */
   rules?: RuleEngine;
+  /** Authenticates reads of the store-wide counts (an onRequest hook); absent: they are open. */
+  adminOnly?: (req: FastifyRequest) => Promise<void>;
 }
 
 const Ack = Type.Object({
@@ -57,5 +59,9 @@ export const collectorPlugin: FastifyPluginAsync<CollectorPluginOptions> = async
       return { status: r.status, agent: b.agent, seq: b.seq, nodes: r.nodes, edges: r.edges };
     },
   );
-  app.get('/v1/collector/metrics', async () => metrics);
+  // Its own encapsulated context: the hook guards the route whatever spelling of the URL matched it.
+  await app.register(async (guarded) => {
+    if (opts.adminOnly) guarded.addHook('onRequest', opts.adminOnly);
+    guarded.get('/v1/collector/metrics', async () => metrics);
+  });
 };

@@ -6,3 +6,5 @@ export * from './queries/paths.js';
 export * from './queries/timeline.js';
 export * from './queries/invocation.js';
 export * from './queries/instances.js';
+export * from './queries/scope.js';
+export * from './queries/cypher-policy.js';

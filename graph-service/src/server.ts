@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { ALL_TENANTS, FaasprovError, type TenantScope } from '@faasprov/model';
+import { strictIntegers } from './routes/strict-integers.js';
 import type { GraphStore } from '@faasprov/store';
 import { ApiKeys, AuthErrors, bearer, collectorPlugin, CollectorMetrics, type Principal, type RuleEngine } from '@faasprov/collector';
 import rateLimit from '@fastify/rate-limit';
@@ -13,7 +14,7 @@ import cors from '@fastify/cors';
 import { traceRoutes } from './routes/trace.js';
 import { GraphErrors } from './errors.js';
 import { graphRoutes } from './routes/graph.js';
-import { analysisRoutes } from './routes/analysis.js';
+import { analysisRoutes, type AnalysisOptions } from './routes/analysis.js';
 import { localityRoutes } from './routes/locality.js';
 import { alertRoutes } from './routes/alerts.js';
 import { investigateRoutes } from './routes/investigate.js';
@@ -33,6 +34,8 @@ export interface ServerOptions {
   corsOrigin?: string;
   /** Rules the collector evaluates on ingest (undefined: none). */
   rules?: RuleEngine;
+  /** Overrides of the Cypher route's bounds (timeout, rows, bytes). */
+  cypher?: AnalysisOptions['cypher'];
   /** The dashboard's built files (ui/dist), served at /; false: no dashboard. */
   uiDir?: string | false;
 }
@@ -53,8 +56,8 @@ declare module 'fastify' {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 });
   app.setErrorHandler((err: FastifyErrorLike, req, reply) => {
-    if (err instanceof FaasprovError) {
-      return reply.status(err.statusCode ?? 500).send({ code: err.code, message: err.message });
+    if (err instanceof FaasprovError && (err.statusCode ?? 500) < 500) {
+      return reply.status(err.statusCode!).send({ code: err.code, message: err.message });
     }
     // Schema violations name the field: "querystring/depth must be <= 100".
     if (err.validation) {
@@ -62,53 +65,81 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return reply.status(400).send({ code: e.code, message: e.message });
     }
     const status = err.statusCode ?? 500;
-    if (status >= 500) req.log.error(err);
-    return reply.status(status).send({ code: err.code ?? 'FP_ERR_INTERNAL', message: status >= 500 ? 'internal error' : err.message });
+    if (status < 500) return reply.status(status).send({ code: err.code ?? GraphErrors.FP_ERR_BAD_REQUEST.code, message: err.message });
+    // A 5xx names no internals (no SQLITE_*, no driver text): the log has them.
+    req.log.error(err);
+    return reply.status(status).send({ code: err instanceof FaasprovError ? err.code : GraphErrors.FP_ERR_INTERNAL.code, message: 'internal error (see the server log)' });
   });
+  // One principal per request: the rate limiter keys on it and the auth hooks reuse it.
+  const principals = new WeakMap<FastifyRequest, Principal | null>();
+  const principalOf = (req: FastifyRequest): Principal | undefined => {
+    if (!principals.has(req)) principals.set(req, opts.keys?.authenticate(bearer(req.headers.authorization)) ?? null);
+    return principals.get(req) ?? undefined;
+  };
+  const max = opts.rateLimitPerMinute ?? 1200;
   await app.register(rateLimit, {
-    max: opts.rateLimitPerMinute ?? 1200,
+    global: false,
+    max,
     timeWindow: '1 minute',
-    keyGenerator: (req) => bearer(req.headers.authorization)?.slice(0, 16) ?? req.ip,
+    // A known key has its own budget; no key or a wrong one shares its address's, so guessing keys is limited too.
+    keyGenerator: (req) => {
+      const who = principalOf(req);
+      return who ? `key:${who.name}` : `ip:${req.ip}`;
+    },
+    errorResponseBuilder: (_req, ctx) => GraphErrors.FP_ERR_RATE_LIMITED(String(ctx.max), ctx.after),
   });
+  const limited = app.rateLimit();
   if (opts.corsOrigin) await app.register(cors, { origin: opts.corsOrigin });
   app.decorateRequest('scope', null as never);
   app.decorateRequest('principal', undefined);
-  // Every /api route needs a reader (investigator or admin); its tenants scope every answer.
-  app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/v1/collector/') && opts.keys) {
-      // Store-wide ingest counts are for admins.
-      const who = opts.keys.authenticate(bearer(req.headers.authorization));
-      if (!who) throw AuthErrors.FP_ERR_UNAUTHORIZED();
-      if (who.role !== 'admin') throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'read collector metrics');
-      return;
-    }
-    if (!req.url.startsWith('/api/')) return;
-    if (!opts.keys) {
-      req.scope = ALL_TENANTS;
-      return;
-    }
-    const who = opts.keys.authenticate(bearer(req.headers.authorization));
-    if (!who) throw AuthErrors.FP_ERR_UNAUTHORIZED();
-    if (who.role === 'agent') throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'read the graph');
-    req.principal = who;
-    req.scope = who.tenants === '*' ? ALL_TENANTS : { all: false, tenants: new Set(who.tenants) };
-  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'faasprov', version: '0.1.0', description: 'Forensic queries over the provenance graph, and agent ingest.' },
     },
   });
+  // Needs no key, on purpose: liveness, the API description, the dashboard's static files.
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (opts.collector !== false) {
-    await app.register(collectorPlugin, { store: opts.store, metrics: new CollectorMetrics(), keys: opts.keys, rules: opts.rules });
+    const keys = opts.keys;
+    // Ingest authenticates agents in its handler (the batch names the agent); store-wide ingest counts are for admins.
+    await app.register(async (collector) => {
+      collector.addHook('onRequest', limited);
+      await collector.register(collectorPlugin, {
+        store: opts.store, metrics: new CollectorMetrics(), keys, rules: opts.rules,
+        adminOnly: async (req) => {
+          if (!keys) return;
+          const who = principalOf(req);
+          if (!who) throw AuthErrors.FP_ERR_UNAUTHORIZED();
+          if (who.role !== 'admin') throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'read collector metrics');
+        },
+      });
+    });
   }
-  await app.register(traceRoutes, { store: opts.store });
-  await app.register(graphRoutes, { store: opts.store });
-  await app.register(analysisRoutes, { store: opts.store, keys: opts.keys });
-  await app.register(localityRoutes, { store: opts.store });
-  await app.register(alertRoutes, { store: opts.store });
-  await app.register(investigateRoutes, { store: opts.store });
+  // Every /api route lives inside this plugin: its hooks run for each of them, whatever spelling
+  // of the URL the router matched, and a route cannot exist outside it.
+  await app.register(async (api) => {
+    api.addHook('onRequest', limited);
+    api.addHook('onRequest', async (req) => {
+      if (!opts.keys) {
+        // --no-auth: the operator chose an open service.
+        req.scope = ALL_TENANTS;
+        return;
+      }
+      const who = principalOf(req);
+      if (!who) throw AuthErrors.FP_ERR_UNAUTHORIZED();
+      if (who.role === 'agent') throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'read the graph');
+      req.principal = who;
+      req.scope = who.tenants === '*' ? ALL_TENANTS : { all: false, tenants: new Set(who.tenants) };
+    });
+    api.addHook('preValidation', strictIntegers);
+    await api.register(traceRoutes, { store: opts.store });
+    await api.register(graphRoutes, { store: opts.store });
+    await api.register(analysisRoutes, { store: opts.store, keys: opts.keys, cypher: opts.cypher });
+    await api.register(localityRoutes, { store: opts.store });
+    await api.register(alertRoutes, { store: opts.store });
+    await api.register(investigateRoutes, { store: opts.store });
+  });
   const ui = opts.uiDir === undefined ? DEFAULT_UI_DIR : opts.uiDir;
   if (ui && existsSync(join(ui, 'index.html'))) {
     // The dashboard is static; everything it shows comes through /api with the user's key.

@@ -4,6 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   GraphEdge,
   NODE_SCHEMAS,
+  MAX_INT,
   NODE_TYPES,
   edgeId,
   edgeKindError,
@@ -22,8 +23,8 @@ const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
 export const BatchEnvelope = Type.Object(
   {
     agent: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }),
-    seq: Type.Integer({ minimum: 0 }),
-    sentAt: Type.Optional(Type.Integer({ minimum: 0 })),
+    seq: Type.Integer({ minimum: 0, maximum: MAX_INT }),
+    sentAt: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
     /** Hash chain: the previous batch's hash, and this batch's (see batchHash). */
     prev: Type.Optional(Hash),
     hash: Type.Optional(Hash),

@@ -10,8 +10,13 @@ const Id = Type.String({ minLength: 3, maxLength: 80, pattern: '^[a-z]{1,4}_[0-9
 const NodeName = Type.String({ minLength: 1, maxLength: 253 });
 /** A tenant is an OpenFaaS namespace (a Kubernetes namespace name). */
 export const Tenant = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
+/**
+ * Every integer a batch carries stays exact in a JavaScript number and a Neo4j integer, and every
+ * time is a date (µs up to 2^53 is the year 2255): a hostile 1e20 is refused at ingest.
+ */
+export const MAX_INT = Number.MAX_SAFE_INTEGER;
 /** Times are integer microseconds since the Unix epoch. */
-const Time = Type.Integer({ minimum: 0 });
+const Time = Type.Integer({ minimum: 0, maximum: MAX_INT });
 /** An F3 volume id: what configuration or the mount table names it. */
 export const VolumeId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' });
 const Pid = Type.Integer({ minimum: 0, maximum: 4194304 });
@@ -30,11 +35,11 @@ export const ProcessNode = Type.Object(
     argvTruncated: Type.Optional(Type.Boolean()),
     exeTruncated: Type.Optional(Type.Boolean()),
     end: Type.Optional(Time),
-    exitCode: Type.Optional(Type.Integer()),
-    uid: Type.Optional(Type.Integer({ minimum: 0 })),
-    euid: Type.Optional(Type.Integer({ minimum: 0 })),
-    gid: Type.Optional(Type.Integer({ minimum: 0 })),
-    egid: Type.Optional(Type.Integer({ minimum: 0 })),
+    exitCode: Type.Optional(Type.Integer({ minimum: -MAX_INT, maximum: MAX_INT })),
+    uid: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
+    euid: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
+    gid: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
+    egid: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
     /** When the process last changed its credentials (set*id). */
     credChanged: Type.Optional(Time),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
@@ -50,7 +55,7 @@ export const FileNode = Type.Object(
     node: NodeName,
     path: Type.String({ minLength: 1, maxLength: MAX_PATH }),
     /** 0: the content found before capture; otherwise the time (µs) of the write that made it. */
-    version: Type.Integer({ minimum: 0 }),
+    version: Type.Integer({ minimum: 0, maximum: MAX_INT }),
     pathTruncated: Type.Optional(Type.Boolean()),
     deleted: Type.Optional(Time),
     /** Removed when the invocation that made it ended (an ephemeral F3 file cleaned up). */
@@ -89,9 +94,9 @@ export const GapNode = Type.Object(
     cause: Type.String({ minLength: 1, maxLength: 64 }),
     from: Time,
     to: Time,
-    count: Type.Integer({ minimum: 0 }),
+    count: Type.Integer({ minimum: 0, maximum: MAX_INT }),
     /** Tells apart two gaps of one agent and cause that start at the same time. */
-    seq: Type.Integer({ minimum: 0 }),
+    seq: Type.Integer({ minimum: 0, maximum: MAX_INT }),
     detail: Type.Optional(Type.String({ maxLength: 1024 })),
   },
   { additionalProperties: false },
@@ -126,7 +131,7 @@ export const PipeNode = Type.Object(
     pid: Type.Integer({ minimum: 0, maximum: 4194304 }),
     created: Time,
     /** The lower fd of the pair at creation, which tells apart two pipes made in one µs. */
-    fd: Type.Integer({ minimum: 0 }),
+    fd: Type.Integer({ minimum: 0, maximum: MAX_INT }),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
   },
@@ -203,10 +208,10 @@ export const GpuBufferNode = Type.Object(
     ptr: Pointer,
     /** When it was allocated (µs); 0: before capture, size unknown. */
     allocated: Time,
-    size: Type.Optional(Type.Integer({ minimum: 0 })),
+    size: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
     /** The allocation call: cudaMalloc, cuMemAlloc_v2… and its return code (0: success). */
     api: Type.Optional(Type.String({ maxLength: 64 })),
-    rc: Type.Optional(Type.Integer()),
+    rc: Type.Optional(Type.Integer({ minimum: -MAX_INT, maximum: MAX_INT })),
     freed: Type.Optional(Time),
     tenant: Type.Optional(Tenant),
   },
@@ -226,7 +231,7 @@ export const GpuKernelNode = Type.Object(
     symbol: Type.Optional(Type.String({ maxLength: MAX_STR })),
     api: Type.String({ maxLength: 64 }),
     start: Time,
-    rc: Type.Optional(Type.Integer()),
+    rc: Type.Optional(Type.Integer({ minimum: -MAX_INT, maximum: MAX_INT })),
     tenant: Type.Optional(Tenant),
   },
   { additionalProperties: false },
@@ -292,7 +297,7 @@ export const EdgeAttrs = Type.Object(
     /** A GPU buffer used by another tenant than the one that allocated it. */
     crossTenant: Type.Optional(Type.Boolean()),
     /** The return code of a failed API call (a CUDA error): the operation was tried, not done. */
-    rc: Type.Optional(Type.Integer()),
+    rc: Type.Optional(Type.Integer({ minimum: -MAX_INT, maximum: MAX_INT })),
     /** The process started the connection (connect), rather than accepting it. */
     initiated: Type.Optional(Type.Boolean()),
     /** The CUDA copy kind (1 host→device, 2 device→host, 3 device→device, 4 inferred). */
@@ -310,8 +315,8 @@ export const GraphEdge = Type.Object(
     to: Id,
     firstTime: Time,
     lastTime: Time,
-    count: Type.Integer({ minimum: 1 }),
-    bytes: Type.Integer({ minimum: 0 }),
+    count: Type.Integer({ minimum: 1, maximum: MAX_INT }),
+    bytes: Type.Integer({ minimum: 0, maximum: MAX_INT }),
     attrs: Type.Optional(EdgeAttrs),
   },
   { additionalProperties: false },

@@ -4,6 +4,23 @@ import type { AlertQuery, RemoteRead, RemoteReadQuery } from './graph-store.js';
 import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 
+/** One operator of a Cypher plan (EXPLAIN), without the planner's estimates. */
+export interface CypherPlanStep {
+  operator: string;
+  /** The database the operator runs on (operatorType's @suffix). */
+  database: string | undefined;
+  details: string;
+  children: CypherPlanStep[];
+}
+
+export interface CypherExplain {
+  /** r (read), rw, w (write) or s (schema or administration). */
+  queryType: string;
+  /** The database the session resolved to. */
+  database: string | undefined;
+  plan: CypherPlanStep | undefined;
+}
+
 export interface Neo4jStoreOptions {
   url: string;
   user: string;
@@ -260,28 +277,72 @@ export class Neo4jGraphStore implements GraphStore {
   }
 
   /**
-   * Read-only Cypher for power users: a READ transaction (Neo4j refuses writes in it), with a
-   * timeout, reading at most maxRows rows.
+   * The plan Neo4j would run for a query (EXPLAIN: nothing is executed), for a policy to check
+   * before the query runs: its type (r, rw, w, s) and every operator with the database it runs on.
    */
-  async readCypher(query: string, params: Record<string, unknown> = {}, o: { timeoutMs?: number; maxRows?: number } = {}): Promise<Record<string, unknown>[] & { truncated?: boolean }> {
-    const max = o.maxRows ?? Number.MAX_SAFE_INTEGER;
+  async explainCypher(query: string, params: Record<string, unknown> = {}): Promise<CypherExplain> {
     const s = this.session('READ');
     try {
-      return await s.executeRead(
-        async (tx) => {
-          const rows: Record<string, unknown>[] & { truncated?: boolean } = [];
-          for await (const rec of tx.run(query, params)) {
-            if (rows.length >= max) {
-              rows.truncated = true;
-              break;
-            }
-            rows.push(rec.toObject() as Record<string, unknown>);
-          }
-          return rows;
-        },
-        { timeout: o.timeoutMs ?? 30000 },
-      );
+      const r = await s.run(`EXPLAIN ${query}`, params, { timeout: 10000 });
+      const walk = (p: { operatorType: string; arguments?: Record<string, unknown>; children?: unknown[] }): CypherPlanStep => {
+        const at = p.operatorType.lastIndexOf('@');
+        return {
+          operator: at > 0 ? p.operatorType.slice(0, at) : p.operatorType,
+          database: at > 0 ? p.operatorType.slice(at + 1) : undefined,
+          details: String(p.arguments?.Details ?? ''),
+          children: (p.children ?? []).map((c) => walk(c as Parameters<typeof walk>[0])),
+        };
+      };
+      const plan = r.summary.plan;
+      return { queryType: r.summary.queryType, database: r.summary.database.name ?? undefined, plan: plan ? walk(plan as Parameters<typeof walk>[0]) : undefined };
     } finally {
+      await s.close();
+    }
+  }
+
+  /**
+   * Read-only Cypher for power users: one auto-commit READ transaction (no retries), with a
+   * server-side timeout (and a client-side deadline shortly after it, which closes the session),
+   * reading at most maxRows rows and maxBytes of JSON.
+   */
+  async readCypher(
+    query: string,
+    params: Record<string, unknown> = {},
+    o: { timeoutMs?: number; maxRows?: number; maxBytes?: number } = {},
+  ): Promise<Record<string, unknown>[] & { truncated?: 'rows' | 'bytes' }> {
+    const maxRows = o.maxRows ?? Number.MAX_SAFE_INTEGER;
+    const maxBytes = o.maxBytes ?? Number.MAX_SAFE_INTEGER;
+    const timeout = o.timeoutMs ?? 30000;
+    // Small pulls: a huge row stops the read before many more arrive.
+    const s = this.driver.session({ database: this.database, defaultAccessMode: neo4j.session.READ, fetchSize: 50 });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('the transaction has been terminated (client deadline)'), { code: 'Neo.ClientError.Transaction.TransactionTimedOut' })), timeout + 2000);
+    });
+    const read = async () => {
+      const rows: Record<string, unknown>[] & { truncated?: 'rows' | 'bytes' } = [];
+      let bytes = 0;
+      for await (const rec of s.run(query, params, { timeout })) {
+        if (rows.length >= maxRows) {
+          rows.truncated = 'rows';
+          break;
+        }
+        const row = rec.toObject() as Record<string, unknown>;
+        bytes += JSON.stringify(row).length;
+        if (bytes > maxBytes) {
+          rows.truncated = 'bytes';
+          break;
+        }
+        rows.push(row);
+      }
+      return rows;
+    };
+    try {
+      const reading = read();
+      reading.catch(() => undefined); // after the deadline, closing the session ends it with an error nobody awaits
+      return await Promise.race([reading, deadline]);
+    } finally {
+      clearTimeout(timer);
       await s.close();
     }
   }

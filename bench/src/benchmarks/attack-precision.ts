@@ -7,7 +7,7 @@ import { NodeAgent } from '@faasprov/agent';
 import { AgentTokens, ApiKeys, DEFAULT_RULES_FILE, RuleEngine, loadRules } from '@faasprov/collector';
 import { SqliteGraphStore } from '@faasprov/store';
 import { buildServer, trace } from '@faasprov/graph-service';
-import type { AlertNode, GraphNode } from '@faasprov/model';
+import { ALL_TENANTS, type AlertNode, type GraphNode } from '@faasprov/model';
 import { gapTotals, lossFigures, metricValue } from './accounting.js';
 import type { Benchmark } from './index.js';
 
@@ -101,7 +101,7 @@ export const attackPrecision: Benchmark = {
           out[`${s.name} alert`] = 'none raised';
           continue;
         }
-        const t = await trace(store, alert.id, { direction: 'backward' });
+        const t = await trace(store, alert.id, { direction: 'backward', scope: ALL_TENANTS });
         const inTrace = new Set(t.nodes.map((n) => n.id));
         const truth = [alert, ...s.truth(nodes, alert)];
         const found = truth.filter((n) => inTrace.has(n.id)).length;

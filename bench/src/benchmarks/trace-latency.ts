@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { edgeId, fileId, processId, type Batch, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { edgeId, fileId, processId, type Batch, type EdgeType, type GraphEdge, type GraphNode, ALL_TENANTS } from '@faasprov/model';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { trace } from '@faasprov/graph-service';
 import type { Benchmark } from './index.js';
@@ -74,7 +74,7 @@ async function measure(store: GraphStore, starts: string[]): Promise<{ p50: numb
   for (const id of starts) {
     for (const direction of ['backward', 'forward'] as const) {
       const t = performance.now();
-      const r = await trace(store, id, { direction, maxDepth: 6, maxNodes: 10000 });
+      const r = await trace(store, id, { direction, scope: ALL_TENANTS, maxDepth: 6, maxNodes: 10000 });
       times.push(performance.now() - t);
       nodes += r.nodes.length;
     }

@@ -4,7 +4,11 @@ import type { GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
 export const FAASPROV_NS = 'https://faasprov.dev/ns/prov#';
 
 const q = (id: string) => `faasprov:${id}`;
-const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString().replace('Z', `${String(us % 1000).padStart(3, '0')}Z`);
+/** An xsd:dateTime with µs, or undefined for a time no date can hold (the raw µs stay in faasprov:start). */
+const iso = (us: number): string | undefined => {
+  const d = new Date(Math.floor(us / 1000));
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().replace('Z', `${String(us % 1000).padStart(3, '0')}Z`);
+};
 
 const KIND: Record<GraphNode['type'], 'entity' | 'activity' | 'agent'> = {
   Process: 'activity',
@@ -28,8 +32,10 @@ function attributes(n: GraphNode): Record<string, unknown> {
     out[q(k)] = Array.isArray(v) ? JSON.stringify(v) : v;
   }
   if ((n.type === 'Process' || n.type === 'Unit' || n.type === 'Invocation') && n.start !== undefined) {
-    out['prov:startTime'] = iso(n.start);
-    if (n.end !== undefined) out['prov:endTime'] = iso(n.end);
+    const start = iso(n.start);
+    const end = n.end === undefined ? undefined : iso(n.end);
+    if (start) out['prov:startTime'] = start;
+    if (end) out['prov:endTime'] = end;
   }
   return out;
 }

@@ -1,5 +1,6 @@
-import { ALL_TENANTS, visibility, type GapNode, type GraphNode, type TenantScope } from '@faasprov/model';
+import { visibility, type GapNode, type GraphNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
+import { requireScope } from './scope.js';
 
 export interface InstanceHealth {
   instance: GraphNode;
@@ -14,8 +15,8 @@ export interface InstanceHealth {
 }
 
 /** Function instances with what capture saw of them and what it lost. */
-export async function instances(store: GraphStore, o: { function?: string; limit?: number; scope?: TenantScope } = {}): Promise<InstanceHealth[]> {
-  const scope = o.scope ?? ALL_TENANTS;
+export async function instances(store: GraphStore, o: { function?: string; limit?: number; scope: TenantScope }): Promise<InstanceHealth[]> {
+  const scope = requireScope(o.scope, 'instances');
   const found = (await store.searchNodes({ type: 'Instance', function: o.function, limit: o.limit ?? 100, offset: 0, ...(scope.all ? {} : { tenants: [...scope.tenants] }) }))
     .filter((n) => visibility(n, scope) === 'full');
   const out: InstanceHealth[] = [];

@@ -1,5 +1,6 @@
-import { ALL_TENANTS, visibility, type GraphNode, type TenantScope } from '@faasprov/model';
+import { visibility, type GraphNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
+import { requireScope } from './scope.js';
 import { GraphErrors } from '../errors.js';
 import { activityTimeline, type TimelineEntry } from './timeline.js';
 
@@ -11,8 +12,8 @@ export interface InvocationView {
 }
 
 /** An invocation: its units (one per process that worked on it) and what they did, in time order. */
-export async function invocation(store: GraphStore, callId: string, o: { scope?: TenantScope; limit?: number } = {}): Promise<InvocationView> {
-  const scope = o.scope ?? ALL_TENANTS;
+export async function invocation(store: GraphStore, callId: string, o: { scope: TenantScope; limit?: number }): Promise<InvocationView> {
+  const scope = requireScope(o.scope, 'invocation');
   const found = await store.searchNodes({ type: 'Invocation', text: callId, limit: 100, offset: 0, ...(scope.all ? {} : { tenants: [...scope.tenants] }) });
   const invocations = found.filter((n) => n.type === 'Invocation' && n.callId === callId && visibility(n, scope) === 'full');
   if (invocations.length === 0) throw GraphErrors.FP_ERR_UNKNOWN_INVOCATION(callId);

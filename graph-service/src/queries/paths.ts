@@ -1,10 +1,12 @@
-import { ALL_TENANTS, visibility, type GraphEdge, type GraphNode, type TenantScope } from '@faasprov/model';
+import { visibility, type GraphEdge, type GraphNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
+import { requireScope } from './scope.js';
 import { GraphErrors } from '../errors.js';
 
 export interface PathOptions {
   maxDepth?: number;
-  scope?: TenantScope;
+  /** Required: no scope, no answer. */
+  scope: TenantScope;
 }
 
 export interface PathResult {
@@ -19,9 +21,9 @@ export interface PathResult {
  * One shortest path along which `from` could have affected `to`: a forward, time-respecting
  * search (the same rule as trace) that stops at `to`. Other tenants' nodes are never crossed.
  */
-export async function findPath(store: GraphStore, from: string, to: string, options: PathOptions = {}): Promise<PathResult> {
+export async function findPath(store: GraphStore, from: string, to: string, options: PathOptions): Promise<PathResult> {
   const maxDepth = options.maxDepth ?? 20;
-  const scope = options.scope ?? ALL_TENANTS;
+  const scope = requireScope(options.scope, 'findPath');
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 100) throw GraphErrors.FP_ERR_BAD_OPTION('paths', 'maxDepth must be 1 to 100');
   const ends = await store.getNodes([from, to]);
   const byId = new Map(ends.map((n) => [n.id, n]));

@@ -1,5 +1,6 @@
-import { ALL_TENANTS, visibility, type GraphEdge, type GraphNode, type TenantScope } from '@faasprov/model';
+import { visibility, type GraphEdge, type GraphNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
+import { requireScope, tenantFilter } from './scope.js';
 import { GraphErrors } from '../errors.js';
 
 export interface TimelineEntry {
@@ -16,14 +17,14 @@ export interface TimelineEntry {
 export async function timeline(
   store: GraphStore,
   fn: string,
-  o: { since?: number; until?: number; limit?: number; scope?: TenantScope } = {},
+  o: { since?: number; until?: number; limit?: number; scope: TenantScope },
 ): Promise<TimelineEntry[]> {
-  const scope = o.scope ?? ALL_TENANTS;
+  const scope = requireScope(o.scope, 'timeline');
   const since = o.since ?? 0;
   const until = o.until ?? Number.MAX_SAFE_INTEGER;
   const limit = o.limit ?? 500;
   if (until < since) throw GraphErrors.FP_ERR_BAD_OPTION('timeline', 'since must not be after until');
-  const instances = (await store.searchNodes({ type: 'Instance', function: fn, limit: 100, offset: 0 })).filter((n) => visibility(n, scope) === 'full');
+  const instances = (await store.searchNodes({ type: 'Instance', function: fn, limit: 100, offset: 0, tenants: tenantFilter(scope) })).filter((n) => visibility(n, scope) === 'full');
   const procs = (await store.expand(instances.map((i) => ({ id: i.id, bound: 0 })), 'forward'))
     .filter((s) => s.edge.type === 'WAS_ASSOCIATED_WITH')
     .map((s) => s.neighbor);

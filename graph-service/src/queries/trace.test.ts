@@ -2,7 +2,7 @@ import { describe, expect, it, beforeEach, afterEach } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { edgeId, fileId, processId, type EdgeType, type GraphNode } from '@faasprov/model';
+import { edgeId, fileId, processId, type EdgeType, type GraphNode, ALL_TENANTS } from '@faasprov/model';
 import { SqliteGraphStore } from '@faasprov/store';
 import { trace } from './trace.js';
 
@@ -38,19 +38,19 @@ describe('trace (time-respecting)', () => {
   const ids = (r: { nodes: GraphNode[] }) => r.nodes.map((n) => n.id).sort();
 
   it('backward: what was written before a read cannot depend on it', async () => {
-    expect(ids(await trace(store, late.id, { direction: 'backward' }))).toEqual([P.id, late.id, secret.id].sort());
-    expect(ids(await trace(store, early.id, { direction: 'backward' }))).toEqual([P.id, early.id].sort());
+    expect(ids(await trace(store, late.id, { direction: 'backward', scope: ALL_TENANTS }))).toEqual([P.id, late.id, secret.id].sort());
+    expect(ids(await trace(store, early.id, { direction: 'backward', scope: ALL_TENANTS }))).toEqual([P.id, early.id].sort());
   });
 
   it('forward: a leak reaches what was written after the read, not before', async () => {
-    const r = await trace(store, secret.id, { direction: 'forward' });
+    const r = await trace(store, secret.id, { direction: 'forward', scope: ALL_TENANTS });
     expect(ids(r)).toEqual([P.id, late.id, secret.id].sort());
-    expect(ids(await trace(store, P.id, { direction: 'forward' }))).toEqual([P.id, early.id, late.id, Q.id].sort());
+    expect(ids(await trace(store, P.id, { direction: 'forward', scope: ALL_TENANTS }))).toEqual([P.id, early.id, late.id, Q.id].sort());
   });
 
   it('reports depth truncation and refuses unknown nodes and bad options', async () => {
-    expect((await trace(store, late.id, { direction: 'backward', maxDepth: 1 })).truncated).toBe(true);
-    await expect(trace(store, 'p_00000000000000000000000000000000', { direction: 'backward' })).rejects.toThrow(/no node with id/);
-    await expect(trace(store, P.id, { direction: 'sideways' as 'forward' })).rejects.toThrow(/trace: direction/);
+    expect((await trace(store, late.id, { direction: 'backward', scope: ALL_TENANTS, maxDepth: 1 })).truncated).toBe(true);
+    await expect(trace(store, 'p_00000000000000000000000000000000', { direction: 'backward', scope: ALL_TENANTS })).rejects.toThrow(/no node with id/);
+    await expect(trace(store, P.id, { direction: 'sideways' as 'forward', scope: ALL_TENANTS })).rejects.toThrow(/trace: direction/);
   });
 });

@@ -1,6 +1,7 @@
-import { ALL_TENANTS, redact, visibility, type GraphEdge, type GraphNode, type SerializedGraph, type TenantScope } from '@faasprov/model';
+import { redact, visibility, type GraphEdge, type GraphNode, type SerializedGraph, type TenantScope } from '@faasprov/model';
 import type { Direction, GraphStore } from '@faasprov/store';
 import { GraphErrors } from '../errors.js';
+import { requireScope } from './scope.js';
 
 export interface TraceOptions {
   direction: Direction;
@@ -11,8 +12,8 @@ export interface TraceOptions {
   /** Only what happened in [since, until] (µs since the epoch). */
   since?: number;
   until?: number;
-  /** What the asker may see: other tenants' nodes come back redacted and are not expanded. */
-  scope?: TenantScope;
+  /** What the asker may see: other tenants' nodes come back redacted and are not expanded. Required: no scope, no answer. */
+  scope: TenantScope;
 }
 
 export interface TraceResult extends SerializedGraph {
@@ -42,7 +43,7 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
   if (!Number.isSafeInteger(since) || !Number.isSafeInteger(until) || since < 0 || until < since) {
     throw GraphErrors.FP_ERR_BAD_OPTION('trace', `since and until must be times in µs with since <= until (since ${o.since}, until ${o.until})`);
   }
-  const scope = o.scope ?? ALL_TENANTS;
+  const scope = requireScope(o.scope, 'trace');
   const [root] = await store.getNodes([start]);
   // Another tenant's node does not exist for this asker.
   if (!root || visibility(root, scope) !== 'full') throw GraphErrors.FP_ERR_UNKNOWN_NODE(start);
@@ -62,22 +63,24 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
       if (s.edge.lastTime < since || s.edge.firstTime > until) continue;
       const via = bounds.get(s.via)!;
       const bound = backward ? Math.min(via, s.edge.lastTime) : Math.max(via, s.edge.firstTime);
-      edges.set(s.edge.id, s.edge);
       const old = best.get(s.neighbor);
+      // Full: keep the nodes found so far (fan-in or fan-out of thousands still shows them).
+      if (old === undefined && best.size >= o.maxNodes) {
+        truncated = true;
+        continue;
+      }
+      edges.set(s.edge.id, s.edge);
       if (old === undefined || (backward ? bound > old : bound < old)) {
         best.set(s.neighbor, bound);
         next.set(s.neighbor, bound);
       }
-    }
-    if (best.size > o.maxNodes) {
-      truncated = true;
-      break;
     }
     const fresh = [...next.keys()].filter((id) => !seen.has(id));
     for (const n of await store.getNodes(fresh)) {
       seen.set(n.id, n);
       if (visibility(n, scope) === 'boundary') boundary.add(n.id);
     }
+    if (truncated) break;
     frontier = [...next].filter(([id]) => !boundary.has(id)).map(([id, bound]) => ({ id, bound }));
   }
   // Stopped by the depth limit with nodes still to expand: say so.

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SEVERITIES } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { ErrorReply, Time } from './schemas.js';
+import { requireScope, tenantFilter } from '../queries/scope.js';
 
 const AlertsQuery = Type.Object({
   since: Type.Optional(Time),
@@ -22,7 +23,7 @@ export const alertRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app
       const q = req.query;
       const alerts = await opts.store.alerts({
         since: q.since, until: q.until, minSeverity: q.severity, function: q.function, limit: q.limit, offset: q.offset,
-        ...(req.scope.all ? {} : { tenants: [...req.scope.tenants] }),
+        tenants: tenantFilter(requireScope(req.scope, 'alerts')),
       });
       return { alerts, limit: q.limit, offset: q.offset, next: alerts.length === q.limit ? q.offset + q.limit : null };
     },

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { NODE_TYPES, visibility } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { GraphErrors } from '../errors.js';
+import { requireScope, tenantFilter } from '../queries/scope.js';
 import { ErrorReply, NodeId, Time } from './schemas.js';
 
 const Params = Type.Object({ id: NodeId });
@@ -23,7 +24,7 @@ export const graphRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app
     { schema: { summary: 'Search nodes (paginated, ordered by id)', querystring: Search, response: { 400: ErrorReply } } },
     async (req) => {
       const q = req.query;
-      const tenants = req.scope.all ? undefined : [...req.scope.tenants];
+      const tenants = tenantFilter(requireScope(req.scope, 'nodes'));
       const nodes = await opts.store.searchNodes({ type: q.type, text: q.q, function: q.function, since: q.since, until: q.until, limit: q.limit, offset: q.offset, tenants });
       return { nodes, limit: q.limit, offset: q.offset, next: nodes.length === q.limit ? q.offset + q.limit : null };
     },
@@ -33,7 +34,7 @@ export const graphRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app
     { schema: { summary: 'One node and a count of its edges by type and direction', params: Params, response: { 400: ErrorReply, 404: ErrorReply } } },
     async (req) => {
       const [node] = await opts.store.getNodes([req.params.id]);
-      if (!node || visibility(node, req.scope) !== 'full') throw GraphErrors.FP_ERR_UNKNOWN_NODE(req.params.id);
+      if (!node || visibility(node, requireScope(req.scope, 'node')) !== 'full') throw GraphErrors.FP_ERR_UNKNOWN_NODE(req.params.id);
       const count = (steps: { edge: { type: string } }[]) => {
         const m: Record<string, number> = {};
         for (const s of steps) m[s.edge.type] = (m[s.edge.type] ?? 0) + 1;
@@ -46,7 +47,7 @@ export const graphRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app
     },
   );
   app.get('/api/v1/stats', { schema: { summary: 'Counts of nodes, edges and batches (admins and all-tenant keys)' } }, async (req) => {
-    if (!req.scope.all) throw GraphErrors.FP_ERR_BAD_REQUEST('store-wide counts need a key for every tenant');
+    if (!requireScope(req.scope, 'stats').all) throw GraphErrors.FP_ERR_BAD_REQUEST('store-wide counts need a key for every tenant');
     return opts.store.stats();
   });
 };

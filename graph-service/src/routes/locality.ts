@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { redact, visibility, type GraphNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { ErrorReply, Time } from './schemas.js';
+import { requireScope, tenantFilter } from '../queries/scope.js';
 
 const RemoteReadsQuery = Type.Object({
   since: Type.Optional(Time),
@@ -30,8 +31,8 @@ export const localityRoutes: FastifyPluginAsync<LocalityOptions> = async (app, o
       },
     },
     async (req) => {
-      const scope = req.scope;
-      const reads = await opts.store.remoteReads({ ...req.query, ...(scope.all ? {} : { tenants: [...scope.tenants] }) });
+      const scope = requireScope(req.scope, 'remoteReads');
+      const reads = await opts.store.remoteReads({ ...req.query, tenants: tenantFilter(scope) });
       return {
         reads: reads.map((r) => ({
           ...r,
