@@ -1,6 +1,6 @@
 # make test / make demo install what they need, idempotently: Debian's bpftrace and nats-server,
 # a JDK and Maven (for Neo4j from Maven Central), Node >= 22 (Node 24 LTS from the npm registry
-# when the system's is older), the npm workspaces, the build. The tests start Neo4j and NATS
+# when the system's is older), the npm workspaces, of-watchdog and faas-cli (built offline), the build. The tests start Neo4j and NATS
 # themselves (test/global-setup.ts through scripts/neo4j.sh and scripts/nats.sh).
 SHELL := /bin/bash
 NODE_BIN := $(shell ./scripts/ensure-node.sh)
@@ -13,7 +13,7 @@ ifneq ($(wildcard $(NODE_BIN)/../include/node/node.h),)
 export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
 endif
 
-.PHONY: all deps system-deps node-deps py-deps build test demo bench clean neo4j nats services-stop
+.PHONY: all deps system-deps node-deps py-deps openfaas-tools build test demo bench clean neo4j nats services-stop
 
 all: build
 
@@ -50,7 +50,12 @@ PY_PACKAGES := prov==3.2.3 nvidia-cuda-runtime-cu12==12.9.79
 
 py-deps: .tools/pyvenv/.complete-2
 
-deps: system-deps node-deps py-deps
+# The real of-watchdog and faas-cli (functions up, the OpenFaaS tests), built offline from their
+# unmodified upstream releases in ../shared/third_party (or $FAASPROV_THIRD_PARTY) into .tools/bin.
+openfaas-tools:
+	./scripts/ensure-openfaas.sh >/dev/null
+
+deps: system-deps node-deps py-deps openfaas-tools
 
 build: node-deps
 	npm run build

@@ -11,6 +11,7 @@ import { SCHED_POLICIES } from '@faasprov/agent';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
+import { functionsDownCommand, functionsUpCommand } from './commands/functions.js';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -108,6 +109,27 @@ program
   .option('--rules <file>', 'alert rules (JSON, see collector/rules/default.json); "default": the shipped rules', 'default')
   .option('--no-rules', 'evaluate no alert rules')
   .action(async (o) => upCommand(o));
+
+const functions = program.command('functions').description('run a faas-cli stack on this machine under the real of-watchdog, one network namespace per instance (root)');
+functions
+  .command('up')
+  .description('build (faas-cli build --shrinkwrap), install dependencies, start every instance and the gateway; until SIGINT/SIGTERM')
+  .option('-f, --file <stack.yaml>', 'the faas-cli stack file', 'stack.yaml')
+  .option('--scale <n>', 'instances per function', int('--scale', 1, 250), 1)
+  .option('--gateway <host:port>', 'where our gateway listens (loopback or a private address)', '127.0.0.1:8080')
+  .option('--otlp <host:port>', "the node agent's OTLP receiver, relayed to the functions' namespaces", '127.0.0.1:4318')
+  .option('--no-build', 'use the build/NAME folders as they are (no faas-cli build)')
+  .option('--watchdog <path>', 'the of-watchdog binary (default: .tools/bin, then PATH)')
+  .option('--faas-cli <path>', 'the faas-cli binary (default: .tools/bin, then PATH)')
+  .option('--ready-timeout <s>', 'seconds an instance may take to listen', int('--ready-timeout', 1, 3600), 60)
+  .option('--grace <s>', 'seconds between SIGTERM and SIGKILL when stopping an instance', int('--grace', 0, 600), 5)
+  .action(async (o) => functionsUpCommand(o));
+functions
+  .command('down')
+  .description('stop what functions up started for this stack (also after a killed up): instances, namespaces, bridge')
+  .option('-f, --file <stack.yaml>', 'the faas-cli stack file', 'stack.yaml')
+  .option('--grace <s>', 'seconds between SIGTERM and SIGKILL when stopping an instance', int('--grace', 0, 600), 5)
+  .action(async (o) => functionsDownCommand(o));
 
 const serverOption = () => new Option('--server <url>', 'ask this graph service (faasprov up) instead of opening --store').env('FAASPROV_URL');
 const keyOption = () => new Option('--key <key>', 'API key for --server').env('FAASPROV_API_KEY');

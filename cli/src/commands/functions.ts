@@ -1,0 +1,54 @@
+import { dirname, resolve } from 'node:path';
+import { fail } from '../output.js';
+import { functionsDown } from '../functions/down.js';
+import { stateFileFor } from '../functions/state.js';
+import { functionsUp } from '../functions/up.js';
+
+export interface FunctionsUpOptions {
+  file: string;
+  scale: number;
+  gateway: string;
+  otlp: string;
+  build: boolean;
+  watchdog?: string;
+  faasCli?: string;
+  readyTimeout: number;
+  grace: number;
+}
+
+const log = (line: string) => process.stderr.write(`faasprov: ${line}\n`);
+
+/** faasprov functions up: until SIGINT/SIGTERM, then everything it made is removed. */
+export async function functionsUpCommand(o: FunctionsUpOptions): Promise<void> {
+  let stopping = false;
+  let running: Awaited<ReturnType<typeof functionsUp>> | undefined;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping the stack');
+    void (running ? running.stop() : Promise.resolve()).then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    running = await functionsUp({ ...o, readyTimeoutMs: o.readyTimeout * 1000, graceMs: o.grace * 1000, log });
+  } catch (err) {
+    fail(err);
+  }
+  if (stopping) {
+    await running.stop();
+    process.exit(0);
+  }
+  for (const f of running.functions) log(`${f.name}: ${f.instances.map((i) => `${i.address}:8080 (pid ${i.pid})`).join(', ')}`);
+  log(`gateway on ${running.gatewayUrl} (functions reach it as ${running.internalGateway}); stop with Ctrl-C or faasprov functions down`);
+  process.stdout.write(`${JSON.stringify({ gateway: running.gatewayUrl, state: running.stateFile, functions: running.functions })}\n`);
+}
+
+export async function functionsDownCommand(o: { file: string; grace: number }): Promise<void> {
+  const file = resolve(o.file);
+  // The state file sits beside the stack file: down works even if the stack file changed since.
+  const stateFile = stateFileFor(dirname(file));
+  const r = await functionsDown(stateFile, o.grace * 1000, log);
+  if (!r.found) log(`nothing is up for ${file}`);
+  else log(`stopped ${r.instances} instance(s) of ${file}`);
+}

@@ -1,0 +1,151 @@
+/**
+ * faasprov functions up: a faas-cli stack on this machine, each instance under the real of-watchdog
+ * in a network namespace of its own, behind a gateway of ours. Runs until stop() (SIGINT/SIGTERM).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { FunctionsErrors } from '../errors.js';
+import { installDependencies } from './deps.js';
+import { cleanUp } from './down.js';
+import { Gateway } from './gateway.js';
+import { instanceEnv, OTLP_RELAY_PORT, startWatchdog, waitReady, WATCHDOG_PORT } from './instances.js';
+import { bridgeName, claimSubnet, createInstanceNetwork, hostAddress, instanceAddress, MAX_INSTANCES, netnsName } from './network.js';
+import { startRelay } from './relay.js';
+import { loadStack, type Stack } from './stack.js';
+import { alive, processStart, readState, removeState, stateFileFor, writeState, type FunctionsState } from './state.js';
+import { findTool } from './tools.js';
+
+export interface UpOptions {
+  file: string;
+  scale: number;
+  gateway: string;
+  otlp: string;
+  build: boolean;
+  watchdog?: string;
+  faasCli?: string;
+  readyTimeoutMs: number;
+  graceMs: number;
+  log: (line: string) => void;
+}
+
+export interface RunningStack {
+  stack: Stack;
+  stateFile: string;
+  gatewayUrl: string;
+  /** Where functions reach the gateway (gateway.openfaas:8080 resolves to it inside the namespaces). */
+  internalGateway: string;
+  functions: { name: string; instances: { address: string; pid: number; netns: string }[] }[];
+  gatewayStats: Gateway['stats'];
+  stop(): Promise<void>;
+}
+
+export function hostPort(v: string, err: () => Error): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(v);
+  if (!m) throw err();
+  const port = Number(m[3]);
+  if (port > 65535) throw err();
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function isLocal(host: string): boolean {
+  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(host) || host === '::1' || host === 'localhost';
+}
+
+export async function functionsUp(o: UpOptions): Promise<RunningStack> {
+  const gw = hostPort(o.gateway, () => FunctionsErrors.FP_ERR_GATEWAY_ADDRESS(o.gateway));
+  if (!isLocal(gw.host)) throw FunctionsErrors.FP_ERR_GATEWAY_ADDRESS(o.gateway);
+  const otlp = hostPort(o.otlp, () => FunctionsErrors.FP_ERR_GATEWAY_ADDRESS(o.otlp));
+  if (!Number.isInteger(o.scale) || o.scale < 1) throw FunctionsErrors.FP_ERR_STACK_INVALID(o.file, '--scale must be at least 1');
+  const stack = loadStack(o.file);
+  if (stack.functions.length * o.scale > MAX_INSTANCES) throw FunctionsErrors.FP_ERR_STACK_INVALID(stack.file, `at most ${MAX_INSTANCES} instances in all`);
+  if (process.getuid?.() !== 0) throw FunctionsErrors.FP_ERR_FUNCTIONS_NETWORK('network namespaces need root');
+  const watchdog = findTool('of-watchdog', o.watchdog);
+
+  const stateFile = stateFileFor(stack.dir);
+  const old = readState(stateFile);
+  if (old && alive(old.pid, old.start)) throw FunctionsErrors.FP_ERR_FUNCTIONS_RUNNING(stateFile, String(old.pid));
+  if (old) {
+    o.log(`cleaning up after an earlier functions up that was killed (pid ${old.pid})`);
+    await cleanUp(old, o.graceMs);
+    removeState(stateFile);
+  }
+
+  if (o.build) {
+    const faasCli = findTool('faas-cli', o.faasCli);
+    o.log(`faas-cli build --shrinkwrap -f ${stack.file}`);
+    const r = await execa(faasCli, ['build', '--shrinkwrap', '-f', stack.file], { cwd: stack.dir, reject: false, all: true });
+    if (r.exitCode !== 0) throw FunctionsErrors.FP_ERR_FUNCTION_BUILD(stack.functions.map((f) => f.name).join(','), `faas-cli build --shrinkwrap failed:\n${String(r.all ?? '').trim().split('\n').slice(-10).join('\n')}`);
+  }
+  const prepared = [];
+  for (const f of stack.functions) {
+    const dir = join(stack.dir, 'build', f.name);
+    if (!existsSync(join(dir, 'Dockerfile'))) throw FunctionsErrors.FP_ERR_FUNCTION_BUILD(f.name, `${dir} is not a shrinkwrapped build folder (run faas-cli build --shrinkwrap, or drop --no-build)`);
+    const pathFirst = await installDependencies(f.name, dir, join(stack.dir, '.faasprov', 'deps', f.name), o.log);
+    // Checked before anything is created: a bad Dockerfile changes nothing.
+    instanceEnv({ name: f.name, namespace: f.namespace, index: 0, buildDir: dir, tmpDir: '/nonexistent', pathFirst, stackEnv: f.environment, hostAddress: '0.0.0.0' });
+    prepared.push({ f, dir, pathFirst });
+  }
+
+  const state: FunctionsState = { version: 1, stack: stack.file, pid: process.pid, start: processStart(process.pid) ?? 0, instances: [] };
+  writeState(stateFile, state);
+  const servers: Server[] = [];
+  let gateway: Gateway | undefined;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await gateway?.close();
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    await cleanUp(state, o.graceMs);
+    removeState(stateFile);
+  };
+  try {
+    const seed = createHash('sha256').update(stack.file).digest()[0]!;
+    state.subnet = await claimSubnet(seed);
+    state.bridge = bridgeName(state.subnet);
+    writeState(stateFile, state);
+    const host = hostAddress(state.subnet);
+    const running: RunningStack['functions'] = [];
+    const starts: Promise<void>[] = [];
+    let k = 0;
+    for (const { f, dir, pathFirst } of prepared) {
+      const instances: RunningStack['functions'][number]['instances'] = [];
+      for (let i = 0; i < o.scale; i++, k++) {
+        const netns = netnsName(state.subnet, k);
+        const address = instanceAddress(state.subnet, k);
+        const log = join(stack.dir, '.faasprov', 'logs', `${f.name}-${i}.log`);
+        const inst = { function: f.name, index: i, netns, address, log } as FunctionsState['instances'][number];
+        state.instances.push(inst);
+        writeState(stateFile, state);
+        await createInstanceNetwork(state.subnet, k, `${f.name}-${i}`);
+        const env = instanceEnv({ name: f.name, namespace: f.namespace, index: i, buildDir: dir, tmpDir: join(stack.dir, '.faasprov', 'tmp', `${f.name}-${i}`), pathFirst, stackEnv: f.environment, hostAddress: host });
+        const started = startWatchdog(watchdog, netns, dir, env, log);
+        inst.pid = started.pid;
+        inst.start = started.start;
+        writeState(stateFile, state);
+        instances.push({ address, pid: started.pid, netns });
+        starts.push(waitReady(`${f.name}-${i}`, started, env, log, o.readyTimeoutMs));
+      }
+      running.push({ name: f.name, instances });
+    }
+    await Promise.all(starts);
+    servers.push(await startRelay(host, OTLP_RELAY_PORT, otlp.host, otlp.port));
+    gateway = new Gateway({
+      functions: stack.functions.map((f) => ({ name: f.name, namespace: f.namespace, replicas: running.find((r) => r.name === f.name)!.instances.map((x) => `${x.address}:${WATCHDOG_PORT}`) })),
+      log: o.log,
+      callbackAllowed: (h) => h.startsWith('127.') || h === '::1' || h.startsWith(`${host.slice(0, host.lastIndexOf('.'))}.`),
+    });
+    const outside = await gateway.listen(gw.host, gw.port);
+    await gateway.listen(host, WATCHDOG_PORT);
+    const gatewayUrl = `http://${outside.host.includes(':') ? `[${outside.host}]` : outside.host}:${outside.port}`;
+    state.gateway = gatewayUrl;
+    writeState(stateFile, state);
+    return { stack, stateFile, gatewayUrl, internalGateway: `http://gateway.openfaas:${WATCHDOG_PORT}`, functions: running, gatewayStats: gateway.stats, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
