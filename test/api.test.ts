@@ -23,7 +23,7 @@ function timeGraph(): Batch {
   const secret = file('/secret', 0);
   const e = (type: Batch['edges'][number]['type'], a: GraphNode, b: GraphNode, t: number) => ({ id: edgeId(type, a.id, b.id), type, from: a.id, to: b.id, firstTime: t, lastTime: t, count: 1, bytes: 1 });
   return {
-    agent: 'api-test',
+    agent: 'n:api-test',
     seq: 0,
     nodes: [P, Q, cfg, out, secret],
     edges: [e('USED', P, cfg, 100), e('WAS_GENERATED_BY', out, P, 200), e('WAS_GENERATED_BY', cfg, Q, 500), e('USED', Q, secret, 400)],
@@ -147,7 +147,7 @@ function tenantGraph(): Batch {
   const ia: GraphNode = { id: instanceId('n', 10, 1), type: 'Instance', node: 'n', rootPid: 10, start: 1, mode: 'process-tree', function: 'fn-a', tenant: 'team-a' };
   const e = (type: Batch['edges'][number]['type'], a: GraphNode, b: GraphNode, t: number) => ({ id: edgeId(type, a.id, b.id), type, from: a.id, to: b.id, firstTime: t, lastTime: t, count: 1, bytes: 1 });
   return {
-    agent: 'tenants',
+    agent: 'n:tenants',
     seq: 0,
     nodes: [pa, pb, host, drop, bout, ia],
     edges: [e('USED', pa, host, 50), e('WAS_GENERATED_BY', drop, pa, 100), e('USED', pb, drop, 200), e('WAS_GENERATED_BY', bout, pb, 300), e('WAS_ASSOCIATED_WITH', pa, ia, 1)],

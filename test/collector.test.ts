@@ -11,7 +11,7 @@ function sampleBatch(seq = 0): Batch {
   const p = { id: processId('n1', 42, 1000), type: 'Process' as const, node: 'n1', pid: 42, start: 1000, exe: '/usr/bin/cat', argv: ['cat', 'x'] };
   const f = { id: fileId('n1', '/etc/hostname', 0), type: 'File' as const, node: 'n1', path: '/etc/hostname', version: 0 };
   return {
-    agent: 'agent-1',
+    agent: 'n1:agent-1',
     seq,
     nodes: [p, f],
     edges: [{ id: edgeId('USED', p.id, f.id), type: 'USED', from: p.id, to: f.id, firstTime: 1100, lastTime: 1200, count: 2, bytes: 10 }],
@@ -43,7 +43,7 @@ describe('collector over HTTP', () => {
   it('stores a batch sent twice once, and acknowledges both', async () => {
     const a = await post(sampleBatch());
     expect(a.status).toBe(200);
-    expect(await a.json()).toMatchObject({ status: 'stored', agent: 'agent-1', seq: 0, nodes: 2, edges: 1 });
+    expect(await a.json()).toMatchObject({ status: 'stored', agent: 'n1:agent-1', seq: 0, nodes: 2, edges: 1 });
     const b = await post(sampleBatch());
     expect(b.status).toBe(200);
     expect(await b.json()).toMatchObject({ status: 'duplicate' });

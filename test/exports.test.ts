@@ -16,7 +16,7 @@ describe('exports of a trace', () => {
 
   beforeAll(async () => {
     const s = new SqliteGraphStore(store);
-    for (const b of recordedWorkload('exp:0', 'n1')) await applyBatch(s, b);
+    for (const b of recordedWorkload('n1:exp', 'n1')) await applyBatch(s, b);
     // The file the recorded shell wrote last: its backward trace crosses processes and files.
     const { nodes } = await s.all();
     start = nodes.find((n) => n.type === 'File' && n.path === '/tmp/fp-rec4.txt')!.id;
@@ -79,7 +79,7 @@ describe('faasprov search and export, through the query API', () => {
   const store = join(dir, 's.db');
   beforeAll(async () => {
     const s = new SqliteGraphStore(store);
-    for (const b of recordedWorkload('cli:0', 'n1')) await applyBatch(s, b);
+    for (const b of recordedWorkload('n1:cli', 'n1')) await applyBatch(s, b);
     await s.close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

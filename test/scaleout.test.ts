@@ -16,7 +16,7 @@ const NEO4J = () => process.env.FAASPROV_TEST_NEO4J!;
 
 /** Batches from several agents replaying a real capture. */
 function workload(agents: number, tag: string): Batch[] {
-  return Array.from({ length: agents }, (_, i) => recordedWorkload(`load-${tag}-${i}:0`, `node-${i}`)).flat();
+  return Array.from({ length: agents }, (_, i) => recordedWorkload(`node-${i}:${tag}`, `node-${i}`)).flat();
 }
 
 async function resetStream(): Promise<void> {
@@ -104,7 +104,7 @@ describe('scale-out: NATS JetStream and collectors, exactly once (real NATS, rea
   it('stores a batch published twice once', async () => {
     const c = collector();
     procs.push(c);
-    const [b] = recordedWorkload('dup-agent:0', 'n1');
+    const [b] = recordedWorkload('n1:dup', 'n1');
     const nc = await connect({ servers: NATS() });
     const js = jetstream(nc);
     await until('the stream', async () => (await jetstreamManager(nc)).streams.info(BATCH_STREAM.name).then(() => true, () => false));

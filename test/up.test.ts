@@ -36,8 +36,8 @@ describe('faasprov up', () => {
         if (!ok) await new Promise((r) => setTimeout(r, 100));
       }
       expect(ok).toBe(true);
-      const p = { id: processId('n', 1, 1), type: 'Process', node: 'n', pid: 1, start: 1, exe: '/x', argv: [] };
-      const f = { id: fileId('n', '/f', 0), type: 'File', node: 'n', path: '/f', version: 0 };
+      const p = { id: processId('node-1', 1, 1), type: 'Process', node: 'node-1', pid: 1, start: 1, exe: '/x', argv: [] };
+      const f = { id: fileId('node-1', '/f', 0), type: 'File', node: 'node-1', path: '/f', version: 0 };
       const batch = { agent: 'node-1:abc', seq: 0, nodes: [p, f], edges: [{ id: edgeId('USED', p.id, f.id), type: 'USED', from: p.id, to: f.id, firstTime: 1, lastTime: 1, count: 1, bytes: 0 }] };
       const post = (auth: string | undefined, body: unknown) =>
         fetch(`${url}/v1/batches`, {

@@ -4,7 +4,7 @@ import { parseBatch, type Batch } from '@faasprov/model';
 import { replayRecording } from '@faasprov/agent';
 import { ROOT } from './helpers.js';
 
-/** A real capture (faasprov run --record) replayed into chained batches, validated as a collector would. */
+/** A real capture (faasprov run --record) replayed into chained batches, validated as a collector would (agent: NODE:SUFFIX). */
 export function recordedWorkload(agent: string, node: string, per = 40): Batch[] {
   const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'recorded-capture.lines'), 'utf8').split('\n').filter(Boolean);
   const batches = replayRecording(lines, { agent, node, per, beforeLastCut: (obs) => obs.gap('perf-buffer-overflow', 7, 1, 2) });

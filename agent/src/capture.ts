@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { GENESIS_HASH, type ProcessNode } from '@faasprov/model';
+import { GENESIS_HASH, NODE_NAME_PATTERN, type ProcessNode } from '@faasprov/model';
+import { AgentErrors } from './errors.js';
 import { clockOffsetNs } from './sensor/clock.js';
 import { buildProgram } from './sensor/program.js';
 import { BpftraceSensor } from './sensor/bpftrace.js';
@@ -63,7 +64,9 @@ export class Capture {
 
   constructor(private readonly opts: CaptureOptions) {
     const node = opts.node ?? hostname();
-    this.agent = opts.agent ?? `run:${node.replace(/[^A-Za-z0-9._-]/g, '_')}:${randomUUID()}`;
+    if (!NODE_NAME_PATTERN.test(node)) throw AgentErrors.FP_ERR_BAD_NODE(node);
+    // The collector admits a batch only with facts of the node its agent id names.
+    this.agent = opts.agent ?? `${node}:run-${randomUUID()}`;
     this.observer = new Observer(
       {
         node, agent: this.agent, clockOffsetNs: clockOffsetNs(), rootCwd: opts.rootCwd, rootFds: opts.rootFds, volumes: opts.volumes,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
+import { NODE_NAME_PATTERN } from '@faasprov/model';
 import { clockOffsetNs } from './sensor/clock.js';
 import { buildProgram, COMM_PATTERN } from './sensor/program.js';
 import { BpftraceSensor } from './sensor/bpftrace.js';
@@ -90,6 +91,8 @@ export class NodeAgent {
     for (const c of opts.watchComms) if (!COMM_PATTERN.test(c)) throw AgentErrors.FP_ERR_BAD_WATCH(JSON.stringify(c));
     if (opts.watchComms.length === 0) throw AgentErrors.FP_ERR_BAD_WATCH('no names given');
     this.node = opts.node ?? hostname();
+    if (!NODE_NAME_PATTERN.test(this.node)) throw AgentErrors.FP_ERR_BAD_NODE(this.node);
+    if (opts.token !== undefined && opts.token.length < 16) throw AgentErrors.FP_ERR_BAD_TOKEN();
     this.watched = new Set(opts.watchComms.map((c) => c.slice(0, 15)));
     this.log = opts.log ?? ((m) => process.stderr.write(`faasprov agent: ${m}\n`));
     this.volumes = VolumeTable.fromSpecs(opts.volumes ?? [], opts.volumeFstypes ?? [], this.node);

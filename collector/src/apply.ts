@@ -1,4 +1,4 @@
-import { parseBatch } from '@faasprov/model';
+import { batchOriginError, parseBatch } from '@faasprov/model';
 import type { ApplyResult, GraphStore } from '@faasprov/store';
 import type { CollectorMetrics } from './metrics.js';
 import { chainGap } from './chain.js';
@@ -9,7 +9,8 @@ export type ApplyOutcome = ApplyResult & { status: 'stored' | 'duplicate' };
 
 /**
  * The one path every batch takes, whatever carried it: validate it whole (throws a
- * FaasprovError naming the first bad field, storing nothing), then apply it in one
+ * FaasprovError naming the first bad field, storing nothing), refuse what its agent may not
+ * write (another node's facts, alerts), then apply it in one
  * transaction that dedupes by (agent, seq). Returns only after the commit.
  */
 export async function applyBatch(store: GraphStore, body: unknown, metrics?: CollectorMetrics, rules?: RuleEngine): Promise<ApplyOutcome> {
@@ -19,6 +20,12 @@ export async function applyBatch(store: GraphStore, body: unknown, metrics?: Col
   } catch (err) {
     if (metrics) metrics.batches.invalid++;
     throw err;
+  }
+  // An agent writes only its own node's facts: a forged batch is refused whole.
+  const forged = batchOriginError(batch);
+  if (forged) {
+    if (metrics) metrics.batches.forged++;
+    throw forged;
   }
   const seen = await store.batchInfo(batch.agent, batch.seq);
   const gap = seen ? undefined : await chainGap(store, batch);

@@ -1,6 +1,7 @@
 /** Collector counters, by outcome (a fixed set of values). */
 export class CollectorMetrics {
-  batches = { stored: 0, duplicate: 0, invalid: 0 };
+  /** forged: well-formed batches carrying what their agent may not write (model/origin.ts). */
+  batches = { stored: 0, duplicate: 0, invalid: 0, forged: 0 };
   nodes = 0;
   edges = 0;
   chainBreaks = 0;

@@ -97,7 +97,7 @@ export class NatsCollector {
       await applyBatch(this.o.store, body, this.metrics, this.o.rules);
       m.ack();
     } catch (err) {
-      if (err instanceof FaasprovError && err.statusCode === 400) {
+      if (err instanceof FaasprovError && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
         m.term();
         log(`refused an invalid batch: ${err.message}`);
       } else {

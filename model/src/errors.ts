@@ -31,4 +31,5 @@ export const ModelErrors = {
   FP_ERR_ID_MISMATCH: defineError('FP_ERR_ID_MISMATCH', (where) => `invalid batch: ${where}: id does not match the natural key`, 400),
   FP_ERR_DANGLING_EDGE: defineError('FP_ERR_DANGLING_EDGE', (where, id) => `invalid batch: ${where}: endpoint ${id} is not a node of this batch`, 400),
   FP_ERR_EDGE_KIND: defineError('FP_ERR_EDGE_KIND', (where, what) => `invalid batch: ${where}: ${what}`, 400),
+  FP_ERR_BATCH_FORGED: defineError('FP_ERR_BATCH_FORGED', (where, what) => `forged batch: ${where}: ${what}`, 422),
 } as const;

@@ -4,3 +4,4 @@ export * from './graph.js';
 export * from './batch.js';
 export * from './transport.js';
 export * from './tenancy.js';
+export * from './origin.js';

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { GENESIS_HASH, type Batch } from '@faasprov/model';
+import { GENESIS_HASH, agentNode, type Batch } from '@faasprov/model';
 import { AgentErrors } from '../errors.js';
 
 export interface SpoolOptions {
@@ -31,6 +31,8 @@ export interface SpoolResume {
   lastEventTime: number;
   tornLines: number;
 }
+
+const safeNode = (node: string) => node.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
 
 const SEGMENT = /^seg-(\d{16})\.jsonl$/;
 
@@ -65,9 +67,12 @@ export class DiskSpool {
       const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { agent?: string };
       if (typeof meta.agent !== 'string') throw AgentErrors.FP_ERR_SPOOL(opts.dir, 'meta.json has no agent id');
       this.agent = meta.agent;
+      // The collector binds an agent id to its node: a spool made for another node cannot serve this one.
+      if (agentNode(meta.agent) !== safeNode(opts.node)) {
+        throw AgentErrors.FP_ERR_SPOOL(opts.dir, `it belongs to node ${agentNode(meta.agent)}, not ${opts.node}; give this node a spool of its own`);
+      }
     } else {
-      const safe = opts.node.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
-      this.agent = `${safe}:${randomBytes(6).toString('hex')}`;
+      this.agent = `${safeNode(opts.node)}:${randomBytes(6).toString('hex')}`;
       this.atomicWrite(metaFile, JSON.stringify({ agent: this.agent, created: new Date().toISOString() }) + '\n');
     }
     const ackFile = join(opts.dir, 'acked');

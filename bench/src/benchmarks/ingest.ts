@@ -36,13 +36,13 @@ export const ingest: Benchmark = {
       for (let r = 0; r < rounds; r++) {
         let t = performance.now();
         for (let i = 0; i < per; i++) {
-          const b = makeBatch('http', r * per + i, 50);
+          const b = makeBatch('n:http', r * per + i, 50);
           const res = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
           if (!res.ok) throw new Error(`ingest: HTTP ${res.status}`);
         }
         http += performance.now() - t;
         t = performance.now();
-        for (let i = 0; i < per; i++) await applyBatch(store, makeBatch('direct', r * per + i, 50));
+        for (let i = 0; i < per; i++) await applyBatch(store, makeBatch('n:direct', r * per + i, 50));
         direct += performance.now() - t;
       }
       progress(`http ${http.toFixed(0)} ms, direct ${direct.toFixed(0)} ms`);

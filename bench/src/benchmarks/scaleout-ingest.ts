@@ -18,7 +18,7 @@ const NATS_PORT = '24222';
 /** A real capture (test/fixtures) replayed as `agents` agents: the same shape of load as a node's. */
 function workload(agents: number): Batch[] {
   const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'recorded-capture.lines'), 'utf8').split('\n').filter(Boolean);
-  return Array.from({ length: agents }, (_, a) => replayRecording(lines, { agent: `bench-${a}:0`, node: `node-${a}` })).flat();
+  return Array.from({ length: agents }, (_, a) => replayRecording(lines, { agent: `node-${a}:bench`, node: `node-${a}` })).flat();
 }
 
 async function publish(url: string, batches: Batch[]): Promise<void> {

@@ -3,8 +3,9 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AgentTokens, ApiKeys } from '@faasprov/collector';
+import { NODE_NAME_PATTERN } from '@faasprov/model';
 import {
-  Capture, HttpBatchExporter, VolumeTable, gpuLibrary, parseGpuServer, preflight, which,
+  AgentErrors, Capture, HttpBatchExporter, VolumeTable, gpuLibrary, parseGpuServer, preflight, which,
 } from '@faasprov/agent';
 import { hostname } from 'node:os';
 import { buildServer, printable } from '@faasprov/graph-service';
@@ -86,10 +87,12 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     fail(err);
   }
 
+  const node = o.node ?? hostname();
+  if (!NODE_NAME_PATTERN.test(node)) fail(AgentErrors.FP_ERR_BAD_NODE(node));
   const store = await openStore(o.store);
-  // The in-process collector admits only this capture's agent, by a token made for this run.
+  // The in-process collector admits only this capture's agent (ids NODE:run-…), by a token made for this run.
   const token = randomBytes(24).toString('hex');
-  const app = await buildServer({ store, collector: true, keys: new ApiKeys([], AgentTokens.parse([`run=${token}`])) });
+  const app = await buildServer({ store, collector: true, keys: new ApiKeys([], AgentTokens.parse([`${node}=${token}`])) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const child = spawn('/bin/sh', ['-c', LAUNCH, MARK, cmd, ...args], {
@@ -110,7 +113,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     exporter: new HttpBatchExporter({ url, token }),
     bpftrace,
     perfRbPages: o.perfPages,
-    node: o.node,
+    node,
     recordFile: o.record,
     volumes,
     gpuLibraries: gpu,
