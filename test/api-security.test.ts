@@ -48,7 +48,7 @@ describe('authentication by encapsulation (every spelling of an /api URL)', () =
 
   beforeAll(async () => {
     store = new SqliteGraphStore(join(dir, 's.db'));
-    await applyBatch(store, { agent: 'sec', seq: 0, nodes: [p, f], edges: [edge('WAS_GENERATED_BY', f, p, 20)] });
+    await applyBatch(store, { agent: 'n:sec', seq: 0, nodes: [p, f], edges: [edge('WAS_GENERATED_BY', f, p, 20)] });
     app = await buildServer({ store, keys: keys(), uiDir: false });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
@@ -131,7 +131,7 @@ describe('hostile numbers and 5xx bodies', () => {
 
   beforeAll(async () => {
     store = new SqliteGraphStore(join(dir, 's.db'));
-    await applyBatch(store, { agent: 'num', seq: 0, nodes: [p, f], edges: [edge('WAS_GENERATED_BY', f, p, 20)] });
+    await applyBatch(store, { agent: 'n:num', seq: 0, nodes: [p, f], edges: [edge('WAS_GENERATED_BY', f, p, 20)] });
     app = await buildServer({ store, uiDir: false });
   });
   afterAll(async () => {
@@ -174,10 +174,10 @@ describe('hostile numbers and 5xx bodies', () => {
   it('refuses a batch time of 1e20 at ingest, and exports a stored huge time without failing', async () => {
     const before = await store.stats();
     const huge = proc(2, 1e20);
-    const r = await app.inject({ method: 'POST', url: '/v1/batches', payload: { agent: 'num', seq: 1, nodes: [huge], edges: [] } });
+    const r = await app.inject({ method: 'POST', url: '/v1/batches', payload: { agent: 'n:num', seq: 1, nodes: [huge], edges: [] } });
     expect(r.statusCode).toBe(400);
     expect(r.json<{ message: string }>().message).toMatch(/nodes\/0\/(start|id)/);
-    const e = await app.inject({ method: 'POST', url: '/v1/batches', payload: { agent: 'num', seq: 1, nodes: [p, f], edges: [{ ...edge('USED', p, f, 1), bytes: 1e20 }] } });
+    const e = await app.inject({ method: 'POST', url: '/v1/batches', payload: { agent: 'n:num', seq: 1, nodes: [p, f], edges: [{ ...edge('USED', p, f, 1), bytes: 1e20 }] } });
     expect(e.statusCode).toBe(400);
     expect(await store.stats()).toEqual(before);
     // A store written before the bound: the export leaves the date out instead of failing.

@@ -21,7 +21,7 @@ describe('Cypher route (admins, Neo4j)', () => {
     await store.clear();
     const p: GraphNode = { id: processId('n', 1, 10), type: 'Process', node: 'n', pid: 1, start: 10, exe: '/bin/a', argv: ['a'], tenant: 'team-a' };
     const f: GraphNode = { id: fileId('n', '/x', 20), type: 'File', node: 'n', path: '/x', version: 20, tenant: 'team-a' };
-    await applyBatch(store, { agent: 'cy', seq: 0, nodes: [p, f], edges: [{ id: edgeId('WAS_GENERATED_BY', f.id, p.id), type: 'WAS_GENERATED_BY', from: f.id, to: p.id, firstTime: 20, lastTime: 20, count: 1, bytes: 1 }] });
+    await applyBatch(store, { agent: 'n:cy', seq: 0, nodes: [p, f], edges: [{ id: edgeId('WAS_GENERATED_BY', f.id, p.id), type: 'WAS_GENERATED_BY', from: f.id, to: p.id, firstTime: 20, lastTime: 20, count: 1, bytes: 1 }] });
     const keys = new ApiKeys([
       { name: 'root', role: 'admin', tenants: '*', key: KEYS.admin },
       { name: 'a-admin', role: 'admin', tenants: ['team-a'], key: KEYS.scoped },
