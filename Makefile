@@ -13,7 +13,7 @@ ifneq ($(wildcard $(NODE_BIN)/../include/node/node.h),)
 export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
 endif
 
-.PHONY: all deps system-deps node-deps py-deps openfaas-tools build test demo bench clean neo4j nats services-stop
+.PHONY: all deps system-deps node-deps py-deps openfaas-tools template-deps build test demo bench clean neo4j nats services-stop
 
 all: build
 
@@ -55,7 +55,24 @@ py-deps: .tools/pyvenv/.complete-2
 openfaas-tools:
 	./scripts/ensure-openfaas.sh >/dev/null
 
-deps: system-deps node-deps py-deps openfaas-tools
+# The OpenFaaS templates' own dependencies (never the project's workspaces: a function brings them
+# in its image), installed as a shrinkwrapped build installs them, for the tests that run the real
+# wrapper servers. The python venv also has opentelemetry-proto, which the test OTLP receiver uses.
+NODE_TPL := openfaas-templates/template/node24-faasprov
+PY_TPL := openfaas-templates/template/python3-http-faasprov
+.tools/template-deps/node24-faasprov/.complete: $(NODE_TPL)/package.json $(NODE_TPL)/package-lock.json
+	rm -rf $(@D) && mkdir -p $(@D)
+	cp $^ $(@D)/
+	cd $(@D) && npm ci --omit=dev --no-audit --no-fund
+	@touch $@
+.tools/template-deps/python3-http-faasprov/.complete: $(PY_TPL)/requirements.txt
+	rm -rf $(@D) && python3 -m venv $(@D)
+	$(@D)/bin/pip install -q -r $<
+	@touch $@
+
+template-deps: .tools/template-deps/node24-faasprov/.complete .tools/template-deps/python3-http-faasprov/.complete
+
+deps: system-deps node-deps py-deps openfaas-tools template-deps
 
 build: node-deps
 	npm run build

@@ -1,0 +1,30 @@
+'use strict'
+// The faasprov shim. index.js loads it before anything else, so that the OpenTelemetry
+// instrumentations patch http, https and undici before the function's code uses them.
+
+const { Markers, FUNCTION_NAME } = require('./markers')
+const { startTelemetry } = require('./telemetry')
+const { invocationListener } = require('./invocation')
+const { warnOnce } = require('./warn')
+
+/** The function's name: ours, then what OpenFaaS sets in a function's pod, then OpenTelemetry's. */
+function functionNameFrom (env = process.env) {
+  for (const v of [env.FAASPROV_FUNCTION, env.OPENFAAS_NAME, env.OTEL_SERVICE_NAME]) {
+    if (v && FUNCTION_NAME.test(v)) return v
+  }
+  return undefined
+}
+
+const functionName = functionNameFrom()
+const markers = new Markers(functionName)
+const telemetry = startTelemetry({ functionName, namespace: process.env.OPENFAAS_NAMESPACE })
+
+function wrap (app) {
+  return invocationListener({ app, markers, tracer: telemetry.tracer, functionName })
+}
+
+async function shutdown () {
+  try { await telemetry.shutdown() } catch (err) { warnOnce('shutdown', `telemetry shutdown failed (${err.message})`) }
+}
+
+module.exports = { wrap, shutdown, functionName, markers, telemetry }

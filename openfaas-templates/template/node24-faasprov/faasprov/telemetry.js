@@ -1,0 +1,67 @@
+'use strict'
+// OpenTelemetry for the function: the Node SDK, spans sent over OTLP/HTTP (protobuf) to the node's
+// faasprov agent, http/https and fetch (undici) instrumented so that every outgoing call carries
+// `traceparent` and `X-Call-Id`. Must run before the function's code loads http or undici.
+
+const os = require('node:os')
+const { propagation, trace } = require('@opentelemetry/api')
+const { CompositePropagator, W3CTraceContextPropagator } = require('@opentelemetry/core')
+const { NodeSDK } = require('@opentelemetry/sdk-node')
+const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace')
+const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto')
+const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http')
+const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici')
+const { resourceFromAttributes } = require('@opentelemetry/resources')
+const { CallIdPropagator } = require('./call-id')
+const { GuardedExporter } = require('./guarded-exporter')
+const { warnOnce } = require('./warn')
+
+const DEFAULT_TRACES_URL = 'http://127.0.0.1:4318/v1/traces'
+
+/** The standard variables: the per-signal URL as is, else the base URL with /v1/traces. */
+function tracesUrl (env = process.env) {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) return env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '') + '/v1/traces'
+  return DEFAULT_TRACES_URL
+}
+
+function startTelemetry ({ functionName, namespace }) {
+  const url = tracesUrl()
+  // The agent takes traces only: no metrics or logs pipelines unless the function asks for them.
+  process.env.OTEL_METRICS_EXPORTER ??= 'none'
+  process.env.OTEL_LOGS_EXPORTER ??= 'none'
+  const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new CallIdPropagator()] })
+  const exporter = new GuardedExporter(new OTLPTraceExporter({ url, timeoutMillis: 2000 }), url)
+  let sdk
+  try {
+    const attributes = { 'service.name': functionName || 'faasprov-function', 'host.name': os.hostname() }
+    if (functionName) attributes['faas.name'] = functionName
+    if (namespace) attributes['service.namespace'] = namespace
+    sdk = new NodeSDK({
+      resource: resourceFromAttributes(attributes),
+      autoDetectResources: false,
+      textMapPropagator: propagator,
+      // Bounded: a slow agent makes spans drop (counted by the processor), never requests wait.
+      spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 500 })],
+      instrumentations: [
+        // The shim makes the invocation's server span itself (it knows the call id and the FaaS facts).
+        new HttpInstrumentation({ ignoreIncomingRequestHook: () => true }),
+        new UndiciInstrumentation()
+      ]
+    })
+    sdk.start()
+  } catch (err) {
+    warnOnce('sdk', `OpenTelemetry could not start (${err.message}); no spans will be sent`)
+    sdk = undefined
+    propagation.setGlobalPropagator(propagator)
+  }
+  const tracer = trace.getTracer('faasprov-template-node24', '1.0.0')
+  return {
+    tracer,
+    exporter,
+    url,
+    async shutdown () { if (sdk) await sdk.shutdown().catch(() => {}) }
+  }
+}
+
+module.exports = { startTelemetry, tracesUrl, DEFAULT_TRACES_URL }

@@ -1,0 +1,28 @@
+"""The faasprov shim for OpenFaaS's python3-http handler signature. index.py loads it first, so the
+HTTP clients are instrumented before the function's code imports them."""
+import os
+
+from .invocation import InvocationMiddleware
+from .markers import FUNCTION_NAME, Markers
+from .telemetry import start_telemetry
+
+
+def function_name_from(env=os.environ):
+    """The function's name: ours, then what OpenFaaS sets in a function's pod, then OpenTelemetry's."""
+    for v in (env.get('FAASPROV_FUNCTION'), env.get('OPENFAAS_NAME'), env.get('OTEL_SERVICE_NAME')):
+        if v and FUNCTION_NAME.match(v):
+            return v
+    return None
+
+
+function_name = function_name_from()
+markers = Markers(function_name)
+telemetry = start_telemetry(function_name, os.environ.get('OPENFAAS_NAMESPACE'))
+
+
+def wrap(app):
+    return InvocationMiddleware(app, markers, telemetry.tracer, function_name)
+
+
+def shutdown():
+    telemetry.shutdown()

@@ -1,0 +1,161 @@
+"""OpenTelemetry for the function: the SDK, spans sent over OTLP/HTTP (protobuf) to the node's
+faasprov agent, urllib and requests instrumented so that every outgoing call carries `traceparent`
+and `X-Call-Id`."""
+import logging
+import os
+import socket
+import threading
+import time
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from .warn import warn_once
+
+DEFAULT_TRACES_URL = 'http://127.0.0.1:4318/v1/traces'
+RETRY_AFTER_S = 30.0
+CALL_ID_KEY = otel_context.create_key('faasprov call id')
+
+
+def traces_url(env=os.environ):
+    """The standard variables: the per-signal URL as is, else the base URL with /v1/traces."""
+    if env.get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'):
+        return env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']
+    if env.get('OTEL_EXPORTER_OTLP_ENDPOINT'):
+        return env['OTEL_EXPORTER_OTLP_ENDPOINT'].rstrip('/') + '/v1/traces'
+    return DEFAULT_TRACES_URL
+
+
+class CallIdPropagator(TextMapPropagator):
+    """Writes the invocation's call id into outgoing requests, next to traceparent."""
+
+    def inject(self, carrier, context=None, setter=None):
+        from opentelemetry.propagators.textmap import default_setter
+        call_id = otel_context.get_value(CALL_ID_KEY, context)
+        if isinstance(call_id, str):
+            (setter or default_setter).set(carrier, 'X-Call-Id', call_id)
+
+    def extract(self, carrier, context=None, getter=None):
+        from opentelemetry.propagators.textmap import default_getter
+        values = (getter or default_getter).get(carrier, 'x-call-id')
+        ctx = context if context is not None else otel_context.get_current()
+        return otel_context.set_value(CALL_ID_KEY, values[0], ctx) if values else ctx
+
+    @property
+    def fields(self):
+        return {'X-Call-Id'}
+
+
+class GuardedExporter:
+    """An absent or broken agent costs the function nothing: the first failure is said once, then
+    spans are dropped at once (counted) until a retry after a pause finds the agent again."""
+
+    def __init__(self, inner, url):
+        self.inner = inner
+        self.url = url
+        self.down_until = 0.0
+        self.dropped = 0
+        self.exported = 0
+        self._lock = threading.Lock()
+
+    def export(self, spans):
+        from opentelemetry.sdk.trace.export import SpanExportResult
+        if time.monotonic() < self.down_until:
+            self.dropped += len(spans)
+            return SpanExportResult.FAILURE
+        try:
+            result = self.inner.export(spans)
+            why = 'export failed'
+        except Exception as err:  # the exporter must never take the function down
+            result, why = SpanExportResult.FAILURE, str(err)
+        if result == SpanExportResult.SUCCESS:
+            if self.down_until:
+                import sys
+                sys.stderr.write('faasprov: the agent at %s takes spans again (%d dropped while it did not)\n' % (self.url, self.dropped))
+                self.down_until = 0.0
+            self.exported += len(spans)
+        else:
+            self.dropped += len(spans)
+            warn_once('export', 'cannot send spans to the agent at %s (%s); spans are dropped (counted) and sending is retried every %d s' % (self.url, why, RETRY_AFTER_S))
+            self.down_until = time.monotonic() + RETRY_AFTER_S
+        return result
+
+    def shutdown(self):
+        try:
+            self.inner.shutdown()
+        except Exception:
+            pass
+
+    def force_flush(self, timeout_millis=30000):
+        if time.monotonic() < self.down_until:
+            return True
+        try:
+            return self.inner.force_flush(timeout_millis)
+        except Exception:
+            return False
+
+
+class Telemetry:
+    def __init__(self, tracer, exporter, url, provider):
+        self.tracer = tracer
+        self.exporter = exporter
+        self.url = url
+        self.provider = provider
+
+    def shutdown(self):
+        if self.provider is not None:
+            try:
+                self.provider.shutdown()
+            except Exception:
+                pass
+
+
+def start_telemetry(function_name=None, namespace=None):
+    url = traces_url()
+    # The propagator works without the SDK: headers are forwarded even if the SDK cannot start.
+    propagate.set_global_textmap(CompositePropagator([TraceContextTextMapPropagator(), CallIdPropagator()]))
+    # Our guard says the exporter's trouble once; the exporter's own logger would say it per batch.
+    logging.getLogger('opentelemetry.exporter.otlp.proto.http').setLevel(logging.CRITICAL)
+    logging.getLogger('opentelemetry.exporter.otlp.proto.http.trace_exporter').setLevel(logging.CRITICAL)
+    provider = exporter = None
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        attributes = {'service.name': function_name or 'faasprov-function', 'host.name': socket.gethostname()}
+        if function_name:
+            attributes['faas.name'] = function_name
+        if namespace:
+            attributes['service.namespace'] = namespace
+        provider = TracerProvider(resource=Resource.create(attributes))
+        exporter = GuardedExporter(OTLPSpanExporter(endpoint=url, timeout=2), url)
+        # Bounded: a slow agent makes spans drop, never requests wait (export runs on its own thread).
+        provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=4096, max_export_batch_size=512, schedule_delay_millis=500))
+        trace.set_tracer_provider(provider)
+    except Exception as err:
+        warn_once('sdk', 'OpenTelemetry could not start (%s); no spans will be sent' % err)
+        provider = None
+    _instrument_clients()
+    return Telemetry(trace.get_tracer('faasprov-template-python3-http', '1.0.0'), exporter, url, provider)
+
+
+def _instrument_clients():
+    """urllib always; requests when the function has it (the exporter brings it too)."""
+    try:
+        from opentelemetry.instrumentation.urllib import URLLibInstrumentor
+        URLLibInstrumentor().instrument()
+    except Exception as err:
+        warn_once('urllib', 'cannot instrument urllib (%s): its calls will not carry X-Call-Id and traceparent' % err)
+    try:
+        import requests  # noqa: F401
+    except ImportError:
+        return
+    try:
+        from opentelemetry.instrumentation.requests import RequestsInstrumentor
+        RequestsInstrumentor().instrument()
+    except Exception as err:
+        warn_once('requests', 'cannot instrument requests (%s): its calls will not carry X-Call-Id and traceparent' % err)

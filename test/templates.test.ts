@@ -1,0 +1,246 @@
+// The faasprov OpenFaaS templates' shims, on their real wrapper servers (node: express and the
+// OpenTelemetry Node SDK; python: Flask on werkzeug's threaded server and the OpenTelemetry Python
+// SDK), with a real OTLP/HTTP receiver decoding what they export.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { request } from 'node:http';
+import { startEcho, startFunction, startReceiver, newTraceparent, type Echo, type FunctionProcess, type Lang, type Marker, type Receiver, type Span } from './template-harness.js';
+
+const SERVER = 2; // OTLP SpanKind
+const CLIENT = 3;
+
+/** Per language: a handler that reports where and when it ran, and one that calls out. */
+const HANDLERS: Record<Lang, { timed: Record<string, string>; calls: Record<string, string> }> = {
+  'node24-faasprov': {
+    timed: {
+      'handler.js': `'use strict'
+module.exports = async (event, context) => {
+  await new Promise((r) => setTimeout(r, Number(event.query.sleep || 0)))
+  return context.status(200).succeed({ tid: process.pid, endNs: process.hrtime.bigint().toString(), body: String(event.body), callId: event.headers['x-call-id'] })
+}
+`,
+    },
+    calls: {
+      'handler.js': `'use strict'
+const http = require('node:http')
+const https = require('node:https')
+const get = (mod, url, opts = {}) => new Promise((resolve, reject) => {
+  mod.get(url, opts, (res) => { res.resume(); res.on('end', resolve) }).on('error', reject)
+})
+module.exports = async (event, context) => {
+  const to = event.body
+  await get(http, to.http + '/http')
+  await get(https, to.https + '/https', { rejectUnauthorized: false })
+  await (await fetch(to.http + '/fetch')).text()
+  return context.status(200).succeed({ ok: true })
+}
+`,
+    },
+  },
+  'python3-http-faasprov': {
+    timed: {
+      'handler.py': `import json, threading, time
+def handle(event, context):
+    time.sleep(int(event.query.get('sleep', '0')) / 1000)
+    return {"statusCode": 200, "body": {"tid": threading.get_native_id(), "endNs": str(time.monotonic_ns()), "body": event.body.decode(), "callId": event.headers.get('X-Call-Id')}}
+`,
+    },
+    calls: {
+      'handler.py': `import json, urllib.request
+import requests
+def handle(event, context):
+    to = json.loads(event.body)
+    urllib.request.urlopen(to['http'] + '/urllib').read()
+    requests.get(to['http'] + '/requests').text
+    return {"statusCode": 200, "body": {"ok": True}}
+`,
+    },
+  },
+};
+
+interface Timed { tid: number; endNs: string; body: string; callId: string }
+
+/** A POST whose body is sent `delayMs` after its headers; resolves with when the body went out. */
+function slowPost(url: string, body: string, headers: Record<string, string>, delayMs: number): Promise<{ status: number; headers: Record<string, unknown>; json: Timed; bodySentNs: bigint }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, json: JSON.parse(text) as Timed, bodySentNs }));
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+    let bodySentNs = 0n;
+    setTimeout(() => {
+      bodySentNs = process.hrtime.bigint();
+      req.end(body);
+    }, delayMs);
+  });
+}
+
+const pairsOf = (markers: Marker[], callId: string) => markers.filter((m) => m.callId === callId);
+
+/** The end marker follows the response, so a client can hold the response a moment before it. */
+async function settledMarkers(fn: FunctionProcess, callIds: string[]): Promise<Marker[]> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const markers = fn.markers();
+    if (callIds.every((id) => markers.some((m) => m.callId === id && m.phase === 'E')) || Date.now() > until) return markers;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.each(['node24-faasprov', 'python3-http-faasprov'] as Lang[])('template %s', (lang) => {
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+  });
+
+  it('writes the begin marker on the serving thread before the body is read, the end marker after the response', async () => {
+    const fn = await startFunction(lang, HANDLERS[lang].timed, { FAASPROV_FUNCTION: 'timed-fn', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const given = await slowPost(`${fn.url}/?sleep=0`, 'late body', { 'X-Call-Id': 'call-given-1' }, 400);
+      expect(given.status).toBe(200);
+      expect(given.json.body).toBe('late body');
+      expect(given.json.callId).toBe('call-given-1');
+      expect(given.headers['x-call-id']).toBe('call-given-1');
+
+      const minted = await slowPost(`${fn.url}/`, 'no id', {}, 50);
+      const mintedId = minted.headers['x-call-id'] as string;
+      expect(mintedId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(minted.json.callId).toBe(mintedId);
+
+      const markers = await settledMarkers(fn, ['call-given-1', mintedId]);
+      for (const [r, id] of [[given, 'call-given-1'], [minted, mintedId]] as const) {
+        const mine = pairsOf(markers, id);
+        expect(mine.map((m) => m.phase)).toEqual(['B', 'E']);
+        const [b, e] = mine as [Marker, Marker];
+        expect(b.fn).toBe('timed-fn');
+        // Both on the thread that ran the handler (node: the event loop, whose id is the pid).
+        expect(b.tid).toBe(r.json.tid);
+        expect(e.tid).toBe(r.json.tid);
+        expect(b.ns).toBeLessThan(r.bodySentNs);
+        expect(e.ns).toBeGreaterThan(BigInt(r.json.endNs));
+      }
+      if (lang === 'node24-faasprov') expect(given.json.tid).toBe(fn.pid);
+      else expect(given.json.tid).not.toBe(fn.pid); // a connection thread, not the main one
+      // A call id the agent could not take is replaced, never passed on.
+      const bad = await slowPost(`${fn.url}/`, 'x', { 'X-Call-Id': 'has space' }, 0);
+      expect(bad.headers['x-call-id']).not.toBe('has space');
+      expect(pairsOf(await settledMarkers(fn, [bad.headers['x-call-id'] as string]), bad.headers['x-call-id'] as string)).toHaveLength(2);
+      expect(fn.markers().some((m) => m.callId.includes('has'))).toBe(false);
+    } finally {
+      await fn.stop();
+    }
+  });
+
+  it('forwards X-Call-Id and traceparent on outgoing calls and exports linked spans with the FaaS conventions', async () => {
+    const echo: Echo = await startEcho();
+    const tlsEcho: Echo = await startEcho(true);
+    const fn = await startFunction(lang, HANDLERS[lang].calls, { FAASPROV_FUNCTION: 'caller-fn', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tp = newTraceparent();
+      const call = async (id: string) => {
+        const r = await fetch(`${fn.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-call-id': id, traceparent: tp.header }, body: JSON.stringify({ http: echo.url, https: tlsEcho.url }) });
+        expect(r.status).toBe(200);
+        await r.text();
+      };
+      await call('fwd-1');
+      await call('fwd-2');
+      const outgoing = [...echo.requests, ...tlsEcho.requests];
+      const paths = lang === 'node24-faasprov' ? ['/http', '/https', '/fetch'] : ['/urllib', '/requests'];
+      expect(outgoing.map((r) => r.path).sort()).toEqual([...paths, ...paths].sort());
+      for (const r of outgoing) {
+        expect(['fwd-1', 'fwd-2']).toContain(r.headers['x-call-id']);
+        expect(String(r.headers.traceparent)).toMatch(new RegExp(`^00-${tp.traceId}-[0-9a-f]{16}-01$`));
+      }
+      expect(outgoing.filter((r) => r.headers['x-call-id'] === 'fwd-1')).toHaveLength(paths.length);
+
+      const spans = await receiver.waitForSpans(
+        (s) => s.filter((x) => x.traceId === tp.traceId).length >= 2 * (1 + paths.length),
+        'the server and client spans of both calls',
+      );
+      const ours = spans.filter((x) => x.traceId === tp.traceId);
+      const servers = ours.filter((s) => s.kind === SERVER);
+      expect(servers).toHaveLength(2);
+      const byId = new Map(servers.map((s) => [s.attributes['faas.invocation_id'] as string, s]));
+      const first = byId.get('fwd-1')!;
+      const second = byId.get('fwd-2')!;
+      for (const s of [first, second]) {
+        expect(s.parentSpanId).toBe(tp.spanId);
+        expect(s.attributes['faas.trigger']).toBe('http');
+        expect(s.attributes['faas.name']).toBe('caller-fn');
+        expect(s.resource['service.name']).toBe('caller-fn');
+        expect(s.path).toBe('/v1/traces');
+        expect(s.contentType).toBe('application/x-protobuf');
+      }
+      expect(first.attributes['faas.coldstart']).toBe(true);
+      expect(second.attributes['faas.coldstart']).toBe(false);
+      // Each outgoing request's traceparent names a client span of the invocation that made it.
+      const clients = new Map(ours.filter((s) => s.kind === CLIENT).map((s) => [s.spanId, s]));
+      for (const r of outgoing) {
+        const parentId = String(r.headers.traceparent).split('-')[2]!;
+        const client = clients.get(parentId) as Span;
+        expect(client).toBeDefined();
+        expect(client.parentSpanId).toBe(byId.get(r.headers['x-call-id'] as string)!.spanId);
+      }
+    } finally {
+      await fn.stop();
+      await echo.stop();
+      await tlsEcho.stop();
+    }
+  });
+
+  it.each([['absent', false], ['broken', true]])('keeps serving when the agent is %s: one warning, then quiet', async (_what, broken) => {
+    const bad = broken ? await startReceiver({ fail: true }) : undefined;
+    // Port 9 (discard) is closed on these machines: nothing listens there.
+    const fn = await startFunction(lang, HANDLERS[lang].timed, { OTEL_EXPORTER_OTLP_ENDPOINT: bad?.url ?? 'http://127.0.0.1:9' });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const r = await slowPost(`${fn.url}/`, `req ${i}`, { 'X-Call-Id': `down-${i}` }, 0);
+        expect(r.status).toBe(200);
+        await new Promise((res) => setTimeout(res, 400)); // the exporter runs every 500 ms
+      }
+      const warn = (lines: string[]) => lines.filter((l) => l.startsWith('faasprov: cannot send spans'));
+      const lines = await (async () => {
+        const until = Date.now() + 10000;
+        while (warn(fn.stderr()).length === 0 && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+        return fn.stderr();
+      })();
+      expect(warn(lines)).toHaveLength(1);
+      expect(lines.filter((l) => l.startsWith('faasprov:'))).toHaveLength(1);
+      if (bad) expect(bad.refused()).toBeGreaterThanOrEqual(1);
+      expect(pairsOf(await settledMarkers(fn, ['down-3']), 'down-3').map((m) => m.phase)).toEqual(['B', 'E']);
+    } finally {
+      await fn.stop();
+      await bad?.stop();
+    }
+  });
+});
+
+describe('template python3-http-faasprov, concurrent requests', () => {
+  it('marks each request on its own thread, so overlapping invocations stay apart', async () => {
+    const fn = await startFunction('python3-http-faasprov', HANDLERS['python3-http-faasprov'].timed, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    try {
+      const ids = Array.from({ length: 8 }, (_, i) => `conc-${i}`);
+      const rs = await Promise.all(ids.map((id) => slowPost(`${fn.url}/?sleep=300`, id, { 'X-Call-Id': id }, 20)));
+      const markers = await settledMarkers(fn, ids);
+      const tids = new Set(rs.map((r) => r.json.tid));
+      expect(tids.size).toBe(8);
+      for (const [i, r] of rs.entries()) {
+        expect(r.json.body).toBe(ids[i]);
+        const mine = pairsOf(markers, ids[i]!);
+        expect(mine.map((m) => m.phase)).toEqual(['B', 'E']);
+        expect(mine.every((m) => m.tid === r.json.tid)).toBe(true);
+      }
+      // They did overlap: every begin came before the first end.
+      const firstEnd = markers.filter((m) => m.phase === 'E').reduce((a, m) => (m.ns < a ? m.ns : a), BigInt(Number.MAX_SAFE_INTEGER) ** 2n);
+      expect(markers.filter((m) => m.phase === 'B').every((m) => m.ns < firstEnd)).toBe(true);
+    } finally {
+      await fn.stop();
+    }
+  });
+});
