@@ -18,7 +18,7 @@ const proc = (pid: number, start: number, exe: string, tenant: string): ProcessN
   id: processId(N, pid, start), type: 'Process', node: N, pid, start, exe, argv: [exe], tenant,
 });
 const unit = (p: ProcessNode, callId: string, start: number, i: InstanceNode): UnitNode => ({
-  id: unitId(N, p.pid, p.start, callId), type: 'Unit', node: N, pid: p.pid, processStart: p.start, callId, start,
+  id: unitId(N, p.pid, p.start, callId, start), type: 'Unit', node: N, pid: p.pid, processStart: p.start, callId, start,
   instance: i.id, function: i.function, tenant: i.tenant,
 });
 const file = (path: string, version: number): GraphNode => ({ id: fileId(N, path, version), type: 'File', node: N, path, version });

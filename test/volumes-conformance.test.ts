@@ -16,7 +16,7 @@ const inst = (node: string, fn: string, tenant: string): InstanceNode => ({
 });
 const unit = (node: string, pid: number, callId: string, start: number, i: InstanceNode): [ProcessNode, UnitNode] => {
   const p: ProcessNode = { id: processId(node, pid, T0), type: 'Process', node, pid, start: T0, exe: '/usr/bin/python3', argv: [], tenant: i.tenant };
-  return [p, { id: unitId(node, pid, T0, callId), type: 'Unit', node, pid, processStart: T0, callId, start, instance: i.id, function: i.function, tenant: i.tenant }];
+  return [p, { id: unitId(node, pid, T0, callId, start), type: 'Unit', node, pid, processStart: T0, callId, start, instance: i.id, function: i.function, tenant: i.tenant }];
 };
 const vfile = (path: string, version: number): GraphNode => ({ id: fileId('storage-1', path, version, 'shop-data'), type: 'File', node: 'storage-1', path, version, volume: 'shop-data', tier: 'durable' });
 

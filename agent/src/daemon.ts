@@ -246,6 +246,7 @@ export class NodeAgent {
     this.cut();
     this.metrics.spoolBytes.set(this.spool.bytes);
     this.metrics.spoolPending.set(this.spool.pendingCount);
+    this.metrics.attributionInferred.set(this.observer.stats.inferredCharges);
   }
 
   private cut(): void {

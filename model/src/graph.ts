@@ -166,6 +166,8 @@ export const UnitNode = Type.Object(
     callId: Type.String({ minLength: 1, maxLength: 128 }),
     start: Time,
     end: Type.Optional(Time),
+    /** The thread whose begin marker opened it. */
+    tid: Type.Optional(Pid),
     /** The instance (id) and function the process serves. */
     instance: Type.Optional(Id),
     function: Type.Optional(Type.String({ maxLength: 253 })),
@@ -298,6 +300,8 @@ export const EdgeAttrs = Type.Object(
     crossTenant: Type.Optional(Type.Boolean()),
     /** The return code of a failed API call (a CUDA error): the operation was tried, not done. */
     rc: Type.Optional(Type.Integer({ minimum: -MAX_INT, maximum: MAX_INT })),
+    /** Charged to its subject by inference, not by a marker on the acting thread (agent's attribution.ts). */
+    inferred: Type.Optional(Type.Boolean()),
     /** The process started the connection (connect), rather than accepting it. */
     initiated: Type.Optional(Type.Boolean()),
     /** The CUDA copy kind (1 host→device, 2 device→host, 3 device→device, 4 inferred). */
@@ -360,8 +364,9 @@ export function fileId(node: string, path: string, version: number, volume?: str
 export function invocationId(callId: string, tenant?: string): string {
   return hashId(PREFIX.Invocation, ['Invocation', tenant ?? '', callId]);
 }
-export function unitId(node: string, pid: number, processStart: number, callId: string): string {
-  return hashId(PREFIX.Unit, ['Unit', node, pid, processStart, callId]);
+/** start tells apart two runs (attempts) of one call id in one process image. */
+export function unitId(node: string, pid: number, processStart: number, callId: string, start: number): string {
+  return hashId(PREFIX.Unit, ['Unit', node, pid, processStart, callId, start]);
 }
 export function gpuBufferId(device: string, ptr: string, allocated: number): string {
   return hashId(PREFIX.GpuBuffer, ['GpuBuffer', device, ptr, allocated]);
@@ -406,7 +411,7 @@ export function expectedNodeId(n: GraphNode): string {
     case 'Invocation':
       return invocationId(n.callId, n.tenant);
     case 'Unit':
-      return unitId(n.node, n.pid, n.processStart, n.callId);
+      return unitId(n.node, n.pid, n.processStart, n.callId, n.start);
     case 'GpuBuffer':
       return gpuBufferId(n.device, n.ptr, n.allocated);
     case 'GpuKernel':

@@ -10,6 +10,10 @@ export class ObserverStats {
   gaps = 0;
   /** An end marker without its begin, or a begin while another invocation was open. */
   markerMismatch = 0;
+  /** Operations charged by inference (attribution.ts, rules 3 and 5): their edges say `inferred`. */
+  inferredCharges = 0;
+  /** Begin markers on a thread that still served another open invocation. */
+  threadOverlaps = 0;
   /** GPU calls on device addresses no allocation in capture covers. */
   gpuUnknownBuffer = 0;
 

@@ -232,4 +232,86 @@ describe('Observer', () => {
     expect(obs.stats.unattributed).toBe(1);
     expect(obs.stats.unknownProcess).toBe(1);
   });
+
+  describe('invocation units per thread', () => {
+    // python3 (pid 10) serves two requests on threads 11 and 12, interleaved; thread 11 starts a helper 13.
+    const threaded = [
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/python3',
+      'O\t1100\t10\t3\t1\t-100\t/dev/null',
+      't\t1200\t10/10\t11',
+      't\t1300\t10/10\t12',
+      'm\t2000\t10\t11\tfaasprov:B:call-a fn',
+      'm\t2100\t10\t12\tfaasprov:B:call-b fn',
+      'O\t2200\t10\t4\t65\t-100\t/tmp/a.txt',
+      'O\t2300\t10\t5\t65\t-100\t/tmp/b.txt',
+      'W\t2400\t10/12\t1\t5\t2',
+      'W\t2500\t10/11\t1\t4\t1',
+      't\t2550\t10/11\t13',
+      'U\t2600\t10/13\t-100\t/tmp/a-old',
+      'K\t2700\t10/12\t6\t2\t80\t10.0.0.9',
+      'm\t2800\t10\t11\tfaasprov:E:call-a',
+      'W\t2900\t10/12\t1\t5\t3',
+      'm\t3000\t10\t12\tfaasprov:E:call-b',
+    ];
+
+    function run(lines: string[]) {
+      const buf = new GraphBuffer();
+      const obs = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/' }, buf);
+      for (const l of lines) obs.handle(parseLine(l));
+      obs.flushLosses();
+      return { b: parseBatch(buf.cut('a1', 0)), obs };
+    }
+    const unitOf = (b: Batch, callId: string) => b.nodes.find((n) => n.type === 'Unit' && n.callId === callId)!;
+
+    it("charges every operation to the unit of its own thread, however the threads interleave", () => {
+      const { b, obs } = run(threaded);
+      const [a, bb] = [unitOf(b, 'call-a'), unitOf(b, 'call-b')];
+      expect(a).toMatchObject({ tid: 11, start: 2, end: 2 });
+      const [fa, fb] = [file(b, '/tmp/a.txt')[0]!, file(b, '/tmp/b.txt')[0]!];
+      const gen = (f: FileNode) => b.edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.from === f.id);
+      expect(gen(fa)).toEqual([expect.objectContaining({ to: a.id })]);
+      expect(gen(fb)).toEqual([expect.objectContaining({ to: bb.id, count: 2, bytes: 5 })]);
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: bb.id, attrs: { initiated: true } }));
+      // The helper thread started by call-a's thread works for call-a.
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_INVALIDATED_BY', to: a.id }));
+      expect(b.edges.some((e) => e.attrs?.inferred)).toBe(false);
+      expect(obs.stats.inferredCharges).toBe(0);
+      expect(b.nodes.some((n) => n.type === 'Gap')).toBe(false);
+    });
+
+    it('gives a call id seen again in one process a second unit (an attempt), not a merge', () => {
+      const { b } = run([...threaded, 'm\t4000\t10\t11\tfaasprov:B:call-a fn', 'W\t4100\t10/11\t1\t4\t1', 'm\t4200\t10\t11\tfaasprov:E:call-a']);
+      const units = b.nodes.filter((n) => n.type === 'Unit' && n.callId === 'call-a');
+      expect(units).toHaveLength(2);
+      expect(new Set(units.map((u) => u.id)).size).toBe(2);
+      expect(b.nodes.filter((n) => n.type === 'Invocation' && n.callId === 'call-a')).toHaveLength(1);
+    });
+
+    it('marks, counts and records as a Gap what it charges by inference', () => {
+      const { b, obs } = run([
+        ...threaded.slice(0, 8),
+        // The accepting thread (10) serves no unit while two are open: the image, inferred.
+        'Y\t2450\t10/10\t3\t7\t2\t5000\t10.0.0.8',
+        // Thread 12 begins call-c while still serving call-b: charged to call-c, inferred.
+        'm\t2460\t10\t12\tfaasprov:B:call-c fn',
+        'W\t2470\t10/12\t1\t5\t2',
+      ]);
+      const py = procs(b).find((p) => p.pid === 10)!;
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: py.id, attrs: { inferred: true } }));
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', to: unitOf(b, 'call-c').id, attrs: { inferred: true } }));
+      expect(obs.stats).toMatchObject({ inferredCharges: 2, threadOverlaps: 1 });
+      expect(b.nodes).toContainEqual(expect.objectContaining({ type: 'Gap', cause: 'attribution-inferred', count: 2 }));
+    });
+
+    it('charges a pool thread by inference to the only open unit (one request in flight)', () => {
+      const { b } = run([
+        'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/node',
+        'O\t1100\t10\t3\t1\t-100\t/dev/null',
+        'm\t2000\t10\t10\tfaasprov:B:call-a fn',
+        'O\t2200\t10\t4\t65\t-100\t/tmp/a.txt',
+        'W\t2500\t10/17\t1\t4\t1',
+      ]);
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', to: unitOf(b, 'call-a').id, attrs: { inferred: true } }));
+    });
+  });
 });

@@ -28,6 +28,7 @@ import { GpuTracker, gpuDevice } from './gpu.js';
 import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
 import { FileVersions } from './versions.js';
+import { ProcessUnits, type ActiveUnit } from './attribution.js';
 
 const AT_FDCWD = -100;
 const O_CLOEXEC = 0x80000;
@@ -47,12 +48,11 @@ interface FileRef {
   at?: VolumePath;
 }
 
-/** An invocation in progress in one process, as the shim's markers announce it. */
-interface ActiveUnit {
-  node: UnitNode;
-  invocation: InvocationNode;
-  /** Files on ephemeral volumes this unit made: checked when the invocation ends. */
-  ephemeral: Map<string, { node: FileNode; path: string }>;
+/** Who did an operation (attribution.ts): a unit or a process image, and whether by inference. */
+interface Subject {
+  node: ProcessNode | UnitNode;
+  unit?: ActiveUnit;
+  attrs?: EdgeAttrs;
 }
 
 interface FdEntry {
@@ -75,7 +75,8 @@ interface ProcState {
   lastEdge: Map<string, { type: 'USED' | 'WAS_GENERATED_BY'; from: GraphNode; to: GraphNode; first: number }>;
   renameFrom?: { path: string; truncated: boolean };
   instance?: InstanceNode;
-  unit?: ActiveUnit;
+  /** The invocations in progress and which thread serves which (attribution.ts). */
+  units: ProcessUnits;
   /** cudaSetDevice's ordinal, and the GPU server this process reaches (API remoting), if any. */
   gpuOrdinal?: number;
   gpuServer?: string;
@@ -191,7 +192,7 @@ export class Observer {
         n.end = t;
         n.exitCode = e.code & 0x7f ? 128 + (e.code & 0x7f) : (e.code >> 8) & 0xff;
         this.out.upsertNode(n);
-        if (p.unit) this.endUnit(p, t);
+        this.endUnits(p, t);
         for (const fd of [...p.fds.keys()]) this.dropFd(p, fd);
         this.procs.delete(e.pid);
         this.leave(p);
@@ -214,7 +215,7 @@ export class Observer {
       }
       case 'read':
       case 'write':
-        return this.onData(p, e.kind, e.gen, e.fd, t, e.bytes);
+        return this.onData(p, e.kind, e.gen, e.fd, t, e.bytes, e.tid);
       case 'close':
       case 'flush':
         this.addCounters(p, e, t);
@@ -243,9 +244,9 @@ export class Observer {
         p.renameFrom = { path: this.resolve(p, e.dirfd, e.path), truncated: e.truncated };
         return;
       case 'rename-to':
-        return this.onRename(p, this.resolve(p, e.dirfd, e.path), e.truncated, t);
+        return this.onRename(p, this.resolve(p, e.dirfd, e.path), e.truncated, t, e.tid);
       case 'unlink':
-        return this.onUnlink(p, this.resolve(p, e.dirfd, e.path), e.truncated, t);
+        return this.onUnlink(p, this.resolve(p, e.dirfd, e.path), e.truncated, t, e.tid);
       case 'connect':
       case 'bind':
       case 'accept':
@@ -257,7 +258,8 @@ export class Observer {
         const img = p.images.get(e.gen) ?? p.image;
         if (f?.kind === 'file') {
           const ref = this.locate(f.path);
-          this.out.addEdge('USED', this.subject(p, img), this.currentNode(ref, f.truncated), t, t, 1, 0);
+          const s = this.subject(p, e.tid, t, img);
+          this.out.addEdge('USED', s.node, this.currentNode(ref, f.truncated), t, t, 1, 0, s.attrs);
           this.checkGpuLibrary(f.path, t);
         } else this.stats.unattributed++;
         return;
@@ -271,41 +273,59 @@ export class Observer {
       case 'kill':
       case 'ptrace': {
         const target = this.procs.get(e.target);
-        if (target) this.out.addEdge('WAS_INFORMED_BY', this.subject(target), this.subject(p), t, t, 1, 0);
+        if (target) {
+          // The target's main thread stands for it: a signal reaches the process.
+          const [to, by] = [this.subject(target, target.pid, t), this.subject(p, e.tid, t)];
+          this.out.addEdge('WAS_INFORMED_BY', to.node, by.node, t, t, 1, 0, to.attrs || by.attrs ? { inferred: true } : undefined);
+        }
         else this.stats.untrackedTarget++;
         return;
       }
       case 'chmod':
       case 'truncate':
-        return this.onModify(p, this.resolve(p, e.dirfd, e.path), e.truncated, t);
+        return this.onModify(p, this.resolve(p, e.dirfd, e.path), e.truncated, t, e.tid);
       case 'fchmod':
       case 'ftruncate': {
         const f = p.fds.get(e.fd)?.file;
-        if (f?.kind === 'file') this.onModify(p, f.path, f.truncated, t);
+        if (f?.kind === 'file') this.onModify(p, f.path, f.truncated, t, e.tid);
         else this.stats.unattributed++;
         return;
       }
       case 'marker':
-        return this.onMarker(p, e.phase, e.callId, t, e.function);
+        return this.onMarker(p, e.tid, e.phase, e.callId, t, e.function);
+      case 'thread':
+        return p.units.thread(e.tid, e.child);
       case 'gpu-alloc':
       case 'gpu-free':
       case 'gpu-copy':
       case 'gpu-launch':
-        return this.gpu.handle(e, this.gpuCaller(p), t);
+        return this.gpu.handle(e, this.gpuCaller(p, e.tid, t), t);
       case 'gpu-device':
         if (e.rc === 0) p.gpuOrdinal = e.device;
         return;
     }
   }
 
-  /** Who did it: the unit of the invocation in progress, else the process image. */
-  private subject(p: ProcState, img: Image = p.image): ProcessNode | UnitNode {
-    return p.unit && img === p.image ? p.unit.node : img.node;
+  /**
+   * Who did it: the unit that the acting thread serves, else the process image, by the rules of
+   * attribution.ts. An inferred charge is marked on the edge, counted, and summed into an
+   * `attribution-inferred` Gap per batch interval. Events without a thread (recordings made
+   * before threads were told apart) count as the main thread's.
+   */
+  private subject(p: ProcState, tid: number | undefined, t: number, img: Image = p.image): Subject {
+    if (img !== p.image) return { node: img.node };
+    const c = p.units.charge(tid ?? p.pid);
+    if (c.inferred) {
+      this.stats.inferredCharges++;
+      this.loss('attribution-inferred', 1, t, t, 'operations charged by inference (edges marked inferred): a thread serving no invocation in a process with open invocations, or a thread that began one invocation while serving another');
+    }
+    const attrs = c.inferred ? { inferred: true } : undefined;
+    return c.unit ? { node: c.unit.node, unit: c.unit, attrs } : { node: img.node, attrs };
   }
 
-  private gpuCaller(p: ProcState) {
+  private gpuCaller(p: ProcState, tid: number | undefined, t: number) {
     const device = gpuDevice(this.opts.node, p.pid, p.image.node.start, p.gpuOrdinal ?? 0, p.gpuServer);
-    return { node: this.opts.node, pid: p.pid, device, subject: this.subject(p), tenant: p.instance?.tenant };
+    return { node: this.opts.node, pid: p.pid, device, subject: this.subject(p, tid, t).node, tenant: p.instance?.tenant };
   }
 
   /** A CUDA library mapped by a function that the sensor does not probe: its GPU calls are lost. */
@@ -323,36 +343,50 @@ export class Observer {
   }
 
   /** fn: the function the shim names (kept only when /proc could not tell the instance's). */
-  private onMarker(p: ProcState, phase: 'begin' | 'end', callId: string, t: number, fn?: string): void {
+  private onMarker(p: ProcState, tid: number, phase: 'begin' | 'end', callId: string, t: number, fn?: string): void {
     if (phase === 'end') {
-      if (p.unit?.node.callId === callId) this.endUnit(p, t);
+      const u = p.units.end(callId);
+      if (u) this.closeUnit(u, t);
       else this.stats.markerMismatch++;
       return;
     }
-    if (p.unit) {
+    const img = p.image.node;
+    const { created, overlap } = p.units.begin(tid, callId, () => this.newUnit(p, tid, callId, t, fn));
+    if (overlap) {
+      // The thread still served another open invocation (attribution.ts, rule 3).
       this.stats.markerMismatch++;
-      this.endUnit(p, t);
+      this.stats.threadOverlaps++;
     }
+    if (!created) return;
+    const u = p.units.get(callId)!;
+    this.out.addEdge('PART_OF', u.node, u.invocation, t, t, 1, 0);
+    // The unit starts from the process's state (code loaded, config read), not from earlier units.
+    this.out.addEdge('WAS_INFORMED_BY', u.node, img, t, t, 1, 0);
+    if (p.instance) this.out.addEdge('WAS_ASSOCIATED_WITH', u.invocation, p.instance, t, t, 1, 0);
+  }
+
+  /** A unit for one run (attempt) of an invocation in this process image, begun by thread tid. */
+  private newUnit(p: ProcState, tid: number, callId: string, t: number, fn?: string): ActiveUnit {
     const tenant = p.instance?.tenant;
     const invocation: InvocationNode = { id: invocationId(callId, tenant), type: 'Invocation', callId, start: t, source: 'shim' };
     const functionName = p.instance?.function ?? fn;
     if (functionName) invocation.function = functionName;
     if (tenant) invocation.tenant = tenant;
     const img = p.image.node;
-    const node: UnitNode = { id: unitId(this.opts.node, p.pid, img.start, callId), type: 'Unit', node: this.opts.node, pid: p.pid, processStart: img.start, callId, start: t };
+    const node: UnitNode = {
+      id: unitId(this.opts.node, p.pid, img.start, callId, t), type: 'Unit', node: this.opts.node, pid: p.pid, processStart: img.start, callId, start: t, tid,
+    };
     if (tenant) node.tenant = tenant;
     if (p.instance) node.instance = p.instance.id;
     if (functionName) node.function = functionName;
-    p.unit = { node, invocation, ephemeral: new Map() };
-    this.out.addEdge('PART_OF', node, invocation, t, t, 1, 0);
-    // The unit starts from the process's state (code loaded, config read), not from earlier units.
-    this.out.addEdge('WAS_INFORMED_BY', node, img, t, t, 1, 0);
-    if (p.instance) this.out.addEdge('WAS_ASSOCIATED_WITH', invocation, p.instance, t, t, 1, 0);
+    return { node, invocation, tid, ephemeral: new Map() };
   }
 
-  private endUnit(p: ProcState, t: number): void {
-    const u = p.unit!;
-    p.unit = undefined;
+  private endUnits(p: ProcState, t: number): void {
+    for (const u of p.units.endAll()) this.closeUnit(u, t);
+  }
+
+  private closeUnit(u: ActiveUnit, t: number): void {
     u.node.end = t;
     u.invocation.end = t;
     this.out.upsertNode(u.node);
@@ -469,7 +503,7 @@ export class Observer {
     const parent = this.procs.get(s.ppid);
     const fds = new Map<number, FdEntry>();
     for (const [fd, target] of s.fds) fds.set(fd, { file: { refs: 1, kind: 'file', path: target, truncated: false }, cloexec: false });
-    const p: ProcState = { pid: s.pid, cwd: s.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map() };
+    const p: ProcState = { pid: s.pid, cwd: s.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map(), units: new ProcessUnits() };
     if (s.root || !parent) p.instance = this.newInstance(s.pid, s.start, s.exe, undefined, s.instance ?? {});
     else p.instance = parent.instance;
     this.procs.set(s.pid, p);
@@ -492,7 +526,7 @@ export class Observer {
       for (const [fd, target] of this.opts.rootFds ?? []) {
         fds.set(fd, { file: { refs: 1, kind: 'file', path: target, truncated: false }, cloexec: false });
       }
-      p = { pid: e.pid, cwd: this.opts.rootCwd, image: img, images: new Map(), fds, lastEdge: new Map() };
+      p = { pid: e.pid, cwd: this.opts.rootCwd, image: img, images: new Map(), fds, lastEdge: new Map(), units: new ProcessUnits() };
       if (this.opts.instances) {
         p.instance = this.newInstance(e.pid, t, e.exe, e.cgroup, this.opts.instances.describe(e.pid));
         p.cwd = this.procCwd(e.pid) ?? p.cwd;
@@ -504,9 +538,11 @@ export class Observer {
     } else {
       const prev = p.image.node;
       prev.end = t;
-      this.out.addEdge('WAS_INFORMED_BY', img.node, this.subject(p), t, t, 1, 0);
-      // A new image runs no more of the invocation's handler code: the unit ends here.
-      if (p.unit) this.endUnit(p, t);
+      // exec replaces every thread; the kernel reports it as the process's main thread.
+      const by = this.subject(p, e.tid, t);
+      this.out.addEdge('WAS_INFORMED_BY', img.node, by.node, t, t, 1, 0, by.attrs);
+      // A new image runs no more of the invocation's handler code: its units end here.
+      this.endUnits(p, t);
       p.image = img;
       p.gpuOrdinal = undefined;
       for (const [fd, entry] of [...p.fds]) if (entry.cloexec) this.dropFd(p, fd);
@@ -537,11 +573,15 @@ export class Observer {
       entry.file.refs++;
       fds.set(fd, { ...entry });
     }
-    const child: ProcState = { pid: e.child, cwd: parent.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map(), instance: parent.instance };
+    const child: ProcState = {
+      pid: e.child, cwd: parent.cwd, image: img, images: new Map([[0, img]]), fds, lastEdge: new Map(), instance: parent.instance, units: new ProcessUnits(),
+    };
     if (parent.gpuServer) child.gpuServer = parent.gpuServer;
     this.procs.set(e.child, child);
     this.join(child);
-    this.out.addEdge('WAS_INFORMED_BY', img.node, this.subject(parent), t, t, 1, 0);
+    // The forking thread's unit, not the process's: a request's subprocess descends from that request.
+    const by = this.subject(parent, e.tid, t);
+    this.out.addEdge('WAS_INFORMED_BY', img.node, by.node, t, t, 1, 0, by.attrs);
     this.associate(child, img, t);
   }
 
@@ -577,7 +617,7 @@ export class Observer {
     return this.versions.next(ref.key, t, p.instance?.tenant);
   }
 
-  private onData(p: ProcState, kind: 'read' | 'write', gen: number, fd: number, t: number, bytes: number): void {
+  private onData(p: ProcState, kind: 'read' | 'write', gen: number, fd: number, t: number, bytes: number, tid?: number): void {
     const img = p.images.get(gen) ?? p.image;
     const entry = p.fds.get(fd);
     if (!entry) {
@@ -587,9 +627,10 @@ export class Observer {
     const f = entry.file;
     // Data written to /dev/null goes nowhere (and the shim's markers go there).
     if (f.kind === 'file' && f.path === '/dev/null') return;
-    const subject = this.subject(p, img);
+    const s = this.subject(p, tid, t, img);
+    const subject = s.node;
     let entity: GraphNode;
-    let attrs: EdgeAttrs | undefined;
+    let attrs: EdgeAttrs | undefined = s.attrs;
     if (f.kind === 'socket') entity = f.endpoint;
     else if (f.kind === 'pipe') entity = f.pipe;
     else if (kind === 'read') {
@@ -597,7 +638,7 @@ export class Observer {
       entity = this.currentNode(ref, f.truncated);
       // F3 lets a reader consume a file while its writer still writes.
       const ws = ref.at ? this.writers.get(ref.key) : undefined;
-      if (ws && [...ws].some((w) => w !== f)) attrs = { readWhileWrite: true };
+      if (ws && [...ws].some((w) => w !== f)) attrs = { ...attrs, readWhileWrite: true };
     } else {
       const ref = this.locate(f.path);
       if (f.writeVersion === undefined || this.versionOf(ref) !== f.writeVersion) {
@@ -605,7 +646,7 @@ export class Observer {
       }
       const made = this.owned(this.fileNode(ref, f.writeVersion, f.truncated), p);
       entity = made;
-      if (made.tier === 'ephemeral' && p.unit && subject === p.unit.node) p.unit.ephemeral.set(made.id, { node: made, path: f.path });
+      if (made.tier === 'ephemeral' && s.unit) s.unit.ephemeral.set(made.id, { node: made, path: f.path });
     }
     const type = kind === 'read' ? 'USED' : 'WAS_GENERATED_BY';
     const [from, to] = kind === 'read' ? [subject, entity] : [entity, subject];
@@ -638,17 +679,18 @@ export class Observer {
   }
 
 
-  private onRename(p: ProcState, to: string, truncated: boolean, t: number): void {
+  private onRename(p: ProcState, to: string, truncated: boolean, t: number, tid?: number): void {
     const from = p.renameFrom;
     p.renameFrom = undefined;
     if (!from) return;
-    const img = this.subject(p);
+    const s = this.subject(p, tid, t);
+    const img = s.node;
     const [src, dst] = [this.locate(from.path), this.locate(to)];
     const old = this.currentNode(src, from.truncated);
-    this.out.addEdge('USED', img, old, t, t, 1, 0);
+    this.out.addEdge('USED', img, old, t, t, 1, 0, s.attrs);
     this.versions.delete(src.key);
     const made = this.owned(this.fileNode(dst, this.nextVersion(dst, t, p), truncated), p);
-    this.out.addEdge('WAS_GENERATED_BY', made, img, t, t, 1, 0);
+    this.out.addEdge('WAS_GENERATED_BY', made, img, t, t, 1, 0, s.attrs);
     const ws = this.writers.get(src.key);
     if (ws) {
       this.writers.delete(src.key);
@@ -664,12 +706,13 @@ export class Observer {
     }
   }
 
-  private onUnlink(p: ProcState, path: string, truncated: boolean, t: number): void {
+  private onUnlink(p: ProcState, path: string, truncated: boolean, t: number, tid?: number): void {
     const ref = this.locate(path);
     const current = this.currentNode(ref, truncated);
-    const gone = p.unit?.ephemeral.get(current.id)?.node ?? current;
+    const s = this.subject(p, tid, t);
+    const gone = s.unit?.ephemeral.get(current.id)?.node ?? current;
     gone.deleted = t;
-    this.out.addEdge('WAS_INVALIDATED_BY', gone, this.subject(p), t, t, 1, 0);
+    this.out.addEdge('WAS_INVALIDATED_BY', gone, s.node, t, t, 1, 0, s.attrs);
     this.versions.delete(ref.key);
   }
 
@@ -691,11 +734,12 @@ export class Observer {
       return;
     }
     const cloexec = p.fds.get(e.fd)?.cloexec ?? false;
+    const s = this.subject(p, e.tid, t);
     if (e.kind === 'bind') {
       // Serving an endpoint is an effect: whoever connects to it depends on this process.
       this.owned(ep, p);
       this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
-      this.out.addEdge('WAS_GENERATED_BY', ep, this.subject(p), t, t, 1, 0);
+      this.out.addEdge('WAS_GENERATED_BY', ep, s.node, t, t, 1, 0, s.attrs);
       return;
     }
     if (e.kind === 'connect' && this.opts.gpu?.servers.has(`${ep.address}:${ep.port}`)) {
@@ -703,7 +747,8 @@ export class Observer {
       ep.role = 'gpu-server';
       p.gpuServer = `${ep.address}:${ep.port}`;
     }
-    this.out.addEdge('USED', this.subject(p), ep, t, t, 1, 0, e.kind === 'connect' ? { initiated: true } : undefined);
+    const attrs = e.kind === 'connect' ? { ...s.attrs, initiated: true } : s.attrs;
+    this.out.addEdge('USED', s.node, ep, t, t, 1, 0, attrs);
     if (e.kind === 'accept') {
       this.stats.accepted++;
       // Data on an accepted socket meets the client's data at the served (bound) endpoint.
@@ -732,10 +777,11 @@ export class Observer {
   }
 
   /** chmod and truncate make a new version of the file, with no bytes. */
-  private onModify(p: ProcState, path: string, truncated: boolean, t: number): void {
+  private onModify(p: ProcState, path: string, truncated: boolean, t: number, tid?: number): void {
     const ref = this.locate(path);
     const f = this.owned(this.fileNode(ref, this.nextVersion(ref, t, p), truncated), p);
-    this.out.addEdge('WAS_GENERATED_BY', f, this.subject(p), t, t, 1, 0);
+    const s = this.subject(p, tid, t);
+    this.out.addEdge('WAS_GENERATED_BY', f, s.node, t, t, 1, 0, s.attrs);
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) if (file.kind === 'file' && file.path === path) file.writeVersion = undefined;
     }

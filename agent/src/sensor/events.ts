@@ -2,12 +2,15 @@
 interface Base {
   ts: bigint;
   pid: number;
+  /** The acting thread, on the events whose thread decides the invocation unit (else absent). */
+  tid?: number;
 }
 export type SensorEvent =
   | (Base & { kind: 'ready' })
   | (Base & { kind: 'exec'; gen: number; cgroup: string; uid: number; euid: number; exe: string; exeTruncated: boolean })
   | (Base & { kind: 'argv'; gen: number; argv: string[]; truncated: boolean })
   | (Base & { kind: 'fork'; child: number })
+  | (Base & { kind: 'thread'; tid: number; child: number })
   | (Base & { kind: 'exit'; code: number })
   | (Base & { kind: 'open'; fd: number; flags: number; dirfd: number; path: string; truncated: boolean })
   | (Base & { kind: 'read' | 'write'; gen: number; fd: number; bytes: number })

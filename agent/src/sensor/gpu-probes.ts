@@ -52,14 +52,14 @@ function probesFor(lib: GpuLibrary, index: number): string {
         out.push(`${at(false)} /@t[pid]/ { @ga[${k}] = arg0; @gs[${k}] = arg1; }
 ${at(true)} /@ga[${k}]/ {
   $p = (uint64)0; if (@ga[${k}] != 0) { $p = *(uint64 *)@ga[${k}]; }
-  printf("a\\t%llu\\t%d\\t${sym}\\t%d\\t%llx\\t%llu\\n", nsecs, pid, (int32)retval, $p, @gs[${k}]);
+  printf("a\\t%llu\\t%d/%d\\t${sym}\\t%d\\t%llx\\t%llu\\n", nsecs, pid, tid, (int32)retval, $p, @gs[${k}]);
   delete(@ga[${k}]); delete(@gs[${k}]);
 }`);
         break;
       case 'free':
         out.push(`${at(false)} /@t[pid]/ { @gf[${k}] = arg0 + 1; }
 ${at(true)} /@gf[${k}]/ {
-  printf("b\\t%llu\\t%d\\t${sym}\\t%d\\t%llx\\n", nsecs, pid, (int32)retval, @gf[${k}] - 1);
+  printf("b\\t%llu\\t%d/%d\\t${sym}\\t%d\\t%llx\\n", nsecs, pid, tid, (int32)retval, @gf[${k}] - 1);
   delete(@gf[${k}]);
 }`);
         break;
@@ -67,7 +67,7 @@ ${at(true)} /@gf[${k}]/ {
         const kind = ep.kind !== undefined ? String(ep.kind) : 'arg3';
         out.push(`${at(false)} /@t[pid]/ { @gcd[${k}] = arg0; @gcs[${k}] = arg1; @gcn[${k}] = arg2 + 1; @gck[${k}] = ${kind}; }
 ${at(true)} /@gcn[${k}]/ {
-  printf("c\\t%llu\\t%d\\t${sym}\\t%d\\t%llx\\t%llx\\t%llu\\t%d\\n", nsecs, pid, (int32)retval, @gcd[${k}], @gcs[${k}], @gcn[${k}] - 1, @gck[${k}]);
+  printf("c\\t%llu\\t%d/%d\\t${sym}\\t%d\\t%llx\\t%llx\\t%llu\\t%d\\n", nsecs, pid, tid, (int32)retval, @gcd[${k}], @gcs[${k}], @gcn[${k}] - 1, @gck[${k}]);
   delete(@gcd[${k}]); delete(@gcs[${k}]); delete(@gcn[${k}]); delete(@gck[${k}]);
 }`);
         break;
@@ -77,7 +77,7 @@ ${at(true)} /@gcn[${k}]/ {
         const symbol = sym.startsWith('cuda') ? `usym(@gl[${k}] - 1)` : '"-"';
         out.push(`${at(false)} /@t[pid]/ { @gl[${k}] = arg0 + 1; }
 ${at(true)} /@gl[${k}]/ {
-  printf("l\\t%llu\\t%d\\t${sym}\\t%d\\t%llx\\t%s\\n", nsecs, pid, (int32)retval, @gl[${k}] - 1, ${symbol});
+  printf("l\\t%llu\\t%d/%d\\t${sym}\\t%d\\t%llx\\t%s\\n", nsecs, pid, tid, (int32)retval, @gl[${k}] - 1, ${symbol});
   delete(@gl[${k}]);
 }`);
         break;
@@ -85,7 +85,7 @@ ${at(true)} /@gl[${k}]/ {
       case 'device':
         out.push(`${at(false)} /@t[pid]/ { @gd[${k}] = arg0 + 1; }
 ${at(true)} /@gd[${k}]/ {
-  printf("d\\t%llu\\t%d\\t${sym}\\t%d\\t%d\\n", nsecs, pid, (int32)retval, (int32)(@gd[${k}] - 1));
+  printf("d\\t%llu\\t%d/%d\\t${sym}\\t%d\\t%d\\n", nsecs, pid, tid, (int32)retval, (int32)(@gd[${k}] - 1));
   delete(@gd[${k}]);
 }`);
         break;

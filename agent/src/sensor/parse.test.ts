@@ -24,6 +24,14 @@ describe('parseLine', () => {
     expect(parseLine('K\t9\t1\t3\t2\t8080\t127.0.0.1')).toMatchObject({ kind: 'connect', fd: 3, family: 2, port: 8080, address: '127.0.0.1' });
   });
 
+  it('tells the acting thread where the program prints PID/TID, and new threads', () => {
+    expect(parseLine('W\t9\t10/12\t1\t5\t3')).toMatchObject({ kind: 'write', pid: 10, tid: 12, fd: 5, bytes: 3 });
+    expect(parseLine('W\t9\t10\t1\t5\t3')).not.toHaveProperty('tid'); // recordings made before
+    expect(parseLine('t\t9\t10/11\t13')).toMatchObject({ kind: 'thread', pid: 10, tid: 11, child: 13 });
+    expect(parseLine('U\t9\t10/11\t-100\t/tmp/a b')).toMatchObject({ kind: 'unlink', pid: 10, tid: 11, path: '/tmp/a b' });
+    expect(() => parseLine('W\t9\t10/x\t1\t5\t3')).toThrow(ParseError);
+  });
+
   it('parses invocation markers and refuses forged ones', () => {
     expect(parseLine('m\t9\t7\t8\tfaasprov:B:call-1')).toMatchObject({ kind: 'marker', pid: 7, tid: 8, phase: 'begin', callId: 'call-1' });
     expect(parseLine('m\t9\t7\t8\tfaasprov:E:call-1\n')).toMatchObject({ kind: 'marker', phase: 'end', callId: 'call-1' });

@@ -4,11 +4,13 @@
  * the kernel: only the first read and first write per (process image, fd) are printed until
  * the fd is closed or the direction changes; the rest is counted and flushed on close.
  *
- * Output lines (printf, tab-separated, a path always last so that it may hold any byte):
+ * Output lines (printf, tab-separated, a path always last so that it may hold any byte). On the
+ * lines whose acting thread decides which invocation unit is charged, pid is printed PID/TID:
  *   B ts                          ready (BEGIN runs after every probe is attached)
  *   X ts pid gen cgroup uid euid exe   exec of a new image (gen counts images per pid)
  *   A ts pid gen argvlen argv     its argv (NUL-separated, escaped), printed right after X
  *   F ts ppid pid                 fork of a new process (threads are not processes)
+ *   t ts pid/tid newtid           a new thread (it inherits the creating thread's unit)
  *   Q ts pid code                 exit
  *   O ts pid fd flags dirfd path  successful open/openat/openat2/creat
  *   R|W ts pid gen fd bytes       first read / write on an fd
@@ -114,25 +116,31 @@ function rebind(fdExpr: string, forget: (k: string) => string): string {
 }
 
 /** Reports the first read or write per (image, fd) until close or a change of direction. */
-function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string): string {
+function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string) => string): string {
   const flag = dir === 'R' ? 1 : 2;
   const [c, b] = dir === 'R' ? ['@rc', '@rb'] : ['@wc', '@wb'];
   const k = `pid, $g, ${fdVar}`;
-  return `$g = @g[pid];
-    if (@s[${k}] != ${flag}) {
-      @s[${k}] = ${flag};
-      printf("${dir}\\t%llu\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, ${fdVar}, ${bytes});
+  // @s holds the direction and the thread of the last reported op: another thread's first op on
+  // a shared fd is reported too (it may serve another invocation), after the counts so far.
+  return `$g = @g[pid]; $st = (int64)${flag} + ((int64)tid << 2);
+    if (@s[${k}] != $st) {
+      if (@s[${k}] != 0 && (@s[${k}] >> 2) != (int64)tid) {
+        printf("C\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, ${fdVar}, ${COUNTERS(k)});
+        ${forget(k)}
+      }
+      @s[${k}] = $st;
+      printf("${dir}\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\n", nsecs, pid, tid, $g, ${fdVar}, ${bytes});
     } else {
       ${c}[${k}] = ${c}[${k}] + 1; ${b}[${k}] = ${b}[${k}] + (uint64)${bytes};
     }`;
 }
 
-function firstOp(dir: 'R' | 'W'): string {
+function firstOp(dir: 'R' | 'W', forget: (k: string) => string): string {
   const save = dir === 'R' ? '@rf' : '@wf';
   return `{
   $fd = (int64)(${save}[tid] - 1); delete(${save}[tid]);
   if (args->ret > 0) {
-    ${dataOp(dir, '$fd', 'args->ret')}
+    ${dataOp(dir, '$fd', 'args->ret', forget)}
   }
 }`;
 }
@@ -187,7 +195,9 @@ tracepoint:sched:sched_process_exec {
 tracepoint:task:task_newtask /@t[pid]/ {
   if ((args->clone_flags & ${CLONE_THREAD}) == 0) {
     @t[args->pid] = 1;
-    printf("F\\t%llu\\t%d\\t%d\\n", nsecs, pid, args->pid);
+    printf("F\\t%llu\\t%d/%d\\t%d\\n", nsecs, pid, tid, args->pid);
+  } else {
+    printf("t\\t%llu\\t%d/%d\\t%d\\n", nsecs, pid, tid, args->pid);
   }
 }
 
@@ -215,7 +225,7 @@ ${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat
 ${sc('enter_read')}, ${sc('enter_pread64')}, ${sc('enter_readv')}, ${sc('enter_preadv')}, ${sc('enter_recvfrom')}, ${sc('enter_recvmsg')}
   /@t[pid]/ { @rf[tid] = args->fd + 1; }
 ${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_preadv')}, ${sc('exit_recvfrom')}, ${sc('exit_recvmsg')}
-  /@rf[tid]/ ${firstOp('R')}
+  /@rf[tid]/ ${firstOp('R', forget)}
 
 // One probe per tracepoint: bpftrace 0.17 mis-loads two programs attached to the same one.
 ${sc('enter_write')} /@t[pid]/ {
@@ -229,7 +239,7 @@ ${sc('enter_write')} /@t[pid]/ {
 ${sc('enter_pwrite64')}, ${sc('enter_writev')}, ${sc('enter_pwritev')}, ${sc('enter_sendto')}, ${sc('enter_sendmsg')}
   /@t[pid]/ { @wf[tid] = args->fd + 1; }
 ${sc('exit_write')}, ${sc('exit_pwrite64')}, ${sc('exit_writev')}, ${sc('exit_pwritev')}, ${sc('exit_sendto')}, ${sc('exit_sendmsg')}
-  /@wf[tid]/ ${firstOp('W')}
+  /@wf[tid]/ ${firstOp('W', forget)}
 
 // In-kernel copies (cat uses copy_file_range): a read of one fd and a write of another.
 ${sc('enter_copy_file_range')}, ${sc('enter_splice')} /@t[pid]/ { @xi[tid] = args->fd_in + 1; @xo[tid] = args->fd_out + 1; }
@@ -238,8 +248,8 @@ ${sc('exit_copy_file_range')}, ${sc('exit_splice')}, ${sc('exit_sendfile64')} /@
   $fi = (int64)(@xi[tid] - 1); $fo = (int64)(@xo[tid] - 1);
   delete(@xi[tid]); delete(@xo[tid]);
   if (args->ret > 0) {
-    ${dataOp('R', '$fi', 'args->ret')}
-    ${dataOp('W', '$fo', 'args->ret')}
+    ${dataOp('R', '$fi', 'args->ret', forget)}
+    ${dataOp('W', '$fo', 'args->ret', forget)}
   }
 }
 
@@ -275,8 +285,8 @@ ${sc('enter_renameat')}, ${sc('enter_renameat2')} /@t[pid]/ {
 }
 ${sc('exit_rename')}, ${sc('exit_renameat')}, ${sc('exit_renameat2')} /@ro[tid]/ {
   if (args->ret == 0) {
-    printf("N\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @rod[tid], str(@ro[tid]));
-    printf("M\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @rnd[tid], str(@rn[tid]));
+    printf("N\\t%llu\\t%d/%d\\t%d\\t%s\\n", nsecs, pid, tid, @rod[tid], str(@ro[tid]));
+    printf("M\\t%llu\\t%d/%d\\t%d\\t%s\\n", nsecs, pid, tid, @rnd[tid], str(@rn[tid]));
   }
   delete(@ro[tid]); delete(@rn[tid]); delete(@rod[tid]); delete(@rnd[tid]);
 }
@@ -284,14 +294,14 @@ ${sc('exit_rename')}, ${sc('exit_renameat')}, ${sc('exit_renameat2')} /@ro[tid]/
 ${sc('enter_unlink')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = ${AT_FDCWD}; }
 ${sc('enter_unlinkat')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = args->dfd; }
 ${sc('exit_unlink')}, ${sc('exit_unlinkat')} /@ul[tid]/ {
-  if (args->ret == 0) { printf("U\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @uld[tid], str(@ul[tid])); }
+  if (args->ret == 0) { printf("U\\t%llu\\t%d/%d\\t%d\\t%s\\n", nsecs, pid, tid, @uld[tid], str(@ul[tid])); }
   delete(@ul[tid]); delete(@uld[tid]);
 }
 
 ${sc('enter_connect')} /@t[pid]/ { @ca[tid] = args->uservaddr; @cf[tid] = args->fd + 1; }
 ${sc('exit_connect')} /@cf[tid]/ {
   if (args->ret == 0 || args->ret == -${EINPROGRESS}) {
-    ${sockaddr('@ca[tid]', 'K\\t%llu\\t%d\\t%d\\t', 'nsecs, pid, @cf[tid] - 1')}
+    ${sockaddr('@ca[tid]', 'K\\t%llu\\t%d/%d\\t%d\\t', 'nsecs, pid, tid, @cf[tid] - 1')}
   }
   delete(@ca[tid]); delete(@cf[tid]);
 }
@@ -300,7 +310,7 @@ ${sc('enter_accept')}, ${sc('enter_accept4')} /@t[pid]/ { @aa[tid] = args->upeer
 ${sc('exit_accept')}, ${sc('exit_accept4')} /@af[tid]/ {
   if (args->ret >= 0) {
     ${rebindFd('args->ret')}
-    ${sockaddr('@aa[tid]', 'Y\\t%llu\\t%d\\t%d\\t%d\\t', 'nsecs, pid, @af[tid] - 1, args->ret')}
+    ${sockaddr('@aa[tid]', 'Y\\t%llu\\t%d/%d\\t%d\\t%d\\t', 'nsecs, pid, tid, @af[tid] - 1, args->ret')}
   }
   delete(@aa[tid]); delete(@af[tid]);
 }
@@ -308,7 +318,7 @@ ${sc('exit_accept')}, ${sc('exit_accept4')} /@af[tid]/ {
 ${sc('enter_bind')} /@t[pid]/ { @ba[tid] = args->umyaddr; @bf[tid] = args->fd + 1; }
 ${sc('exit_bind')} /@bf[tid]/ {
   if (args->ret == 0) {
-    ${sockaddr('@ba[tid]', 'I\\t%llu\\t%d\\t%d\\t', 'nsecs, pid, @bf[tid] - 1')}
+    ${sockaddr('@ba[tid]', 'I\\t%llu\\t%d/%d\\t%d\\t', 'nsecs, pid, tid, @bf[tid] - 1')}
   }
   delete(@ba[tid]); delete(@bf[tid]);
 }
@@ -331,7 +341,7 @@ ${sc('enter_mmap')} /@t[pid]/ {
 }
 ${sc('exit_mmap')} /@mf[tid]/ {
   if (args->ret >= 0 || args->ret < -4095) {
-    printf("E\\t%llu\\t%d\\t%d\\t%d\\t%llu\\n", nsecs, pid, @g[pid], @mf[tid] - 1, @ml[tid]);
+    printf("E\\t%llu\\t%d/%d\\t%d\\t%d\\t%llu\\n", nsecs, pid, tid, @g[pid], @mf[tid] - 1, @ml[tid]);
   }
   delete(@mf[tid]); delete(@ml[tid]);
 }
@@ -347,36 +357,36 @@ ${sc('exit_setuid')}, ${sc('exit_setgid')}, ${sc('exit_setreuid')}, ${sc('exit_s
 ${sc('enter_kill')} /@t[pid]/ { @kt[tid] = (int64)args->pid; @ks[tid] = args->sig; }
 ${sc('enter_tgkill')} /@t[pid]/ { @kt[tid] = (int64)args->tgid; @ks[tid] = args->sig; }
 ${sc('exit_kill')}, ${sc('exit_tgkill')} /@kt[tid]/ {
-  if (args->ret == 0 && @ks[tid] != 0) { printf("G\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @kt[tid], @ks[tid]); }
+  if (args->ret == 0 && @ks[tid] != 0) { printf("G\\t%llu\\t%d/%d\\t%d\\t%d\\n", nsecs, pid, tid, @kt[tid], @ks[tid]); }
   delete(@kt[tid]); delete(@ks[tid]);
 }
 
 ${sc('enter_ptrace')} /@t[pid]/ { @pr[tid] = args->request + 1; @pt[tid] = args->pid; }
 ${sc('exit_ptrace')} /@pr[tid]/ {
-  if (args->ret >= 0) { printf("T\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @pr[tid] - 1, @pt[tid]); }
+  if (args->ret >= 0) { printf("T\\t%llu\\t%d/%d\\t%d\\t%d\\n", nsecs, pid, tid, @pr[tid] - 1, @pt[tid]); }
   delete(@pr[tid]); delete(@pt[tid]);
 }
 
 ${sc('enter_chmod')} /@t[pid]/ { @cp[tid] = args->filename; @cpd[tid] = ${AT_FDCWD}; @cm[tid] = args->mode; }
 ${sc('enter_fchmodat')} /@t[pid]/ { @cp[tid] = args->filename; @cpd[tid] = args->dfd; @cm[tid] = args->mode; }
 ${sc('exit_chmod')}, ${sc('exit_fchmodat')} /@cp[tid]/ {
-  if (args->ret == 0) { printf("V\\t%llu\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, @cpd[tid], @cm[tid], str(@cp[tid])); }
+  if (args->ret == 0) { printf("V\\t%llu\\t%d/%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, @cpd[tid], @cm[tid], str(@cp[tid])); }
   delete(@cp[tid]); delete(@cpd[tid]); delete(@cm[tid]);
 }
 ${sc('enter_fchmod')} /@t[pid]/ { @cf2[tid] = args->fd + 1; @cm[tid] = args->mode; }
 ${sc('exit_fchmod')} /@cf2[tid]/ {
-  if (args->ret == 0) { printf("v\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @cf2[tid] - 1, @cm[tid]); }
+  if (args->ret == 0) { printf("v\\t%llu\\t%d/%d\\t%d\\t%d\\n", nsecs, pid, tid, @cf2[tid] - 1, @cm[tid]); }
   delete(@cf2[tid]); delete(@cm[tid]);
 }
 
 ${sc('enter_truncate')} /@t[pid]/ { @tp[tid] = args->path; @tl[tid] = args->length; }
 ${sc('exit_truncate')} /@tp[tid]/ {
-  if (args->ret == 0) { printf("n\\t%llu\\t%d\\t${AT_FDCWD}\\t%d\\t%s\\n", nsecs, pid, @tl[tid], str(@tp[tid])); }
+  if (args->ret == 0) { printf("n\\t%llu\\t%d/%d\\t${AT_FDCWD}\\t%d\\t%s\\n", nsecs, pid, tid, @tl[tid], str(@tp[tid])); }
   delete(@tp[tid]); delete(@tl[tid]);
 }
 ${sc('enter_ftruncate')} /@t[pid]/ { @tf[tid] = args->fd + 1; @tl[tid] = args->length; }
 ${sc('exit_ftruncate')} /@tf[tid]/ {
-  if (args->ret == 0) { printf("e\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, @tf[tid] - 1, @tl[tid]); }
+  if (args->ret == 0) { printf("e\\t%llu\\t%d/%d\\t%d\\t%d\\n", nsecs, pid, tid, @tf[tid] - 1, @tl[tid]); }
   delete(@tf[tid]); delete(@tl[tid]);
 }
 ${gpuProbes(opts.gpu ?? [])}

@@ -1,0 +1,110 @@
+import type { FileNode, InvocationNode, UnitNode } from '@faasprov/model';
+
+/**
+ * Which invocation unit a syscall is charged to. The rules, all in one place:
+ *
+ * 1. A unit belongs to the thread whose begin marker opened it; that thread's syscalls are the
+ *    unit's, exactly, until its end marker (from any thread of the process), an exec or the exit.
+ * 2. A thread started by a thread that serves a unit inherits the unit, exactly, while it lasts.
+ * 3. A begin marker on a thread that still serves another open unit (a missing end marker, or an
+ *    event loop switching between requests): the thread serves the new unit from then on, but
+ *    its syscalls are charged `inferred` until that unit ends; the older unit stays open.
+ *    A begin marker for a call id already open in the process rebinds the thread to it (a
+ *    resumed request).
+ * 4. A thread serving no unit, in a process with no open unit: the process image, exactly.
+ * 5. A thread serving no unit, in a process with open units (a worker pool, the accepting
+ *    thread): with one open unit, that unit; with several, the process image; both `inferred`.
+ *
+ * Whoever applies these rules counts every `inferred` charge and records it as data.
+ */
+
+/** An invocation in progress in one process, as the shim's markers announce it. */
+export interface ActiveUnit {
+  node: UnitNode;
+  invocation: InvocationNode;
+  /** The thread whose begin marker opened it. */
+  tid: number;
+  /** Files on ephemeral volumes this unit made: checked when the invocation ends. */
+  ephemeral: Map<string, { node: FileNode; path: string }>;
+}
+
+/** The outcome of the rules for one syscall: a unit (or the process image when absent), and how sure. */
+export interface Charge {
+  unit?: ActiveUnit;
+  inferred: boolean;
+}
+
+interface Binding {
+  unit: ActiveUnit;
+  inferred: boolean;
+}
+
+/** One process's open units and which thread serves which. */
+export class ProcessUnits {
+  /** Open units by call id. */
+  private readonly open = new Map<string, ActiveUnit>();
+  private readonly threads = new Map<number, Binding>();
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  units(): ActiveUnit[] {
+    return [...this.open.values()];
+  }
+
+  /** Rules 1, 2, 4, 5: the unit a syscall of thread tid is charged to. */
+  charge(tid: number): Charge {
+    const b = this.threads.get(tid);
+    if (b) return { unit: b.unit, inferred: b.inferred };
+    if (this.open.size === 0) return { inferred: false };
+    if (this.open.size === 1) return { unit: this.open.values().next().value!, inferred: true };
+    return { inferred: true };
+  }
+
+  /** The open unit of a call id, if any. */
+  get(callId: string): ActiveUnit | undefined {
+    return this.open.get(callId);
+  }
+
+  /**
+   * Rule 1 and 3: thread tid begins (or resumes) callId. make() builds a new unit when the call
+   * id is not open. overlap: the thread was still serving another open unit.
+   */
+  begin(tid: number, callId: string, make: () => ActiveUnit): { unit: ActiveUnit; created: boolean; overlap: boolean } {
+    const before = this.threads.get(tid);
+    let unit = this.open.get(callId);
+    const created = !unit;
+    if (!unit) {
+      unit = make();
+      this.open.set(callId, unit);
+    }
+    const overlap = before !== undefined && before.unit !== unit;
+    this.threads.set(tid, { unit, inferred: overlap || (before?.unit === unit && before.inferred) });
+    return { unit, created, overlap };
+  }
+
+  /** An end marker: the unit of callId ends, and every thread serving it serves none. */
+  end(callId: string): ActiveUnit | undefined {
+    const unit = this.open.get(callId);
+    if (!unit) return undefined;
+    this.open.delete(callId);
+    for (const [tid, b] of this.threads) if (b.unit === unit) this.threads.delete(tid);
+    return unit;
+  }
+
+  /** Rule 2: a new thread serves what its creator serves (and nothing if the creator serves nothing). */
+  thread(creator: number, child: number): void {
+    const b = this.threads.get(creator);
+    if (b) this.threads.set(child, { ...b });
+    else this.threads.delete(child);
+  }
+
+  /** exec or exit: every open unit ends. */
+  endAll(): ActiveUnit[] {
+    const all = this.units();
+    this.open.clear();
+    this.threads.clear();
+    return all;
+  }
+}
