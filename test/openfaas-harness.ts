@@ -1,5 +1,5 @@
 /** Runs faas-cli and `faasprov functions up` for the OpenFaaS tests: real binaries, a temp folder each. */
-import { copyFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { FAASPROV, ROOT } from './helpers.js';
@@ -86,4 +86,28 @@ export class Stack {
     const p = join(this.dir, '.faasprov', 'logs', `${fn}-${i}.log`);
     return existsSync(p) ? readFileSync(p, 'utf8') : '';
   }
+}
+
+export interface FunctionSpec {
+  name: string;
+  lang: 'node24-faasprov' | 'python3-http-faasprov' | string;
+  /** A handler file from test/fixtures/openfaas/handlers, copied over the template's. */
+  handler: string;
+  environment?: Record<string, string>;
+}
+
+/** Writes a stack with faas-cli new (one function at a time, --append), then our handlers over the generated ones. */
+export async function newStack(dir: string, fns: FunctionSpec[], handlers: string): Promise<void> {
+  for (const [i, f] of fns.entries()) {
+    const r = await faasCli(dir, ['new', '--lang', f.lang, f.name, ...(i > 0 ? ['--append', 'stack.yaml'] : [])]);
+    if (r.exitCode !== 0) throw new Error(`faas-cli new ${f.name}: ${String(r.all)}`);
+    const target = f.handler.endsWith('.py') ? 'handler.py' : 'handler.js';
+    copyFileSync(join(handlers, f.handler), join(dir, f.name, target));
+  }
+  const { parse, stringify } = await import('yaml');
+  const stack = parse(readFileSync(join(dir, 'stack.yaml'), 'utf8')) as { version: unknown; functions: Record<string, Record<string, unknown>> };
+  // faas-cli wants the version as written ("1.0"); a YAML round trip would make it the number 1.
+  stack.version = '1.0';
+  for (const f of fns) if (f.environment) stack.functions[f.name]!.environment = f.environment;
+  writeFileSync(join(dir, 'stack.yaml'), stringify(stack));
 }

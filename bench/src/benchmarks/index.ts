@@ -5,6 +5,7 @@ import { scaleoutIngest } from './scaleout-ingest.js';
 import { traceLatency } from './trace-latency.js';
 import { attackPrecision } from './attack-precision.js';
 import { invocationLatency } from './invocation-latency.js';
+import { attribution } from './attribution.js';
 
 export interface Benchmark {
   name: string;
@@ -12,4 +13,4 @@ export interface Benchmark {
   run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
 }
 
-export const benchmarks: Benchmark[] = [ingest, captureOverhead, invocationLatency, agentBench, scaleoutIngest, traceLatency, attackPrecision];
+export const benchmarks: Benchmark[] = [ingest, captureOverhead, invocationLatency, agentBench, scaleoutIngest, traceLatency, attackPrecision, attribution];

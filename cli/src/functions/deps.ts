@@ -1,9 +1,9 @@
 /**
  * Installs a shrinkwrapped function's dependencies the way its Dockerfile would: npm install where a
  * package.json is (the wrapper's and the handler's), pip install -r every requirements.txt into a
- * virtual environment of the function's own. faas-cli build --shrinkwrap rewrites build/NAME each
- * time, so they live beside the state (.faasprov/deps/NAME), keyed by a digest of the manifests, and
- * build/NAME/node_modules links there.
+ * virtual environment. faas-cli build --shrinkwrap rewrites build/NAME each time, so they live
+ * beside the state in .faasprov/deps/DIGEST, addressed by the manifests' digest (functions with the
+ * same manifests share them, as images share a layer), and build/NAME/node_modules links there.
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -22,12 +22,13 @@ async function step(fn: string, what: string, cmd: string, args: string[], cwd: 
 }
 
 /** Installs (or reuses) the dependencies of build folder dir; returns the PATH entries its process needs first. */
-export async function installDependencies(fn: string, dir: string, depsDir: string, log: (line: string) => void): Promise<string[]> {
+export async function installDependencies(fn: string, dir: string, depsRoot: string, log: (line: string) => void): Promise<string[]> {
   const manifests = SUBDIRS.flatMap((sub) => ['package.json', 'package-lock.json', 'requirements.txt'].map((m) => join(sub, m))).filter((m) => existsSync(join(dir, m)));
   const py = manifests.some((m) => m.endsWith('requirements.txt'));
   const digest = createHash('sha256');
   for (const m of manifests) digest.update(m).update('\0').update(readFileSync(join(dir, m))).update('\0');
   const stamp = digest.digest('hex');
+  const depsDir = join(depsRoot, stamp.slice(0, 16));
   const venv = join(depsDir, 'venv');
   const fresh = existsSync(join(depsDir, 'stamp')) && readFileSync(join(depsDir, 'stamp'), 'utf8') === stamp;
   if (!fresh) {
@@ -53,6 +54,7 @@ export async function installDependencies(fn: string, dir: string, depsDir: stri
     }
     writeFileSync(join(depsDir, 'stamp'), stamp);
   }
+  log(`${fn}: dependencies in ${depsDir}${fresh ? ' (unchanged)' : ''}`);
   for (const sub of SUBDIRS) {
     const modules = join(depsDir, 'npm', sub === '' ? 'root' : sub, 'node_modules');
     const link = join(dir, sub, 'node_modules');

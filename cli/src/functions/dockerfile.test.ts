@@ -32,6 +32,16 @@ describe('parseDockerfile', () => {
     expect(r.workdir).toBe('/home/app/function');
   });
 
+  it('carries ENV and WORKDIR into a stage built FROM an earlier one', () => {
+    const r = parseDockerfile(
+      ['FROM python:3.12-alpine AS build', 'ENV PATH=$PATH:/home/app/.local/bin', 'WORKDIR /home/app/', 'FROM other AS unrelated', 'ENV x=1',
+        'FROM --platform=linux/amd64 build AS ship', 'ENV fprocess="python index.py"'].join('\n'),
+      { PATH: '/bin' },
+    );
+    expect(r.env).toEqual({ PATH: '/bin:/home/app/.local/bin', fprocess: 'python index.py' });
+    expect(r.workdir).toBe('/home/app/');
+  });
+
   it('rejects an ENV word that is not KEY=VALUE and an unterminated quote', () => {
     expect(() => parseDockerfile('FROM x\nENV a=1 b')).toThrow(/not KEY=VALUE/);
     expect(() => parseDockerfile('FROM x\nENV a="1')).toThrow(/unterminated/);

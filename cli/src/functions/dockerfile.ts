@@ -67,14 +67,21 @@ function substitute(v: string, env: Record<string, string>): string {
 export function parseDockerfile(text: string, base: Record<string, string> = {}): DockerfileRuntime {
   let env: Record<string, string> = {};
   let workdir: string | undefined;
+  let current: string | undefined;
+  const stages = new Map<string, DockerfileRuntime>();
+  const save = () => { if (current) stages.set(current, { env, workdir }); };
   for (const line of instructions(text)) {
     const m = /^(\w+)\s*(.*)$/s.exec(line);
     if (!m) continue;
     const op = m[1]!.toUpperCase();
     const rest = m[2]!;
     if (op === 'FROM') {
-      env = {};
-      workdir = undefined;
+      // FROM an earlier stage inherits its ENV and WORKDIR; any other image starts afresh.
+      const ws = words(rest).filter((w) => !w.startsWith('--'));
+      const parent = stages.get((ws[0] ?? '').toLowerCase());
+      env = parent ? { ...parent.env } : {};
+      workdir = parent?.workdir;
+      current = ws.length >= 3 && ws[1]!.toLowerCase() === 'as' ? ws[2]!.toLowerCase() : undefined;
     } else if (op === 'WORKDIR') {
       const w = substitute(words(rest)[0] ?? '', { ...base, ...env });
       workdir = w.startsWith('/') || workdir === undefined ? w : `${workdir.replace(/\/$/, '')}/${w}`;
@@ -94,6 +101,7 @@ export function parseDockerfile(text: string, base: Record<string, string> = {})
         env = next;
       }
     }
+    save();
   }
   return { env, workdir };
 }

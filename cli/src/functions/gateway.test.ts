@@ -70,6 +70,19 @@ describe('gateway', () => {
     expect(seen[1]!.headers['x-call-id']).toBe('client-chosen-id');
   });
 
+  it('gives a call from an instance a call id of its own (the caller\'s travels as X-Faasprov-Caller-Call-Id) and says how the call came', async () => {
+    const seen: Seen[] = [];
+    const { url } = await start([{ name: 'echo', replicas: [await replica(0, seen)] }], { fromInstance: (a) => a === '127.0.0.1' });
+    const r = await fetch(`${url}/function/echo`, { method: 'POST', body: 'x', headers: { 'x-call-id': 'the-callers-id', 'x-faasprov-trigger': 'timer' } });
+    expect(r.headers.get('x-call-id')).not.toBe('the-callers-id');
+    expect(seen[0]!.headers['x-call-id']).toBe(r.headers.get('x-call-id'));
+    expect(seen[0]!.headers['x-faasprov-caller-call-id']).toBe('the-callers-id');
+    expect(seen[0]!.headers['x-faasprov-trigger']).toBeUndefined();
+    expect((await fetch(`${url}/async-function/echo`, { method: 'POST', body: 'y' })).status).toBe(202);
+    await until(() => seen.length === 2);
+    expect(seen[1]!.headers['x-faasprov-trigger']).toBe('pubsub');
+  });
+
   it('answers 404 for an unknown function or namespace, and 502 when no replica answers', async () => {
     const { url } = await start([{ name: 'gone', replicas: ['127.0.0.1:1'] }]);
     expect((await fetch(`${url}/function/nope`)).status).toBe(404);

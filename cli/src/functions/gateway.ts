@@ -24,6 +24,8 @@ export interface GatewayOptions {
   asyncQueueMax?: number;
   /** Whether an X-Callback-Url may be called (only addresses the stack owns). */
   callbackAllowed?: (host: string) => boolean;
+  /** Whether a request comes from one of the stack's instances (a function calling a function). */
+  fromInstance?: (address: string) => boolean;
 }
 
 interface Queued {
@@ -142,11 +144,22 @@ export class Gateway {
       return;
     }
     const path = (m[3] ?? '/') + url.search;
-    const callId = typeof req.headers['x-call-id'] === 'string' && req.headers['x-call-id'] !== '' ? req.headers['x-call-id'] : randomUUID();
-    const startTime = typeof req.headers['x-start-time'] === 'string' && req.headers['x-start-time'] !== '' ? req.headers['x-start-time'] : nowNs();
+    const given = typeof req.headers['x-call-id'] === 'string' && req.headers['x-call-id'] !== '' ? req.headers['x-call-id'] : undefined;
+    // The template shim forwards its own call id on every outgoing call; kept, it would make the
+    // callee a second attempt of the caller. A call from an instance gets a call id of its own.
+    const nested = given !== undefined && (this.o.fromInstance?.(req.socket.remoteAddress ?? '') ?? false);
+    const callId = given !== undefined && !nested ? given : randomUUID();
+    const startTime = typeof req.headers['x-start-time'] === 'string' && req.headers['x-start-time'] !== '' && !nested ? req.headers['x-start-time'] : nowNs();
     const headers = forwardHeaders(req.headers, req, callId, startTime);
-    if (m[1] === 'function') this.forward(fn, req, res, path, headers, callId);
-    else this.enqueue(fn, req, res, path, headers, callId);
+    if (nested) headers['x-faasprov-caller-call-id'] = given;
+    // The shim's faas.trigger: the gateway says how the call came, never the caller.
+    if (m[1] === 'function') {
+      delete headers['x-faasprov-trigger'];
+      this.forward(fn, req, res, path, headers, callId);
+    } else {
+      headers['x-faasprov-trigger'] = 'pubsub';
+      this.enqueue(fn, req, res, path, headers, callId);
+    }
   }
 
   private forward(fn: GatewayFunction, req: IncomingMessage, res: ServerResponse, path: string, headers: OutgoingHttpHeaders, callId: string): void {

@@ -83,7 +83,7 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
   for (const f of stack.functions) {
     const dir = join(stack.dir, 'build', f.name);
     if (!existsSync(join(dir, 'Dockerfile'))) throw FunctionsErrors.FP_ERR_FUNCTION_BUILD(f.name, `${dir} is not a shrinkwrapped build folder (run faas-cli build --shrinkwrap, or drop --no-build)`);
-    const pathFirst = await installDependencies(f.name, dir, join(stack.dir, '.faasprov', 'deps', f.name), o.log);
+    const pathFirst = await installDependencies(f.name, dir, join(stack.dir, '.faasprov', 'deps'), o.log);
     // Checked before anything is created: a bad Dockerfile changes nothing.
     instanceEnv({ name: f.name, namespace: f.namespace, index: 0, buildDir: dir, tmpDir: '/nonexistent', pathFirst, stackEnv: f.environment, hostAddress: '0.0.0.0' });
     prepared.push({ f, dir, pathFirst });
@@ -132,11 +132,13 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
       running.push({ name: f.name, instances });
     }
     await Promise.all(starts);
+    const subnetPrefix = `${host.slice(0, host.lastIndexOf('.'))}.`;
     servers.push(await startRelay(host, OTLP_RELAY_PORT, otlp.host, otlp.port));
     gateway = new Gateway({
       functions: stack.functions.map((f) => ({ name: f.name, namespace: f.namespace, replicas: running.find((r) => r.name === f.name)!.instances.map((x) => `${x.address}:${WATCHDOG_PORT}`) })),
       log: o.log,
-      callbackAllowed: (h) => h.startsWith('127.') || h === '::1' || h.startsWith(`${host.slice(0, host.lastIndexOf('.'))}.`),
+      callbackAllowed: (h) => h.startsWith('127.') || h === '::1' || h.startsWith(subnetPrefix),
+      fromInstance: (a) => a.startsWith(subnetPrefix) && a !== host,
     });
     const outside = await gateway.listen(gw.host, gw.port);
     await gateway.listen(host, WATCHDOG_PORT);
