@@ -288,6 +288,7 @@ export const EDGE_TYPES = [
   'WAS_ATTRIBUTED_TO',
   'PART_OF',
   'CONCERNS',
+  'WAS_DERIVED_FROM',
 ] as const;
 export type EdgeType = (typeof EDGE_TYPES)[number];
 
@@ -345,7 +346,9 @@ export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): str
     (type === 'WAS_ASSOCIATED_WITH' && ACTIVITIES.has(from) && AGENTS.has(to)) ||
     (type === 'WAS_ATTRIBUTED_TO' && ENTITIES.has(from) && AGENTS.has(to)) ||
     (type === 'PART_OF' && from === 'Unit' && to === 'Invocation') ||
-    (type === 'CONCERNS' && from === 'Alert' && to !== 'Alert');
+    (type === 'CONCERNS' && from === 'Alert' && to !== 'Alert') ||
+    // A file version made by a write that kept part of the version before it (append, partial overwrite).
+    (type === 'WAS_DERIVED_FROM' && from === 'File' && to === 'File');
   return ok ? undefined : `${type} cannot join ${from} to ${to}`;
 }
 

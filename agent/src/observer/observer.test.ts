@@ -69,6 +69,44 @@ describe('Observer', () => {
     expect(file(b, '/secret')).toHaveLength(0);
   });
 
+  // a > f; b >> f; c >> f (O_TRUNC then O_APPEND twice), then a pwrite into an fd opened without O_TRUNC.
+  it('derives a version made by an append or a partial overwrite from the version it changed', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh',
+      'O\t2000\t10\t3\t577\t-100\t/tmp/f',
+      'W\t2100\t10\t1\t3\t1',
+      'L\t2200\t10\t1\t3\t0\t0\t0\t0',
+      'O\t3000\t10\t3\t1089\t-100\t/tmp/f',
+      'W\t3100\t10\t1\t3\t1',
+      'L\t3200\t10\t1\t3\t0\t0\t0\t0',
+      'O\t4000\t10\t3\t1089\t-100\t/tmp/f',
+      'W\t4100\t10\t1\t3\t1',
+      'L\t4200\t10\t1\t3\t0\t0\t0\t0',
+      'O\t5000\t10\t3\t577\t-100\t/tmp/f',
+      'W\t5100\t10\t1\t3\t1',
+      'L\t5200\t10\t1\t3\t0\t0\t0\t0',
+    ]);
+    const vs = file(b, '/tmp/f').sort((x, y) => x.version - y.version);
+    expect(vs).toHaveLength(4);
+    const derived = b.edges.filter((e) => e.type === 'WAS_DERIVED_FROM').map((e) => [e.from, e.to]);
+    // Each append extends the version before it; the last O_TRUNC write replaces the whole content.
+    expect(derived).toEqual([[vs[1]!.id, vs[0]!.id], [vs[2]!.id, vs[1]!.id]]);
+  });
+
+  it('derives from the content found before capture only when the file must have existed', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh',
+      // O_WRONLY alone (no O_CREAT): the file existed; O_WRONLY|O_CREAT: it may be new.
+      'O\t2000\t10\t3\t1\t-100\t/tmp/old',
+      'W\t2100\t10\t1\t3\t1',
+      'O\t3000\t10\t4\t65\t-100\t/tmp/new',
+      'W\t3100\t10\t1\t4\t1',
+    ]);
+    const derived = b.edges.filter((e) => e.type === 'WAS_DERIVED_FROM');
+    expect(derived).toHaveLength(1);
+    expect(derived[0]!.to).toBe(fileId('n1', '/tmp/old', 0));
+  });
+
   it('gives each write session a new file version and readers the latest', () => {
     const b = observe([
       'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh',
@@ -81,8 +119,9 @@ describe('Observer', () => {
       'O\t6000\t10\t3\t1\t-100\t/tmp/x',
       'W\t7000\t10\t1\t3\t1',
     ]);
+    // O_WRONLY without O_TRUNC: each write session extends the version it met (0: found before capture).
     const versions = file(b, '/tmp/x').map((f) => f.version).sort();
-    expect(versions).toEqual([3, 7]);
+    expect(versions).toEqual([0, 3, 7]);
     const read = b.edges.find((e) => e.type === 'USED')!;
     expect(b.nodes.find((n) => n.id === read.to)).toMatchObject({ version: 3 });
   });
@@ -126,7 +165,7 @@ describe('Observer', () => {
       'M\t2000\t10\t-100\t/tmp/b',
       'U\t3000\t10\t-100\t/tmp/b',
     ]);
-    expect(b.edges.map((e) => e.type).sort()).toEqual(['USED', 'WAS_GENERATED_BY', 'WAS_INVALIDATED_BY']);
+    expect(b.edges.map((e) => e.type).sort()).toEqual(['USED', 'WAS_DERIVED_FROM', 'WAS_GENERATED_BY', 'WAS_INVALIDATED_BY']);
     expect(file(b, '/tmp/b')[0]).toMatchObject({ deleted: 3 });
   });
 

@@ -33,10 +33,22 @@ import { ProcessUnits, type ActiveUnit } from './attribution.js';
 const AT_FDCWD = -100;
 const O_CLOEXEC = 0x80000;
 const O_ACCMODE = 3;
+const O_CREAT = 0x40;
+const O_TRUNC = 0x200;
 
 /** An open file description: shared by dup'ed and inherited fds, like the kernel's (refs counts them). */
 type OpenFile = { refs: number } & (
-  | { kind: 'file'; path: string; truncated: boolean; writeVersion?: number; writer?: boolean }
+  | {
+      kind: 'file';
+      path: string;
+      truncated: boolean;
+      writeVersion?: number;
+      writer?: boolean;
+      /** Opened without O_TRUNC: a write keeps part of the content it meets (append, partial overwrite). */
+      keeps?: boolean;
+      /** Opened without O_CREAT: the file existed, so its content before capture is real. */
+      existed?: boolean;
+    }
   | { kind: 'socket'; endpoint: EndpointNode }
   | { kind: 'pipe'; pipe: PipeNode }
 );
@@ -209,6 +221,8 @@ export class Observer {
             file.writer = true;
             this.writersOf(ref).add(file);
           }
+          if ((e.flags & O_TRUNC) === 0) file.keeps = true;
+          if ((e.flags & O_CREAT) === 0) file.existed = true;
         }
         this.setFd(p, e.fd, file, (e.flags & O_CLOEXEC) !== 0);
         return;
@@ -283,11 +297,11 @@ export class Observer {
       }
       case 'chmod':
       case 'truncate':
-        return this.onModify(p, this.resolve(p, e.dirfd, e.path), e.truncated, t, e.tid);
+        return this.onModify(p, this.resolve(p, e.dirfd, e.path), e.truncated, t, e.tid, e.kind === 'chmod');
       case 'fchmod':
       case 'ftruncate': {
         const f = p.fds.get(e.fd)?.file;
-        if (f?.kind === 'file') this.onModify(p, f.path, f.truncated, t, e.tid);
+        if (f?.kind === 'file') this.onModify(p, f.path, f.truncated, t, e.tid, e.kind === 'fchmod');
         else this.stats.unattributed++;
         return;
       }
@@ -641,10 +655,16 @@ export class Observer {
       if (ws && [...ws].some((w) => w !== f)) attrs = { ...attrs, readWhileWrite: true };
     } else {
       const ref = this.locate(f.path);
+      let base: FileNode | undefined;
       if (f.writeVersion === undefined || this.versionOf(ref) !== f.writeVersion) {
+        // A write that does not replace the whole content extends the version it met: an fd
+        // opened without O_TRUNC, or one that wrote before and meets another writer's version.
+        const partial = f.keeps === true || f.writeVersion !== undefined;
+        if (partial && (this.versions.get(ref.key) !== undefined || f.existed === true)) base = this.currentNode(ref, f.truncated);
         f.writeVersion = this.nextVersion(ref, t, p);
       }
       const made = this.owned(this.fileNode(ref, f.writeVersion, f.truncated), p);
+      if (base) this.out.addEdge('WAS_DERIVED_FROM', made, base, t, t, 1, 0);
       entity = made;
       if (made.tier === 'ephemeral' && s.unit) s.unit.ephemeral.set(made.id, { node: made, path: f.path });
     }
@@ -691,6 +711,7 @@ export class Observer {
     this.versions.delete(src.key);
     const made = this.owned(this.fileNode(dst, this.nextVersion(dst, t, p), truncated), p);
     this.out.addEdge('WAS_GENERATED_BY', made, img, t, t, 1, 0, s.attrs);
+    this.out.addEdge('WAS_DERIVED_FROM', made, old, t, t, 1, 0);
     const ws = this.writers.get(src.key);
     if (ws) {
       this.writers.delete(src.key);
@@ -776,12 +797,14 @@ export class Observer {
     this.setFd(p, wfd, file, false);
   }
 
-  /** chmod and truncate make a new version of the file, with no bytes. */
-  private onModify(p: ProcState, path: string, truncated: boolean, t: number, tid?: number): void {
+  /** chmod and truncate make a new version of the file, with no bytes; chmod's keeps the content (derived). */
+  private onModify(p: ProcState, path: string, truncated: boolean, t: number, tid?: number, keepsContent = false): void {
     const ref = this.locate(path);
+    const base = keepsContent ? this.currentNode(ref, truncated) : undefined;
     const f = this.owned(this.fileNode(ref, this.nextVersion(ref, t, p), truncated), p);
     const s = this.subject(p, tid, t);
     this.out.addEdge('WAS_GENERATED_BY', f, s.node, t, t, 1, 0, s.attrs);
+    if (base) this.out.addEdge('WAS_DERIVED_FROM', f, base, t, t, 1, 0);
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) if (file.kind === 'file' && file.path === path) file.writeVersion = undefined;
     }

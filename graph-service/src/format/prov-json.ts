@@ -86,6 +86,8 @@ function relation(e: GraphEdge): [string, Record<string, unknown>] {
       return ['wasAttributedTo', { 'prov:entity': q(e.from), 'prov:agent': q(e.to), ...extra }];
     case 'CONCERNS':
       return ['wasInfluencedBy', { 'prov:influencee': q(e.from), 'prov:influencer': q(e.to), 'prov:type': q('CONCERNS'), ...extra }];
+    case 'WAS_DERIVED_FROM':
+      return ['wasDerivedFrom', { 'prov:generatedEntity': q(e.from), 'prov:usedEntity': q(e.to), ...extra }];
     case 'PART_OF':
       // PROV has no part-of between activities: the unit was informed by its invocation.
       return ['wasInformedBy', { 'prov:informed': q(e.from), 'prov:informant': q(e.to), 'prov:type': q('PART_OF'), ...extra }];

@@ -10,6 +10,7 @@ const VERB: Record<GraphEdge['type'], string> = {
   WAS_ATTRIBUTED_TO: 'concerns',
   PART_OF: 'part of',
   CONCERNS: 'flagged by',
+  WAS_DERIVED_FROM: 'extends',
 };
 
 /** What does things: processes, the units of invocations inside them, GPU kernels they launch. */

@@ -2,6 +2,7 @@ import { redact, visibility, type GraphEdge, type GraphNode, type SerializedGrap
 import type { Direction, GraphStore } from '@faasprov/store';
 import { GraphErrors } from '../errors.js';
 import { requireScope } from './scope.js';
+import { invocationSteps } from './invocation-steps.js';
 
 export interface TraceOptions {
   direction: Direction;
@@ -30,7 +31,8 @@ const NO_BOUND_BACKWARD = Number.MAX_SAFE_INTEGER;
 /**
  * Time-respecting trace. Backward (root cause): an edge is followed only if it began before
  * the effect it would explain; forward (impact): only if it ended after the cause. A node
- * reached again with a better bound is expanded again.
+ * reached again with a better bound is expanded again. Traces enter invocations from both sides
+ * (invocation-steps.ts), so WAS_INFORMED_BY between invocations is followed both ways.
  */
 export async function trace(store: GraphStore, start: string, options: TraceOptions): Promise<TraceResult> {
   const o = { ...DEFAULTS, ...options };
@@ -52,17 +54,22 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
   const backward = o.direction === 'backward';
   const best = new Map<string, number>([[start, backward ? until : since]]);
   const edges = new Map<string, GraphEdge>();
+  // Edges followed with their direction, and PART_OF edges followed against it (an edge can be both).
+  const along = new Set<string>();
+  const crossed = new Set<string>();
   let frontier = [{ id: start, bound: best.get(start)! }];
   let truncated = false;
   let depth = 0;
   for (; frontier.length > 0 && depth < o.maxDepth; depth++) {
     const bounds = new Map(frontier.map((f) => [f.id, f.bound]));
     const next = new Map<string, number>();
-    for (const s of await store.expand(frontier, o.direction)) {
+    const steps = [...(await store.expand(frontier, o.direction)), ...(await invocationSteps(store, frontier, seen, o.direction))];
+    for (const s of steps) {
+      const across = 'across' in s;
       // Outside the window: it could not have carried an effect the question is about.
-      if (s.edge.lastTime < since || s.edge.firstTime > until) continue;
+      if (!across && (s.edge.lastTime < since || s.edge.firstTime > until)) continue;
       const via = bounds.get(s.via)!;
-      const bound = backward ? Math.min(via, s.edge.lastTime) : Math.max(via, s.edge.firstTime);
+      const bound = across ? via : backward ? Math.min(via, s.edge.lastTime) : Math.max(via, s.edge.firstTime);
       const old = best.get(s.neighbor);
       // Full: keep the nodes found so far (fan-in or fan-out of thousands still shows them).
       if (old === undefined && best.size >= o.maxNodes) {
@@ -70,6 +77,7 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
         continue;
       }
       edges.set(s.edge.id, s.edge);
+      (across ? crossed : along).add(s.edge.id);
       if (old === undefined || (backward ? bound > old : bound < old)) {
         best.set(s.neighbor, bound);
         next.set(s.neighbor, bound);
@@ -93,7 +101,10 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
   const ids = new Set(nodes.map((n) => n.id));
   const kept = [...edges.values()].filter((e) => ids.has(e.from) && ids.has(e.to));
   // Backward, an edge leads on from its `from`; forward, from its `to`.
-  const leadsOn = new Set(kept.map((e) => (backward ? e.from : e.to)));
+  // Against its direction, the other end leads on.
+  const leadsOn = new Set(
+    kept.flatMap((e) => [...(along.has(e.id) ? [backward ? e.from : e.to] : []), ...(crossed.has(e.id) ? [backward ? e.to : e.from] : [])]),
+  );
   return {
     start,
     direction: o.direction,
