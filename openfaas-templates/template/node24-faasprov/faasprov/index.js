@@ -5,6 +5,7 @@
 const { Markers, FUNCTION_NAME } = require('./markers')
 const { startTelemetry } = require('./telemetry')
 const { invocationListener } = require('./invocation')
+const { SwitchTracker, concurrencyWanted } = require('./concurrency')
 const { warnOnce } = require('./warn')
 
 /** The function's name: ours, then what OpenFaaS sets in a function's pod, then OpenTelemetry's. */
@@ -17,14 +18,16 @@ function functionNameFrom (env = process.env) {
 
 const functionName = functionNameFrom()
 const markers = new Markers(functionName)
-const telemetry = startTelemetry({ functionName, namespace: process.env.OPENFAAS_NAMESPACE })
+// Before anything can start libuv's thread pool (the tracker sizes it).
+const tracker = concurrencyWanted() ? new SwitchTracker(markers).start() : undefined
+const telemetry = startTelemetry({ functionName, namespace: process.env.OPENFAAS_NAMESPACE, tracker })
 
 function wrap (app) {
-  return invocationListener({ app, markers, tracer: telemetry.tracer, functionName })
+  return invocationListener({ app, markers, tracer: telemetry.tracer, functionName, tracker })
 }
 
 async function shutdown () {
   try { await telemetry.shutdown() } catch (err) { warnOnce('shutdown', `telemetry shutdown failed (${err.message})`) }
 }
 
-module.exports = { wrap, shutdown, functionName, markers, telemetry }
+module.exports = { wrap, shutdown, functionName, markers, telemetry, tracker }

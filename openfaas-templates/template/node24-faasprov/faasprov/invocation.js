@@ -32,7 +32,6 @@ function invocationListener ({ app, markers, tracer, functionName, tracker }) {
     }
     // Before anything reads the body: the body's reads belong to the invocation.
     markers.begin(callId)
-    if (tracker) tracker.enter(callId)
     res.setHeader('X-Call-Id', callId)
 
     const coldstart = cold
@@ -70,7 +69,9 @@ function invocationListener ({ app, markers, tracer, functionName, tracker }) {
     // 'finish': the last byte went to the socket; 'close' alone: the client went away first.
     res.once('finish', end)
     res.once('close', end)
-    context.with(ctx, () => app(req, res))
+    const run = () => context.with(ctx, () => app(req, res))
+    if (tracker) tracker.enter(callId, run)
+    else run()
   }
 }
 

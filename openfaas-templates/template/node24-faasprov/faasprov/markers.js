@@ -1,6 +1,6 @@
 'use strict'
 // Invocation markers for the faasprov agent: one write() of "faasprov:B:CALL_ID[ FUNCTION]",
-// "faasprov:E:CALL_ID" or "faasprov:S:CALL_ID" to a descriptor opened on /dev/null. The agent's
+// "faasprov:E:CALL_ID" to a descriptor opened on /dev/null. The agent's
 // kernel program recognises the descriptor by the path it was opened with, and takes the thread
 // that wrote a marker as the thread doing that invocation's work.
 
@@ -10,8 +10,6 @@ const { warnOnce } = require('./warn')
 /** What the agent accepts (agent/src/sensor/parse.ts): printable call ids, plain function names. */
 const CALL_ID = /^[\x21-\x7e]{1,128}$/
 const FUNCTION_NAME = /^[A-Za-z0-9._-]{1,253}$/
-/** The pseudo call id of "no invocation" in a switch marker; never used as a real call id. */
-const NONE = '-'
 
 class Markers {
   constructor (functionName) {
@@ -28,12 +26,11 @@ class Markers {
     if (process.env.FAASPROV_MARKER_LOG) this.logFd = fs.openSync(process.env.FAASPROV_MARKER_LOG, 'a')
   }
 
-  begin (callId) { this.write(this.functionName ? `faasprov:B:${callId} ${this.functionName}` : `faasprov:B:${callId}`) }
+  beginText (callId) { return this.functionName ? `faasprov:B:${callId} ${this.functionName}` : `faasprov:B:${callId}` }
+
+  begin (callId) { this.write(this.beginText(callId)) }
 
   end (callId) { this.write(`faasprov:E:${callId}`) }
-
-  /** This thread now works for callId (begun earlier), or for no invocation (NONE). */
-  switchTo (callId) { this.write(`faasprov:S:${callId}`) }
 
   write (text) {
     if (this.fd >= 0) {
@@ -45,8 +42,13 @@ class Markers {
         this.fd = -1
       }
     }
-    if (this.logFd >= 0) fs.writeSync(this.logFd, `${process.pid}\t${process.hrtime.bigint()}\t${text}\n`)
+    this.logOnly(process.pid, text)
+  }
+
+  /** The test hook's line for a marker written elsewhere (-1: queued to the thread pool). */
+  logOnly (tid, text) {
+    if (this.logFd >= 0) fs.writeSync(this.logFd, `${tid}\t${process.hrtime.bigint()}\t${text}\n`)
   }
 }
 
-module.exports = { Markers, CALL_ID, FUNCTION_NAME, NONE }
+module.exports = { Markers, CALL_ID, FUNCTION_NAME }

@@ -25,7 +25,18 @@ function tracesUrl (env = process.env) {
   return DEFAULT_TRACES_URL
 }
 
-function startTelemetry ({ functionName, namespace }) {
+/** The processor's export timer must not belong to the invocation whose span ended last. */
+function outsideInvocations (processor, tracker) {
+  if (!tracker) return processor
+  return {
+    onStart: (span, ctx) => processor.onStart(span, ctx),
+    onEnd: (span) => tracker.outside(() => processor.onEnd(span)),
+    forceFlush: () => processor.forceFlush(),
+    shutdown: () => processor.shutdown()
+  }
+}
+
+function startTelemetry ({ functionName, namespace, tracker }) {
   const url = tracesUrl()
   // The agent takes traces only: no metrics or logs pipelines unless the function asks for them.
   process.env.OTEL_METRICS_EXPORTER ??= 'none'
@@ -42,7 +53,7 @@ function startTelemetry ({ functionName, namespace }) {
       autoDetectResources: false,
       textMapPropagator: propagator,
       // Bounded: a slow agent makes spans drop (counted by the processor), never requests wait.
-      spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 500 })],
+      spanProcessors: [outsideInvocations(new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 500 }), tracker)],
       instrumentations: [
         // The shim makes the invocation's server span itself (it knows the call id and the FaaS facts).
         new HttpInstrumentation({ ignoreIncomingRequestHook: () => true }),
