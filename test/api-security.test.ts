@@ -115,6 +115,16 @@ describe('authentication by encapsulation (every spelling of an /api URL)', () =
     expect((await rawGet(url, '/v1/%63ollector/metrics', KEYS.admin)).status).toBe(200);
   });
 
+  it('lets no tenant-scoped key ingest (a batch may carry any tenant), and stores nothing', async () => {
+    const scoped = new ApiKeys([{ name: 'a-admin', role: 'admin', tenants: ['team-a'], key: 'key-admin-a-0123456789abcdef01' }]);
+    const s = await buildServer({ store, keys: scoped, uiDir: false });
+    const before = await store.stats();
+    const r = await s.inject({ method: 'POST', url: '/v1/batches', headers: { authorization: 'Bearer key-admin-a-0123456789abcdef01' }, payload: { agent: 'sec', seq: 7, nodes: [{ ...p, tenant: 'team-b' }], edges: [] } });
+    await s.close();
+    expect([r.statusCode, r.json<{ code: string }>().code]).toEqual([403, 'FP_ERR_FORBIDDEN']);
+    expect(await store.stats()).toEqual(before);
+  });
+
   it('denies by default: a query without a scope is an error, not every tenant', async () => {
     expect(() => requireScope(undefined, 'nodes')).toThrow(/no tenant scope/);
     expect(() => requireScope(null, 'nodes')).toThrow(/no tenant scope/);

@@ -44,9 +44,10 @@ export const collectorPlugin: FastifyPluginAsync<CollectorPluginOptions> = async
           metrics.unauthorized++;
           throw AuthErrors.FP_ERR_UNAUTHORIZED();
         }
-        if (who.role === 'investigator') {
+        // A batch may carry any tenant's facts: only agents and admins of every tenant send one.
+        if (who.role === 'investigator' || (who.role === 'admin' && who.tenants !== '*')) {
           metrics.unauthorized++;
-          throw AuthErrors.FP_ERR_FORBIDDEN(who.role, 'ingest batches');
+          throw AuthErrors.FP_ERR_FORBIDDEN(who.role === 'admin' ? 'admin (of some tenants)' : who.role, 'ingest batches');
         }
         const agent = (req.body as { agent?: unknown } | null)?.agent;
         if (who.role === 'agent' && typeof agent === 'string' && !AgentTokens.admits(who.name, agent)) {
