@@ -76,7 +76,7 @@ function fixture() {
   const fb: GraphNode = { id: fileId('node-a', '/tmp/b-secret.txt', T0 + 20), type: 'File', node: 'node-a', path: '/tmp/b-secret.txt', version: T0 + 20, tenant: 'team-b' };
   const ep: GraphNode = { id: endpointId('10.0.0.9', 443), type: 'Endpoint', address: '10.0.0.9', port: 443 };
   const inv: GraphNode = { id: invocationId('call-1', 'team-a'), type: 'Invocation', callId: 'call-1', start: T0 + 5, end: T0 + 15, function: 'fn-a', source: 'shim', tenant: 'team-a' };
-  const unit: GraphNode = { id: unitId('node-a', 101, T0 + 1, 'call-1'), type: 'Unit', node: 'node-a', pid: 101, processStart: T0 + 1, callId: 'call-1', start: T0 + 5, end: T0 + 15, function: 'fn-a', tenant: 'team-a' };
+  const unit: GraphNode = { id: unitId('node-a', 101, T0 + 1, 'call-1', T0 + 5), type: 'Unit', node: 'node-a', pid: 101, processStart: T0 + 1, callId: 'call-1', start: T0 + 5, end: T0 + 15, function: 'fn-a', tenant: 'team-a' };
   const gap: GraphNode = { id: gapId('node-a:1', 'perf-buffer-overflow', T0 + 30, 0), type: 'Gap', agent: 'node-a:1', cause: 'perf-buffer-overflow', from: T0 + 30, to: T0 + 40, count: 3, seq: 0 };
   const batch: Batch = {
     agent: 'node-a:1',
@@ -320,7 +320,8 @@ function ingestRequest(r: Rng, f: ReturnType<typeof fixture>): Req {
     case 'malformed':
       return { ...base, kind: 'ingest:malformed', headers: { ...json, ...auth }, body: r.pick([good.slice(0, r.int(good.length)), '{', '', 'null', '[]', '"x"', '\ufeff{}', good.replace(/"/g, "'"), `${good}garbage`, Buffer.from([0xff, 0xfe, 0x00, 0x7b]).toString('latin1'), '{"agent":"node-a:1","seq":1,"nodes":[],"edges":[],}']) };
     case 'content-type':
-      return { ...base, kind: 'ingest:content-type', headers: { ...auth, 'content-type': r.pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'application/xml', 'application/jsonx']) }, body: good };
+      // node-b's token on node-a's batch: refused whatever the body, if any parser lets it through.
+      return { ...base, kind: 'ingest:content-type', headers: { authorization: `Bearer ${TOKENS.nodeB}`, 'content-type': r.pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'application/xml', 'application/jsonx']) }, body: good };
     case 'auth': {
       const h = authHeader(r);
       // A reader key, a wrong key, no key: the batch is not theirs to send (node-a's token and the admin key, which may ingest, stay out).

@@ -314,7 +314,7 @@ export class Neo4jGraphStore implements GraphStore {
     const maxBytes = o.maxBytes ?? Number.MAX_SAFE_INTEGER;
     const timeout = o.timeoutMs ?? 30000;
     // Small pulls: a huge row stops the read before many more arrive.
-    const s = this.driver.session({ database: this.database, defaultAccessMode: neo4j.session.READ, fetchSize: 50 });
+    const s = this.driver.session({ database: this.database, defaultAccessMode: neo4j.session.READ, fetchSize: 10 });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error('the transaction has been terminated (client deadline)'), { code: 'Neo.ClientError.Transaction.TransactionTimedOut' })), timeout + 2000);
