@@ -158,6 +158,20 @@ describe('Observer', () => {
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', to: lo.id, count: 2, bytes: 9 }));
   });
 
+  it('follows a socket accepted without a peer address (libuv\'s accept4(fd, NULL, ...)) to the served endpoint', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/node',
+      'I\t1500\t10\t21\t2\t3000\t127.0.0.1',
+      'Y\t1600\t10\t21\t23\t0\t0\t-',
+      'R\t1700\t10\t1\t23\t152',
+      'W\t1800\t10\t1\t23\t124',
+    ]);
+    const node = procs(b).find((p) => p.pid === 10)!;
+    const served = b.nodes.find((n) => n.type === 'Endpoint' && n.port === 3000)!;
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: node.id, to: served.id, bytes: 152 }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: served.id, to: node.id, bytes: 124 }));
+  });
+
   it('records rename and unlink', () => {
     const b = observe([
       'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/mv',

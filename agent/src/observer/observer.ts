@@ -751,6 +751,14 @@ export class Observer {
   private onSocket(p: ProcState, e: Extract<SensorEvent, { kind: 'connect' | 'bind' | 'accept' }>, t: number): void {
     const ep = this.endpoint(e.family, e.address, e.port);
     if (!ep) {
+      // accept4(fd, NULL, NULL, ...) (libuv, so every Node server) names no peer: the accepted
+      // socket's data still meets its client's at the served endpoint.
+      const local = e.kind === 'accept' ? p.fds.get(e.lfd)?.file : undefined;
+      if (e.kind === 'accept' && local?.kind === 'socket') {
+        this.stats.accepted++;
+        this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: local.endpoint }, false);
+        return;
+      }
       this.stats.ignoredSockets++;
       return;
     }
