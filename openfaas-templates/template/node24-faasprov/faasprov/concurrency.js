@@ -18,6 +18,8 @@ const asyncHooks = require('node:async_hooks')
 const fs = require('node:fs')
 
 const CALL = Symbol('faasprov call id')
+/** How long an end marker waits for its invocation's pool work before it is written anyway. */
+const END_WAIT_MS = 30_000
 /** Async resources whose work runs on libuv's thread pool and may make file syscalls. */
 const POOL_TYPES = new Set(['FSREQCALLBACK', 'FSREQPROMISE', 'FILEHANDLECLOSEREQ', 'GETADDRINFOREQWRAP', 'GETNAMEINFOREQWRAP'])
 
@@ -39,13 +41,20 @@ class SwitchTracker {
     this.open = new Set()
     this.inPoolMarker = false
     this.switches = { loop: 0, pool: 0 }
+    // Pool requests not completed yet, by async id, and how many each invocation has.
+    this.pendingPool = new Map()
+    this.pendingCount = new Map()
+    this.deferredEnds = new Map()
     const self = this
     this.hook = asyncHooks.createHook({
       init (asyncId, type, triggerAsyncId, resource) {
         const c = self.current
         if (c === undefined) return
         resource[CALL] = c
-        if (POOL_TYPES.has(type) && c !== self.poolMarked && !self.inPoolMarker) self.markPool(c)
+        if (!POOL_TYPES.has(type) || self.inPoolMarker || !self.open.has(c)) return
+        if (c !== self.poolMarked) self.markPool(c)
+        self.pendingPool.set(asyncId, c)
+        self.pendingCount.set(c, (self.pendingCount.get(c) || 0) + 1)
       },
       before () {
         self.stack.push(self.current)
@@ -57,8 +66,16 @@ class SwitchTracker {
           self.markers.begin(c)
         }
       },
-      after () {
+      after (asyncId) {
         self.current = self.stack.pop()
+        const c = self.pendingPool.get(asyncId)
+        if (c === undefined) return
+        self.pendingPool.delete(asyncId)
+        const n = self.pendingCount.get(c) - 1
+        if (n > 0) return self.pendingCount.set(c, n)
+        self.pendingCount.delete(c)
+        const end = self.deferredEnds.get(c)
+        if (end) end()
       }
     })
   }
@@ -107,9 +124,31 @@ class SwitchTracker {
     }
   }
 
+  /**
+   * Writes callId's end marker (writeEnd) once the pool work it queued is done: a marker queued
+   * for that work must not reach the pool thread after the end (the agent would open the call
+   * again, as a new attempt).
+   */
+  finish (callId, writeEnd) {
+    if (this.deferredEnds.has(callId)) return
+    let timer
+    const done = () => {
+      clearTimeout(timer)
+      this.deferredEnds.delete(callId)
+      writeEnd()
+      this.leave(callId)
+    }
+    if (!this.pendingCount.has(callId)) return done()
+    timer = this.outside(() => setTimeout(done, END_WAIT_MS))
+    timer.unref()
+    this.deferredEnds.set(callId, done)
+  }
+
   /** callId's end marker was written: the agent unbinds every thread that served it. */
   leave (callId) {
     this.open.delete(callId)
+    for (const [id, c] of this.pendingPool) if (c === callId) this.pendingPool.delete(id)
+    this.pendingCount.delete(callId)
     if (this.loopMarked === callId) this.loopMarked = undefined
     if (this.poolMarked === callId) this.poolMarked = undefined
   }

@@ -59,12 +59,21 @@ function invocationListener ({ app, markers, tracer, functionName, tracker }) {
     const end = () => {
       if (ended) return
       ended = true
-      span.setAttribute('http.response.status_code', res.statusCode)
-      if (!res.writableFinished) span.setAttribute('faasprov.response.aborted', true)
-      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
-      span.end()
-      markers.end(callId)
-      if (tracker) tracker.leave(callId)
+      try {
+        span.setAttribute('http.response.status_code', res.statusCode)
+        if (!res.writableFinished) span.setAttribute('faasprov.response.aborted', true)
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+        span.end()
+      } catch (err) {
+        warnOnce('span-end', `ending an invocation's span failed (${err.message})`)
+      }
+      if (!tracker) return markers.end(callId)
+      try {
+        tracker.finish(callId, () => markers.end(callId))
+      } catch (err) {
+        warnOnce('finish', `the end marker could not wait for the invocation's pool work (${err.message})`)
+        markers.end(callId)
+      }
     }
     // 'finish': the last byte went to the socket; 'close' alone: the client went away first.
     res.once('finish', end)
