@@ -133,7 +133,7 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
     }
   }, 180000);
 
-  for (const [fn, template] of [['kp', 'python3-http-faasprov']] as const) {
+  for (const [fn, template] of [['kn', 'node24-faasprov'], ['kp', 'python3-http-faasprov']] as const) {
     it(`concurrency 8 on one instance (${template}): every call's own paths are charged to its own invocation`, async () => {
       const callIds = [...(await concurrentRound(stack.info!.gateway, fn, data)), ...(await concurrentRound(stack.info!.gateway, fn, data))];
       let acc = attributionAccuracy(store, data, callIds);
