@@ -41,14 +41,16 @@ node_modules/.install-stamp: package.json package-lock.json */package.json
 node-deps: node_modules/.install-stamp
 
 # The Python PROV library reads our PROV-JSON exports back in the tests; the real CUDA runtime
-# (libcudart from NVIDIA's PyPI wheel) is what the GPU uprobes attach to (no GPU needed).
-PY_PACKAGES := prov==3.2.3 nvidia-cuda-runtime-cu12==12.9.79
-.tools/pyvenv/.complete-2:
+# (libcudart from NVIDIA's PyPI wheel) is what the GPU uprobes attach to (no GPU needed); the
+# official OpenTelemetry SDK and its OTLP/HTTP exporter are the independent client of the agent's
+# OTLP receiver.
+PY_PACKAGES := prov==3.2.3 nvidia-cuda-runtime-cu12==12.9.79 opentelemetry-sdk==1.45.1 opentelemetry-exporter-otlp-proto-http==1.45.1
+.tools/pyvenv/.complete-3:
 	python3 -m venv .tools/pyvenv
 	.tools/pyvenv/bin/pip install -q $(PY_PACKAGES)
 	@touch $@
 
-py-deps: .tools/pyvenv/.complete-2
+py-deps: .tools/pyvenv/.complete-3
 
 # The real of-watchdog and faas-cli (functions up, the OpenFaaS tests), built offline from their
 # unmodified upstream releases in ../shared/third_party (or $FAASPROV_THIRD_PARTY) into .tools/bin.

@@ -19,6 +19,8 @@ import { AgentErrors } from './errors.js';
 import { VolumeTable } from './volumes.js';
 import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 import { applySchedPolicy, type SchedPolicy } from './scheduling.js';
+import { AppLayer } from './observer/app-layer.js';
+import { OtlpReceiver } from './otlp/receiver.js';
 
 export interface NodeAgentOptions {
   /** An HTTP collector URL; or, with nats, a NATS server URL (scale-out). */
@@ -45,6 +47,8 @@ export interface NodeAgentOptions {
   /** CUDA libraries to probe (besides those the running functions map), and GPU servers (ADDRESS:PORT). */
   gpuLibs?: string[];
   gpuServers?: string[];
+  /** The node-local OTLP/HTTP receiver for the functions' spans; undefined: none. */
+  otlp?: { host: string; port: number };
   log?: (msg: string) => void;
 }
 
@@ -86,6 +90,10 @@ export class NodeAgent {
   readonly volumes: VolumeTable;
   /** Real paths of the CUDA libraries the running sensor probes. */
   private readonly probedGpu = new Set<string>();
+  private readonly app: AppLayer;
+  private otlp: OtlpReceiver | undefined;
+  /** The OTLP receiver's address, once started. */
+  otlpUrl: string | undefined;
 
   constructor(private readonly opts: NodeAgentOptions) {
     for (const c of opts.watchComms) if (!COMM_PATTERN.test(c)) throw AgentErrors.FP_ERR_BAD_WATCH(JSON.stringify(c));
@@ -111,6 +119,7 @@ export class NodeAgent {
       this.buffer,
     );
     this.reorder = new ReorderBuffer(100_000_000n, (e) => this.observer.handle(e));
+    this.app = new AppLayer({ node: this.node }, this.observer, this.buffer);
     if (!opts.collector === !opts.nats) throw AgentErrors.FP_ERR_TRANSPORT();
     this.nats = opts.nats ? new NatsBatchSender(opts.nats, opts.token ? { token: opts.token } : {}) : undefined;
     const sender = this.nats ?? new HttpBatchExporter({ url: opts.collector!, token: opts.token });
@@ -156,6 +165,37 @@ export class NodeAgent {
     this.shipper.start();
     this.timer = setInterval(() => this.tick(), DRAIN_INTERVAL_MS);
     if (this.opts.metrics) await this.startMetrics(this.opts.metrics);
+    if (this.opts.otlp) await this.startOtlp(this.opts.otlp);
+  }
+
+  private async startOtlp(at: { host: string; port: number }): Promise<void> {
+    const otlp = new OtlpReceiver({
+      ...at,
+      accept: (spans) => {
+        const n = this.app.accept(spans);
+        this.metrics.spansReceived.inc(n);
+        if (n < spans.length) this.metrics.eventsLost.inc({ cause: 'otlp-queue-full' }, spans.length - n);
+        return n;
+      },
+      onBadRequest: (why) => {
+        this.metrics.eventsLost.inc({ cause: 'otlp-bad-request' });
+        const t = Date.now() * 1000;
+        this.observer.loss('otlp-bad-request', 1, t, t, `an OTLP export request whose spans were lost: ${why}`.slice(0, 300));
+      },
+    });
+    try {
+      await otlp.start();
+    } catch (err) {
+      // Capture goes on without the app layer; the lost spans are said, not hidden.
+      const t = Date.now() * 1000;
+      const why = `the OTLP receiver could not listen on ${at.host}:${at.port} (${(err as Error).message}); functions' spans are not received`;
+      this.log(why);
+      this.observer.gap('otlp-unavailable', 0, t, t, why);
+      return;
+    }
+    this.otlp = otlp;
+    this.otlpUrl = otlp.url;
+    this.log(`OTLP/HTTP receiver on ${otlp.url}`);
   }
 
   private async startSensor(): Promise<void> {
@@ -240,6 +280,7 @@ export class NodeAgent {
 
   private tick(): void {
     this.drain();
+    this.app.drain();
     const now = Date.now();
     if (now - this.lastCut < (this.opts.flushIntervalMs ?? 1000)) return;
     this.lastCut = now;
@@ -295,8 +336,10 @@ export class NodeAgent {
   async stop(drainMs = 10000): Promise<{ delivered: boolean }> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    await this.otlp?.stop();
     await this.sensor?.stop();
     this.reorder.flushAll();
+    this.app.drain(true);
     this.cut();
     const delivered = await this.shipper.drain(drainMs);
     this.spool.close();

@@ -15,5 +15,6 @@ export const AgentErrors = {
   FP_ERR_BAD_GPU_SERVER: defineError('FP_ERR_BAD_GPU_SERVER', (spec) => `bad --gpu-server ${JSON.stringify(spec)}: expected ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)`),
   FP_ERR_BAD_NODE: defineError('FP_ERR_BAD_NODE', (name) => `bad node name ${JSON.stringify(name)}: node names are 1-100 of A-Z a-z 0-9 . _ - (they start the agent id, which the collector binds to the node)`),
   FP_ERR_BAD_TOKEN: defineError('FP_ERR_BAD_TOKEN', () => 'the agent token is shorter than 16 characters (the collector refuses such tokens too); make a longer one, e.g. openssl rand -hex 24'),
+  FP_ERR_BAD_OTLP: defineError('FP_ERR_BAD_OTLP', (v) => `bad --otlp ${JSON.stringify(v)}: expected HOST:PORT (IPv6 as [ADDRESS]:PORT) or off`),
   FP_ERR_SHIP: defineError('FP_ERR_SHIP', (why) => `cannot deliver a batch to the collector: ${why}`),
 } as const;

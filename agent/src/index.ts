@@ -21,3 +21,6 @@ export * from './volumes.js';
 export * from './gpu-libraries.js';
 export * from './sensor/gpu-probes.js';
 export * from './scheduling.js';
+export * from './otlp/receiver.js';
+export * from './otlp/decode.js';
+export * from './observer/app-layer.js';

@@ -15,5 +15,6 @@ export class AgentMetrics {
   readonly spoolBytes = new Gauge({ name: 'faasprov_agent_spool_bytes', help: 'Bytes of unacknowledged batches on disk', registers: [this.registry] });
   readonly spoolPending = new Gauge({ name: 'faasprov_agent_spool_pending_batches', help: 'Batches waiting for acknowledgement', registers: [this.registry] });
   readonly attributionInferred = new Gauge({ name: 'faasprov_agent_attribution_inferred', help: 'Operations charged to a unit or process by inference since the agent started (edges marked inferred; also attribution-inferred Gaps)', registers: [this.registry] });
+  readonly spansReceived = new Counter({ name: 'faasprov_agent_spans_received_total', help: 'Spans the OTLP receiver accepted', registers: [this.registry] });
   readonly sensorRestarts = new Counter({ name: 'faasprov_agent_sensor_restarts_total', help: 'bpftrace restarts after an unexpected exit', registers: [this.registry] });
 }

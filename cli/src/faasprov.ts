@@ -72,6 +72,7 @@ program
   .option('--bpftrace <path>', 'the bpftrace binary', 'bpftrace')
   .option('--perf-pages <n>', 'per-CPU perf buffer size in pages', int('--perf-pages', 1, 65536), 256)
   .option('--metrics <host:port>', 'serve Prometheus metrics at /metrics, or off', '127.0.0.1:7771')
+  .option('--otlp <host:port>', "receive the functions' OpenTelemetry spans (OTLP/HTTP, /v1/traces), or off", '127.0.0.1:4318')
   .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)
   .option('--batch-interval <ms>', 'milliseconds between batches sent to the collector', int('--batch-interval', 50, 60000), 1000)
   .addOption(new Option('--sched <policy>', 'scheduling policy of the agent and bpftrace: batch and idle never preempt a function when they wake; normal leaves it').choices(SCHED_POLICIES).default('batch'))

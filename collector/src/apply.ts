@@ -4,6 +4,7 @@ import type { CollectorMetrics } from './metrics.js';
 import { chainGap } from './chain.js';
 import { resolveVolumeReads } from './volume-reads.js';
 import type { RuleEngine } from './rules/engine.js';
+import { stitchInvocations } from './stitch.js';
 
 export type ApplyOutcome = ApplyResult & { status: 'stored' | 'duplicate' };
 
@@ -37,6 +38,9 @@ export async function applyBatch(store: GraphStore, body: unknown, metrics?: Col
     await resolveVolumeReads(store, batch);
     const alerts = rules ? await rules.evaluate(batch, store) : 0;
     if (metrics) metrics.alerts += alerts;
+    // After the rules: the links join invocations that may be in the store only.
+    const stitched = await stitchInvocations(store, batch);
+    if (metrics) metrics.stitched += stitched;
   }
   const r = await store.applyBatch(batch);
   if (metrics) {

@@ -7,5 +7,7 @@ export class CollectorMetrics {
   chainBreaks = 0;
   /** Alerts raised by the rules (collector/rules). */
   alerts = 0;
+  /** Invocation → invocation links made from spans (stitch.ts). */
+  stitched = 0;
   unauthorized = 0;
 }

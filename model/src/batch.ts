@@ -60,6 +60,7 @@ const nodeChecks: Record<NodeType, Check> = {
   GpuBuffer: TypeCompiler.Compile(NODE_SCHEMAS.GpuBuffer),
   GpuKernel: TypeCompiler.Compile(NODE_SCHEMAS.GpuKernel),
   Alert: TypeCompiler.Compile(NODE_SCHEMAS.Alert),
+  Span: TypeCompiler.Compile(NODE_SCHEMAS.Span),
 };
 
 function firstError(check: Check, value: unknown, base: string): FaasprovError | undefined {

@@ -138,6 +138,11 @@ export const PipeNode = Type.Object(
   { additionalProperties: false },
 );
 
+/** W3C trace context ids, lower-case hex as OTLP/JSON writes them. */
+export const TraceId = Type.String({ pattern: '^[0-9a-f]{32}$' });
+export const SpanId = Type.String({ pattern: '^[0-9a-f]{16}$' });
+const SpanStatus = Type.Union([Type.Literal('unset'), Type.Literal('ok'), Type.Literal('error')]);
+
 /** A request served by a function: the call id its template shim announced (a PROV Activity). */
 export const InvocationNode = Type.Object(
   {
@@ -150,6 +155,21 @@ export const InvocationNode = Type.Object(
     /** Announced by code inside the function (the shim), not observed by the kernel. */
     source: Type.Literal('shim'),
     tenant: Type.Optional(Tenant),
+    /**
+     * What the function's server span says (app layer, untrusted), next to what the kernel saw
+     * (start, end, function, the units): its function, trigger, cold start, status, times, ids.
+     */
+    appFunction: Type.Optional(Type.String({ maxLength: 253 })),
+    appTrigger: Type.Optional(Type.String({ maxLength: 64 })),
+    appColdStart: Type.Optional(Type.Boolean()),
+    appStatus: Type.Optional(SpanStatus),
+    appStart: Type.Optional(Time),
+    appEnd: Type.Optional(Time),
+    appDuration: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
+    traceId: Type.Optional(TraceId),
+    spanId: Type.Optional(SpanId),
+    /** Where the two layers disagree (the span against the kernel's units and instance). */
+    contradictions: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 16 })),
   },
   { additionalProperties: false },
 );
@@ -239,7 +259,45 @@ export const GpuKernelNode = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * An OpenTelemetry span a function's shim exported to its node's agent (app layer: what the
+ * function says about itself, untrusted). A span known only as another span's parent carries
+ * its ids alone (no node) until it arrives itself.
+ */
+export const SpanNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Span'),
+    traceId: TraceId,
+    spanId: SpanId,
+    /** The node whose agent received it (absent: known only as a parent so far). */
+    node: Type.Optional(NodeName),
+    parentSpanId: Type.Optional(SpanId),
+    name: Type.Optional(Type.String({ maxLength: 1024 })),
+    kind: Type.Optional(Type.Union(['internal', 'server', 'client', 'producer', 'consumer'].map((k) => Type.Literal(k)))),
+    start: Type.Optional(Time),
+    end: Type.Optional(Time),
+    status: Type.Optional(SpanStatus),
+    statusMessage: Type.Optional(Type.String({ maxLength: 1024 })),
+    service: Type.Optional(Type.String({ maxLength: 253 })),
+    /** faas.invocation_id, and the Invocation (id) it names. */
+    callId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    invocation: Type.Optional(Id),
+    function: Type.Optional(Type.String({ maxLength: 253 })),
+    trigger: Type.Optional(Type.String({ maxLength: 64 })),
+    coldStart: Type.Optional(Type.Boolean()),
+    httpMethod: Type.Optional(Type.String({ maxLength: 32 })),
+    httpTarget: Type.Optional(Type.String({ maxLength: 2048 })),
+    httpStatus: Type.Optional(Type.Integer({ minimum: 0, maximum: 999 })),
+    /** false: the agent saw no unit of this call id (the kernel does not confirm the invocation). */
+    unitSeen: Type.Optional(Type.Boolean()),
+    tenant: Type.Optional(Tenant),
+  },
+  { additionalProperties: false },
+);
+
 export type ProcessNode = Static<typeof ProcessNode>;
+export type SpanNode = Static<typeof SpanNode>;
 export type InstanceNode = Static<typeof InstanceNode>;
 export type PipeNode = Static<typeof PipeNode>;
 export type FileNode = Static<typeof FileNode>;
@@ -261,7 +319,8 @@ export type GraphNode =
   | UnitNode
   | GpuBufferNode
   | GpuKernelNode
-  | AlertNode;
+  | AlertNode
+  | SpanNode;
 export type NodeType = GraphNode['type'];
 
 export const NODE_SCHEMAS = {
@@ -276,6 +335,7 @@ export const NODE_SCHEMAS = {
   GpuBuffer: GpuBufferNode,
   GpuKernel: GpuKernelNode,
   Alert: AlertNode,
+  Span: SpanNode,
 } as const;
 export const NODE_TYPES = Object.keys(NODE_SCHEMAS) as NodeType[];
 
@@ -333,7 +393,7 @@ export interface SerializedGraph {
   edges: GraphEdge[];
 }
 
-const ACTIVITIES: ReadonlySet<NodeType> = new Set(['Process', 'Unit', 'GpuKernel', 'Invocation']);
+const ACTIVITIES: ReadonlySet<NodeType> = new Set(['Process', 'Unit', 'GpuKernel', 'Invocation', 'Span']);
 const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap', 'Pipe', 'GpuBuffer', 'Alert']);
 const AGENTS: ReadonlySet<NodeType> = new Set(['Instance']);
 
@@ -345,7 +405,7 @@ export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): str
     (type === 'WAS_INFORMED_BY' && ACTIVITIES.has(from) && ACTIVITIES.has(to)) ||
     (type === 'WAS_ASSOCIATED_WITH' && ACTIVITIES.has(from) && AGENTS.has(to)) ||
     (type === 'WAS_ATTRIBUTED_TO' && ENTITIES.has(from) && AGENTS.has(to)) ||
-    (type === 'PART_OF' && from === 'Unit' && to === 'Invocation') ||
+    (type === 'PART_OF' && (from === 'Unit' || from === 'Span') && to === 'Invocation') ||
     (type === 'CONCERNS' && from === 'Alert' && to !== 'Alert') ||
     // A file version made by a write that kept part of the version before it (append, partial overwrite).
     (type === 'WAS_DERIVED_FROM' && from === 'File' && to === 'File');
@@ -354,7 +414,7 @@ export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): str
 
 const PREFIX: Record<NodeType, string> = {
   Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap', Instance: 'i', Pipe: 'pp',
-  Invocation: 'inv', Unit: 'u', GpuBuffer: 'gb', GpuKernel: 'gk', Alert: 'al',
+  Invocation: 'inv', Unit: 'u', GpuBuffer: 'gb', GpuKernel: 'gk', Alert: 'al', Span: 'sp',
 };
 
 export function processId(node: string, pid: number, start: number): string {
@@ -370,6 +430,10 @@ export function invocationId(callId: string, tenant?: string): string {
 /** start tells apart two runs (attempts) of one call id in one process image. */
 export function unitId(node: string, pid: number, processStart: number, callId: string, start: number): string {
   return hashId(PREFIX.Unit, ['Unit', node, pid, processStart, callId, start]);
+}
+/** A span is one (trace, span) pair, whichever agent met it (as itself or as a parent). */
+export function spanNodeId(traceId: string, spanId: string): string {
+  return hashId(PREFIX.Span, ['Span', traceId, spanId]);
 }
 export function gpuBufferId(device: string, ptr: string, allocated: number): string {
   return hashId(PREFIX.GpuBuffer, ['GpuBuffer', device, ptr, allocated]);
@@ -421,6 +485,8 @@ export function expectedNodeId(n: GraphNode): string {
       return gpuKernelId(n.node, n.pid, n.start, n.func);
     case 'Alert':
       return alertId(n.rule, n.subject, n.object);
+    case 'Span':
+      return spanNodeId(n.traceId, n.spanId);
   }
 }
 

@@ -24,6 +24,9 @@ function origin(n: GraphNode, agent: string, node: string): 'own' | 'shared' | s
       return n.agent === agent ? 'own' : `a Gap of agent ${n.agent}`;
     case 'Invocation':
       return 'shared';
+    case 'Span':
+      // A span known only as a parent may come from any node; a received span is its node's.
+      return n.node === undefined ? 'shared' : n.node === node ? 'own' : `a Span of node ${n.node}`;
     case 'Endpoint':
       return n.node === undefined ? 'shared' : n.node === node ? 'own' : `an Endpoint of node ${n.node}`;
     case 'File':

@@ -6,6 +6,7 @@ function unit(callId: string, tid: number): ActiveUnit {
     node: { id: `unt_${callId}`, type: 'Unit', node: 'n', pid: 1, processStart: 0, callId, start: 0 },
     invocation: { id: `inv_${callId}`, type: 'Invocation', callId, start: 0, source: 'shim' },
     tid,
+    servedBefore: 0,
     ephemeral: new Map(),
   };
 }

@@ -24,6 +24,8 @@ export interface ActiveUnit {
   invocation: InvocationNode;
   /** The thread whose begin marker opened it. */
   tid: number;
+  /** Invocations this process image had finished when this one began (a cold start claims none). */
+  servedBefore: number;
   /** Files on ephemeral volumes this unit made: checked when the invocation ends. */
   ephemeral: Map<string, { node: FileNode; path: string }>;
 }

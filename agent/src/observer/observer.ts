@@ -31,6 +31,8 @@ import { FileVersions } from './versions.js';
 import { ProcessUnits, type ActiveUnit } from './attribution.js';
 
 const AT_FDCWD = -100;
+/** Call ids remembered for spans that arrive after their invocation. */
+const RECENT_UNITS = 10000;
 const O_CLOEXEC = 0x80000;
 const O_ACCMODE = 3;
 const O_CREAT = 0x40;
@@ -89,6 +91,8 @@ interface ProcState {
   instance?: InstanceNode;
   /** The invocations in progress and which thread serves which (attribution.ts). */
   units: ProcessUnits;
+  /** Invocations this image finished. */
+  served?: number;
   /** cudaSetDevice's ordinal, and the GPU server this process reaches (API remoting), if any. */
   gpuOrdinal?: number;
   gpuServer?: string;
@@ -165,6 +169,13 @@ export class Observer {
 
   /** Root processes seen so far (their first image). */
   roots: ProcessNode[] = [];
+  /** The latest unit of each recent call id, open or ended (for the app layer's spans). */
+  private readonly recent = new Map<string, ActiveUnit>();
+
+  unitOf(callId: string): ActiveUnit | undefined {
+    return this.recent.get(callId);
+  }
+
   /** Live instances and how many of their processes are alive. */
   private readonly live = new Map<string, { node: InstanceNode; procs: number }>();
 
@@ -360,8 +371,10 @@ export class Observer {
   private onMarker(p: ProcState, tid: number, phase: 'begin' | 'end', callId: string, t: number, fn?: string): void {
     if (phase === 'end') {
       const u = p.units.end(callId);
-      if (u) this.closeUnit(u, t);
-      else this.stats.markerMismatch++;
+      if (u) {
+        this.closeUnit(u, t);
+        p.served = (p.served ?? 0) + 1;
+      } else this.stats.markerMismatch++;
       return;
     }
     const img = p.image.node;
@@ -393,7 +406,12 @@ export class Observer {
     if (tenant) node.tenant = tenant;
     if (p.instance) node.instance = p.instance.id;
     if (functionName) node.function = functionName;
-    return { node, invocation, tid, ephemeral: new Map() };
+    const u: ActiveUnit = { node, invocation, tid, servedBefore: p.served ?? 0, ephemeral: new Map() };
+    // Spans arrive after their invocation: they find it by call id (app-layer.ts).
+    this.recent.delete(callId);
+    this.recent.set(callId, u);
+    if (this.recent.size > RECENT_UNITS) this.recent.delete(this.recent.keys().next().value!);
+    return u;
   }
 
   private endUnits(p: ProcState, t: number): void {
@@ -558,6 +576,7 @@ export class Observer {
       // A new image runs no more of the invocation's handler code: its units end here.
       this.endUnits(p, t);
       p.image = img;
+      p.served = 0;
       p.gpuOrdinal = undefined;
       for (const [fd, entry] of [...p.fds]) if (entry.cloexec) this.dropFd(p, fd);
     }

@@ -1,4 +1,4 @@
-import { NodeAgent, preflight, type SchedPolicy } from '@faasprov/agent';
+import { NodeAgent, parseOtlpAddress, preflight, type SchedPolicy } from '@faasprov/agent';
 import { fail } from '../output.js';
 
 export interface AgentCliOptions {
@@ -12,6 +12,7 @@ export interface AgentCliOptions {
   bpftrace: string;
   perfPages: number;
   metrics: string;
+  otlp: string;
   countRaw?: boolean;
   counterFlush: number;
   batchInterval: number;
@@ -46,9 +47,16 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
   } catch (err) {
     fail(err);
   }
+  let otlp: { host: string; port: number } | undefined;
+  try {
+    otlp = parseOtlpAddress(o.otlp);
+  } catch (err) {
+    fail(err);
+  }
   let agent: NodeAgent;
   try {
     agent = new NodeAgent({
+      otlp,
       collector: o.collector,
       nats: o.nats,
       token: o.token,
@@ -72,7 +80,7 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
   } catch (err) {
     fail(err);
   }
-  process.stderr.write(`faasprov agent: running as ${agent.agentId}${agent.metricsUrl ? `, metrics on ${agent.metricsUrl}` : ''}\n`);
+  process.stderr.write(`faasprov agent: running as ${agent.agentId}${agent.metricsUrl ? `, metrics on ${agent.metricsUrl}` : ''}${agent.otlpUrl ? `, OTLP on ${agent.otlpUrl}` : ''}\n`);
   let stopping = false;
   const stop = async (sig: string) => {
     if (stopping) return;

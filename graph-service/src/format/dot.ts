@@ -7,7 +7,7 @@ function quote(s: string): string {
 
 const SHAPE = {
   Process: 'box', File: 'note', Endpoint: 'diamond', Gap: 'octagon', Instance: 'house', Pipe: 'cds',
-  Invocation: 'component', Unit: 'box3d', GpuBuffer: 'cylinder', GpuKernel: 'hexagon', Alert: 'doubleoctagon',
+  Invocation: 'component', Unit: 'box3d', GpuBuffer: 'cylinder', GpuKernel: 'hexagon', Alert: 'doubleoctagon', Span: 'ellipse',
 } as const;
 
 /** Graphviz DOT, edges in W3C PROV direction. */

@@ -33,5 +33,7 @@ export function nodeLabel(n: GraphNode): string {
       return printable(`Alert ${n.severity} ${n.rule}: ${n.summary}`);
     case 'GpuKernel':
       return printable(`GpuKernel ${n.symbol ?? n.func} by ${n.pid}${n.rc ? ` [rc ${n.rc}]` : ''}`);
+    case 'Span':
+      return printable(`Span ${n.kind ?? ''} ${n.name ?? n.spanId}${n.callId ? ` in ${n.callId}` : ''}`.replace(/ {2,}/g, ' '));
   }
 }

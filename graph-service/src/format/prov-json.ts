@@ -18,6 +18,7 @@ const KIND: Record<GraphNode['type'], 'entity' | 'activity' | 'agent'> = {
   Gap: 'entity',
   Instance: 'agent',
   Invocation: 'activity',
+  Span: 'activity',
   Unit: 'activity',
   GpuKernel: 'activity',
   GpuBuffer: 'entity',
@@ -65,6 +66,8 @@ function label(n: GraphNode): string {
       return `gpu kernel ${n.symbol ?? n.func}`;
     case 'Alert':
       return `${n.severity} alert: ${n.rule}`;
+    case 'Span':
+      return `span ${n.name ?? n.spanId}`;
   }
 }
 
