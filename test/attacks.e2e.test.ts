@@ -102,6 +102,59 @@ describe('attack scenarios raise alerts whose backward trace holds the whole att
     expect(g.nodes.some((n) => n.type === 'Unit' && n.callId === 'shell-1')).toBe(true);
   });
 
+  const attackView = async (id: string) => {
+    const r = await faasprov(['trace', id, '--backward', '--view', 'attack', '--store', collector.store, '--format', 'json']);
+    expect(r.exitCode).toBe(0);
+    return JSON.parse(String(r.stdout)) as { nodes: { id: string; type: string; label?: string }[]; folded: { nodes: GraphNode[] }; steps: string[] };
+  };
+  const invocationAndUnits = (callId: string) => store.nodes.filter((n) => (n.type === 'Unit' || n.type === 'Invocation') && n.callId === callId);
+
+  it('the attack view of each alert holds its ground truth (recall 1.0) and little else (precision >= 0.9)', async () => {
+    const [host, port] = attacker.at.split(':');
+    const ep = store.nodes.find((n) => n.type === 'Endpoint' && n.address === host && n.port === Number(port))!;
+    const u2 = unit('warm-2');
+    const exfil = alerts.find((a) => a.rule === 'egress-outside-allow-list' && a.subject === u2.id)!;
+    const shell = alerts.find((a) => a.rule === 'shell-in-function')!;
+    const file = (suffix: string) => store.nodes.filter((n) => n.type === 'File' && String(n.path).endsWith(suffix));
+    const cases = [
+      { alert: exfil, truth: [...invocationAndUnits('warm-1'), ...invocationAndUnits('warm-2'), ...file('/code/function/patch.py'), ...file('/cards.txt'), ep] },
+      { alert: shell, truth: [...invocationAndUnits('shell-1'), ...store.nodes.filter((n) => n.id === shell.subject || n.id === shell.object)] },
+    ];
+    for (const { alert, truth } of cases) {
+      const v = await attackView(alert.id);
+      const shown = v.nodes.filter((n) => n.type !== 'Summary').map((n) => n.id);
+      const want = [alert.id, ...truth.map((n) => n.id)];
+      expect(want.filter((id) => !shown.includes(id))).toEqual([]);
+      expect(want.length / shown.length).toBeGreaterThanOrEqual(0.9);
+      // The steps name the attack's invocations, in order.
+      const named = v.steps.flatMap((s) => /^invocation (\S+) of \S+ began$/.exec(s)?.slice(1) ?? []);
+      expect(named).toEqual(alert === exfil ? ['warm-1', 'warm-2'] : ['shell-1']);
+    }
+  });
+
+  it('a benign invocation that ran at the same time is in neither view of the exfiltration trace', async () => {
+    const u2 = unit('warm-2');
+    const exfil = alerts.find((a) => a.rule === 'egress-outside-allow-list' && a.subject === u2.id)!;
+    const benign = new Set(invocationAndUnits('benign-1').map((n) => n.id));
+    expect(benign.size).toBe(2);
+    const full = await traceFrom(exfil.id);
+    const v = await attackView(exfil.id);
+    for (const ids of [full.nodes.map((n) => n.id), v.nodes.map((n) => n.id), v.folded.nodes.map((n) => n.id)]) {
+      expect(ids.filter((id) => benign.has(id))).toEqual([]);
+    }
+  });
+
+  it("the forward trace from the attacker's endpoint reaches the Invocation nodes it caused", async () => {
+    const [host, port] = attacker.at.split(':');
+    const ep = store.nodes.find((n) => n.type === 'Endpoint' && n.address === host && n.port === Number(port))!;
+    const r = await faasprov(['trace', ep.id, '--forward', '--store', collector.store, '--format', 'json']);
+    expect(r.exitCode).toBe(0);
+    const g = JSON.parse(String(r.stdout)) as { nodes: GraphNode[] };
+    const reached = g.nodes.flatMap((n) => (n.type === 'Invocation' ? [n.callId] : []));
+    expect(reached).toEqual(expect.arrayContaining(['warm-1', 'warm-2']));
+    expect(reached).not.toContain('benign-1');
+  });
+
   it('benign traffic raises no alert', () => {
     expect(alerts.filter((a) => a.function === 'get-price')).toEqual([]);
     // Nor is the allowed service an egress finding.

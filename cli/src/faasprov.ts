@@ -193,6 +193,7 @@ program
   .option('--max-depth <n>', 'hops from the start node', int('--max-depth', 0, 100), 64)
   .addOption(timeOption('--since', 'only what happened from this time on (µs since the epoch)'))
   .addOption(timeOption('--until', 'only what happened up to this time (µs)'))
+  .addOption(new Option('--view <view>', 'full: every node; attack: the causal chain with steps, context folded into summaries (tree or json)').choices(['full', 'attack']).default('full'))
   .addOption(serverOption())
   .addOption(keyOption())
   .action(async (id: string, o) => process.exit(await traceCommand(id, o)));

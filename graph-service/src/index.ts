@@ -8,3 +8,4 @@ export * from './queries/invocation.js';
 export * from './queries/instances.js';
 export * from './queries/scope.js';
 export * from './queries/cypher-policy.js';
+export * from './queries/attack-view.js';

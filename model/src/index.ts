@@ -5,3 +5,4 @@ export * from './batch.js';
 export * from './transport.js';
 export * from './tenancy.js';
 export * from './origin.js';
+export * from './view.js';

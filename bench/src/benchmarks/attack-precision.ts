@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeAgent } from '@faasprov/agent';
 import { AgentTokens, ApiKeys, DEFAULT_RULES_FILE, RuleEngine, loadRules } from '@faasprov/collector';
 import { SqliteGraphStore } from '@faasprov/store';
-import { buildServer, trace } from '@faasprov/graph-service';
+import { attackView, buildServer, trace, viewNodeLabel } from '@faasprov/graph-service';
 import { ALL_TENANTS, type AlertNode, type GraphNode } from '@faasprov/model';
 import { gapTotals, lossFigures, metricValue } from './accounting.js';
 import type { Benchmark } from './index.js';
@@ -30,13 +30,16 @@ interface Scenario {
   truth: (nodes: GraphNode[], alert: AlertNode) => GraphNode[];
 }
 
-const unitOf = (nodes: GraphNode[], callId: string) => nodes.filter((n) => n.type === 'Unit' && n.callId === callId);
+/** An invocation's units and the Invocation node itself: the steps name it, an investigator needs it. */
+const unitOf = (nodes: GraphNode[], callId: string) => nodes.filter((n) => (n.type === 'Unit' || n.type === 'Invocation') && n.callId === callId);
 const fileEnding = (nodes: GraphNode[], suffix: string) => nodes.filter((n) => n.type === 'File' && n.path.endsWith(suffix));
 
 /**
  * Attack scenarios under the real agent, alerts by the shipped rules; for each, the backward trace
- * from its alert: its size, recall (ground-truth nodes found) and precision (ground truth over all
- * nodes in the trace).
+ * from its alert in both views: its size, recall (ground-truth nodes found) and precision (ground
+ * truth over the nodes shown). In the attack view, summary nodes are labelled folds, not claims:
+ * precision counts the graph's own nodes shown, and `summaries` says how many folds were shown
+ * beside them (`precision with summaries` counts them as nodes too).
  */
 export const attackPrecision: Benchmark = {
   name: 'attack-precision',
@@ -102,14 +105,27 @@ export const attackPrecision: Benchmark = {
           continue;
         }
         const t = await trace(store, alert.id, { direction: 'backward', scope: ALL_TENANTS });
-        const inTrace = new Set(t.nodes.map((n) => n.id));
         const truth = [alert, ...s.truth(nodes, alert)];
-        const found = truth.filter((n) => inTrace.has(n.id)).length;
-        out[`${s.name} trace nodes`] = t.nodes.length;
         out[`${s.name} ground truth`] = truth.length;
-        out[`${s.name} recall`] = found / truth.length;
-        out[`${s.name} precision`] = found / t.nodes.length;
-        progress(`${s.name}: ${t.nodes.length} nodes, recall ${found}/${truth.length}`);
+        const inTrace = new Set(t.nodes.map((n) => n.id));
+        const found = truth.filter((n) => inTrace.has(n.id)).length;
+        out[`${s.name} full: nodes`] = t.nodes.length;
+        out[`${s.name} full: recall`] = found / truth.length;
+        out[`${s.name} full: precision`] = found / t.nodes.length;
+        const v = await attackView(store, t, ALL_TENANTS);
+        const shown = v.nodes.filter((n) => n.type !== 'Summary');
+        const summaries = v.nodes.length - shown.length;
+        const foundA = truth.filter((n) => shown.some((m) => m.id === n.id)).length;
+        out[`${s.name} attack: nodes`] = shown.length;
+        out[`${s.name} attack: summaries`] = summaries;
+        out[`${s.name} attack: recall`] = foundA / truth.length;
+        out[`${s.name} attack: precision`] = foundA / shown.length;
+        out[`${s.name} attack: precision with summaries`] = foundA / v.nodes.length;
+        // What the view shows beyond the ground truth, and what it folded, in words.
+        const extra = shown.filter((n) => !truth.some((m) => m.id === n.id)).map((n) => viewNodeLabel(n));
+        out[`${s.name} attack: shown beyond truth`] = extra.join('; ') || 'none';
+        out[`${s.name} attack: folded`] = v.nodes.flatMap((n) => (n.type === 'Summary' ? [n.label] : [])).join('; ');
+        progress(`${s.name}: full ${t.nodes.length} nodes, attack ${shown.length} + ${summaries} summaries, recall ${foundA}/${truth.length}`);
       }
       return out;
     } finally {

@@ -1,5 +1,5 @@
-import type { TraceResult } from '@faasprov/graph-service';
-import { nodeLabel } from '@faasprov/graph-service';
+import type { AttackView, TraceResult } from '@faasprov/graph-service';
+import { formatAttack, nodeLabel } from '@faasprov/graph-service';
 import { ApiClient } from '../api-client.js';
 import { fail } from '../output.js';
 import { emitRendered, render, type CliFormat } from '../render.js';
@@ -15,6 +15,7 @@ export interface TraceCliOptions {
   maxDepth: number;
   since?: number;
   until?: number;
+  view?: 'full' | 'attack';
 }
 
 /** faasprov trace NODE_ID --backward|--forward: a time-respecting trace, through the query API. */
@@ -25,6 +26,15 @@ export async function traceCommand(id: string, o: TraceCliOptions): Promise<numb
     const q = new URLSearchParams({ from: id, direction: o.backward ? 'backward' : 'forward', depth: String(o.maxDepth) });
     if (o.since !== undefined) q.set('since', String(o.since));
     if (o.until !== undefined) q.set('until', String(o.until));
+    if (o.view === 'attack') {
+      if (o.format !== 'tree' && o.format !== 'json') fail(new Error('--view attack prints as tree or json; exports take --view full'));
+      q.set('view', 'attack');
+      const v = await api.json<AttackView>(`/api/v1/trace?${q}`);
+      const start = v.nodes.find((n) => n.id === id);
+      const title = `attack view of the ${v.direction} trace from ${start && start.type !== 'Summary' ? nodeLabel(start) : id}${v.truncated ? ' (truncated)' : ''}`;
+      emitRendered(o.format === 'json' ? JSON.stringify(v, null, 2) + '\n' : formatAttack(v, title), o.out, process.stdout);
+      return 0;
+    }
     const r = await api.json<TraceResult>(`/api/v1/trace?${q}`);
     const start = r.nodes.find((n) => n.id === id)!;
     const title = `${r.direction} trace from ${nodeLabel(start)}${r.truncated ? ' (truncated)' : ''}`;

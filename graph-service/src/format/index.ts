@@ -29,3 +29,4 @@ export function formatGraph(g: SerializedGraph, format: Format, title?: string):
 export { formatDot, formatTree, formatProvJson, formatGraphml };
 export { nodeLabel, printable } from './label.js';
 export { renderGraphviz } from './graphviz.js';
+export { formatAttack, viewNodeLabel } from './attack.js';

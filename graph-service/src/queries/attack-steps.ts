@@ -1,0 +1,80 @@
+import type { GraphEdge, GraphNode } from '@faasprov/model';
+import { printable } from '../format/label.js';
+
+const base = (p: string) => p.slice(p.lastIndexOf('/') + 1) || p;
+const addr = (n: { address: string; port: number }) => `${n.address.includes(':') ? `[${n.address}]` : n.address}:${n.port}`;
+
+function who(n: GraphNode): string {
+  switch (n.type) {
+    case 'Unit':
+    case 'Invocation':
+      return `invocation ${n.callId}`;
+    case 'Process':
+      return `process ${base(n.exe)} (pid ${n.pid})`;
+    case 'GpuKernel':
+      return `GPU kernel ${n.symbol ?? n.func}`;
+    default:
+      return n.type.toLowerCase();
+  }
+}
+
+function what(n: GraphNode): string {
+  switch (n.type) {
+    case 'File':
+      return n.path;
+    case 'Endpoint':
+      return addr(n);
+    case 'Pipe':
+      return `a ${n.kind}`;
+    case 'GpuBuffer':
+      return `GPU buffer ${n.ptr}`;
+    default:
+      return who(n);
+  }
+}
+
+const bytes = (e: GraphEdge) => (e.bytes > 0 ? ` (${e.bytes} bytes)` : '');
+
+function sentence(e: GraphEdge, from: GraphNode, to: GraphNode): string | undefined {
+  switch (e.type) {
+    case 'USED':
+      if (to.type === 'Endpoint') return e.attrs?.initiated ? `${who(from)} connected to ${addr(to)}` : `${who(from)} received data from ${addr(to)}${bytes(e)}`;
+      return `${who(from)} read ${what(to)}${bytes(e)}`;
+    case 'WAS_GENERATED_BY':
+      if (from.type === 'Endpoint') return e.bytes > 0 ? `${who(to)} sent ${e.bytes} bytes to ${addr(from)}` : `${who(to)} served ${addr(from)}`;
+      return `${who(to)} wrote ${what(from)}${bytes(e)}`;
+    case 'WAS_INVALIDATED_BY':
+      return `${who(to)} deleted ${what(from)}`;
+    case 'WAS_INFORMED_BY':
+      if (from.type === 'Invocation' && to.type === 'Invocation') return `invocation ${to.callId} called invocation ${from.callId}`;
+      if (from.type === 'Process' && to.type === 'Process' && from.pid === to.pid) return `${who(to)} executed ${from.argv.join(' ') || from.exe}`;
+      if (from.type === 'Process') return `${who(to)} started ${who(from)}: ${from.argv.join(' ') || from.exe}`;
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The chain in plain words, one step per operation, in time order (ties: invocations, operations, alerts, then by text): when each
+ * invocation began, what its units and processes read, wrote, sent, started and deleted, and the
+ * alert. Only nodes shown in the view speak; what was folded is summarised in its node.
+ */
+export function attackSteps(nodes: GraphNode[], edges: GraphEdge[]): string[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  // At one time: an invocation begins, then operations, then the alert they raised.
+  const events: { t: number; rank: number; text: string }[] = [];
+  for (const n of nodes) {
+    if (n.type === 'Invocation') events.push({ t: n.start, rank: 0, text: `invocation ${n.callId}${n.function ? ` of ${n.function}` : ''} began` });
+    if (n.type === 'Alert') events.push({ t: n.time, rank: 2, text: `alert ${n.rule} (${n.severity}): ${n.summary}` });
+  }
+  for (const e of edges) {
+    const [from, to] = [byId.get(e.from), byId.get(e.to)];
+    if (!from || !to) continue;
+    const text = sentence(e, from, to);
+    if (text) events.push({ t: e.firstTime, rank: 1, text });
+  }
+  events.sort((a, b) => a.t - b.t || a.rank - b.rank || a.text.localeCompare(b.text));
+  const seen = new Set<string>();
+  return events.filter((e) => !seen.has(e.text) && seen.add(e.text)).map((e) => printable(e.text));
+}

@@ -1,0 +1,24 @@
+import type { GraphEdge, GraphNode } from './graph.js';
+
+/**
+ * A node of a query's view, never stored: nodes folded together (graph-service's attack view).
+ * members lists what it holds, so a client can expand it from the view's `folded` part.
+ */
+export interface SummaryNode {
+  id: string;
+  type: 'Summary';
+  /** Why these nodes were folded: a process's start-up, the function's baseline, system files, loopback peers. */
+  kind: 'start-up' | 'baseline' | 'system' | 'peers';
+  /** What it holds, in words: `python3 start-up: 1 process, 109 files`. */
+  label: string;
+  members: string[];
+  /** Members by node type. */
+  holds: Record<string, number>;
+}
+
+export type ViewNode = GraphNode | SummaryNode;
+
+export interface ViewGraph {
+  nodes: ViewNode[];
+  edges: GraphEdge[];
+}

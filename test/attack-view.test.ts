@@ -1,0 +1,138 @@
+import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import {
+  ALL_TENANTS, alertId, edgeId, endpointId, fileId, instanceId, invocationId, processId, unitId,
+  type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode, type SummaryNode,
+} from '@faasprov/model';
+import { SqliteGraphStore } from '@faasprov/store';
+import { attackView, buildServer, trace, type AttackView } from '@faasprov/graph-service';
+import { faasprov, tempDir } from './helpers.js';
+
+/**
+ * A warm python process (started at 10, reads its start-up files) serves three invocations of f:
+ * a fetches a payload from the attacker and writes it; c (benign, concurrent) reads the config and
+ * its prices; b reads the payload, the config (as every invocation does), the cards and a CA file,
+ * and sends the cards to the attacker, which raises the alert.
+ */
+function scenario() {
+  const node = 'n1';
+  const P: GraphNode = { id: processId(node, 7, 10), type: 'Process', node, pid: 7, start: 10, exe: '/usr/bin/python3', argv: ['python3', 'index.py'] };
+  const I: GraphNode = { id: instanceId(node, 7, 10), type: 'Instance', node, rootPid: 7, start: 10, mode: 'local', function: 'f' };
+  const file = (path: string, version: number): GraphNode => ({ id: fileId(node, path, version), type: 'File', node, path, version });
+  const inv = (callId: string, start: number): GraphNode => ({ id: invocationId(callId), type: 'Invocation', callId, start, function: 'f', source: 'shim' });
+  const unit = (callId: string, start: number): GraphNode => ({ id: unitId(node, 7, 10, callId, start), type: 'Unit', node, pid: 7, processStart: 10, callId, start, function: 'f' });
+  const n = {
+    P, I, os: file('/usr/lib/python3.11/os.py', 0), handler: file('/home/app/index.py', 0),
+    A: inv('a', 100), uA: unit('a', 100), B: inv('b', 200), uB: unit('b', 200), C: inv('c', 150), uC: unit('c', 150),
+    attacker: { id: endpointId('10.0.0.5', 4711), type: 'Endpoint', address: '10.0.0.5', port: 4711 } as GraphNode,
+    payload: file('/tmp/payload.py', 120), cards: file('/data/cards', 0), cert: file('/etc/ssl/cert.pem', 0),
+    config: file('/home/app/config.json', 0), prices: file('/data/prices', 0),
+  };
+  const alert: GraphNode = { id: alertId('egress', n.uB.id, n.attacker.id), type: 'Alert', rule: 'egress', severity: 'high', time: 230, summary: 'b sent data to 10.0.0.5:4711', subject: n.uB.id, object: n.attacker.id, function: 'f' };
+  const e = (type: EdgeType, from: GraphNode, to: GraphNode, t: number, bytes = 1, attrs?: EdgeAttrs): GraphEdge => ({
+    id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime: t, lastTime: t, count: 1, bytes, ...(attrs ? { attrs } : {}),
+  });
+  const edges = [
+    e('WAS_ASSOCIATED_WITH', n.P, n.I, 10), e('USED', n.P, n.os, 11), e('USED', n.P, n.handler, 12),
+    e('PART_OF', n.uA, n.A, 100), e('WAS_INFORMED_BY', n.uA, n.P, 100), e('USED', n.uA, n.attacker, 110, 0, { initiated: true }), e('WAS_GENERATED_BY', n.payload, n.uA, 120, 40),
+    e('PART_OF', n.uC, n.C, 150), e('WAS_INFORMED_BY', n.uC, n.P, 150), e('USED', n.uC, n.config, 160), e('USED', n.uC, n.prices, 170),
+    e('PART_OF', n.uB, n.B, 200), e('WAS_INFORMED_BY', n.uB, n.P, 200), e('USED', n.uB, n.payload, 210, 40), e('USED', n.uB, n.config, 215),
+    e('USED', n.uB, n.cards, 220, 19), e('USED', n.uB, n.cert, 225), e('WAS_GENERATED_BY', n.attacker, n.uB, 230, 19),
+    e('CONCERNS', alert, n.uB, 230), e('CONCERNS', alert, n.attacker, 230),
+  ];
+  return { n, alert, nodes: [...Object.values(n), alert], edges };
+}
+
+describe('attack view', () => {
+  const dir = tempDir('fp-attackview-');
+  const s = scenario();
+  let store: SqliteGraphStore;
+  let app: FastifyInstance;
+  let url: string;
+  let view: AttackView;
+
+  beforeAll(async () => {
+    store = new SqliteGraphStore(join(dir, 's.db'));
+    await store.applyBatch({ agent: 'n1:t', seq: 0, nodes: s.nodes, edges: s.edges });
+    view = await attackView(store, await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS }), ALL_TENANTS);
+    app = await buildServer({ store });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  }, 60000);
+
+  afterAll(async () => {
+    await app.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const summaries = (v: AttackView) => v.nodes.filter((n): n is SummaryNode => n.type === 'Summary');
+
+  it('shows the causal chain and nothing else beside its summaries', () => {
+    const { n, alert } = s;
+    const shown = view.nodes.filter((x) => x.type !== 'Summary').map((x) => x.id).sort();
+    expect(shown).toEqual([alert, n.uB, n.uA, n.A, n.B, n.attacker, n.payload, n.cards].map((x) => x.id).sort());
+  });
+
+  it('folds start-up, the baseline and system files into summaries that say what they hold', () => {
+    const { n } = s;
+    const byLabel = Object.fromEntries(summaries(view).map((x) => [x.label, x.members.sort()]));
+    expect(byLabel).toEqual({
+      'python3 start-up: 2 files, 1 instance, 1 process': [n.P, n.I, n.os, n.handler].map((x) => x.id).sort(),
+      'f baseline: 1 file': [n.config.id],
+      'system and runtime files: 1 file': [n.cert.id],
+    });
+    // The units' link to the process they run in now ends at its summary, one merged edge each.
+    const startup = summaries(view).find((x) => x.kind === 'start-up')!;
+    expect(view.edges.filter((e) => e.to === startup.id && e.type === 'WAS_INFORMED_BY').map((e) => e.from).sort()).toEqual([n.uA.id, n.uB.id].sort());
+  });
+
+  it('never drops a node: each node of the full trace is shown or in exactly one summary, with its edges in folded', async () => {
+    const full = await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS });
+    const shown = new Set(view.nodes.map((x) => x.id));
+    for (const x of full.nodes) {
+      const holders = summaries(view).filter((m) => m.members.includes(x.id)).length;
+      expect({ id: x.id, places: (shown.has(x.id) ? 1 : 0) + holders }).toEqual({ id: x.id, places: 1 });
+    }
+    const foldedIds = new Set(view.folded.nodes.map((x) => x.id));
+    expect(full.edges.filter((e) => foldedIds.has(e.from) || foldedIds.has(e.to)).map((e) => e.id).sort()).toEqual(view.folded.edges.map((e) => e.id).sort());
+  });
+
+  it('keeps the concurrent benign invocation out of both views', async () => {
+    const full = await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS });
+    for (const g of [full.nodes, view.nodes, view.folded.nodes]) {
+      expect(g.some((x) => x.id === s.n.C.id || x.id === s.n.uC.id || x.id === s.n.prices.id)).toBe(false);
+    }
+  });
+
+  it('tells the story in plain words, in causal order, naming the invocations in order', () => {
+    expect(view.steps).toEqual([
+      'invocation a of f began',
+      'invocation a connected to 10.0.0.5:4711',
+      'invocation a wrote /tmp/payload.py (40 bytes)',
+      'invocation b of f began',
+      'invocation b read /tmp/payload.py (40 bytes)',
+      'invocation b read /data/cards (19 bytes)',
+      'invocation b sent 19 bytes to 10.0.0.5:4711',
+      'alert egress (high): b sent data to 10.0.0.5:4711',
+    ]);
+  });
+
+  it('is deterministic, and served by the API and the CLI', async () => {
+    const again = await attackView(store, await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS }), ALL_TENANTS);
+    expect(JSON.stringify(again)).toBe(JSON.stringify(view));
+    const r = await fetch(`${url}/api/v1/trace?from=${s.alert.id}&direction=backward&view=attack`);
+    expect(r.status).toBe(200);
+    expect(JSON.stringify(await r.json())).toBe(JSON.stringify(view));
+    const full = (await (await fetch(`${url}/api/v1/trace?from=${s.alert.id}&direction=backward&view=full`)).json()) as { nodes: unknown[] };
+    expect(full.nodes).toHaveLength(view.nodes.length - summaries(view).length + view.folded.nodes.length);
+    const dot = await fetch(`${url}/api/v1/trace?from=${s.alert.id}&view=attack&format=dot`);
+    expect(dot.status).toBe(400);
+    expect(((await dot.json()) as { code: string }).code).toBe('FP_ERR_BAD_OPTION');
+    const cli = await faasprov(['trace', s.alert.id, '--backward', '--view', 'attack', '--store', join(dir, 's.db')]);
+    expect(cli.exitCode).toBe(0);
+    expect(cli.stdout).toContain('  1. invocation a of f began');
+    expect(cli.stdout).toContain('[python3 start-up: 2 files, 1 instance, 1 process]');
+  });
+});
