@@ -194,6 +194,33 @@ describe.each(['node24-faasprov', 'python3-http-faasprov'] as Lang[])('template 
     }
   });
 
+  it('runs as the plain template with FAASPROV_SHIM=off: no markers, spans or forwarded call id', async () => {
+    const echo = await startEcho();
+    const tlsEcho = await startEcho(true);
+    const fn = await startFunction(lang, HANDLERS[lang].calls, { FAASPROV_SHIM: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const before = receiver.spans().length;
+      const tp = newTraceparent();
+      const r = await fetch(`${fn.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-call-id': 'plain-1', traceparent: tp.header }, body: JSON.stringify({ http: echo.url, https: tlsEcho.url }) });
+      expect(r.status).toBe(200);
+      await r.text();
+      expect(r.headers.get('x-call-id')).toBeNull();
+      const outgoing = [...echo.requests, ...tlsEcho.requests];
+      expect(outgoing.length).toBeGreaterThan(0);
+      for (const o of outgoing) {
+        expect(o.headers['x-call-id']).toBeUndefined();
+        expect(o.headers.traceparent).toBeUndefined();
+      }
+      await new Promise((res) => setTimeout(res, 1500)); // three export periods
+      expect(receiver.spans().slice(before).filter((x) => x.traceId === tp.traceId)).toEqual([]);
+      expect(fn.markers()).toEqual([]);
+    } finally {
+      await fn.stop();
+      await echo.stop();
+      await tlsEcho.stop();
+    }
+  });
+
   it.each([['absent', false], ['broken', true]])('keeps serving when the agent is %s: one warning, then quiet', async (_what, broken) => {
     const bad = broken ? await startReceiver({ fail: true }) : undefined;
     // Port 9 (discard) is closed on these machines: nothing listens there.

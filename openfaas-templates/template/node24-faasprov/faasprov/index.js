@@ -1,11 +1,9 @@
 'use strict'
 // The faasprov shim. index.js loads it before anything else, so that the OpenTelemetry
 // instrumentations patch http, https and undici before the function's code uses them.
+// FAASPROV_SHIM=off leaves the function as the plain template would run it (for comparisons).
 
-const { Markers, FUNCTION_NAME } = require('./markers')
-const { startTelemetry } = require('./telemetry')
-const { invocationListener } = require('./invocation')
-const { SwitchTracker, concurrencyWanted } = require('./concurrency')
+const { FUNCTION_NAME } = require('./markers')
 const { warnOnce } = require('./warn')
 
 /** The function's name: ours, then what OpenFaaS sets in a function's pod, then OpenTelemetry's. */
@@ -16,18 +14,29 @@ function functionNameFrom (env = process.env) {
   return undefined
 }
 
-const functionName = functionNameFrom()
-const markers = new Markers(functionName)
-// Before anything can start libuv's thread pool (the tracker sizes it).
-const tracker = concurrencyWanted() ? new SwitchTracker(markers).start() : undefined
-const telemetry = startTelemetry({ functionName, namespace: process.env.OPENFAAS_NAMESPACE, tracker })
-
-function wrap (app) {
-  return invocationListener({ app, markers, tracer: telemetry.tracer, functionName, tracker })
+function startShim () {
+  const { Markers } = require('./markers')
+  const { startTelemetry } = require('./telemetry')
+  const { invocationListener } = require('./invocation')
+  const { SwitchTracker, concurrencyWanted } = require('./concurrency')
+  const functionName = functionNameFrom()
+  const markers = new Markers(functionName)
+  // Before anything can start libuv's thread pool (the tracker sizes it).
+  const tracker = concurrencyWanted() ? new SwitchTracker(markers).start() : undefined
+  const telemetry = startTelemetry({ functionName, namespace: process.env.OPENFAAS_NAMESPACE, tracker })
+  return {
+    enabled: true,
+    functionName,
+    markers,
+    telemetry,
+    tracker,
+    wrap: (app) => invocationListener({ app, markers, tracer: telemetry.tracer, functionName, tracker }),
+    async shutdown () {
+      try { await telemetry.shutdown() } catch (err) { warnOnce('shutdown', `telemetry shutdown failed (${err.message})`) }
+    }
+  }
 }
 
-async function shutdown () {
-  try { await telemetry.shutdown() } catch (err) { warnOnce('shutdown', `telemetry shutdown failed (${err.message})`) }
-}
-
-module.exports = { wrap, shutdown, functionName, markers, telemetry, tracker }
+module.exports = process.env.FAASPROV_SHIM === 'off'
+  ? { enabled: false, functionName: functionNameFrom(), wrap: (app) => app, shutdown: async () => {} }
+  : startShim()

@@ -1,10 +1,9 @@
 """The faasprov shim for OpenFaaS's python3-http handler signature. index.py loads it first, so the
-HTTP clients are instrumented before the function's code imports them."""
+HTTP clients are instrumented before the function's code imports them. FAASPROV_SHIM=off leaves the
+function as the plain template would run it (for comparisons)."""
 import os
 
-from .invocation import InvocationMiddleware
-from .markers import FUNCTION_NAME, Markers
-from .telemetry import start_telemetry
+from .markers import FUNCTION_NAME
 
 
 def function_name_from(env=os.environ):
@@ -16,13 +15,21 @@ def function_name_from(env=os.environ):
 
 
 function_name = function_name_from()
-markers = Markers(function_name)
-telemetry = start_telemetry(function_name, os.environ.get('OPENFAAS_NAMESPACE'))
+enabled = os.environ.get('FAASPROV_SHIM') != 'off'
+
+if enabled:
+    from .invocation import InvocationMiddleware
+    from .markers import Markers
+    from .telemetry import start_telemetry
+
+    markers = Markers(function_name)
+    telemetry = start_telemetry(function_name, os.environ.get('OPENFAAS_NAMESPACE'))
 
 
 def wrap(app):
-    return InvocationMiddleware(app, markers, telemetry.tracer, function_name)
+    return InvocationMiddleware(app, markers, telemetry.tracer, function_name) if enabled else app
 
 
 def shutdown():
-    telemetry.shutdown()
+    if enabled:
+        telemetry.shutdown()
