@@ -1,10 +1,11 @@
 import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENESIS_HASH, invocationId, type Batch, type GraphEdge, type InvocationNode, type SerializedGraph } from '@faasprov/model';
+import { ALL_TENANTS, GENESIS_HASH, invocationId, type Batch, type GraphEdge, type InvocationNode, type SerializedGraph } from '@faasprov/model';
 import { AppLayer, GraphBuffer, Observer, parseLine, type SpanRecord } from '@faasprov/agent';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { applyBatch } from '@faasprov/collector';
+import { buildServer, invocation, type InvocationView } from '@faasprov/graph-service';
 import { tempDir } from './helpers.js';
 
 const T = 'aa'.repeat(16);
@@ -27,6 +28,8 @@ class FakeNode {
       `X\t${fromNs - 100}\t${pid}\t1\t1\t0\t0\t/usr/bin/python3`,
       `O\t${fromNs - 50}\t${pid}\t3\t1\t-100\t/dev/null`,
       `m\t${fromNs}\t${pid}\t${pid}\tfaasprov:B:${callId} fn-${callId}`,
+      `O\t${fromNs + 10}\t${pid}\t4\t65\t-100\t/tmp/${callId}-${pid}`,
+      `W\t${fromNs + 20}\t${pid}/${pid}\t1\t4\t3`,
       `m\t${toNs}\t${pid}\t${pid}\tfaasprov:E:${callId}`,
     ]) this.obs.handle(parseLine(l));
   }
@@ -114,6 +117,39 @@ describe('stitching invocations through spans (both stores)', () => {
       expect(a.contradictions).toBeUndefined();
       const b = g.nodes.find((n) => n.id === invocationId('call-B')) as InvocationNode;
       expect(b.contradictions).toEqual(['function: the span says "not-what-runs", the instance runs "fn-call-B"']);
+    }
+    // The invocation view: attempts with their activity, both layers, callers, callees, the chain.
+    const views: InvocationView[] = [];
+    const sqlite2 = new SqliteGraphStore(join(dir, `s${n - 1}.db`));
+    for (const store of [sqlite2, neo] as GraphStore[]) {
+      const v = await invocation(store, 'call-C', { scope: ALL_TENANTS });
+      expect(v.attempts.map((a) => [a.attempt, (a.unit as { pid: number }).pid, a.activity.filter((e) => e.object.type === 'File').map((e) => [e.action, (e.object as { path?: string }).path])])).toEqual([
+        [1, 30, [['WAS_GENERATED_BY', '/tmp/call-C-30']]],
+        [2, 31, [['WAS_GENERATED_BY', '/tmp/call-C-31']]],
+      ]);
+      expect(v.spans.map((x) => (x as { spanId: string }).spanId)).toEqual(['c000000000000001', 'c000000000000002']);
+      expect(v.calledBy.map((l) => [(l.invocation as InvocationNode).callId, l.count, l.inferred])).toEqual([['call-B', 2, false]]);
+      expect(v.called).toEqual([]);
+      expect(v.chain.invocations.map((x) => (x as InvocationNode).callId)).toEqual(['call-A', 'call-B', 'call-C']);
+      expect(v.chain.links).toHaveLength(2);
+      const b = await invocation(store, 'call-B', { scope: ALL_TENANTS });
+      expect(b.facts).toEqual([expect.objectContaining({
+        kernel: { start: µs(2_000_000), end: µs(8_000_000), function: 'fn-call-B', units: 1 },
+        app: expect.objectContaining({ function: 'not-what-runs', traceId: T, spanId: 'b000000000000001' }),
+        contradictions: [expect.stringMatching(/^function: /)],
+      })]);
+      expect([b.calledBy.map((l) => (l.invocation as InvocationNode).callId), b.called.map((l) => (l.invocation as InvocationNode).callId)]).toEqual([['call-A'], ['call-C']]);
+      views.push(v);
+    }
+    expect(JSON.parse(JSON.stringify(views[1]))).toEqual(JSON.parse(JSON.stringify(views[0])));
+    const app = await buildServer({ store: sqlite2, collector: false, uiDir: false });
+    try {
+      const r = await app.inject({ method: 'GET', url: '/api/v1/invocations/call-C' });
+      expect(r.statusCode).toBe(200);
+      expect((r.json() as InvocationView).chain.invocations).toHaveLength(3);
+    } finally {
+      await app.close();
+      await sqlite2.close();
     }
     const strip = (g: SerializedGraph) => ({ nodes: g.nodes.map((n) => JSON.stringify(n, Object.keys(n).sort())).sort(), edges: g.edges.map((e) => JSON.stringify(e, Object.keys(e).sort())).sort() });
     expect(strip(results[1]!)).toEqual(strip(results[0]!));

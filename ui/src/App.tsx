@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { Api, ApiError, type Alert, type Graph, type GraphNode, type InstanceHealth, type TimelineEntry } from './api';
+import { Api, ApiError, type Alert, type Graph, type GraphNode, type InstanceHealth, type InvocationView, type TimelineEntry } from './api';
 import { GraphView, type Filters } from './GraphView';
 import { nodeName, time, TYPE_COLORS } from './labels';
 
@@ -84,11 +84,44 @@ function Alerts(props: { api: Api; open: (v: View) => void }) {
   );
 }
 
+/** The invocations linked to this one, callers first, and what each says beside what the kernel saw. */
+function CallChain(props: { view: InvocationView; callId: string }) {
+  const { chain, facts } = props.view;
+  if (chain.invocations.length < 2 && facts.every((f) => !f.app && f.contradictions.length === 0)) return null;
+  const name = new Map(chain.invocations.map((n) => [n.id, String(n.callId)]));
+  const callers = new Map(chain.links.map((l) => [l.from, l]));
+  return (
+    <section aria-label={`call chain of invocation ${props.callId}`}>
+      <h3>Call chain</h3>
+      <ol className="chain">
+        {chain.invocations.map((n) => {
+          const up = callers.get(n.id);
+          return (
+            <li key={n.id} aria-current={n.callId === props.callId ? 'true' : undefined}>
+              <strong>{String(n.callId)}</strong>{n.function ? ` (${String(n.function)})` : ''}
+              {up ? ` ← called by ${name.get(up.to) ?? '?'}${up.inferred ? ' (inferred from the connection)' : ' (traceparent)'}` : ''}
+            </li>
+          );
+        })}
+      </ol>
+      {facts.map((f) => (
+        <p key={f.invocation} className="facts">
+          {f.app ? `Spans say: ${[f.app.function, f.app.trigger, f.app.coldStart ? 'cold start' : null, f.app.status].filter(Boolean).join(', ')}. ` : 'No spans. '}
+          Kernel saw {String(f.kernel.units)} unit(s).
+          {f.contradictions.map((c) => <span key={c} role="note" className="error"> Contradiction: {c}.</span>)}
+        </p>
+      ))}
+    </section>
+  );
+}
+
 function Timeline(props: { api: Api; callId: string }) {
   const { data, error, loading } = useAsync(() => props.api.invocation(props.callId), [props.callId]);
   if (loading) return <p>Loading the invocation…</p>;
   if (error) return <p className="error">{error}</p>;
   return (
+    <>
+    <CallChain view={data!} callId={props.callId} />
     <section aria-label={`timeline of invocation ${props.callId}`}>
       <h3>Invocation {props.callId}: timeline</h3>
       <ol className="timeline">
@@ -99,6 +132,7 @@ function Timeline(props: { api: Api; callId: string }) {
         ))}
       </ol>
     </section>
+    </>
   );
 }
 

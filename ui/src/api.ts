@@ -39,6 +39,15 @@ export interface TimelineEntry {
   count: number;
   bytes: number;
 }
+/** GET /api/v1/invocations/:callId (graph-service/src/queries/invocation.ts). */
+export interface InvocationView {
+  invocations: GraphNode[];
+  units: GraphNode[];
+  timeline: TimelineEntry[];
+  attempts: { attempt: number; unit: GraphNode; activity: TimelineEntry[] }[];
+  facts: { invocation: string; kernel: Record<string, unknown>; app?: Record<string, unknown>; contradictions: string[] }[];
+  chain: { invocations: GraphNode[]; links: { from: string; to: string; inferred: boolean }[] };
+}
 export interface InstanceHealth {
   instance: GraphNode;
   processes: number;
@@ -90,7 +99,7 @@ export class Api {
     return this.json<TraceResult>(`/api/v1/trace?${new URLSearchParams({ from, direction, depth: String(depth) })}`);
   }
   invocation(callId: string) {
-    return this.json<{ invocations: GraphNode[]; units: GraphNode[]; timeline: TimelineEntry[] }>(`/api/v1/invocations/${encodeURIComponent(callId)}`);
+    return this.json<InvocationView>(`/api/v1/invocations/${encodeURIComponent(callId)}`);
   }
   instances() {
     return this.json<{ instances: InstanceHealth[] }>('/api/v1/instances');

@@ -13,6 +13,7 @@ export const TYPE_COLORS: Record<string, string> = {
   GpuKernel: '#0b7f8c',
   Instance: '#7f7f7f',
   Gap: '#e377c2',
+  Span: '#bcbd22',
 };
 
 export function time(us: number | undefined): string {
@@ -49,6 +50,8 @@ export function nodeName(n: GraphNode): string {
       return `GPU kernel ${s('symbol') || s('func')}`;
     case 'Pipe':
       return `${s('kind')} of ${s('pid')}`;
+    case 'Span':
+      return `span ${s('name') || s('spanId')}${n.callId ? ` in ${s('callId')}` : ''}`;
     default:
       return n.type;
   }

@@ -15,7 +15,7 @@ const InstancesQuery = Type.Object({
 export const investigateRoutes: FastifyPluginAsync<{ store: GraphStore }> = async (app, opts) => {
   app.get<{ Params: Static<typeof CallParams> }>(
     '/api/v1/invocations/:callId',
-    { schema: { summary: 'An invocation: its units and what they did, in time order', params: CallParams, response: { 400: ErrorReply, 404: ErrorReply } } },
+    { schema: { summary: 'An invocation: its attempts (units) and what they did, the spans beside the kernel, its callers, callees and call chain', params: CallParams, response: { 400: ErrorReply, 404: ErrorReply } } },
     async (req) => invocation(opts.store, req.params.callId, { scope: req.scope }),
   );
   app.get<{ Querystring: Static<typeof InstancesQuery> }>(
