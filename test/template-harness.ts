@@ -105,12 +105,13 @@ export interface FunctionProcess {
 }
 
 /**
- * Copies the template as `faas-cli build --shrinkwrap` lays it out, puts the given files in
- * function/, and starts the wrapper as of-watchdog would (fprocess, in the build folder).
+ * Copies the template as `faas-cli build --shrinkwrap` lays it out (or a shrinkwrapped build folder,
+ * `from`), puts the given files in function/, and starts the wrapper as of-watchdog would (fprocess,
+ * in the build folder).
  */
-export async function startFunction(lang: Lang, files: Record<string, string>, env: Record<string, string> = {}): Promise<FunctionProcess> {
+export async function startFunction(lang: Lang, files: Record<string, string>, env: Record<string, string> = {}, from = join(TEMPLATES, lang)): Promise<FunctionProcess> {
   const dir = tempDir(`fp-tpl-${lang}-`);
-  cpSync(join(TEMPLATES, lang), dir, { recursive: true });
+  cpSync(from, dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'function', name), text);
   const markerLog = join(dir, 'markers.log');
   writeFileSync(markerLog, '');

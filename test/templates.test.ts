@@ -2,7 +2,12 @@
 // OpenTelemetry Node SDK; python: Flask on werkzeug's threaded server and the OpenTelemetry Python
 // SDK), with a real OTLP/HTTP receiver decoding what they export.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ROOT, tempDir } from './helpers.js';
+import { ensureOpenfaasTools, faasCli } from './openfaas-harness.js';
 import { startEcho, startFunction, startReceiver, newTraceparent, type Echo, type FunctionProcess, type Lang, type Marker, type Receiver, type Span } from './template-harness.js';
 
 const SERVER = 2; // OTLP SpanKind
@@ -270,4 +275,48 @@ describe('template python3-http-faasprov, concurrent requests', () => {
       await fn.stop();
     }
   });
+});
+
+describe('the templates with the real faas-cli', () => {
+  it('template pull from a git repository, new, build --shrinkwrap; the official sample handlers run in the build folders', async () => {
+    await ensureOpenfaasTools();
+    // faas-cli clones the repository and takes template/ at its root: openfaas-templates/ is one.
+    const repo = tempDir('fp-tpl-repo-');
+    cpSync(join(ROOT, 'openfaas-templates'), repo, { recursive: true });
+    const git = (args: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });
+    await git(['init', '-q']);
+    await git(['add', '-A']);
+    await git(['commit', '-qm', 'templates']);
+    const dir = tempDir('fp-tpl-cli-');
+    const pull = await faasCli(dir, ['template', 'pull', repo]);
+    expect(pull.exitCode).toBe(0);
+    for (const lang of ['node24-faasprov', 'python3-http-faasprov']) expect(existsSync(join(dir, 'template', lang, 'template.yml'))).toBe(true);
+    expect((await faasCli(dir, ['new', '--lang', 'node24-faasprov', 'fn-node'])).exitCode).toBe(0);
+    expect((await faasCli(dir, ['new', '--lang', 'python3-http-faasprov', 'fn-py', '--append', 'stack.yaml'])).exitCode).toBe(0);
+    const build = await faasCli(dir, ['build', '--shrinkwrap', '-f', 'stack.yaml']);
+    expect(build.exitCode).toBe(0);
+    for (const [fn, files] of [['fn-node', ['index.js', 'package.json', 'package-lock.json', 'faasprov/index.js', 'function/handler.js', 'function/package.json']], ['fn-py', ['index.py', 'requirements.txt', 'faasprov/__init__.py', 'function/handler.py', 'function/requirements.txt']]] as const) {
+      for (const f of files) expect(existsSync(join(dir, 'build', fn, f))).toBe(true);
+      const dockerfile = readFileSync(join(dir, 'build', fn, 'Dockerfile'), 'utf8');
+      expect(dockerfile).toMatch(/^FROM .*ghcr\.io\/openfaas\/of-watchdog:0\.11\.6 AS watchdog$/m);
+      expect(dockerfile).toMatch(/^ENV mode="http"$/m);
+    }
+    // The handlers faas-cli new wrote are the official templates' samples, unchanged.
+    const node = await startFunction('node24-faasprov', {}, {}, join(dir, 'build', 'fn-node'));
+    const py = await startFunction('python3-http-faasprov', {}, {}, join(dir, 'build', 'fn-py'));
+    try {
+      const a = await fetch(`${node.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
+      expect(a.status).toBe(200);
+      expect(await a.json()).toEqual({ body: '{"n":1}', 'content-type': 'application/json' });
+      const b = await fetch(`${py.url}/`, { method: 'POST', body: 'x' });
+      expect(b.status).toBe(200);
+      expect(await b.text()).toBe('Hello from OpenFaaS!');
+      expect(pairsOf(await settledMarkers(py, [b.headers.get('x-call-id')!]), b.headers.get('x-call-id')!).map((m) => m.phase)).toEqual(['B', 'E']);
+    } finally {
+      await node.stop();
+      await py.stop();
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300000);
 });
