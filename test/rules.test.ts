@@ -98,12 +98,14 @@ describe('alert rules (collector/rules/default.json) on both stores', () => {
     const a = await alerts(sqlite);
     const by = (rule: string) => a.filter((x) => x.rule === rule);
     expect(a.map((x) => x.rule).sort()).toEqual([
-      'capture-gap', 'code-dir-write', 'cross-invocation-flow', 'egress-outside-allow-list', 'egress-outside-allow-list',
+      'capture-gap', 'code-dir-write', 'code-from-another-invocation', 'cross-invocation-flow', 'egress-outside-allow-list', 'egress-outside-allow-list',
       'gpu-buffer-cross-read', 'secret-read', 'shell-in-function',
     ]);
     expect(by('egress-outside-allow-list').map((x) => x.subject).sort()).toEqual([u1.id, u2.id].sort());
     expect(by('cross-invocation-flow')[0]).toMatchObject({ subject: u2.id, object: payload.id, severity: 'high', function: 'authorize-cc', tenant: 'shop' });
     expect(by('shell-in-function')[0]).toMatchObject({ subject: shell.id, object: u2.id });
+    // u2 loads the code u1 planted.
+    expect(by('code-from-another-invocation')[0]).toMatchObject({ subject: u2.id, object: payload.id, severity: 'critical' });
     expect(by('gpu-buffer-cross-read')[0]).toMatchObject({ subject: u3.id, tenant: 'media' });
     // Newest first.
     expect(a.map((x) => x.time)).toEqual([...a.map((x) => x.time)].sort((x, y) => y - x));
@@ -123,7 +125,7 @@ describe('alert rules (collector/rules/default.json) on both stores', () => {
     const [a, b] = [await alerts(sqlite), await alerts(neo)];
     expect(b.map((x) => x.id)).toEqual(a.map((x) => x.id));
     for (const s of [sqlite, neo]) {
-      expect((await s.alerts({ limit: 100, offset: 0, minSeverity: 'critical' })).map((x) => (x as AlertNode).rule).sort()).toEqual(['code-dir-write', 'gpu-buffer-cross-read']);
+      expect((await s.alerts({ limit: 100, offset: 0, minSeverity: 'critical' })).map((x) => (x as AlertNode).rule).sort()).toEqual(['code-dir-write', 'code-from-another-invocation', 'gpu-buffer-cross-read']);
       expect((await s.alerts({ limit: 100, offset: 0, function: 'photos' })).map((x) => (x as AlertNode).rule)).toEqual(['gpu-buffer-cross-read']);
       // A tenant sees its own alerts and the capture gaps (which concern everyone).
       expect((await s.alerts({ limit: 100, offset: 0, tenants: ['media'] })).map((x) => (x as AlertNode).rule).sort()).toEqual(['capture-gap', 'gpu-buffer-cross-read']);

@@ -6,3 +6,4 @@ export * from './transport.js';
 export * from './tenancy.js';
 export * from './origin.js';
 export * from './view.js';
+export * from './paths.js';

@@ -2,6 +2,8 @@ import { basename } from 'node:path';
 import { alertId, edgeId, type AlertNode, type Batch, type GraphEdge, type GraphNode, type Severity } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import type { Rule } from './rules.js';
+import { codeDirs, inside, isCompiledCache, type CodeDirs } from './code.js';
+import { isCodePath } from '@faasprov/model';
 
 interface Finding {
   rule: Rule;
@@ -111,6 +113,36 @@ export class RuleEngine {
             }
           }
           break;
+        case 'cross-invocation-code':
+          for (const e of batch.edges) {
+            if (e.type !== 'USED') continue;
+            const reader = nodes.get(e.from);
+            const entity = nodes.get(e.to);
+            if (reader?.type !== 'Unit' || entity?.type !== 'File' || !isCodePath(entity.path)) continue;
+            writers ??= await writerIndex(store, batch, nodes);
+            // Any other invocation, of any instance or function (a shared volume carries code too).
+            const w = writers(entity.id, e.lastTime).find((x) => x.type === 'Unit' && x.callId !== reader.callId);
+            if (w) hit(rule, e.firstTime, `${label(reader)} loaded code ${label(entity)} written by ${label(w)}`, reader, entity);
+          }
+          break;
+        case 'loaded-code-dir-write': {
+          const dirsOf = new Map<string, CodeDirs>();
+          for (const e of batch.edges) {
+            if (e.type !== 'WAS_GENERATED_BY') continue;
+            const file = nodes.get(e.from);
+            const writer = nodes.get(e.to);
+            if (file?.type !== 'File' || !writer || isCompiledCache(file.path)) continue;
+            const instance = writer.type === 'Unit' ? writer.instance : batch.edges.find((x) => x.type === 'WAS_ASSOCIATED_WITH' && x.from === writer.id)?.to;
+            if (!instance) continue;
+            let cd = dirsOf.get(instance);
+            if (!cd) dirsOf.set(instance, (cd = await codeDirs(store, batch, nodes, instance, Number.MAX_SAFE_INTEGER)));
+            // The image that loaded the code writes its caches there at start-up; any other writer is a finding.
+            if (cd.loaders.has(writer.id)) continue;
+            const dir = cd.dirs.find((d) => inside(file.path, d));
+            if (dir) hit(rule, e.firstTime, `${label(writer)} wrote ${label(file)} into ${dir}, where the function's code was loaded from`, writer, file);
+          }
+          break;
+        }
         case 'gap':
           for (const n of batch.nodes) {
             if (n.type !== 'Gap') continue;

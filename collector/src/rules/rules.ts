@@ -24,6 +24,10 @@ const RuleSchema = Type.Union([
   Type.Object({ ...Common, kind: Type.Literal('cross-invocation') }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('gpu-cross') }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('gap') }, { additionalProperties: false }),
+  // Learned per instance (rules/code.ts), not globs: writes into the directories its code was loaded from.
+  Type.Object({ ...Common, kind: Type.Literal('loaded-code-dir-write') }, { additionalProperties: false }),
+  // A unit loading code (a code file) that another invocation wrote.
+  Type.Object({ ...Common, kind: Type.Literal('cross-invocation-code') }, { additionalProperties: false }),
 ]);
 const RulesFile = Type.Object({ rules: Type.Array(RuleSchema, { maxItems: 256 }) }, { additionalProperties: false });
 export type RuleSpec = Static<typeof RuleSchema>;

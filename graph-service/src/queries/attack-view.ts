@@ -1,4 +1,4 @@
-import { edgeId, hashId, isLoopback, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope, type ViewNode } from '@faasprov/model';
+import { edgeId, hashId, isLoopback, isSystemPath, runtimePrefix, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope, type ViewNode } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import type { TraceResult } from './trace.js';
 import { baselineKeys, entityKey } from './baseline.js';
@@ -14,24 +14,10 @@ export interface AttackView extends Omit<TraceResult, 'nodes'> {
   steps: string[];
 }
 
-/** Read-as-found content under these prefixes is the system's, not the function's. */
-const SYSTEM_PREFIXES = ['/usr/', '/lib/', '/lib64/', '/lib32/', '/bin/', '/sbin/', '/etc/', '/proc/', '/sys/', '/dev/', '/opt/', '/var/lib/'];
-const SYSTEM_PARTS = ['/site-packages/', '/dist-packages/', '/node_modules/', '/__pycache__/', '/.tools/'];
-/** An interpreter's standard library and shared objects, wherever it is installed (pyenv, nvm, venvs). */
-const RUNTIME_PATTERNS = [/\/lib\/python\d[^/]*\//, /\/lib\/node\//, /\.so(\.\d+)*$/];
 /** Node types never folded: they are the chain itself (activities of invocations, alerts, loss). */
 const ALWAYS_KEPT = new Set<GraphNode['type']>(['Alert', 'Invocation', 'Unit', 'GpuKernel', 'GpuBuffer', 'Gap', 'Pipe']);
 
 const base = (p: string) => p.slice(p.lastIndexOf('/') + 1) || p;
-export function isSystemPath(path: string, runtimes: readonly string[] = []): boolean {
-  return SYSTEM_PREFIXES.some((p) => path.startsWith(p)) || SYSTEM_PARTS.some((p) => path.includes(p)) || RUNTIME_PATTERNS.some((r) => r.test(path)) || runtimes.some((r) => path.startsWith(r));
-}
-
-/** The installation a process image runs from: PREFIX/ for an exe PREFIX/bin/NAME (an interpreter's own library lives there). */
-export function runtimePrefix(exe: string): string | undefined {
-  const m = /^(\/.+)\/s?bin\/[^/]+$/.exec(exe);
-  return m && m[1] !== '/usr' && m[1] !== '/usr/local' ? `${m[1]}/` : undefined;
-}
 
 /**
  * The attack view of a trace (documented in ARCHITECTURE.md, "Attack view"). Deterministic: the
