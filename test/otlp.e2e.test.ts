@@ -1,5 +1,5 @@
 import { describe, expect, it, afterAll } from '@jest/globals';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { invocationId } from '@faasprov/model';
@@ -67,4 +67,30 @@ describe("the agent's OTLP receiver (real agent, official OpenTelemetry SDK)", (
       await collector.stop();
     }
   }, 240000);
+
+  it('faasprov run --otlp: the command\'s own spans join its invocation in the printed graph', async () => {
+    const fn = join(dir, 'self.py');
+    writeFileSync(fn, [
+      'import os, sys',
+      'from opentelemetry import trace',
+      'from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter',
+      'from opentelemetry.sdk.trace import TracerProvider',
+      'from opentelemetry.sdk.trace.export import SimpleSpanProcessor',
+      'p = TracerProvider()',
+      'p.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=sys.argv[1])))',
+      "d = os.open('/dev/null', os.O_WRONLY)",
+      "os.write(d, b'faasprov:B:run-call self')",
+      "with p.get_tracer('t').start_as_current_span('serve', kind=trace.SpanKind.SERVER, attributes={'faas.invocation_id': 'run-call', 'faas.trigger': 'timer'}):",
+      "    open(sys.argv[2], 'w').write('x')",
+      "os.write(d, b'faasprov:E:run-call')",
+      'p.shutdown()',
+    ].join('\n'));
+    const port = await freePort();
+    const out = join(dir, 'run.json');
+    const r = await execa(join(ROOT, 'cli/bin/faasprov'), ['run', '--store', join(dir, 'run.db'), '--otlp', `127.0.0.1:${port}`, '--format', 'json', '--out', out, '--', PY, fn, `http://127.0.0.1:${port}/v1/traces`, join(dir, 'self.txt')], { reject: false });
+    expect(r.exitCode).toBe(0);
+    const g = JSON.parse(readFileSync(out, 'utf8')) as { nodes: { type: string; [k: string]: unknown }[] };
+    expect(g.nodes.find((n) => n.type === 'Invocation' && n.callId === 'run-call')).toMatchObject({ appTrigger: 'timer', function: 'self' });
+    expect(g.nodes.filter((n) => n.type === 'Span' && n.callId === 'run-call')).toHaveLength(1);
+  }, 120000);
 });

@@ -12,6 +12,8 @@ import { Shipper } from './ship/shipper.js';
 import type { BatchExporter } from './ship/exporter.js';
 import type { VolumeTable } from './volumes.js';
 import type { GpuLibrary } from './sensor/gpu-probes.js';
+import { AppLayer } from './observer/app-layer.js';
+import { OtlpReceiver } from './otlp/receiver.js';
 
 export interface CaptureOptions {
   /** The launcher process whose next exec starts the tracked tree. */
@@ -30,6 +32,8 @@ export interface CaptureOptions {
   volumes?: VolumeTable;
   gpuLibraries?: GpuLibrary[];
   gpuServers?: ReadonlySet<string>;
+  /** An OTLP/HTTP receiver for the command's spans (as the node agent's); undefined: none. */
+  otlp?: { host: string; port: number };
 }
 
 export interface CaptureSummary {
@@ -61,6 +65,10 @@ export class Capture {
   private lost = 0;
   private parseErrors = 0;
   private sensorExit: string | undefined;
+  private readonly app: AppLayer;
+  private otlp: OtlpReceiver | undefined;
+  /** The OTLP receiver's address, once started. */
+  otlpUrl: string | undefined;
 
   constructor(private readonly opts: CaptureOptions) {
     const node = opts.node ?? hostname();
@@ -76,6 +84,7 @@ export class Capture {
     );
     const windowNs = BigInt(opts.reorderWindowMs ?? 100) * 1_000_000n;
     this.reorder = new ReorderBuffer(windowNs, (e) => this.observer.handle(e));
+    this.app = new AppLayer({ node }, this.observer, this.buffer);
     this.shipper = new Shipper(opts.exporter);
     this.sensor = new BpftraceSensor(
       { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid }, gpu: opts.gpuLibraries }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages, recordFile: opts.recordFile },
@@ -108,12 +117,31 @@ export class Capture {
   /** Resolves when every probe is attached: nothing the root does after this is missed. */
   async start(): Promise<void> {
     await this.sensor.start();
+    if (this.opts.otlp) {
+      const otlp = new OtlpReceiver({
+        ...this.opts.otlp,
+        accept: (spans) => this.app.accept(spans),
+        onBadRequest: (why) => {
+          const t = Date.now() * 1000;
+          this.observer.loss('otlp-bad-request', 1, t, t, `an OTLP export request whose spans were lost: ${why}`.slice(0, 300));
+        },
+      });
+      try {
+        await otlp.start();
+      } catch (err) {
+        await this.sensor.stop();
+        throw err;
+      }
+      this.otlp = otlp;
+      this.otlpUrl = otlp.url;
+    }
     this.timer = setInterval(() => this.tick(), this.opts.flushIntervalMs ?? 250);
     this.timer.unref();
   }
 
   private tick(): void {
     this.reorder.drain(process.hrtime.bigint());
+    this.app.drain();
     this.cut();
   }
 
@@ -131,8 +159,10 @@ export class Capture {
   async stop(): Promise<CaptureSummary> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.otlp?.stop();
     await this.sensor.stop();
     this.reorder.flushAll();
+    this.app.drain(true);
     this.cut();
     await this.shipper.drain();
     const s = this.observer.stats;

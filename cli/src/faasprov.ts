@@ -53,6 +53,7 @@ program
   .option('--volume-fstype <type=tier>', 'every mount of this file-system type is an F3 volume of this tier (repeatable)', collect, [])
   .option('--gpu-lib <path>', 'a CUDA library (runtime, driver or API-remoting guest) to probe (repeatable)', collect, [])
   .option('--gpu-server <addr:port>', 'a GPU server of a disaggregated pool (repeatable)', collect, [])
+  .option('--otlp <host:port>', "also receive CMD's OpenTelemetry spans (OTLP/HTTP, /v1/traces) here, or off", 'off')
   .passThroughOptions()
   .action(async (cmd: string[], o) => {
     const code = await runCommand(cmd, o);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { AgentTokens, ApiKeys } from '@faasprov/collector';
 import { NODE_NAME_PATTERN } from '@faasprov/model';
 import {
-  AgentErrors, Capture, HttpBatchExporter, VolumeTable, gpuLibrary, parseGpuServer, preflight, which,
+  AgentErrors, Capture, HttpBatchExporter, VolumeTable, gpuLibrary, parseGpuServer, parseOtlpAddress, preflight, which,
 } from '@faasprov/agent';
 import { hostname } from 'node:os';
 import { buildServer, printable } from '@faasprov/graph-service';
@@ -26,6 +26,7 @@ export interface RunOptions {
   volumeFstype?: string[];
   gpuLib?: string[];
   gpuServer?: string[];
+  otlp?: string;
 }
 
 // The launcher waits on fd 3 until capture is attached, then becomes CMD (same pid), so the
@@ -78,7 +79,9 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   let volumes: VolumeTable;
   let gpu;
   let gpuServers;
+  let otlp;
   try {
+    otlp = parseOtlpAddress(o.otlp ?? 'off');
     ({ bpftrace } = await preflight({ bpftrace: o.bpftrace }));
     volumes = VolumeTable.fromSpecs(o.volume ?? [], o.volumeFstype ?? [], o.node ?? hostname());
     gpu = (o.gpuLib ?? []).map(gpuLibrary);
@@ -118,6 +121,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     volumes,
     gpuLibraries: gpu,
     gpuServers,
+    otlp,
   });
   try {
     await waitLaunched(child.pid!);
