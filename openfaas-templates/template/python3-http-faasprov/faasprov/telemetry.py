@@ -49,6 +49,23 @@ class CallIdPropagator(TextMapPropagator):
         return {'X-Call-Id'}
 
 
+class _LastProblem(logging.Handler):
+    """Keeps the exporter's last complaint, for our one warning, instead of printing each one."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.last = None
+
+    def emit(self, record):
+        try:
+            self.last = record.getMessage()
+        except Exception:
+            self.last = str(record.msg)
+
+
+_problems = _LastProblem()
+
+
 class GuardedExporter:
     """An absent or broken agent costs the function nothing: the first failure is said once, then
     spans are dropped at once (counted) until a retry after a pause finds the agent again."""
@@ -66,9 +83,10 @@ class GuardedExporter:
         if time.monotonic() < self.down_until:
             self.dropped += len(spans)
             return SpanExportResult.FAILURE
+        _problems.last = None
         try:
             result = self.inner.export(spans)
-            why = 'export failed'
+            why = _problems.last or 'export failed'
         except Exception as err:  # the exporter must never take the function down
             result, why = SpanExportResult.FAILURE, str(err)
         if result == SpanExportResult.SUCCESS:
@@ -118,8 +136,11 @@ def start_telemetry(function_name=None, namespace=None):
     # The propagator works without the SDK: headers are forwarded even if the SDK cannot start.
     propagate.set_global_textmap(CompositePropagator([TraceContextTextMapPropagator(), CallIdPropagator()]))
     # Our guard says the exporter's trouble once; the exporter's own logger would say it per batch.
-    logging.getLogger('opentelemetry.exporter.otlp.proto.http').setLevel(logging.CRITICAL)
-    logging.getLogger('opentelemetry.exporter.otlp.proto.http.trace_exporter').setLevel(logging.CRITICAL)
+    for name in ('opentelemetry.exporter.otlp.proto.http', 'opentelemetry.exporter.otlp.proto.http.trace_exporter'):
+        log = logging.getLogger(name)
+        log.handlers = [_problems]
+        log.propagate = False
+        log.setLevel(logging.WARNING)
     provider = exporter = None
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
