@@ -26,6 +26,8 @@ import { execa, type ResultPromise } from 'execa';
 const SEED = Number(process.env.FAASPROV_HOSTILE_SEED ?? 17017);
 const INJECTED = 9800;
 const CYPHER = 250;
+/** Reads against the Neo4j store too: its own queries meet the same hostile parameters. */
+const NEO4J_READS = 800;
 const OVER_HTTP = 300;
 
 /** mulberry32: small, seeded, reproducible. */
@@ -455,12 +457,13 @@ describe(`hostile input (seed ${SEED})`, () => {
       await send(app, req);
     }
     for (let i = 0; i < CYPHER; i++) await send(neoApp, cypherRequest(r));
+    for (let i = 0; i < NEO4J_READS; i++) await send(neoApp, readRequest(r, ids, r.chance(0.3)));
     // Still serving, and nothing stored.
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
     const counts = { requests: total, statuses: Object.fromEntries([...statuses].sort()), kinds: Object.fromEntries([...kinds].sort()) };
     process.stdout.write(`hostile input (seed ${SEED}, in-process): ${JSON.stringify(counts)}\n`);
     expect(failures).toEqual([]);
-    expect(total).toBeGreaterThanOrEqual(INJECTED + CYPHER);
+    expect(total).toBeGreaterThanOrEqual(INJECTED + CYPHER + NEO4J_READS);
     // Every route was probed, ingest most of all.
     for (const k of ['nodes', 'node', 'trace', 'paths', 'timeline', 'alerts', 'invocation', 'instances', 'locality', 'stats', 'cypher']) expect(kinds.get(k) ?? 0).toBeGreaterThan(50);
     expect([...kinds].filter(([k]) => k.startsWith('ingest:')).reduce((a, [, n]) => a + n, 0)).toBeGreaterThan(2000);
