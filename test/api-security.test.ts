@@ -125,6 +125,13 @@ describe('authentication by encapsulation (every spelling of an /api URL)', () =
     expect(await store.stats()).toEqual(before);
   });
 
+  it('checks the ingest key before reading the body', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/%62atches', headers: { 'content-type': 'application/json' }, payload: '{"agent":' });
+    expect([r.statusCode, r.json<{ code: string }>().code]).toEqual([401, 'FP_ERR_UNAUTHORIZED']);
+    const wrong = await app.inject({ method: 'POST', url: '/v1/batches', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.a}` }, payload: 'x'.repeat(1000) });
+    expect([wrong.statusCode, wrong.json<{ code: string }>().code]).toEqual([403, 'FP_ERR_FORBIDDEN']);
+  });
+
   it('denies by default: a query without a scope is an error, not every tenant', async () => {
     expect(() => requireScope(undefined, 'nodes')).toThrow(/no tenant scope/);
     expect(() => requireScope(null, 'nodes')).toThrow(/no tenant scope/);

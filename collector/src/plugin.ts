@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { GraphStore } from '@faasprov/store';
 import { applyBatch } from './apply.js';
 import { CollectorMetrics } from './metrics.js';
-import { AgentTokens, ApiKeys, AuthErrors, bearer } from './auth.js';
+import { AgentTokens, ApiKeys, AuthErrors, bearer, type Principal } from './auth.js';
 import type { RuleEngine } from './rules/engine.js';
 
 export interface CollectorPluginOptions {
@@ -28,38 +28,46 @@ const Ack = Type.Object({
 /** POST /v1/batches: agents' batches over HTTP. Acknowledged only after the store commit. */
 export const collectorPlugin: FastifyPluginAsync<CollectorPluginOptions> = async (app, opts) => {
   const metrics = opts.metrics ?? new CollectorMetrics();
-  app.post(
-    '/v1/batches',
-    {
-      schema: {
-        summary: 'Ingest one agent batch',
-        // The body is validated in applyBatch (shared with every transport), not here.
-        response: { 200: Ack },
+  // Its own encapsulated context: the key is checked in onRequest, before the body is read, for
+  // every spelling of the URL that reaches the route; which agent the batch names, in the handler.
+  await app.register(async (ingest) => {
+    const senders = new WeakMap<FastifyRequest, Principal>();
+    ingest.addHook('onRequest', async (req) => {
+      if (!opts.keys) return;
+      const who = opts.keys.authenticate(bearer(req.headers.authorization));
+      if (!who) {
+        metrics.unauthorized++;
+        throw AuthErrors.FP_ERR_UNAUTHORIZED();
+      }
+      // A batch may carry any tenant's facts: only agents and admins of every tenant send one.
+      if (who.role === 'investigator' || (who.role === 'admin' && who.tenants !== '*')) {
+        metrics.unauthorized++;
+        throw AuthErrors.FP_ERR_FORBIDDEN(who.role === 'admin' ? 'admin (of some tenants)' : who.role, 'ingest batches');
+      }
+      senders.set(req, who);
+    });
+    ingest.post(
+      '/v1/batches',
+      {
+        schema: {
+          summary: 'Ingest one agent batch',
+          // The body is validated in applyBatch (shared with every transport), not here.
+          response: { 200: Ack },
+        },
       },
-    },
-    async (req) => {
-      if (opts.keys) {
-        const who = opts.keys.authenticate(bearer(req.headers.authorization));
-        if (!who) {
-          metrics.unauthorized++;
-          throw AuthErrors.FP_ERR_UNAUTHORIZED();
-        }
-        // A batch may carry any tenant's facts: only agents and admins of every tenant send one.
-        if (who.role === 'investigator' || (who.role === 'admin' && who.tenants !== '*')) {
-          metrics.unauthorized++;
-          throw AuthErrors.FP_ERR_FORBIDDEN(who.role === 'admin' ? 'admin (of some tenants)' : who.role, 'ingest batches');
-        }
+      async (req) => {
+        const who = senders.get(req);
         const agent = (req.body as { agent?: unknown } | null)?.agent;
-        if (who.role === 'agent' && typeof agent === 'string' && !AgentTokens.admits(who.name, agent)) {
+        if (who?.role === 'agent' && typeof agent === 'string' && !AgentTokens.admits(who.name, agent)) {
           metrics.unauthorized++;
           throw AuthErrors.FP_ERR_WRONG_AGENT(agent, who.name);
         }
-      }
-      const r = await applyBatch(opts.store, req.body, metrics, opts.rules);
-      const b = req.body as { agent: string; seq: number };
-      return { status: r.status, agent: b.agent, seq: b.seq, nodes: r.nodes, edges: r.edges };
-    },
-  );
+        const r = await applyBatch(opts.store, req.body, metrics, opts.rules);
+        const b = req.body as { agent: string; seq: number };
+        return { status: r.status, agent: b.agent, seq: b.seq, nodes: r.nodes, edges: r.edges };
+      },
+    );
+  });
   // Its own encapsulated context: the hook guards the route whatever spelling of the URL matched it.
   await app.register(async (guarded) => {
     if (opts.adminOnly) guarded.addHook('onRequest', opts.adminOnly);
