@@ -1,8 +1,8 @@
 'use strict'
-// Invocation markers for the faasprov agent: one write() of "faasprov:B:CALL_ID[ FUNCTION]",
-// "faasprov:E:CALL_ID" to a descriptor opened on /dev/null. The agent's
-// kernel program recognises the descriptor by the path it was opened with, and takes the thread
-// that wrote a marker as the thread doing that invocation's work.
+// Invocation markers for the faasprov agent: one write() of "faasprov:B:CALL_ID[ FUNCTION]" or
+// "faasprov:E:CALL_ID" to a descriptor opened on /dev/null. The agent's kernel program recognises
+// the descriptor by the path it was opened with, and takes the thread that wrote a begin marker as
+// the thread doing that invocation's work (a begin for an open call id rebinds the thread to it).
 
 const fs = require('node:fs')
 const { warnOnce } = require('./warn')
