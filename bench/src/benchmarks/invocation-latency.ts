@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,13 +11,18 @@ import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SHOP = join(ROOT, 'bench/fixtures/shop.py');
+const SHOP = join(ROOT, 'bench/fixtures/shop');
+const TEMPLATES = join(ROOT, 'openfaas-templates/template');
+const OF_WATCHDOG = join(ROOT, '.tools/bin/of-watchdog');
 const FAASPROV = join(ROOT, 'cli/bin/faasprov');
 const TOKEN = 'bench-token-0123456789abcdef';
 /** Rounds per phase; each round is one checkout on each deployment (three function invocations each). */
 const ROUNDS = Number(process.env.FAASPROV_BENCH_ROUNDS ?? 150);
 /** on: the whole agent; sensor: its bpftrace program alone, writing to a file (the kernel side's floor). */
 const PHASES = ['off', 'on', 'off', 'on', 'off', 'sensor', 'off'] as const;
+/** The watchdog's comm in each deployment: A is watched, B is not. */
+const WATCHED = 'fplatwd';
+const PLAIN = 'fplatplain';
 
 /** Mean over the phases of a kind of A's p50 over the mean of B's p50 in the off-phases just before and after. */
 function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): number {
@@ -29,26 +34,64 @@ function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): nu
   return ratios.reduce((x, y) => x + y, 0) / ratios.length;
 }
 
-function startFunction(root: string, name: string, port: number, data: string, upstreams: string[], env: Record<string, string>): Promise<ChildProcess> {
-  // The root stays the parent (no exec of the last command), as a watchdog does.
-  const c = spawn(root, ['-c', `python3 ${SHOP} serve ${name} ${port} ${data} ${upstreams.join(' ')}; :`, 'fn'], {
-    env: { ...process.env, FAASPROV_FUNCTION: name, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
+/** The shim replaced by a pass-through: the same wrapper server, no markers, no spans. */
+const NO_SHIM = {
+  'node24-faasprov': ['faasprov/index.js', "'use strict'\nmodule.exports = { wrap: (app) => app, shutdown: async () => {} }\n"],
+  'python3-http-faasprov': ['faasprov/__init__.py', 'def wrap(app):\n    return app\n\n\ndef shutdown():\n    pass\n'],
+} as const;
+
+/**
+ * The shop (checkout: node24-faasprov; catalog and payment: python3-http-faasprov) as a faas-cli
+ * stack in dir, with the faasprov templates (A) or the same templates without their shim (B).
+ */
+function writeShop(dir: string, data: string, shim: boolean): void {
+  for (const t of ['node24-faasprov', 'python3-http-faasprov'] as const) {
+    cpSync(join(TEMPLATES, t), join(dir, 'template', t), { recursive: true });
+    if (!shim) {
+      const [file, text] = NO_SHIM[t];
+      rmSync(join(dir, 'template', t, 'faasprov'), { recursive: true, force: true });
+      mkdirSync(join(dir, 'template', t, 'faasprov'));
+      writeFileSync(join(dir, 'template', t, file), text);
+    }
+  }
+  const fns = [['checkout', 'node24-faasprov', 'checkout.js', 'handler.js'], ['catalog', 'python3-http-faasprov', 'catalog.py', 'handler.py'], ['payment', 'python3-http-faasprov', 'payment.py', 'handler.py']] as const;
+  const lines = ['version: 1.0', 'provider:', '  name: openfaas', '  gateway: http://127.0.0.1:8080', 'functions:'];
+  for (const [name, lang, src, target] of fns) {
+    cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
+    copyFileSync(join(SHOP, src), join(dir, name, target));
+    lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`);
+  }
+  writeFileSync(join(dir, 'stack.yaml'), `${lines.join('\n')}\n`);
+}
+
+/** faasprov functions up for one deployment; resolves with its gateway once every instance listens. */
+function upShop(dir: string, watchdog: string, otlp: string): Promise<{ proc: ChildProcess; gateway: string }> {
+  const proc = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--gateway', '127.0.0.1:0', '--watchdog', watchdog, '--otlp', otlp], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((res, rej) => {
-    c.once('error', rej);
-    c.once('exit', (code) => rej(new Error(`shop function ${name} exited with ${code}`)));
-    c.stdout!.once('data', () => res(c));
+    let out = '';
+    proc.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) res({ proc, gateway: (JSON.parse(line) as { gateway: string }).gateway });
+    });
+    proc.once('exit', (code) => rej(new Error(`functions up in ${dir} exited with ${code}`)));
   });
 }
 
-function load(out: string, rounds: number, urls: string[]): Promise<Record<string, number[]>> {
-  return new Promise((res, rej) => {
-    const c = spawn('python3', [SHOP, 'load', out, String(rounds), ...urls], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600000 });
-    c.once('error', rej);
-    c.once('exit', (code) => (code === 0 ? res(JSON.parse(readFileSync(out, 'utf8')) as Record<string, number[]>) : rej(new Error(`shop load exited with ${code}`))));
-  });
+/** N rounds of one checkout on each deployment, interleaved; latencies in seconds per gateway. */
+async function load(rounds: number, gateways: string[]): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = Object.fromEntries(gateways.map((g) => [g, []]));
+  const items = ['mug', 'shirt', 'cap'];
+  for (let i = 0; i < rounds; i++) {
+    for (const g of gateways) {
+      const t0 = performance.now();
+      const r = await fetch(`${g}/function/checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: items[i % 3], qty: 1 + (i % 2) }) });
+      const body = await r.text();
+      if (r.status !== 200) throw new Error(`checkout at ${g} answered ${r.status}: ${body.slice(0, 200)}`);
+      out[g]!.push((performance.now() - t0) / 1000);
+    }
+  }
+  return out;
 }
 
 /** CPU seconds (user + system) of a process and of its bpftrace children, from /proc. */
@@ -112,45 +155,56 @@ async function startSensorOnly(comm: string, out: string): Promise<ChildProcess>
 }
 
 /**
- * The example shop's checkout (checkout → catalog, payment; files read and written) on two
- * deployments at once: A under the agent's watch with the template shim's markers, B a plain
- * function (no shim, not watched). Phases alternate agent off / on; within a phase the client
- * alternates A and B request by request. The agent runs as its own process (`faasprov agent`),
- * as on a node; the collector (`faasprov up`), which runs off the node in a deployment, shares
- * these cores here and is started at the lowest priority (nice 19).
+ * The shop's checkout (checkout → catalog, payment through the gateway; files read and written) on
+ * two deployments at once, each a `faasprov functions up` stack built from the faasprov templates
+ * by the real faas-cli and run under the real of-watchdog: A with the templates' shim and watched
+ * by the agent, B the same templates with the shim replaced by a pass-through, not watched. Phases
+ * alternate agent off / on; within a phase the client alternates A and B request by request. The
+ * agent runs as its own process (`faasprov agent`), as on a node; the collector (`faasprov up`),
+ * which runs off the node in a deployment, shares these cores here and is started at the lowest
+ * priority (nice 19).
  */
 export const invocationLatency: Benchmark = {
   name: 'invocation-latency',
-  description: `shop checkout latency with vs without agent and shim (${ROUNDS} rounds per phase, phases off/on/off/on/off/sensor-only/off, A and B interleaved)`,
+  description: `shop checkout latency on the faasprov templates under of-watchdog, with vs without agent and shim (${ROUNDS} rounds per phase, phases off/on/off/on/off/sensor-only/off, A and B interleaved)`,
   async run(progress): Promise<Record<string, number | string>> {
-    if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace)' };
+    if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace, network namespaces)' };
     const dir = mkdtempSync(join(tmpdir(), 'fp-bench-shop-'));
-    const watched = join(dir, 'fpshopwd');
-    const plain = join(dir, 'fpshopplain');
-    copyFileSync('/bin/dash', watched);
-    copyFileSync('/bin/dash', plain);
+    const watched = join(dir, WATCHED);
+    const plain = join(dir, PLAIN);
+    copyFileSync(OF_WATCHDOG, watched);
+    copyFileSync(OF_WATCHDOG, plain);
     const db = join(dir, 's.db');
     const cport = await freePort();
+    const otlp = await freePort();
     const collectorUrl = `http://127.0.0.1:${cport}`;
     const collector = spawn('nice', ['-n', '19', FAASPROV, 'up', '--store', db, '--port', String(cport), '--agent-token', `bench=${TOKEN}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const functions: ChildProcess[] = [];
+    const stacks: ChildProcess[] = [];
     let lost = 0;
+    const agentHelp = await new Promise<string>((res) => {
+      const c = spawn(FAASPROV, ['agent', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      c.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+      c.once('exit', () => res(out));
+    });
+    const otlpArgs = agentHelp.includes('--otlp') ? ['--otlp', `127.0.0.1:${otlp}`] : [];
     try {
       await until('the collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
-      const deploy = async (name: 'A' | 'B', root: string, env: Record<string, string>): Promise<string> => {
-        const data = join(dir, name);
-        mkdirSync(data);
+      const deploy = async (name: 'A' | 'B', watchdog: string, shim: boolean): Promise<string> => {
+        const at = join(dir, name);
+        const data = join(at, 'data');
+        mkdirSync(join(data, 'orders'), { recursive: true });
         writeFileSync(join(data, 'catalog.json'), JSON.stringify({ mug: 12.5, shirt: 20, cap: 9.99 }));
         writeFileSync(join(data, 'merchant.key'), 'k'.repeat(32));
-        const [catalog, payment, checkout] = [await freePort(), await freePort(), await freePort()];
-        functions.push(await startFunction(root, 'catalog', catalog, data, [], env));
-        functions.push(await startFunction(root, 'payment', payment, data, [], env));
-        functions.push(await startFunction(root, 'checkout', checkout, data, [`127.0.0.1:${catalog}`, `127.0.0.1:${payment}`], env));
-        return `127.0.0.1:${checkout}`;
+        writeShop(at, data, shim);
+        progress(`deployment ${name}: functions up (faas-cli build --shrinkwrap, npm and pip install)`);
+        const { proc, gateway } = await upShop(at, watchdog, `127.0.0.1:${otlp}`);
+        stacks.push(proc);
+        return gateway;
       };
-      const a = await deploy('A', watched, {});
-      const b = await deploy('B', plain, { FAASPROV_SHIM: 'off' });
-      await load(join(dir, 'warmup.json'), 20, [a, b]);
+      const a = await deploy('A', watched, true);
+      const b = await deploy('B', plain, false);
+      await load(20, [a, b]);
       const lat = { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] }, sensor: { a: [] as number[], b: [] as number[] } };
       // p50 of each phase: an on-phase against the off-phases either side of it (A-B-A), so a
       // slow drift of the shared machine's load cancels out.
@@ -164,17 +218,17 @@ export const invocationLatency: Benchmark = {
         let agent: ChildProcess | undefined;
         let sensor: ChildProcess | undefined;
         const mport = await freePort();
-        if (phase === 'sensor') sensor = await startSensorOnly('fpshopwd', join(dir, 'sensor.jsonl'));
+        if (phase === 'sensor') sensor = await startSensorOnly(WATCHED, join(dir, 'sensor.jsonl'));
         if (phase === 'on') {
-          agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', 'fpshopwd',
-            '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+          agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', WATCHED,
+            '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1', ...otlpArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
           await until('the agent', async () => (await metric(mport, 'faasprov_agent_events_seen_total')) > 0, 90000);
         }
         try {
           const cpu0 = agent ? cpuSec(agent.pid!) : undefined;
           const sensorCpu0 = sensor ? cpuSec(sensor.pid!).self : 0;
           const seen0 = agent ? await metric(mport, 'faasprov_agent_events_seen_total') : 0;
-          const r = await load(join(dir, `phase${i}.json`), ROUNDS, [a, b]);
+          const r = await load(ROUNDS, [a, b]);
           if (sensor) sensorCpu += cpuSec(sensor.pid!).self - sensorCpu0;
           lat[phase].a.push(...r[a]!);
           lat[phase].b.push(...r[b]!);
@@ -234,13 +288,8 @@ export const invocationLatency: Benchmark = {
         ...lossFigures(lost, gaps),
       };
     } finally {
-      for (const f of functions) {
-        try {
-          process.kill(-f.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      // functions up removes its instances, namespaces and bridge on SIGTERM.
+      await Promise.all(stacks.map((p) => stop(p)));
       await stop(collector);
       rmSync(dir, { recursive: true, force: true });
     }
