@@ -34,32 +34,18 @@ function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): nu
   return ratios.reduce((x, y) => x + y, 0) / ratios.length;
 }
 
-/** The shim replaced by a pass-through: the same wrapper server, no markers, no spans. */
-const NO_SHIM = {
-  'node24-faasprov': ['faasprov/index.js', "'use strict'\nmodule.exports = { wrap: (app) => app, shutdown: async () => {} }\n"],
-  'python3-http-faasprov': ['faasprov/__init__.py', 'def wrap(app):\n    return app\n\n\ndef shutdown():\n    pass\n'],
-} as const;
-
 /**
  * The shop (checkout: node24-faasprov; catalog and payment: python3-http-faasprov) as a faas-cli
- * stack in dir, with the faasprov templates (A) or the same templates without their shim (B).
+ * stack in dir, with the faasprov templates' shim (A) or without it (B: FAASPROV_SHIM=off, the plain template).
  */
 function writeShop(dir: string, data: string, shim: boolean): void {
-  for (const t of ['node24-faasprov', 'python3-http-faasprov'] as const) {
-    cpSync(join(TEMPLATES, t), join(dir, 'template', t), { recursive: true });
-    if (!shim) {
-      const [file, text] = NO_SHIM[t];
-      rmSync(join(dir, 'template', t, 'faasprov'), { recursive: true, force: true });
-      mkdirSync(join(dir, 'template', t, 'faasprov'));
-      writeFileSync(join(dir, 'template', t, file), text);
-    }
-  }
+  for (const t of ['node24-faasprov', 'python3-http-faasprov']) cpSync(join(TEMPLATES, t), join(dir, 'template', t), { recursive: true });
   const fns = [['checkout', 'node24-faasprov', 'checkout.js', 'handler.js'], ['catalog', 'python3-http-faasprov', 'catalog.py', 'handler.py'], ['payment', 'python3-http-faasprov', 'payment.py', 'handler.py']] as const;
   const lines = ['version: 1.0', 'provider:', '  name: openfaas', '  gateway: http://127.0.0.1:8080', 'functions:'];
   for (const [name, lang, src, target] of fns) {
     cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
     copyFileSync(join(SHOP, src), join(dir, name, target));
-    lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`);
+    lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`, ...(shim ? [] : ['      FAASPROV_SHIM: "off"']));
   }
   writeFileSync(join(dir, 'stack.yaml'), `${lines.join('\n')}\n`);
 }
@@ -158,7 +144,7 @@ async function startSensorOnly(comm: string, out: string): Promise<ChildProcess>
  * The shop's checkout (checkout → catalog, payment through the gateway; files read and written) on
  * two deployments at once, each a `faasprov functions up` stack built from the faasprov templates
  * by the real faas-cli and run under the real of-watchdog: A with the templates' shim and watched
- * by the agent, B the same templates with the shim replaced by a pass-through, not watched. Phases
+ * by the agent, B the same templates with FAASPROV_SHIM=off (the plain template), not watched. Phases
  * alternate agent off / on; within a phase the client alternates A and B request by request. The
  * agent runs as its own process (`faasprov agent`), as on a node; the collector (`faasprov up`),
  * which runs off the node in a deployment, shares these cores here and is started at the lowest
