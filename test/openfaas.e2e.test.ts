@@ -151,6 +151,30 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
     }
   }, 180000);
 
+  it('chain: C WAS_INFORMED_BY B WAS_INFORMED_BY A', async () => {
+    const ids = await runChain();
+    let s = readStore(store);
+    const [a, b, c] = [ids.a, ids.b, ids.c].map((id) => invocationOf(s, id)[0]!);
+    const informed = (from: N, to: N) => s.edges.some((e) => e.type === 'WAS_INFORMED_BY' && e.src === from.id && e.dst === to.id);
+    await until('C informed by B informed by A', () => {
+      s = readStore(store);
+      return informed(b!, a!) && informed(c!, b!);
+    }, 30000).catch(() => undefined);
+    expect(informed(b!, a!)).toBe(true);
+    expect(informed(c!, b!)).toBe(true);
+    expect(informed(a!, b!)).toBe(false);
+  }, 180000);
+
+  it('chain: the run\'s spans (the client\'s trace id) are on the three invocations', async () => {
+    const ids = await runChain();
+    let s = readStore(store);
+    await until('the spans', () => {
+      s = readStore(store);
+      return [ids.a, ids.b, ids.c].every((id) => JSON.stringify(invocationOf(s, id)[0]).includes(TRACE_ID));
+    }, 30000).catch(() => undefined);
+    for (const id of [ids.a, ids.b, ids.c]) expect(JSON.stringify(invocationOf(s, id)[0])).toContain(TRACE_ID);
+  }, 180000);
+
   for (const [fn, template] of [['kn', 'node24-faasprov'], ['kp', 'python3-http-faasprov']] as const) {
     it(`concurrency 8 on one instance (${template}): every call's own paths are charged to its own invocation`, async () => {
       const callIds = [...(await concurrentRound(stack.info!.gateway, fn, data)), ...(await concurrentRound(stack.info!.gateway, fn, data))];
