@@ -65,4 +65,15 @@ describe('AppLayer (spans beside the kernel)', () => {
     const b = parseBatch(buf.cut('n1:a', 0));
     expect(b.nodes).toContainEqual(expect.objectContaining({ type: 'Gap', cause: 'otlp-queue-full', count: 2 }));
   });
+
+  it('joins a retried call id\'s spans to the attempt that ran when each began', () => {
+    const { buf, app, lines } = setup(0);
+    // Two attempts seconds apart (more than the clocks' slack).
+    lines('m\t2000000000\t10\t10\tfaasprov:B:r fn', 'm\t3000000000\t10\t10\tfaasprov:E:r', 'm\t6000000000\t10\t10\tfaasprov:B:r fn', 'm\t7000000000\t10\t10\tfaasprov:E:r');
+    app.accept([server('r', 2_000_000_000, 3_000_000_000), server('r', 6_000_000_000, 7_000_000_000)]);
+    app.drain();
+    const b = parseBatch(buf.cut('n1:a', 0));
+    expect(b.nodes.filter((n) => n.type === 'Unit')).toHaveLength(2);
+    expect((b.nodes.find((n) => n.id === invocationId('r')) as InvocationNode).contradictions).toBeUndefined();
+  });
 });

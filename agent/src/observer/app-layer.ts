@@ -12,8 +12,8 @@ export interface AppLayerOptions {
 }
 
 export interface AppLayerHost {
-  /** The latest unit of a call id the kernel saw (attribution.ts / observer). */
-  unitOf(callId: string): ActiveUnit | undefined;
+  /** The unit of a call id the kernel saw running at time at (µs), else its latest (observer). */
+  unitOf(callId: string, at?: number): ActiveUnit | undefined;
   /** Loss is data: summed into a Gap per cause and batch interval. */
   loss(cause: string, count: number, from: number, to: number, detail?: string): void;
 }
@@ -73,7 +73,8 @@ export class AppLayer {
     const keep: typeof this.pending = [];
     for (const p of this.pending) {
       const callId = str(p.span.attrs.get('faas.invocation_id'), 128);
-      const unit = callId ? this.host.unitOf(callId) : undefined;
+      // A retried call id has several units: the span belongs to the one running when it began.
+      const unit = callId ? this.host.unitOf(callId, p.span.start || undefined) : undefined;
       if (callId && !unit && !flush && now - p.at < wait) keep.push(p);
       else this.emit(p.span, callId, unit);
     }

@@ -169,11 +169,15 @@ export class Observer {
 
   /** Root processes seen so far (their first image). */
   roots: ProcessNode[] = [];
-  /** The latest unit of each recent call id, open or ended (for the app layer's spans). */
-  private readonly recent = new Map<string, ActiveUnit>();
+  /** The latest units (attempts) of each recent call id, open or ended (for the app layer's spans). */
+  private readonly recent = new Map<string, ActiveUnit[]>();
 
-  unitOf(callId: string): ActiveUnit | undefined {
-    return this.recent.get(callId);
+  /** The unit of callId running at time at (µs), else the latest one begun before it, else the latest. */
+  unitOf(callId: string, at?: number): ActiveUnit | undefined {
+    const units = this.recent.get(callId);
+    if (!units || at === undefined) return units?.at(-1);
+    const before = units.filter((u) => u.node.start <= at);
+    return before.find((u) => u.node.end === undefined || u.node.end >= at) ?? before.at(-1) ?? units.at(-1);
   }
 
   /** Live instances and how many of their processes are alive. */
@@ -408,8 +412,9 @@ export class Observer {
     if (functionName) node.function = functionName;
     const u: ActiveUnit = { node, invocation, tid, servedBefore: p.served ?? 0, ephemeral: new Map() };
     // Spans arrive after their invocation: they find it by call id (app-layer.ts).
+    const attempts = this.recent.get(callId) ?? [];
     this.recent.delete(callId);
-    this.recent.set(callId, u);
+    this.recent.set(callId, [...attempts.slice(-7), u]);
     if (this.recent.size > RECENT_UNITS) this.recent.delete(this.recent.keys().next().value!);
     return u;
   }
