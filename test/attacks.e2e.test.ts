@@ -218,10 +218,51 @@ describe('investigation dashboard (Playwright, Chromium)', () => {
     await shot('alerts');
   });
 
+  it('opens an alert as a story: at most 25 nodes left to right, no two labels overlap, a summary expands, the steps name the invocations in order', async () => {
+    const u2 = store.nodes.find((n) => n.type === 'Unit' && n.callId === 'warm-2')!;
+    const exfil = alerts.find((a) => a.rule === 'egress-outside-allow-list' && a.subject === u2.id)!;
+    await page.getByRole('button', { name: `Investigate ${exfil.rule} ${exfil.summary}` }).click();
+    const story = page.getByTestId('story-graph');
+    const nodes = story.locator('g.story-node');
+    await nodes.first().waitFor();
+    const shown = await nodes.count();
+    expect(shown).toBeGreaterThanOrEqual(8);
+    expect(shown).toBeLessThanOrEqual(25);
+    type Rect = [number, number, number, number];
+    const labelBoxes = () => story.locator('text.story-label').evaluateAll((els) => els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return [r.left, r.top, r.right, r.bottom] as [number, number, number, number];
+    }));
+    const overlaps = (bs: Rect[]) => bs.flatMap((a, i) => bs.slice(i + 1).filter((b) => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]).map((b) => [a, b]));
+    const before = await labelBoxes();
+    expect(before).toHaveLength(shown);
+    expect(overlaps(before)).toEqual([]);
+    // Causal order, left to right: the invocation that planted the payload, then the one that used it, then the alert.
+    const x = async (sel: string) => (await story.locator(sel).first().boundingBox())!.x;
+    const [inv1, inv2, alert] = [await x('g[aria-label="Invocation: invocation warm-1 of authorize-cc"]'), await x('g[aria-label="Invocation: invocation warm-2 of authorize-cc"]'), await x('g[data-type="Alert"]')];
+    expect(inv1).toBeLessThan(inv2);
+    expect(inv2).toBeLessThan(alert);
+    const steps = await page.getByRole('list', { name: 'steps of the attack' }).locator('li').allInnerTexts();
+    expect(steps.flatMap((t) => /^invocation (\S+) of \S+ began$/.exec(t)?.slice(1) ?? [])).toEqual(['warm-1', 'warm-2']);
+    expect(steps.some((t) => /^invocation warm-1 wrote .*\/function\/patch\.py/.test(t))).toBe(true);
+    expect(steps.at(-1)).toMatch(/^alert egress-outside-allow-list/);
+    await shot('attack-story');
+    // A summary opens on click: its members take its place, still without overlaps.
+    const summary = story.locator('g.story-node.summary').first();
+    await summary.click();
+    await until('the summary to open', async () => (await nodes.count()) > shown, 10000);
+    expect(overlaps(await labelBoxes())).toEqual([]);
+    await shot('attack-story-expanded');
+    await page.getByRole('tab', { name: 'Alerts' }).click();
+    await page.getByRole('heading', { name: /^Alerts \(\d+\)$/ }).waitFor();
+  }, 60000);
+
   it('opens the exfiltration alert: the trace graph shows the attack, a node expands, its details and timeline show', async () => {
     const u2 = store.nodes.find((n) => n.type === 'Unit' && n.callId === 'warm-2')!;
     const exfil = alerts.find((a) => a.rule === 'egress-outside-allow-list' && a.subject === u2.id)!;
     await page.getByRole('button', { name: `Investigate ${exfil.rule} ${exfil.summary}` }).click();
+    // Full provenance, one click from the story.
+    await page.getByLabel('Full provenance').check();
     const status = page.getByRole('status');
     await status.filter({ hasText: /\d+ nodes/ }).waitFor();
     const count = () => status.innerText().then((t) => Number(/(\d+) nodes/.exec(t)![1]));
@@ -298,6 +339,9 @@ describe('investigation dashboard (Playwright, Chromium)', () => {
     await page.getByRole('button', { name: /^Investigate shell-in-function/ }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /^Investigation: shell-in-function/ }).waitFor();
+    // The story's nodes take the keyboard too; then the full view's controls.
+    await page.getByTestId('story-graph').locator('g.story-node').first().waitFor();
+    await page.getByLabel('Full provenance').check();
     // Every control has a label a screen reader reads.
     for (const name of ['Backward (root cause)', 'Forward (impact)', 'From', 'Until']) expect(await page.getByLabel(name).count()).toBe(1);
   });

@@ -2,8 +2,10 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Api, ApiError, type Alert, type Graph, type GraphNode, type InstanceHealth, type InvocationView, type TimelineEntry } from './api';
 import { GraphView, type Filters } from './GraphView';
 import { nodeName, time, TYPE_COLORS } from './labels';
+import { StoryView } from './StoryView';
+import type { AttackView } from './story';
 
-type View = { name: 'alerts' } | { name: 'instances' } | { name: 'search' } | { name: 'investigate'; from: string; title: string };
+type View = { name: 'alerts' } | { name: 'instances' } | { name: 'search' } | { name: 'investigate'; from: string; title: string; story?: boolean };
 
 function useAsync<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: string; loading: boolean } {
   const [s, set] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
@@ -72,7 +74,7 @@ function Alerts(props: { api: Api; open: (v: View) => void }) {
               <td>{a.function ?? '-'}</td>
               <td>{a.summary}</td>
               <td>
-                <button onClick={() => props.open({ name: 'investigate', from: a.id, title: `${a.rule}: ${a.summary}` })} aria-label={`Investigate ${a.rule} ${a.summary}`}>
+                <button onClick={() => props.open({ name: 'investigate', from: a.id, title: `${a.rule}: ${a.summary}`, story: true })} aria-label={`Investigate ${a.rule} ${a.summary}`}>
                   Investigate
                 </button>
               </td>
@@ -145,8 +147,11 @@ function download(blob: Blob, name: string) {
   a.remove();
 }
 
-function Investigation(props: { api: Api; from: string; title: string }) {
+function Investigation(props: { api: Api; from: string; title: string; story?: boolean }) {
   const [direction, setDirection] = useState<'backward' | 'forward'>('backward');
+  // An alert opens as a story (the attack view); full provenance is one click away.
+  const [mode, setMode] = useState<'attack' | 'full'>(props.story ? 'attack' : 'full');
+  const [story, setStory] = useState<AttackView>();
   const [graph, setGraph] = useState<Graph>();
   const [error, setError] = useState<string>();
   const [selected, setSelected] = useState<string>();
@@ -157,8 +162,10 @@ function Investigation(props: { api: Api; from: string; title: string }) {
   useEffect(() => {
     setGraph(undefined);
     setSelected(undefined);
-    props.api.trace(props.from, direction).then(setGraph, (e: Error) => setError(e.message));
-  }, [props.from, direction, props.api]);
+    setStory(undefined);
+    if (mode === 'attack') props.api.attackView(props.from, direction).then(setStory, (e: Error) => setError(e.message));
+    else props.api.trace(props.from, direction).then(setGraph, (e: Error) => setError(e.message));
+  }, [props.from, direction, props.api, mode]);
   const span = useMemo(() => {
     const ts = (graph?.edges ?? []).flatMap((e) => [e.firstTime, e.lastTime]);
     return ts.length ? [Math.min(...ts), Math.max(...ts)] : [0, 0];
@@ -197,6 +204,41 @@ function Investigation(props: { api: Api; from: string; title: string }) {
     }
   };
   if (error) return <p role="alert" className="error">{error}</p>;
+  const viewChoice = (
+    <fieldset>
+      <legend>View</legend>
+      <label><input type="radio" name="view" checked={mode === 'attack'} onChange={() => setMode('attack')} /> Attack story</label>
+      <label><input type="radio" name="view" checked={mode === 'full'} onChange={() => setMode('full')} /> Full provenance</label>
+    </fieldset>
+  );
+  if (mode === 'attack') {
+    if (!story) return <p>Tracing…</p>;
+    const picked = story.nodes.find((n) => n.id === selected) ?? story.folded.nodes.find((n) => n.id === selected);
+    return (
+      <section className="investigation" aria-labelledby="inv-h">
+        <h2 id="inv-h">Investigation: {props.title}</h2>
+        <div className="toolbar">
+          {viewChoice}
+          <fieldset>
+            <legend>Direction</legend>
+            <label><input type="radio" name="direction" checked={direction === 'backward'} onChange={() => setDirection('backward')} /> Backward (root cause)</label>
+            <label><input type="radio" name="direction" checked={direction === 'forward'} onChange={() => setDirection('forward')} /> Forward (impact)</label>
+          </fieldset>
+        </div>
+        <StoryView view={story} selected={selected} onSelect={(n) => setSelected(n.id)} />
+        {picked ? (
+          <aside className="details" aria-label="node details">
+            <h3>{picked.type}: {nodeName(picked)}</h3>
+            <dl>
+              {Object.entries(picked).filter(([k]) => k !== 'type').map(([k, v]) => (
+                <div key={k}><dt>{k}</dt><dd>{Array.isArray(v) ? v.join(' ') : String(v)}</dd></div>
+              ))}
+            </dl>
+          </aside>
+        ) : null}
+      </section>
+    );
+  }
   if (!graph) return <p>Tracing…</p>;
   const node = graph.nodes.find((n) => n.id === selected);
   const types = [...new Set(graph.nodes.map((n) => n.type))].sort();
@@ -205,6 +247,7 @@ function Investigation(props: { api: Api; from: string; title: string }) {
     <section className="investigation" aria-labelledby="inv-h">
       <h2 id="inv-h">Investigation: {props.title}</h2>
       <div className="toolbar">
+        {viewChoice}
         <fieldset>
           <legend>Direction</legend>
           <label><input type="radio" name="direction" checked={direction === 'backward'} onChange={() => setDirection('backward')} /> Backward (root cause)</label>
@@ -374,7 +417,7 @@ export function App() {
         {view.name === 'alerts' ? <Alerts api={api} open={setView} /> : null}
         {view.name === 'instances' ? <Instances api={api} /> : null}
         {view.name === 'search' ? <Search api={api} open={setView} /> : null}
-        {view.name === 'investigate' ? <Investigation key={view.from} api={api} from={view.from} title={view.title} /> : null}
+        {view.name === 'investigate' ? <Investigation key={view.from} api={api} from={view.from} title={view.title} story={view.story === true} /> : null}
       </main>
     </div>
   );

@@ -1,3 +1,4 @@
+import type { AttackView } from './story';
 /** The dashboard's only way to data: the same /api routes, key and tenant rules as any client. */
 export interface GraphNode {
   id: string;
@@ -97,6 +98,10 @@ export class Api {
   }
   trace(from: string, direction: 'backward' | 'forward', depth = 64) {
     return this.json<TraceResult>(`/api/v1/trace?${new URLSearchParams({ from, direction, depth: String(depth) })}`);
+  }
+  /** The attack view: the causal chain, context folded into summaries, the steps in words. */
+  attackView(from: string, direction: 'backward' | 'forward') {
+    return this.json<AttackView>(`/api/v1/trace?${new URLSearchParams({ from, direction, view: 'attack' })}`);
   }
   invocation(callId: string) {
     return this.json<InvocationView>(`/api/v1/invocations/${encodeURIComponent(callId)}`);
