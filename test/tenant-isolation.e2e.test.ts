@@ -46,7 +46,9 @@ describe('tenant isolation: two tenants captured by the agent, every route and f
       { name: 'b', role: 'investigator', tenants: ['team-b'], key: KEYS['team-b'] },
       { name: 'root', role: 'admin', tenants: '*', key: KEYS.admin },
     ]));
-    collector = new Collector(join(dir, 's.db'), await freePort(), ['--api-keys', join(dir, 'keys.json'), '--rate-limit', '1000000']);
+    // A rule that fires for both tenants, so the alerts route has each tenant's findings to keep apart.
+    writeFileSync(join(dir, 'rules.json'), JSON.stringify({ rules: [{ id: 'iso-secret-write', kind: 'file-write', severity: 'high', description: 'a secret written', paths: ['**/*-secret.txt'] }] }));
+    collector = new Collector(join(dir, 's.db'), await freePort(), ['--api-keys', join(dir, 'keys.json'), '--rate-limit', '1000000', '--rules', join(dir, 'rules.json')]);
     await collector.start();
     const wd: Record<Tenant, string> = { 'team-a': fakeWatchdog(dir, 'fpwdisoa'), 'team-b': fakeWatchdog(dir, 'fpwdisob') };
     agent = new Agent(collector.url, join(dir, 'spool'), 'fpwdisoa,fpwdisob', await freePort());
@@ -134,6 +136,7 @@ describe('tenant isolation: two tenants captured by the agent, every route and f
       expect(own.length).toBeGreaterThanOrEqual(3);
       for (const f of own) expect([f.path, f.tenant]).toEqual([f.path, t]);
       expect(nodes.some((n) => n.type === 'Invocation' && n.callId === `call-${marker[t]}` && n.tenant === t)).toBe(true);
+      expect(nodes.some((n) => n.type === 'Alert' && n.tenant === t)).toBe(true);
     }
   });
 
@@ -175,7 +178,9 @@ describe('tenant isolation: two tenants captured by the agent, every route and f
       for (const f of Object.values(fnName)) await get(t, `/api/v1/timeline?function=${f}`);
       expect((JSON.parse((await get(t, `/api/v1/timeline?function=${fnName[t]}`)).body) as { entries: unknown[] }).entries.length).toBeGreaterThan(0);
       expect((JSON.parse((await get(t, `/api/v1/timeline?function=${fnName[OTHER[t]]}`)).body) as { entries: unknown[] }).entries).toEqual([]);
-      await get(t, '/api/v1/alerts?limit=500');
+      const alerts = (JSON.parse((await get(t, '/api/v1/alerts?limit=500')).body) as { alerts: StoredNode[] }).alerts;
+      expect(alerts.length).toBeGreaterThan(0);
+      expect(alerts.every((a) => a.tenant === t)).toBe(true);
       for (const s of ['low', 'critical']) await get(t, `/api/v1/alerts?severity=${s}&function=${fnName[OTHER[t]]}`);
       expect((await get(t, `/api/v1/invocations/call-${marker[t]}`)).status).toBe(200);
       expect((await get(t, `/api/v1/invocations/call-${marker[OTHER[t]]}`)).status).toBe(404);
@@ -204,16 +209,13 @@ describe('tenant isolation: two tenants captured by the agent, every route and f
       };
       expect(await cli(['search', marker[t], '--json', '--limit', '500'], true)).toContain(marker[t]);
       await cli(['search', marker[OTHER[t]], '--json', '--limit', '500'], true);
-      await cli(['search', '--limit', '500'], false);
       await cli(['alerts', '--json', '--limit', '500'], true);
       await cli(['alerts', '--limit', '500'], false);
       const own = nodes.filter((n) => n.tenant === t && n.type === 'File' && String(n.path).includes(marker[t])).slice(0, 1);
       // Where the tenants meet: A's file made from B's drop (backward crosses to B), B's drop (forward reaches A).
       const shared = nodes.find((n) => n.type === 'File' && n.tenant === t && /-from-shared|\/shared\//.test(String(n.path)))!;
-      for (const n of [...own, shared]) {
-        for (const format of ['tree', 'json', 'dot', 'prov-json', 'graphml', 'svg']) await cli(['trace', n.id, '--backward', '--format', format], format === 'json' || format === 'prov-json');
-        for (const format of ['tree', 'json']) await cli(['trace', n.id, '--forward', '--format', format], format === 'json');
-      }
+      for (const n of own) for (const format of ['tree', 'json', 'dot', 'prov-json', 'graphml', 'svg']) await cli(['trace', n.id, '--backward', '--format', format], format === 'json' || format === 'prov-json');
+      for (const [flag, format] of [['--backward', 'json'], ['--backward', 'svg'], ['--forward', 'json'], ['--forward', 'tree']]) await cli(['trace', shared.id, flag!, '--format', format!], format === 'json');
       for (const format of ['prov-json', 'dot', 'graphml', 'json']) await cli(['export', shared.id, '--direction', 'forward', '--format', format], format.includes('json'));
       // Another tenant's node does not exist for this key.
       const theirs = nodes.find((n) => n.tenant === OTHER[t] && n.type === 'File')!;
