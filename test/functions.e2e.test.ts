@@ -119,6 +119,26 @@ describe('faasprov functions up/down', () => {
     }
   });
 
+  it('restarts an instance whose watchdog died, at the same address, as a pod\'s container is restarted', async () => {
+    const stateFile = join(dir, '.faasprov', 'functions.json');
+    const pidOf = () => (JSON.parse(readFileSync(stateFile, 'utf8')) as { instances: { index: number; pid: number }[] }).instances.find((i) => i.index === 0)!.pid;
+    const before = pidOf();
+    process.kill(before, 'SIGKILL');
+    await until('a new watchdog for hello-0', () => pidOf() !== before && existsSync(`/proc/${pidOf()}`), 20000);
+    expect(readFileSync(`/proc/${pidOf()}/comm`, 'utf8').trim()).toBe('of-watchdog');
+    // Both replicas answer again once the new one listens.
+    await until('hello-0 answering', async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 2; i++) {
+        const r = await fetch(stack.url('/function/hello'), { method: 'POST', body: 'x' });
+        if (r.status === 200) seen.add(((await r.json()) as Answer).hostname);
+      }
+      return seen.has('hello-0') && seen.has('hello-1');
+    }, 30000);
+    expect(stack.stderr).toContain('hello-0 exited (SIGKILL); restarting it');
+    stack.info!.functions[0]!.instances[0]!.pid = pidOf();
+  }, 60000);
+
   it('answers 404 for a function the stack does not have', async () => {
     expect((await fetch(stack.url('/function/nope'))).status).toBe(404);
   });

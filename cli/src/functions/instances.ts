@@ -81,8 +81,11 @@ export interface StartedInstance {
   start: number;
 }
 
-/** Starts the watchdog through `ip netns exec` (which execs in place: the pid is the watchdog's). */
-export function startWatchdog(watchdog: string, netns: string, cwd: string, env: Record<string, string>, log: string): StartedInstance {
+/**
+ * Starts the watchdog through `ip netns exec` (which execs in place: the pid is the watchdog's), in
+ * a process group of its own. onExit runs once it has exited and what was left of its group is killed.
+ */
+export function startWatchdog(watchdog: string, netns: string, cwd: string, env: Record<string, string>, log: string, onExit?: (how: string) => void): StartedInstance {
   mkdirSync(dirname(log), { recursive: true });
   mkdirSync(env.TMPDIR!, { recursive: true });
   const fd = openSync(log, 'a');
@@ -91,6 +94,15 @@ export function startWatchdog(watchdog: string, netns: string, cwd: string, env:
     child.unref();
     const pid = child.pid;
     if (pid === undefined) throw FunctionsErrors.FP_ERR_INSTANCE_START(netns, 'ip netns exec could not be started');
+    child.once('exit', (code, signal) => {
+      // The function's process outlives a killed watchdog and would hold its port.
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+      onExit?.(signal ?? `exit ${code}`);
+    });
     return { pid, start: processStart(pid) ?? 0 };
   } finally {
     closeSync(fd);

@@ -18,6 +18,8 @@ import { loadStack, type Stack } from './stack.js';
 import { alive, processStart, readState, removeState, stateFileFor, writeState, type FunctionsState } from './state.js';
 import { findTool } from './tools.js';
 
+const RESTARTS = 5;
+
 export interface UpOptions {
   file: string;
   scale: number;
@@ -94,13 +96,42 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
   const servers: Server[] = [];
   let gateway: Gateway | undefined;
   let stopped = false;
+  const timers = new Set<NodeJS.Timeout>();
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    for (const t of timers) clearTimeout(t);
     await gateway?.close();
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     await cleanUp(state, o.graceMs);
     removeState(stateFile);
+  };
+  // A watchdog that exits once the stack is up is restarted, as a pod's container is, up to
+  // RESTARTS times a minute (200 ms, 400 ms... apart); then it is left down and said so.
+  let up = false;
+  const restarts = new Map<string, number[]>();
+  const launch = (inst: FunctionsState['instances'][number], label: string, dir: string, env: Record<string, string>) => {
+    const started = startWatchdog(watchdog, inst.netns, dir, env, inst.log, (how) => {
+      if (stopped || !up) return;
+      const now = Date.now();
+      const recent = (restarts.get(label) ?? []).filter((t) => now - t < 60000);
+      if (recent.length >= RESTARTS) {
+        o.log(`${label} exited (${how}) ${RESTARTS} times within a minute; left down (log: ${inst.log})`);
+        return;
+      }
+      recent.push(now);
+      restarts.set(label, recent);
+      o.log(`${label} exited (${how}); restarting it (log: ${inst.log})`);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        if (!stopped) launch(inst, label, dir, env);
+      }, 200 * 2 ** (recent.length - 1));
+      timers.add(t);
+    });
+    inst.pid = started.pid;
+    inst.start = started.start;
+    writeState(stateFile, state);
+    return started;
   };
   try {
     const seed = createHash('sha256').update(stack.file).digest()[0]!;
@@ -122,10 +153,7 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
         writeState(stateFile, state);
         await createInstanceNetwork(state.subnet, k, `${f.name}-${i}`);
         const env = instanceEnv({ name: f.name, namespace: f.namespace, index: i, buildDir: dir, tmpDir: join(stack.dir, '.faasprov', 'tmp', `${f.name}-${i}`), pathFirst, stackEnv: f.environment, hostAddress: host });
-        const started = startWatchdog(watchdog, netns, dir, env, log);
-        inst.pid = started.pid;
-        inst.start = started.start;
-        writeState(stateFile, state);
+        const started = launch(inst, `${f.name}-${i}`, dir, env);
         instances.push({ address, pid: started.pid, netns });
         starts.push(waitReady(`${f.name}-${i}`, started, env, log, o.readyTimeoutMs));
       }
@@ -145,6 +173,7 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
     const gatewayUrl = `http://${outside.host.includes(':') ? `[${outside.host}]` : outside.host}:${outside.port}`;
     state.gateway = gatewayUrl;
     writeState(stateFile, state);
+    up = true;
     return { stack, stateFile, gatewayUrl, internalGateway: `http://gateway.openfaas:${WATCHDOG_PORT}`, functions: running, gatewayStats: gateway.stats, stop };
   } catch (err) {
     await stop();
