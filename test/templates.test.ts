@@ -50,12 +50,16 @@ def handle(event, context):
 `,
     },
     calls: {
-      'handler.py': `import json, urllib.request
+      'handler.py': `import json, threading, urllib.request
 import requests
 def handle(event, context):
     to = json.loads(event.body)
     urllib.request.urlopen(to['http'] + '/urllib').read()
     requests.get(to['http'] + '/requests').text
+    # A thread of the handler's own: its call still belongs to the invocation.
+    t = threading.Thread(target=lambda: requests.get(to['http'] + '/thread').text)
+    t.start()
+    t.join()
     return {"statusCode": 200, "body": {"ok": True}}
 `,
     },
@@ -156,7 +160,7 @@ describe.each(['node24-faasprov', 'python3-http-faasprov'] as Lang[])('template 
       await call('fwd-1');
       await call('fwd-2');
       const outgoing = [...echo.requests, ...tlsEcho.requests];
-      const paths = lang === 'node24-faasprov' ? ['/http', '/https', '/fetch'] : ['/urllib', '/requests'];
+      const paths = lang === 'node24-faasprov' ? ['/http', '/https', '/fetch'] : ['/urllib', '/requests', '/thread'];
       expect(outgoing.map((r) => r.path).sort()).toEqual([...paths, ...paths].sort());
       for (const r of outgoing) {
         expect(['fwd-1', 'fwd-2']).toContain(r.headers['x-call-id']);

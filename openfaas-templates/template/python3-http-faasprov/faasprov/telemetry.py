@@ -165,7 +165,13 @@ def start_telemetry(function_name=None, namespace=None):
 
 
 def _instrument_clients():
-    """urllib always; requests when the function has it (the exporter brings it too)."""
+    """urllib always; requests when the function has it (the exporter brings it too); threads the
+    handler starts carry its context, so their calls carry the call id and traceparent too."""
+    try:
+        from opentelemetry.instrumentation.threading import ThreadingInstrumentor
+        ThreadingInstrumentor().instrument()
+    except Exception as err:
+        warn_once('threading', 'cannot instrument threading (%s): calls from threads the handler starts will not carry X-Call-Id and traceparent' % err)
     try:
         from opentelemetry.instrumentation.urllib import URLLibInstrumentor
         URLLibInstrumentor().instrument()
