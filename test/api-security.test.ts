@@ -136,6 +136,13 @@ describe('authentication by encapsulation (every spelling of an /api URL)', () =
     expect(() => requireScope(undefined, 'nodes')).toThrow(/no tenant scope/);
     expect(() => requireScope(null, 'nodes')).toThrow(/no tenant scope/);
     await expect(trace(store, f.id, { direction: 'backward' } as Parameters<typeof trace>[2])).rejects.toMatchObject({ code: 'FP_ERR_NO_SCOPE' });
+    // A route someone registers outside the authenticating plugin gets no scope, so it cannot read.
+    const s = await buildServer({ store, keys: keys(), uiDir: false });
+    s.get('/api/v1/outside', async (req) => trace(store, f.id, { direction: 'backward', scope: req.scope }));
+    const r = await s.inject({ url: '/api/v1/outside' });
+    await s.close();
+    expect([r.statusCode, r.json<{ code: string }>().code]).toEqual([403, 'FP_ERR_NO_SCOPE']);
+    expect(r.body).not.toContain('/secret/out');
   });
 });
 
