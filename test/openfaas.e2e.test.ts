@@ -119,22 +119,16 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
     }
   }, 180000);
 
-  it('chain: C WAS_INFORMED_BY B WAS_INFORMED_BY A through the spans, and each invocation carries what its server span says', async () => {
+  it('chain: each invocation carries what its server span says, beside the kernel, with no contradiction', async () => {
     const ids = await runChain();
-    const linked = (s: Stored, from: N, to: N) => s.edges.some((e) => e.type === 'WAS_INFORMED_BY' && e.src === from.id && e.dst === to.id);
-    await until('the stitching', () => {
+    await until('the server spans', () => {
       const s = readStore(store);
-      const [a, b, c] = [ids.a, ids.b, ids.c].map((id) => invocationOf(s, id)[0]!);
-      return linked(s, c!, b!) && linked(s, b!, a!);
+      return [ids.a, ids.b, ids.c].every((id) => invocationOf(s, id)[0]?.spanId !== undefined);
     }, 60000);
     const s = readStore(store);
     const [a, b, c] = [ids.a, ids.b, ids.c].map((id) => invocationOf(s, id)[0]!);
-    expect(linked(s, a!, b!) || linked(s, c!, a!)).toBe(false);
-    expect([a!.appFunction, b!.appFunction, c!.appFunction, c!.appTrigger]).toEqual(['fa', 'fb', 'fc', 'pubsub']);
-    for (const inv of [a!, b!, c!]) {
-      expect(inv).toMatchObject({ traceId: TRACE_ID });
-      expect(inv.contradictions).toBeUndefined();
-    }
+    expect([a, b, c].map((i) => [i!.function, i!.appFunction, i!.appTrigger])).toEqual([['fa', 'fa', 'http'], ['fb', 'fb', 'http'], ['fc', 'fc', 'pubsub']]);
+    for (const inv of [a!, b!, c!]) expect(inv.contradictions).toBeUndefined();
   }, 180000);
 
   it('chain: the request each invocation served (its socket from the watchdog) is on its own unit', async () => {
