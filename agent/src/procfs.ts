@@ -39,8 +39,27 @@ function safe<T>(f: () => T): T | undefined {
 }
 
 /** cgroup path and function name of a process, from /proc (best effort: it may be gone). */
+/**
+ * The addresses of a process's own network namespace (IPv4 host-local entries of its FIB,
+ * loopback left out); none when it shares the agent's namespace (then they say nothing of it).
+ */
+export function namespaceAddresses(pid: number): string[] {
+  const ns = safe(() => readlinkSync(`/proc/${pid}/ns/net`));
+  if (!ns || ns === safe(() => readlinkSync('/proc/self/ns/net'))) return [];
+  const fib = safe(() => readFileSync(`/proc/${pid}/net/fib_trie`, 'utf8')) ?? '';
+  const out = new Set<string>();
+  const lines = fib.split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const m = /^\s*\|-- (\d+\.\d+\.\d+\.\d+)$/.exec(lines[i]!);
+    if (m && /\/32 host LOCAL/.test(lines[i + 1]!) && !m[1]!.startsWith('127.')) out.add(m[1]!);
+  }
+  return [...out].slice(0, 16);
+}
+
 export function describeInstance(pid: number): InstanceFacts {
   const facts: InstanceFacts = {};
+  const addresses = namespaceAddresses(pid);
+  if (addresses.length > 0) facts.addresses = addresses;
   const cg = safe(() => readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
   const line = cg?.split('\n').find((l) => l.startsWith('0::'));
   if (line) facts.cgroupPath = line.slice(3);

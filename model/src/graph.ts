@@ -117,6 +117,8 @@ export const InstanceNode = Type.Object(
     exe: Type.Optional(Type.String({ maxLength: MAX_PATH })),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
+    /** Its own network namespace's addresses (a pod's), when it has one: where callers reach it. */
+    addresses: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 45 }), { maxItems: 16 })),
   },
   { additionalProperties: false },
 );

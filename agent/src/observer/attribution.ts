@@ -1,4 +1,4 @@
-import type { FileNode, InvocationNode, UnitNode } from '@faasprov/model';
+import type { FileNode, InvocationNode, ProcessNode, UnitNode } from '@faasprov/model';
 
 /**
  * Which invocation unit a syscall is charged to. The rules, all in one place:
@@ -108,5 +108,45 @@ export class ProcessUnits {
     this.open.clear();
     this.threads.clear();
     return all;
+  }
+}
+
+/** How long after a caller's connect the called instance's invocation may begin (µs). */
+export const CALL_WINDOW_US = 2_000_000;
+
+/**
+ * Callers without a template (no markers, no spans): a process serving no invocation connects to
+ * an address of another instance's own network namespace; the next invocation that instance
+ * begins within CALL_WINDOW_US is linked to that process, `inferred`: first connect, first
+ * invocation (each connect is used once). Instances that share the node's namespace have no
+ * address of their own and are never linked this way.
+ */
+export class UninstrumentedCalls {
+  private readonly instanceOf = new Map<string, string>();
+  private readonly pending = new Map<string, { caller: ProcessNode | UnitNode; t: number }[]>();
+
+  /** An instance's own address. */
+  serve(address: string, instance: string): void {
+    this.instanceOf.set(address, instance);
+    if (this.instanceOf.size > 10000) this.instanceOf.delete(this.instanceOf.keys().next().value!);
+  }
+
+  /** A connect by a process serving no invocation (from: the caller's own instance). */
+  connect(address: string, from: string | undefined, caller: ProcessNode | UnitNode, t: number): void {
+    const to = this.instanceOf.get(address);
+    if (!to || to === from) return;
+    const q = (this.pending.get(to) ?? []).filter((c) => t - c.t <= CALL_WINDOW_US).slice(-63);
+    q.push({ caller, t });
+    this.pending.set(to, q);
+  }
+
+  /** The caller of an invocation the instance begins at t, if a connect to it came just before. */
+  take(instance: string, t: number): ProcessNode | UnitNode | undefined {
+    const q = this.pending.get(instance);
+    if (!q) return undefined;
+    while (q.length > 0 && t - q[0]!.t > CALL_WINDOW_US) q.shift();
+    const c = q[0] && q[0].t <= t ? q.shift() : undefined;
+    if (q.length === 0) this.pending.delete(instance);
+    return c?.caller;
   }
 }

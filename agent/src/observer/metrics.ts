@@ -12,6 +12,8 @@ export class ObserverStats {
   markerMismatch = 0;
   /** Operations charged by inference (attribution.ts, rules 3 and 5): their edges say `inferred`. */
   inferredCharges = 0;
+  /** Invocations linked by a connection's address and timing to a caller without a template. */
+  inferredCallers = 0;
   /** Begin markers on a thread that still served another open invocation. */
   threadOverlaps = 0;
   /** GPU calls on device addresses no allocation in capture covers. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Batch, FileNode, ProcessNode } from '@faasprov/model';
 import { fileId, parseBatch } from '@faasprov/model';
 import { GraphBuffer } from './graph-buffer.js';
-import { Observer } from './observer.js';
+import { Observer, type InstanceFacts } from './observer.js';
 import { parseLine } from '../sensor/parse.js';
 
 /** Feeds bpftrace output lines (as program.ts prints them) through the observer. */
@@ -366,5 +366,29 @@ describe('Observer', () => {
       ]);
       expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', to: unitOf(b, 'call-a').id, attrs: { inferred: true } }));
     });
+  });
+
+  it('links an invocation to a caller without a template by the connection to its instance, inferred', () => {
+    const buf = new GraphBuffer();
+    const facts: Record<number, InstanceFacts> = { 50: { function: 'callee', addresses: ['10.0.0.5'] }, 60: { function: 'plain', addresses: ['10.0.0.6'] } };
+    const obs = new Observer({ node: 'n1', agent: 'n1:a', clockOffsetNs: 0n, rootCwd: '/', instances: { mode: 'process-tree', describe: (pid) => facts[pid] ?? {} } }, buf);
+    for (const l of [
+      'X\t1000\t50\t1\t1\t0\t0\t/usr/bin/fwatchdog',
+      'O\t1100\t50\t3\t1\t-100\t/dev/null',
+      'X\t1200\t60\t1\t1\t0\t0\t/usr/bin/fwatchdog',
+      // The plain function (no unit) calls the callee's address; the callee begins 1 ms later.
+      'K\t2000000\t60/60\t5\t2\t8080\t10.0.0.5',
+      'm\t3000000\t50\t50\tfaasprov:B:called fn',
+      'm\t4000000\t50\t50\tfaasprov:E:called',
+      // No connect before this one: no caller.
+      'm\t9000000\t50\t50\tfaasprov:B:alone fn',
+    ]) obs.handle(parseLine(l));
+    const b = parseBatch(buf.cut('n1:a', 0));
+    const plain = procs(b).find((p) => p.pid === 60)!;
+    const inv = (c: string) => b.nodes.find((n) => n.type === 'Invocation' && n.callId === c)!;
+    expect(b.nodes.find((n) => n.type === 'Instance' && n.rootPid === 50)).toMatchObject({ addresses: ['10.0.0.5'] });
+    expect(b.edges.filter((e) => e.type === 'WAS_INFORMED_BY' && e.from === inv('called').id)).toEqual([expect.objectContaining({ to: plain.id, attrs: { inferred: true } })]);
+    expect(b.edges.filter((e) => e.type === 'WAS_INFORMED_BY' && e.from === inv('alone').id)).toEqual([]);
+    expect(obs.stats.inferredCallers).toBe(1);
   });
 });

@@ -28,7 +28,7 @@ import { GpuTracker, gpuDevice } from './gpu.js';
 import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
 import { FileVersions } from './versions.js';
-import { ProcessUnits, type ActiveUnit } from './attribution.js';
+import { ProcessUnits, UninstrumentedCalls, type ActiveUnit } from './attribution.js';
 
 const AT_FDCWD = -100;
 /** Call ids remembered for spans that arrive after their invocation. */
@@ -120,6 +120,8 @@ export interface InstanceFacts {
   function?: string;
   /** The tenant (OpenFaaS namespace). */
   namespace?: string;
+  /** Its own network namespace's addresses, when it has one. */
+  addresses?: string[];
 }
 
 export interface ObserverOptions {
@@ -169,6 +171,9 @@ export class Observer {
 
   /** Root processes seen so far (their first image). */
   roots: ProcessNode[] = [];
+  /** Connections from processes serving no invocation to instances' addresses (attribution.ts). */
+  private readonly calls = new UninstrumentedCalls();
+
   /** The latest units (attempts) of each recent call id, open or ended (for the app layer's spans). */
   private readonly recent = new Map<string, ActiveUnit[]>();
 
@@ -391,6 +396,12 @@ export class Observer {
     if (!created) return;
     const u = p.units.get(callId)!;
     this.out.addEdge('PART_OF', u.node, u.invocation, t, t, 1, 0);
+    // A caller without a template (no unit, no spans): the connection to this instance just before.
+    const caller = p.instance ? this.calls.take(p.instance.id, t) : undefined;
+    if (caller) {
+      this.stats.inferredCallers++;
+      this.out.addEdge('WAS_INFORMED_BY', u.invocation, caller, t, t, 1, 0, { inferred: true });
+    }
     // The unit starts from the process's state (code loaded, config read), not from earlier units.
     this.out.addEdge('WAS_INFORMED_BY', u.node, img, t, t, 1, 0);
     if (p.instance) this.out.addEdge('WAS_ASSOCIATED_WITH', u.invocation, p.instance, t, t, 1, 0);
@@ -528,6 +539,10 @@ export class Observer {
     if (facts.cgroupPath) n.cgroupPath = facts.cgroupPath;
     if (facts.function) n.function = facts.function;
     if (facts.namespace) n.tenant = facts.namespace;
+    if (facts.addresses?.length) {
+      n.addresses = facts.addresses;
+      for (const a of facts.addresses) this.calls.serve(a, n.id);
+    }
     this.out.upsertNode(n);
     return n;
   }
@@ -801,6 +816,7 @@ export class Observer {
       p.gpuServer = `${ep.address}:${ep.port}`;
     }
     const attrs = e.kind === 'connect' ? { ...s.attrs, initiated: true } : s.attrs;
+    if (e.kind === 'connect' && !s.unit) this.calls.connect(ep.address, p.instance?.id, s.node, t);
     this.out.addEdge('USED', s.node, ep, t, t, 1, 0, attrs);
     if (e.kind === 'accept') {
       this.stats.accepted++;
