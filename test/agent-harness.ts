@@ -58,7 +58,9 @@ export class Agent {
     this.proc = execa(
       FAASPROV,
       ['agent', '--collector', this.collectorUrl, '--node', 'node-test', '--watch-comm', this.watch, '--spool', this.spool,
-        '--token', TOKEN, '--metrics', `127.0.0.1:${this.metricsPort}`, '--counter-flush', '2', ...this.extra],
+        '--token', TOKEN, '--metrics', `127.0.0.1:${this.metricsPort}`, '--counter-flush', '2',
+        // Agents of concurrent test runs would contend for the OTLP default port: only tests that want it get one.
+        ...(this.extra.includes('--otlp') ? [] : ['--otlp', 'off']), ...this.extra],
       { reject: false, all: true },
     );
     await until('the agent', async () => (await this.metric('faasprov_agent_events_seen_total', 'kind="ready"')) >= 1, 90000);
