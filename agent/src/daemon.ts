@@ -10,7 +10,7 @@ import { ReorderBuffer } from './observer/reorder.js';
 import { GraphBuffer } from './observer/graph-buffer.js';
 import { Observer } from './observer/observer.js';
 import { DiskSpool } from './ship/spool.js';
-import { SpoolShipper } from './ship/spool-shipper.js';
+import { SpoolShipper, type RawBatchSender } from './ship/spool-shipper.js';
 import { HttpBatchExporter } from './ship/exporter.js';
 import { NatsBatchSender } from './ship/nats.js';
 import { AgentMetrics } from './metrics.js';
@@ -37,6 +37,8 @@ export interface NodeAgentOptions {
   metrics?: { host: string; port: number };
   /** Milliseconds between batches (default 1000): each batch costs an fsync and a request. */
   flushIntervalMs?: number;
+  /** Bytes of JSON per batch at most (default 8 MiB, and never more than the transport takes). */
+  maxBatchBytes?: number;
   counterFlushSec?: number;
   /** Scheduling policy of the agent and its bpftrace (default batch: never preempts a function on wake-up). */
   sched?: SchedPolicy;
@@ -58,6 +60,26 @@ export interface NodeAgentOptions {
  * reading of bpftrace's output, long enough for a busy node's perf buffers to overflow.
  */
 const DRAIN_INTERVAL_MS = 250;
+const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** The interval and operation count a spooled batch covers (for the Gap of a refused one). */
+function batchSpan(body: string): { from: number; to: number; count: number } {
+  const now = Date.now() * 1000;
+  try {
+    const b = JSON.parse(body) as { edges?: { firstTime: number; lastTime: number; count: number }[] };
+    const edges = b.edges ?? [];
+    if (edges.length === 0) return { from: now, to: now, count: 0 };
+    const s = { from: Infinity, to: 0, count: 0 };
+    for (const e of edges) {
+      s.from = Math.min(s.from, e.firstTime);
+      s.to = Math.max(s.to, e.lastTime);
+      s.count += e.count;
+    }
+    return s;
+  } catch {
+    return { from: now, to: now, count: 0 };
+  }
+}
 const DRAIN_PENDING = 8192;
 
 /**
@@ -84,6 +106,7 @@ export class NodeAgent {
   private readonly log: (msg: string) => void;
   metricsUrl: string | undefined;
   private readonly nats: NatsBatchSender | undefined;
+  private readonly sender: RawBatchSender;
   /** /proc facts read as soon as a watched exec is seen: short-lived roots are gone by the time it is processed. */
   private readonly facts = new Map<number, ReturnType<typeof describeInstance>>();
   private readonly watched: Set<string>;
@@ -122,14 +145,15 @@ export class NodeAgent {
     this.app = new AppLayer({ node: this.node }, this.observer, this.buffer);
     if (!opts.collector === !opts.nats) throw AgentErrors.FP_ERR_TRANSPORT();
     this.nats = opts.nats ? new NatsBatchSender(opts.nats, opts.token ? { token: opts.token } : {}) : undefined;
-    const sender = this.nats ?? new HttpBatchExporter({ url: opts.collector!, token: opts.token });
+    const sender = (this.sender = this.nats ?? new HttpBatchExporter({ url: opts.collector!, token: opts.token }));
     let lastRetryLog = 0;
     this.shipper = new SpoolShipper(this.spool, sender, {
       onAck: () => this.metrics.batchesAcked.inc(),
       onReject: (p, why) => {
         this.metrics.batchesRejected.inc();
-        const t = Date.now() * 1000;
-        this.observer.gap('rejected-batch', 1, t, t, `batch ${p.seq}: ${why}`);
+        // The Gap covers what the refused batch held, so every operation in it lies inside a Gap.
+        const s = batchSpan(p.body);
+        this.observer.gap('rejected-batch', s.count, s.from, s.to, `batch ${p.seq}: ${why}`);
         this.log(`collector refused batch ${p.seq} for good: ${why}`);
       },
       onRetry: (why) => {
@@ -298,17 +322,23 @@ export class NodeAgent {
       this.spoolDropped = { count: 0, from: 0, to: 0 };
     }
     if (this.buffer.isEmpty()) return;
-    const ops = this.buffer.edgeCount;
-    const batch = this.buffer.cut(this.spool.agent, this.spool.nextSeq, this.spool.lastHash);
-    if (this.spool.append(batch)) {
-      this.metrics.batchesSpooled.inc();
-      this.metrics.edgesSent.inc(ops);
-      this.shipper.wake();
-    } else {
+    const max = Math.min(this.opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, this.sender.maxBodyBytes?.() ?? Infinity);
+    const batches = this.buffer.cutBounded(this.spool.agent, this.spool.nextSeq, this.spool.lastHash, max);
+    let dropped = 0;
+    for (const batch of batches) {
+      const ops = batch.edges.reduce((a, e) => a + e.count, 0);
+      // After a refused append the rest of the cut would not chain to the spool: it is dropped too.
+      if (dropped === 0 && this.spool.append(batch)) {
+        this.metrics.batchesSpooled.inc();
+        this.metrics.edgesSent.inc(ops);
+      } else dropped += ops;
+    }
+    this.shipper.wake();
+    if (dropped > 0) {
       const now = Date.now() * 1000;
-      this.metrics.eventsLost.inc({ cause: 'spool-full' }, ops);
+      this.metrics.eventsLost.inc({ cause: 'spool-full' }, dropped);
       if (this.spoolDropped.count === 0) this.spoolDropped.from = now;
-      this.spoolDropped.count += ops;
+      this.spoolDropped.count += dropped;
       this.spoolDropped.to = now;
     }
   }

@@ -76,6 +76,7 @@ program
   .option('--otlp <host:port>', "receive the functions' OpenTelemetry spans (OTLP/HTTP, /v1/traces), or off", '127.0.0.1:4318')
   .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)
   .option('--batch-interval <ms>', 'milliseconds between batches sent to the collector', int('--batch-interval', 50, 60000), 1000)
+  .option('--batch-max-kb <n>', 'a batch holds at most this many KiB of JSON (bigger ones are split; with --nats, never more than the server\'s max_payload)', int('--batch-max-kb', 16, 1048576), 8192)
   .addOption(new Option('--sched <policy>', 'scheduling policy of the agent and bpftrace: batch and idle never preempt a function when they wake; normal leaves it').choices(SCHED_POLICIES).default('batch'))
   .option('--count-raw', 'also count every syscall of watched processes (reduction ratio; costs more)')
   .option('--volume <mount=id:tier[:node]>', 'an F3 volume: files under MOUNT are volume ID, tier ephemeral|durable, data on NODE (repeatable)', collect, [])

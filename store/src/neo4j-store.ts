@@ -80,6 +80,35 @@ function isCode(err: unknown, code: string): boolean {
   return (err as { code?: string })?.code === code;
 }
 
+/** Another session made the same constraint or index first: what we wanted exists. */
+const SCHEMA_EXISTS = ['Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists', 'Neo.ClientError.Schema.ConstraintAlreadyExists', 'Neo.ClientError.Schema.IndexAlreadyExists'];
+
+/**
+ * Creates constraints and indexes. Collectors starting together on a fresh database race for the
+ * schema lock: a deadlock (or any transient error) is retried with backoff, and a rule another
+ * collector created meanwhile counts as done.
+ */
+async function createSchema(driver: Driver, database: string | undefined): Promise<void> {
+  const session = driver.session({ database });
+  try {
+    for (const q of SCHEMA) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await session.run(q);
+          break;
+        } catch (err) {
+          const code = (err as { code?: string }).code ?? '';
+          if (SCHEMA_EXISTS.includes(code)) break;
+          if (!code.startsWith('Neo.TransientError.') || attempt >= 20) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000) * (0.5 + Math.random())));
+        }
+      }
+    }
+  } finally {
+    await session.close();
+  }
+}
+
 /** The global provenance graph in Neo4j, over Bolt. Same semantics as the embedded store. */
 export class Neo4jGraphStore implements GraphStore {
   private constructor(private readonly driver: Driver, private readonly database: string | undefined) {}
@@ -103,11 +132,11 @@ export class Neo4jGraphStore implements GraphStore {
       throw StoreErrors.FP_ERR_NEO4J_UNREACHABLE(o.url, e.message?.split('\n')[0] ?? String(err));
     }
     const s = new Neo4jGraphStore(driver, o.database);
-    const session = driver.session({ database: o.database });
     try {
-      for (const q of SCHEMA) await session.run(q);
-    } finally {
-      await session.close();
+      await createSchema(driver, o.database);
+    } catch (err) {
+      await driver.close();
+      throw err;
     }
     return s;
   }

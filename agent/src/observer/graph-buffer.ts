@@ -1,4 +1,7 @@
-import { batchHash, edgeId, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { MAX_BATCH_EDGES, MAX_BATCH_NODES, batchHash, edgeId, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+
+/** Room left in a batch for its envelope (agent, seq, sentAt, prev, hash and the JSON around them). */
+const ENVELOPE_BYTES = 1024;
 
 /**
  * Collects nodes and edges until the next batch is cut. Edges with the same id collapse
@@ -60,6 +63,60 @@ export class GraphBuffer {
 
   isEmpty(): boolean {
     return this.nodes.size === 0 && this.edges.size === 0;
+  }
+
+  /**
+   * Cuts what is buffered into batches whose JSON stays under maxBytes (a transport's message
+   * limit) and under the collector's node and edge counts, numbered from seq and chained from prev, and starts afresh. Each batch stays
+   * self-contained: an edge travels with both its nodes, so a node may ride in several batches.
+   * One edge with its nodes larger than maxBytes still makes a batch of its own (the transport
+   * refuses it and the agent records that as a Gap).
+   */
+  cutBounded(agent: string, seq: number, prev: string, maxBytes: number): Batch[] {
+    const budget = maxBytes - ENVELOPE_BYTES;
+    const size = (x: unknown) => Buffer.byteLength(JSON.stringify(x)) + 1;
+    const nodeSize = new Map<string, number>();
+    const sizeOf = (id: string) => {
+      let s = nodeSize.get(id);
+      if (s === undefined) nodeSize.set(id, (s = size(this.nodes.get(id))));
+      return s;
+    };
+    const parts: { nodes: Set<string>; edges: GraphEdge[] }[] = [];
+    let cur = { nodes: new Set<string>(), edges: [] as GraphEdge[] };
+    let used = 0;
+    const placed = new Set<string>();
+    const put = (ids: string[], e: GraphEdge | undefined, extra: number) => {
+      let add = extra;
+      for (const id of ids) if (!cur.nodes.has(id)) add += sizeOf(id);
+      const full = used + add > budget || cur.edges.length >= MAX_BATCH_EDGES || cur.nodes.size + ids.length > MAX_BATCH_NODES;
+      if (full && (cur.nodes.size > 0 || cur.edges.length > 0)) {
+        parts.push(cur);
+        cur = { nodes: new Set(), edges: [] };
+        used = 0;
+        add = extra;
+        for (const id of ids) add += sizeOf(id);
+      }
+      for (const id of ids) {
+        cur.nodes.add(id);
+        placed.add(id);
+      }
+      if (e) cur.edges.push(e);
+      used += add;
+    };
+    for (const e of this.edges.values()) put(e.from === e.to ? [e.from] : [e.from, e.to], e, size(e));
+    for (const id of this.nodes.keys()) if (!placed.has(id)) put([id], undefined, 0);
+    if (cur.nodes.size > 0 || cur.edges.length > 0) parts.push(cur);
+    const sentAt = Date.now() * 1000;
+    const out = parts.map((p, i) => {
+      const b: Batch = { agent, seq: seq + i, sentAt, nodes: [...p.nodes].map((id) => structuredClone(this.nodes.get(id)!)), edges: p.edges };
+      b.prev = prev;
+      b.hash = batchHash(b);
+      prev = b.hash;
+      return b;
+    });
+    this.nodes = new Map();
+    this.edges = new Map();
+    return out;
   }
 
   /** Cuts a batch of what is buffered and starts afresh. */

@@ -3,6 +3,10 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { BATCH_STREAM, batchMessageId, batchSubject } from '@faasprov/model';
 import type { Attempt, RawBatchSender } from './spool-shipper.js';
 
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+const HEADER_ROOM = 4096;
+const TOO_BIG = /max_payload|maximum (message|payload) size|message size exceeds/i;
+
 /**
  * Publishes spooled batches to JetStream with message id agent:seq. The publish is acknowledged
  * once the stream has stored the batch; the spool lets it go only then. Until a collector has
@@ -28,6 +32,14 @@ export class NatsBatchSender implements RawBatchSender {
     return this.js;
   }
 
+  /**
+   * Room for a batch in one message: the server's max_payload (read from the connection's INFO;
+   * NATS's default of 1 MiB until connected), less room for the headers (message id, stream).
+   */
+  maxBodyBytes(): number {
+    return (this.nc?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
+  }
+
   async send(body: string): Promise<Attempt> {
     let head: { agent?: unknown; seq?: unknown };
     try {
@@ -42,7 +54,10 @@ export class NatsBatchSender implements RawBatchSender {
       if (ack.duplicate) this.duplicates++;
       return { ok: true };
     } catch (err) {
-      return { ok: false, retry: true, why: (err as Error).message };
+      const why = (err as Error).message;
+      // Too big for the server or the stream: no retry makes it fit, and it must not hold up the batches behind it.
+      if (TOO_BIG.test(why)) return { ok: false, retry: false, why: `${why} (${Buffer.byteLength(body)} bytes; max_payload ${this.nc?.info?.max_payload ?? 'unknown'})` };
+      return { ok: false, retry: true, why };
     }
   }
 

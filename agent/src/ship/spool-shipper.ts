@@ -5,6 +5,8 @@ export type Attempt = { ok: true } | { ok: false; retry: boolean; why: string; s
 /** Sends one raw batch body; says whether a failure is worth retrying. */
 export interface RawBatchSender {
   send(body: string): Promise<Attempt>;
+  /** The largest body the transport takes, when it says (NATS: the server's max_payload). */
+  maxBodyBytes?(): number;
 }
 
 export interface ShipperHooks {

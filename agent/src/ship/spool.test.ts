@@ -52,6 +52,25 @@ describe('DiskSpool', () => {
       s.close();
     }));
 
+  it('counts as its bytes only what is pending, not acknowledged lines left in the active segment', () =>
+    withDir((dir) => {
+      const s = new DiskSpool({ dir, node: 'n1' });
+      const sizes = [0, 1, 2].map((i) => {
+        const b = batch(s.agent, i, GENESIS_HASH);
+        s.append(b);
+        return Buffer.byteLength(JSON.stringify(b)) + 1;
+      });
+      expect(s.bytes).toBe(sizes[0]! + sizes[1]! + sizes[2]!);
+      s.ack(1);
+      expect(s.bytes).toBe(sizes[2]);
+      s.close();
+      const again = new DiskSpool({ dir, node: 'n1' });
+      expect(again.bytes).toBe(sizes[2]);
+      again.ack(2);
+      expect(again.bytes).toBe(0);
+      again.close();
+    }));
+
   it('refuses to pass its size cap instead of growing without bound', () =>
     withDir((dir) => {
       const s = new DiskSpool({ dir, node: 'n1', maxBytes: 300 });

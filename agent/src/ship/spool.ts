@@ -46,6 +46,8 @@ export class DiskSpool {
   readonly agent: string;
   private segments: Segment[] = [];
   private pending: PendingBatch[] = [];
+  /** Bytes of the pending batches' lines (acknowledged lines may still sit in the active segment). */
+  private pendingBytes = 0;
   private acked = -1;
   private fd: number | undefined;
   nextSeq = 0;
@@ -113,7 +115,10 @@ export class DiskSpool {
         seg.last = b.seq;
         this.nextSeq = Math.max(this.nextSeq, b.seq + 1);
         if (typeof b.hash === 'string') this.lastHash = b.hash;
-        if (b.seq > this.acked) this.pending.push({ seq: b.seq, body: line });
+        if (b.seq > this.acked) {
+          this.pending.push({ seq: b.seq, body: line });
+          this.pendingBytes += Buffer.byteLength(line) + 1;
+        }
         const t = Math.max(0, ...(b.edges ?? []).map((e) => e.lastTime));
         last = { seq: b.seq, time: Math.max(last?.time ?? 0, t) };
       }
@@ -124,9 +129,9 @@ export class DiskSpool {
     return last ? { lastSeq: last.seq, lastEventTime: last.time, tornLines: torn } : torn > 0 ? { lastSeq: -1, lastEventTime: 0, tornLines: torn } : undefined;
   }
 
-  /** Bytes of unacknowledged batches on disk. */
+  /** Bytes of unacknowledged batches: what is still to send, not the acknowledged history beside it. */
   get bytes(): number {
-    return this.segments.reduce((a, s) => a + s.bytes, 0);
+    return this.pendingBytes;
   }
 
   get pendingCount(): number {
@@ -151,6 +156,7 @@ export class DiskSpool {
     seg.bytes += size;
     seg.last = batch.seq;
     this.pending.push({ seq: batch.seq, body: line.slice(0, -1) });
+    this.pendingBytes += size;
     this.nextSeq = batch.seq + 1;
     if (batch.hash) this.lastHash = batch.hash;
     return true;
@@ -164,6 +170,7 @@ export class DiskSpool {
   ack(seq: number): void {
     if (seq <= this.acked) return;
     this.acked = seq;
+    for (const p of this.pending) if (p.seq <= seq) this.pendingBytes -= Buffer.byteLength(p.body) + 1;
     this.pending = this.pending.filter((p) => p.seq > seq);
     this.atomicWrite(join(this.opts.dir, 'acked'), `${seq}\n`);
     this.dropAcked();

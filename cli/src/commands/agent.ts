@@ -16,6 +16,7 @@ export interface AgentCliOptions {
   countRaw?: boolean;
   counterFlush: number;
   batchInterval: number;
+  batchMaxKb: number;
   sched: SchedPolicy;
   volume: string[];
   volumeFstype: string[];
@@ -70,6 +71,7 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
       countRaw: o.countRaw,
       counterFlushSec: o.counterFlush,
       flushIntervalMs: o.batchInterval,
+      maxBatchBytes: o.batchMaxKb * 1024,
       sched: o.sched,
       volumes: o.volume,
       volumeFstypes: o.volumeFstype,
