@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { NODE_NAME_PATTERN } from '@faasprov/model';
 import { clockOffsetNs } from './sensor/clock.js';
 import { buildProgram, COMM_PATTERN } from './sensor/program.js';
@@ -21,6 +21,8 @@ import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 import { applySchedPolicy, type SchedPolicy } from './scheduling.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
+import { FileVersions } from './observer/versions.js';
+import { LiveTable } from './live-table.js';
 
 export interface NodeAgentOptions {
   /** An HTTP collector URL; or, with nats, a NATS server URL (scale-out). */
@@ -107,6 +109,9 @@ export class NodeAgent {
   metricsUrl: string | undefined;
   private readonly nats: NatsBatchSender | undefined;
   private readonly sender: RawBatchSender;
+  /** What a restart must not forget, kept beside the spool: file versions and the live processes' starts. */
+  private readonly versions: FileVersions;
+  private readonly live: LiveTable;
   /** /proc facts read as soon as a watched exec is seen: short-lived roots are gone by the time it is processed. */
   private readonly facts = new Map<number, ReturnType<typeof describeInstance>>();
   private readonly watched: Set<string>;
@@ -129,6 +134,8 @@ export class NodeAgent {
     this.volumes = VolumeTable.fromSpecs(opts.volumes ?? [], opts.volumeFstypes ?? [], this.node);
     const gpuServers = new Set((opts.gpuServers ?? []).map(parseGpuServer));
     this.spool = new DiskSpool({ dir: opts.spoolDir, node: this.node, maxBytes: opts.spoolMaxBytes });
+    this.versions = new FileVersions(join(opts.spoolDir, 'versions.jsonl'));
+    this.live = new LiveTable(join(opts.spoolDir, 'live.json'));
     this.observer = new Observer(
       {
         node: this.node,
@@ -138,6 +145,7 @@ export class NodeAgent {
         instances: { mode: 'process-tree', describe: (pid) => this.facts.get(pid) ?? describeInstance(pid) },
         volumes: this.volumes,
         gpu: { servers: gpuServers, probed: this.probedGpu },
+        versions: this.versions,
       },
       this.buffer,
     );
@@ -176,16 +184,18 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     const r = this.spool.resume;
-    const now = Date.now() * 1000;
-    if (r) {
-      // Whatever happened between the last spooled batch and now was not captured.
-      this.observer.gap('agent-down', 0, r.lastEventTime || now, now, `agent restarted; resending ${this.spool.pendingCount} spooled batches`);
-      if (r.tornLines > 0) this.observer.gap('spool-torn', r.tornLines, r.lastEventTime || now, now, 'batches cut short by a crash');
-    }
     const policy = this.opts.sched ?? 'batch';
     const why = await applySchedPolicy(policy);
     if (why) this.log(`could not switch to SCHED_${policy.toUpperCase()} (${why}); running as before`);
     await this.startSensor();
+    if (r) {
+      // Nothing was captured from the last spooled batch until bpftrace was attached again; the
+      // gaps concern the instances alive now (seeded from /proc by startSensor).
+      const now = Date.now() * 1000;
+      const versions = this.versions.stale > 0 ? `; ${this.versions.stale} files changed meanwhile start new version chains` : '';
+      this.observer.gap('agent-down', 0, r.lastEventTime || now, now, `agent restarted; resending ${this.spool.pendingCount} spooled batches${versions}`);
+      if (r.tornLines > 0) this.observer.gap('spool-torn', r.tornLines, r.lastEventTime || now, now, 'batches cut short by a crash');
+    }
     this.shipper.start();
     this.timer = setInterval(() => this.tick(), DRAIN_INTERVAL_MS);
     if (this.opts.metrics) await this.startMetrics(this.opts.metrics);
@@ -224,6 +234,8 @@ export class NodeAgent {
 
   private async startSensor(): Promise<void> {
     const seeds = scanWatchedTrees(this.opts.watchComms, (ns) => this.us(ns));
+    // A process already known (before a restart, or to this run before bpftrace died) keeps its id.
+    this.live.canonical(seeds);
     const gpu = resolveGpuLibraries(this.opts.gpuLibs ?? [], seeds.map((s) => s.pid), this.log);
     const sensor = new BpftraceSensor(
       {
@@ -268,6 +280,7 @@ export class NodeAgent {
     const t = this.observer.lastEventTime;
     this.log(`bpftrace exited (${code}): ${stderr.slice(0, 300)}${this.stopping ? '' : '; restarting'}`);
     if (!this.stopping) this.metrics.sensorRestarts.inc();
+    this.live.remember(this.observer.liveProcesses(), this.observer.lastEventTime);
     for (let attempt = 0; !this.stopping; attempt++) {
       await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 30000)));
       try {
@@ -309,6 +322,7 @@ export class NodeAgent {
     if (now - this.lastCut < (this.opts.flushIntervalMs ?? 1000)) return;
     this.lastCut = now;
     this.cut();
+    this.saveState();
     this.metrics.spoolBytes.set(this.spool.bytes);
     this.metrics.spoolPending.set(this.spool.pendingCount);
     this.metrics.attributionInferred.set(this.observer.stats.inferredCharges);
@@ -343,6 +357,17 @@ export class NodeAgent {
     }
   }
 
+  /** After the batches holding them are spooled: the file versions made and the processes alive. */
+  private saveState(): void {
+    const at = this.observer.lastEventTime;
+    try {
+      this.versions.persist(at);
+      this.live.save(this.observer.liveProcesses(), at);
+    } catch (err) {
+      this.log(`cannot save restart state in ${this.opts.spoolDir}: ${(err as Error).message}`);
+    }
+  }
+
   private async startMetrics(at: { host: string; port: number }): Promise<void> {
     this.server = createServer((req, res) => {
       if (req.url === '/metrics') {
@@ -371,6 +396,7 @@ export class NodeAgent {
     this.reorder.flushAll();
     this.app.drain(true);
     this.cut();
+    this.saveState();
     const delivered = await this.shipper.drain(drainMs);
     this.spool.close();
     await this.nats?.close();

@@ -138,6 +138,8 @@ export interface ObserverOptions {
   volumes?: VolumeTable;
   /** GPU servers (address:port) of a disaggregated pool, and the CUDA libraries the sensor probes (real paths). */
   gpu?: { servers: ReadonlySet<string>; probed: ReadonlySet<string> };
+  /** File versions, when they must outlive the observer (the daemon keeps them in its spool dir). */
+  versions?: FileVersions;
 }
 
 /**
@@ -146,7 +148,7 @@ export interface ObserverOptions {
  */
 export class Observer {
   private readonly procs = new Map<number, ProcState>();
-  private readonly versions = new FileVersions();
+  private readonly versions: FileVersions;
   /** Exited processes stay reachable for the counters the kernel dumps at the end. */
   private readonly exited = new Map<number, ProcState>();
   readonly stats = new ObserverStats();
@@ -159,6 +161,7 @@ export class Observer {
 
   constructor(private readonly opts: ObserverOptions, private readonly out: GraphBuffer) {
     this.gpu = new GpuTracker(out, this.stats);
+    this.versions = opts.versions ?? new FileVersions();
   }
 
   us(ts: bigint): number {
@@ -667,7 +670,7 @@ export class Observer {
 
   /** A new version of path, made at time t: versions only grow. */
   private nextVersion(ref: FileRef, t: number, p: ProcState): number {
-    return this.versions.next(ref.key, t, p.instance?.tenant);
+    return this.versions.next(ref.key, t, p.instance?.tenant, ref.path);
   }
 
   private onData(p: ProcState, kind: 'read' | 'write', gen: number, fd: number, t: number, bytes: number, tid?: number): void {
@@ -856,6 +859,11 @@ export class Observer {
     for (const q of this.procs.values()) {
       for (const { file } of q.fds.values()) if (file.kind === 'file' && file.path === path) file.writeVersion = undefined;
     }
+  }
+
+  /** Tracked processes alive now, with the start of their current image (their Process id's key). */
+  liveProcesses(): { pid: number; start: number }[] {
+    return [...this.procs.values()].map((p) => ({ pid: p.pid, start: p.image.node.start }));
   }
 
   /** The instances alive now (a gap may concern any of them). */

@@ -1,0 +1,247 @@
+import { describe, expect, it, afterAll } from '@jest/globals';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, execaSync, type ResultPromise } from 'execa';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { ALL_TENANTS, BATCH_STREAM, type GraphNode } from '@faasprov/model';
+import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
+import { trace } from '@faasprov/graph-service';
+import { Agent, Collector, TOKEN, fakeWatchdog, freePort, until } from './agent-harness.js';
+import { FAASPROV, ROOT, tempDir } from './helpers.js';
+
+type Node = GraphNode & Record<string, unknown>;
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A watched workload: writes DIR/in-1, in-2… about ten a second until DIR/stop exists, logging
+ * each write's time (µs) to a file outside DIR; then, once DIR/go exists, cat joins every input
+ * into DIR/out (the final output).
+ */
+function workload(wd: string, dir: string, log: string) {
+  const step = `i=0; while [ ! -e ${dir}/stop ]; do i=$((i+1)); echo $i > ${dir}/in-$i; echo "$i $(date +%s%6N)" >> ${log}; sleep 0.1; done`;
+  const join_ = `while [ ! -e ${dir}/go ]; do sleep 0.1; done; cat ${dir}/in-* > ${dir}/out`;
+  return execa(wd, ['-c', `${step}; ${join_}`], { reject: false });
+}
+
+/** Stops the writes, lets the last batches go, then has the workload write its output. */
+async function finish(dir: string, work: ResultPromise): Promise<void> {
+  execaSync('touch', [join(dir, 'stop')]);
+  await pause(1000);
+  execaSync('touch', [join(dir, 'go')]);
+  await work;
+}
+
+/**
+ * The invariants after crashes: every write is in the graph exactly once or inside a Gap whose
+ * interval covers it; no node is doubled; the backward trace from the output reaches every input
+ * (the write itself wherever the write is stored).
+ */
+async function check(store: GraphStore, dir: string, log: string, label: string): Promise<void> {
+  const { nodes, edges } = await store.all();
+  const all = nodes as Node[];
+  const writtenAt = new Map(readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number]));
+  const n = writtenAt.size;
+  expect(n).toBeGreaterThan(100);
+  const gaps = all.filter((g) => g.type === 'Gap') as unknown as { cause: string; from: number; to: number }[];
+  const files = all.filter((f) => f.type === 'File' && typeof f.path === 'string' && (f.path as string).startsWith(`${dir}/in-`));
+  const writesOf = (id: string) => edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.from === id).reduce((a, e) => a + e.count, 0);
+  let stored = 0;
+  let inGaps = 0;
+  let lost = 0;
+  let doubled = 0;
+  const writeVersion = new Map<number, string>();
+  for (const [i, t] of writtenAt) {
+    const versions = files.filter((f) => f.path === `${dir}/in-${i}` && writesOf(f.id) > 0);
+    const writes = versions.reduce((a, f) => a + writesOf(f.id), 0);
+    if (writes === 1) {
+      stored++;
+      writeVersion.set(i, versions[0]!.id);
+    } else if (writes > 1) doubled++;
+    // The log line is appended just after the write: the write happened shortly before t.
+    else if (gaps.some((g) => g.from <= t && g.to >= t - 200_000)) inGaps++;
+    else lost++;
+  }
+  // No node is doubled: the same image must not come back under a second start time (exec vs
+  // /proc differ by milliseconds; a reused pid running the same command comes much later).
+  const procs = all.filter((p) => p.type === 'Process') as unknown as { pid: number; exe: string; argv: string[]; start: number }[];
+  const starts = new Map<string, number[]>();
+  for (const p of procs) {
+    const key = `${p.pid}\n${p.exe}\n${p.argv.join('\0')}`;
+    starts.set(key, [...(starts.get(key) ?? []), p.start]);
+  }
+  let doubledProcs = 0;
+  for (const s of starts.values()) {
+    s.sort((a, b) => a - b);
+    for (let i = 1; i < s.length; i++) if (s[i]! - s[i - 1]! < 1_000_000) doubledProcs++;
+  }
+  const instances = all.filter((i) => i.type === 'Instance') as unknown as { rootPid: number }[];
+  const doubledInstances = instances.length - new Set(instances.map((i) => i.rootPid)).size;
+  const out = all.find((f) => f.type === 'File' && f.path === `${dir}/out` && writesOf(f.id) > 0);
+  expect(out).toBeDefined();
+  const back = await trace(store, out!.id, { direction: 'backward', maxNodes: 100000, scope: ALL_TENANTS });
+  const reached = new Set(back.nodes.map((x) => x.id));
+  const reachedPaths = new Set((back.nodes as Node[]).filter((x) => x.type === 'File').map((x) => x.path));
+  let unreachedInputs = 0;
+  let unreachedWrites = 0;
+  for (const i of writtenAt.keys()) {
+    if (!reachedPaths.has(`${dir}/in-${i}`)) unreachedInputs++;
+    const v = writeVersion.get(i);
+    if (v !== undefined && !reached.has(v)) unreachedWrites++;
+  }
+  process.stdout.write(
+    `crash suite (${label}): writes ${n}, stored ${stored}, in gaps ${inGaps}, lost ${lost}, doubled ${doubled} writes / ${doubledProcs} processes / ${doubledInstances} instances; ` +
+      `trace from the output reaches ${n - unreachedInputs} inputs and ${stored - unreachedWrites} stored writes; gaps: ${gaps.map((g) => g.cause).sort().join(', ')}\n`,
+  );
+  expect({ lost, doubled, doubledProcs, doubledInstances, unreachedInputs, unreachedWrites }).toEqual({ lost: 0, doubled: 0, doubledProcs: 0, doubledInstances: 0, unreachedInputs: 0, unreachedWrites: 0 });
+  expect(stored + inGaps).toBe(n);
+  // agent-down gaps concern the instance that lived through the crash.
+  const down = all.filter((g) => g.type === 'Gap' && g.cause === 'agent-down');
+  const root = instances[0] as unknown as { id: string } | undefined;
+  for (const g of down) expect(edges.some((e) => e.type === 'WAS_ATTRIBUTED_TO' && e.from === g.id && e.to === root?.id)).toBe(true);
+}
+
+/** Waits, and on a timeout says what the agent logged. */
+async function waitFor(agent: Agent, what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60000): Promise<void> {
+  try {
+    await until(what, ok, timeoutMs);
+  } catch (err) {
+    const log = await agent.stop().catch(() => '');
+    throw new Error(`${(err as Error).message}; the agent said:\n${log.slice(-3000)}`);
+  }
+}
+
+
+// kill -9 of the agent, the collector, nats-server and several at once, under a watched workload (real bpftrace, real stores).
+describe('crash safety (kill -9)', () => {
+  const dirs: string[] = [];
+  const procs: { kill(sig?: NodeJS.Signals): unknown }[] = [];
+  afterAll(() => {
+    for (const p of procs) p.kill('SIGKILL');
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('HTTP: kill -9 of the agent, of the collector, then of both at once', async () => {
+    const dir = tempDir('fp-crash-');
+    dirs.push(dir);
+    const wd = fakeWatchdog(dir, 'fpwdcrash');
+    const data = join(dir, 'data');
+    execaSync('mkdir', [data]);
+    const log = join(dir, 'writes.log');
+    const collector = new Collector(join(dir, 's.db'), await freePort());
+    await collector.start();
+    const spool = join(dir, 'spool');
+    const metricsPort = await freePort();
+    let agent = new Agent(collector.url, spool, 'fpwdcrash', metricsPort, ['--batch-interval', '300']);
+    await agent.start();
+    const work = workload(wd, data, log);
+    procs.push(work);
+    const acked = () => agent.metric('faasprov_agent_batches_acked_total');
+    await waitFor(agent, 'first batches', async () => (await acked()) >= 2);
+    await agent.kill9();
+    await pause(1500);
+    agent = new Agent(collector.url, spool, 'fpwdcrash', metricsPort, ['--batch-interval', '300']);
+    await agent.start();
+    await waitFor(agent, 'batches after the restart', async () => (await acked()) >= 2);
+    collector.proc?.kill('SIGKILL');
+    await collector.proc;
+    await pause(2000);
+    const before = await acked();
+    await collector.start();
+    await waitFor(agent, 'batches after the collector came back', async () => (await acked()) >= before + 3, 60000);
+    await pause(1000);
+    collector.proc?.kill('SIGKILL');
+    await agent.kill9();
+    await collector.proc;
+    await pause(1500);
+    await collector.start();
+    agent = new Agent(collector.url, spool, 'fpwdcrash', metricsPort, ['--batch-interval', '300']);
+    await agent.start();
+    await waitFor(agent, 'batches after the last restart', async () => (await acked()) >= 3);
+    await finish(data, work);
+    await pause(1500);
+    await waitFor(agent, 'the spool to drain', async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0, 60000);
+    await agent.stop();
+    await collector.stop();
+    const store = new SqliteGraphStore(collector.store);
+    try {
+      await check(store, data, log, 'HTTP');
+    } finally {
+      await store.close();
+    }
+  }, 420000);
+
+  it('NATS: kill -9 of nats-server, of a collector, then of the agent and nats-server at once', async () => {
+    const natsUrl = process.env.FAASPROV_TEST_NATS!;
+    const natsPort = new URL(natsUrl).port;
+    const natsPid = join(ROOT, '.tools', 'nats', natsPort, 'nats.pid');
+    const killNats = () => execaSync('kill', ['-9', readFileSync(natsPid, 'utf8').trim()]);
+    const startNats = () => execaSync(join(ROOT, 'scripts', 'nats.sh'), ['start', natsPort]);
+    const nc = await connect({ servers: natsUrl });
+    await (await jetstreamManager(nc)).streams.delete(BATCH_STREAM.name).catch(() => undefined);
+    await nc.close();
+    const neo = (await openGraphStore(process.env.FAASPROV_TEST_NEO4J!)) as Neo4jGraphStore;
+    await neo.clear();
+    const dir = tempDir('fp-crash-nats-');
+    dirs.push(dir);
+    const wd = fakeWatchdog(dir, 'fpwdcrashn');
+    const data = join(dir, 'data');
+    execaSync('mkdir', [data]);
+    const log = join(dir, 'writes.log');
+    const collector = (): ResultPromise => {
+      const c = execa(FAASPROV, ['collector', '--nats', natsUrl, '--store', process.env.FAASPROV_TEST_NEO4J!], { reject: false, all: true });
+      procs.push(c);
+      return c;
+    };
+    const c1 = collector();
+    const c2 = collector();
+    const spool = join(dir, 'spool');
+    const metricsPort = await freePort();
+    const natsAgent = () => new Agent(natsUrl, spool, 'fpwdcrashn', metricsPort, ['--batch-interval', '300']);
+    // The harness's Agent reads metrics and kills; it is started here with --nats instead of --collector.
+    let agent = natsAgent();
+    const startAgent = async (a: Agent) => {
+      a.proc = execa(FAASPROV, ['agent', '--nats', natsUrl, '--node', 'node-test', '--watch-comm', 'fpwdcrashn', '--spool', spool, '--token', TOKEN,
+        '--metrics', `127.0.0.1:${metricsPort}`, '--counter-flush', '2', '--batch-interval', '300'], { reject: false, all: true });
+      procs.push(a.proc);
+      await until('the agent', async () => (await a.metric('faasprov_agent_events_seen_total', 'kind="ready"')) >= 1, 90000);
+    };
+    await startAgent(agent);
+    const work = workload(wd, data, log);
+    procs.push(work);
+    const acked = () => agent.metric('faasprov_agent_batches_acked_total');
+    await waitFor(agent, 'first batches', async () => (await acked()) >= 2);
+    const before = await acked();
+    killNats();
+    await pause(2000);
+    startNats();
+    await waitFor(agent, 'batches after nats-server came back', async () => (await acked()) >= before + 3, 60000);
+    c1.kill('SIGKILL');
+    await c1;
+    await pause(1500);
+    await agent.kill9();
+    killNats();
+    await pause(1500);
+    startNats();
+    agent = natsAgent();
+    await startAgent(agent);
+    await waitFor(agent, 'batches after the last restart', async () => (await acked()) >= 3);
+    await finish(data, work);
+    await pause(1500);
+    await waitFor(agent, 'the spool to drain', async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0, 60000);
+    await agent.stop();
+    // The surviving collector stores the rest (the killed one's unacknowledged batches come back after the ack wait).
+    const nc2 = await connect({ servers: natsUrl });
+    const jsm = await jetstreamManager(nc2);
+    await until('the stream to empty', async () => (await jsm.streams.info(BATCH_STREAM.name)).state.messages === 0, 90000);
+    await nc2.close();
+    c2.kill('SIGTERM');
+    await c2;
+    try {
+      await check(neo, data, log, 'NATS');
+    } finally {
+      await neo.close();
+    }
+  }, 420000);
+});
