@@ -29,11 +29,22 @@ export interface SpanRecord {
   end: number;
   status: 'unset' | 'ok' | 'error';
   statusMessage?: string;
-  /** Span attributes with the resource's under them (scalars only; arrays and maps are dropped). */
+  /** The kept span attributes (KEPT_ATTRIBUTES) with the resource's under them (scalars only). */
   attrs: Map<string, Scalar>;
 }
 
 export class OtlpDecodeError extends Error {}
+
+/**
+ * The attributes the app layer reads; the rest is dropped at once, and strings are cut, so a span
+ * waiting in the agent's queue holds a bounded size whatever a function sends.
+ */
+export const KEPT_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'faas.invocation_id', 'faas.trigger', 'faas.coldstart', 'faas.name', 'service.name',
+  'http.request.method', 'http.method', 'url.full', 'url.path', 'http.target', 'http.url',
+  'http.response.status_code', 'http.status_code',
+]);
+const MAX_STRING = 2048;
 
 const KINDS = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'] as const;
 const STATUS = ['unset', 'ok', 'error'] as const;
@@ -65,7 +76,7 @@ interface PbRequest {
 
 function scalar(v: AnyValue | undefined): Scalar | undefined {
   if (!v) return undefined;
-  if (typeof v.stringValue === 'string') return v.stringValue;
+  if (typeof v.stringValue === 'string') return v.stringValue.slice(0, MAX_STRING);
   if (typeof v.boolValue === 'boolean') return v.boolValue;
   if (v.intValue !== undefined && v.intValue !== null) return Number(v.intValue.toString());
   if (typeof v.doubleValue === 'number') return v.doubleValue;
@@ -132,8 +143,8 @@ export function decodeTraces(body: Buffer, contentType: 'protobuf' | 'json'): { 
   for (const rs of req.resourceSpans ?? []) {
     const resource = new Map<string, Scalar>();
     for (const kv of rs.resource?.attributes ?? []) {
-      const v = scalar(kv.value);
-      if (kv.key && v !== undefined) resource.set(kv.key, v);
+      const v = kv.key && KEPT_ATTRIBUTES.has(kv.key) ? scalar(kv.value) : undefined;
+      if (v !== undefined) resource.set(kv.key!, v);
     }
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
@@ -146,13 +157,13 @@ export function decodeTraces(body: Buffer, contentType: 'protobuf' | 'json'): { 
         }
         const attrs = new Map(resource);
         for (const kv of s.attributes ?? []) {
-          const v = scalar(kv.value);
-          if (kv.key && v !== undefined) attrs.set(kv.key, v);
+          const v = kv.key && KEPT_ATTRIBUTES.has(kv.key) ? scalar(kv.value) : undefined;
+          if (v !== undefined) attrs.set(kv.key!, v);
         }
         const r: SpanRecord = {
           traceId,
           spanId,
-          name: s.name ?? '',
+          name: (s.name ?? '').slice(0, 1024),
           kind: KINDS[s.kind ?? 0],
           start: micros(s.startTimeUnixNano),
           end: micros(s.endTimeUnixNano),
@@ -160,7 +171,7 @@ export function decodeTraces(body: Buffer, contentType: 'protobuf' | 'json'): { 
           attrs,
         };
         if (parent !== '' && !/^0+$/.test(parent)) r.parentSpanId = parent;
-        if (s.status?.message) r.statusMessage = s.status.message;
+        if (s.status?.message) r.statusMessage = s.status.message.slice(0, 1024);
         spans.push(r);
       }
     }

@@ -20,6 +20,7 @@ const jsonRequest = (spanId = 'eee19b7ec3c1b174', traceId = TRACE) => ({
           { key: 'faas.invocation_id', value: { stringValue: 'call-1' } },
           { key: 'faas.coldstart', value: { boolValue: true } },
           { key: 'http.response.status_code', value: { intValue: '200' } },
+          { key: 'app.secret.blob', value: { stringValue: 'x'.repeat(100000) } },
         ],
         status: { code: 2, message: 'boom' },
       }],
