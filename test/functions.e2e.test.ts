@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { faasprov, ROOT, tempDir } from './helpers.js';
@@ -47,6 +47,7 @@ describe('faasprov functions up/down', () => {
   }, 300000);
   afterAll(async () => {
     if (stack?.stateExists()) await stack.down();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60000);
 
   it('builds with faas-cli build --shrinkwrap and runs each instance under of-watchdog in a namespace of its own', async () => {

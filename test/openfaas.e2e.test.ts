@@ -3,7 +3,7 @@
  * under the real of-watchdog with the real agent watching, and what the graph then says (root).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { FAASPROV, ROOT, tempDir } from './helpers.js';
@@ -65,6 +65,8 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
     if (stack?.stateExists()) await stack.down();
     await agent?.stop();
     await collector?.stop();
+    // Its functions' dependencies take about 100 MB.
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120000);
 
   it('faas-cli new and build --shrinkwrap made both templates\' build folders, each running under of-watchdog', () => {

@@ -5,7 +5,7 @@
  * graph, or charged to a process or another call's unit, counts against it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +195,7 @@ export const attribution: Benchmark = {
       await stop(stack);
       await stop(agent);
       await stop(collector);
+      rmSync(dir, { recursive: true, force: true });
     }
   },
 };
