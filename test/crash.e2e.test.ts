@@ -203,7 +203,7 @@ describe('crash safety (kill -9)', () => {
     let agent = natsAgent();
     const startAgent = async (a: Agent) => {
       a.proc = execa(FAASPROV, ['agent', '--nats', natsUrl, '--node', 'node-test', '--watch-comm', 'fpwdcrashn', '--spool', spool, '--token', TOKEN,
-        '--metrics', `127.0.0.1:${metricsPort}`, '--counter-flush', '2', '--batch-interval', '300'], { reject: false, all: true });
+        '--metrics', `127.0.0.1:${metricsPort}`, '--counter-flush', '2', '--batch-interval', '300', '--otlp', 'off'], { reject: false, all: true });
       procs.push(a.proc);
       await until('the agent', async () => (await a.metric('faasprov_agent_events_seen_total', 'kind="ready"')) >= 1, 90000);
     };
