@@ -14,6 +14,7 @@ import type { VolumeTable } from './volumes.js';
 import type { GpuLibrary } from './sensor/gpu-probes.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
+import { hostSettings, type HostCaptureOptions } from './host-settings.js';
 
 export interface CaptureOptions {
   /** The launcher process whose next exec starts the tracked tree. */
@@ -34,6 +35,8 @@ export interface CaptureOptions {
   gpuServers?: ReadonlySet<string>;
   /** An OTLP/HTTP receiver for the command's spans (as the node agent's); undefined: none. */
   otlp?: { host: string; port: number };
+  /** Sensitive paths (failed opens kept) and exec environment variables kept (the rules name them). */
+  host?: HostCaptureOptions;
 }
 
 export interface CaptureSummary {
@@ -75,10 +78,12 @@ export class Capture {
     if (!NODE_NAME_PATTERN.test(node)) throw AgentErrors.FP_ERR_BAD_NODE(node);
     // The collector admits a batch only with facts of the node its agent id names.
     this.agent = opts.agent ?? `${node}:run-${randomUUID()}`;
+    const host = hostSettings(opts.host);
     this.observer = new Observer(
       {
         node, agent: this.agent, clockOffsetNs: clockOffsetNs(), rootCwd: opts.rootCwd, rootFds: opts.rootFds, volumes: opts.volumes,
         gpu: { servers: opts.gpuServers ?? new Set(), probed: new Set((opts.gpuLibraries ?? []).map((l) => l.path)) },
+        host: host.observer,
       },
       this.buffer,
     );
@@ -87,7 +92,7 @@ export class Capture {
     this.app = new AppLayer({ node }, this.observer, this.buffer);
     this.shipper = new Shipper(opts.exporter);
     this.sensor = new BpftraceSensor(
-      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid }, gpu: opts.gpuLibraries }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages, recordFile: opts.recordFile },
+      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid }, gpu: opts.gpuLibraries, ...host.program }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages, recordFile: opts.recordFile },
       {
         onEvent: (e) => this.reorder.push(e),
         onLost: (n) => {

@@ -23,6 +23,7 @@ import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
 import { FileVersions } from './observer/versions.js';
 import { LiveTable } from './live-table.js';
+import { hostSettings, type HostCaptureOptions } from './host-settings.js';
 
 export interface NodeAgentOptions {
   /** An HTTP collector URL; or, with nats, a NATS server URL (scale-out). */
@@ -53,6 +54,8 @@ export interface NodeAgentOptions {
   gpuServers?: string[];
   /** The node-local OTLP/HTTP receiver for the functions' spans; undefined: none. */
   otlp?: { host: string; port: number };
+  /** Sensitive paths (failed opens kept) and exec environment variables kept (the rules name them). */
+  host?: HostCaptureOptions;
   log?: (msg: string) => void;
 }
 
@@ -146,6 +149,7 @@ export class NodeAgent {
         volumes: this.volumes,
         gpu: { servers: gpuServers, probed: this.probedGpu },
         versions: this.versions,
+        host: hostSettings(opts.host).observer,
       },
       this.buffer,
     );
@@ -244,6 +248,7 @@ export class NodeAgent {
           counterFlushSec: this.opts.counterFlushSec ?? 10,
           countRaw: this.opts.countRaw,
           gpu,
+          ...hostSettings(this.opts.host).program,
         }),
         bpftrace: this.opts.bpftrace,
         perfRbPages: this.opts.perfRbPages,

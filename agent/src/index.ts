@@ -24,3 +24,5 @@ export * from './scheduling.js';
 export * from './otlp/receiver.js';
 export * from './otlp/decode.js';
 export * from './observer/app-layer.js';
+export * from './host-settings.js';
+export * from './sensor/host-probes.js';

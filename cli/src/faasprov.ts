@@ -54,6 +54,8 @@ program
   .option('--gpu-lib <path>', 'a CUDA library (runtime, driver or API-remoting guest) to probe (repeatable)', collect, [])
   .option('--gpu-server <addr:port>', 'a GPU server of a disaggregated pool (repeatable)', collect, [])
   .option('--otlp <host:port>', "also receive CMD's OpenTelemetry spans (OTLP/HTTP, /v1/traces) here, or off", 'off')
+  .option('--rules <file>', 'alert rules evaluated on the capture, and what they ask capture to keep (sensitive paths, exec variables); "default": the shipped rules', 'default')
+  .option('--no-rules', 'evaluate no alert rules')
   .passThroughOptions()
   .action(async (cmd: string[], o) => {
     const code = await runCommand(cmd, o);
@@ -83,6 +85,8 @@ program
   .option('--volume-fstype <type=tier>', 'every mount of this file-system type (e.g. fuse.bindfs) is an F3 volume of this tier (repeatable)', collect, [])
   .option('--gpu-lib <path>', 'a CUDA library (runtime, driver or API-remoting guest) to probe, besides those running functions map (repeatable)', collect, [])
   .option('--gpu-server <addr:port>', 'a GPU server of a disaggregated pool: connects to it are API remoting (repeatable)', collect, [])
+  .option('--rules <file>', 'the collector\'s alert rules: what they ask capture to keep (failed opens of sensitive paths, exec variables); "default": the shipped rules', 'default')
+  .option('--no-rules', 'keep nothing for rules beyond operations')
   .action(async (o) => agentCommand(o));
 
 program

@@ -5,6 +5,9 @@ import { hashId } from './ids.js';
 export const MAX_PATH = 4096;
 export const MAX_ARGV = 256;
 export const MAX_STR = 4096;
+/** At most this many named environment variables are kept per exec, each value cut to this length. */
+export const MAX_ENV_VARS = 32;
+export const MAX_ENV_VALUE = 512;
 
 const Id = Type.String({ minLength: 3, maxLength: 80, pattern: '^[a-z]{1,4}_[0-9a-f]{32}$' });
 const NodeName = Type.String({ minLength: 1, maxLength: 253 });
@@ -42,6 +45,15 @@ export const ProcessNode = Type.Object(
     egid: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
     /** When the process last changed its credentials (set*id). */
     credChanged: Type.Optional(Time),
+    /** When the process last changed namespaces (unshare, setns), and the CLONE_NEW* flags it asked for. */
+    nsChanged: Type.Optional(Time),
+    nsFlags: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** When the process asked its parent to trace it (PTRACE_TRACEME). */
+    traceme: Type.Optional(Time),
+    /** The exec's environment, only the variables the rules name (NAME=value, secrets redacted). */
+    env: Type.Optional(Type.Array(Type.String({ maxLength: MAX_ENV_VALUE + 128 }), { maxItems: MAX_ENV_VARS })),
+    /** The environment was longer than the sensor reads: a named variable past the end is missed. */
+    envTruncated: Type.Optional(Type.Boolean()),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
   },
@@ -58,6 +70,10 @@ export const FileNode = Type.Object(
     version: Type.Integer({ minimum: 0, maximum: MAX_INT }),
     pathTruncated: Type.Optional(Type.Boolean()),
     deleted: Type.Optional(Time),
+    /** Not a regular file: a directory, a symbolic or hard link (a new name), or an in-memory file (memfd_create). */
+    fileType: Type.Optional(Type.Union([Type.Literal('directory'), Type.Literal('symlink'), Type.Literal('hardlink'), Type.Literal('memfd')])),
+    /** A link's target: what a symlink holds, or the path a hard link gave a new name to. */
+    linkTarget: Type.Optional(Type.String({ maxLength: MAX_PATH })),
     /** Removed when the invocation that made it ended (an ephemeral F3 file cleaned up). */
     removedAtInvocationEnd: Type.Optional(Type.Boolean()),
     /** On an F3 volume: its id (then path is the path inside the volume and node is the volume's node). */
@@ -80,6 +96,8 @@ export const EndpointNode = Type.Object(
     node: Type.Optional(NodeName),
     /** A configured GPU server of a disaggregated GPU pool (API remoting). */
     role: Type.Optional(Type.Literal('gpu-server')),
+    /** A raw IP or packet socket (address raw:inet, raw:inet6 or packet; port is the protocol). */
+    socketKind: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('packet')])),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
   },
@@ -369,6 +387,13 @@ export const EdgeAttrs = Type.Object(
     initiated: Type.Optional(Type.Boolean()),
     /** The CUDA copy kind (1 host→device, 2 device→host, 3 device→device, 4 inferred). */
     copyKind: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
+    /** The flags of the (last) open among the operations (O_WRONLY, O_CREAT...). */
+    openFlags: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** The new process image runs this file's content (exec of /proc/self/fd/N, /dev/fd/N). */
+    exec: Type.Optional(Type.Boolean()),
+    /** A ptrace request (0: PTRACE_TRACEME) or a signal (kill, tgkill, pidfd_send_signal) behind a WAS_INFORMED_BY edge. */
+    ptrace: Type.Optional(Type.Integer({ minimum: 0 })),
+    signal: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );

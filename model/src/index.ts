@@ -7,3 +7,4 @@ export * from './tenancy.js';
 export * from './origin.js';
 export * from './view.js';
 export * from './paths.js';
+export * from './globs.js';

@@ -1,5 +1,5 @@
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
-import { EDGE_TYPES, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import { EDGE_TYPES, EdgeAttrs, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
 import type { AlertQuery, RemoteRead, RemoteReadQuery } from './graph-store.js';
 import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import { StoreErrors } from './errors.js';
@@ -56,7 +56,8 @@ function toNode(p: Record<string, unknown>): GraphNode {
   return p as unknown as GraphNode;
 }
 
-const EDGE_ATTRS = ['readWhileWrite', 'crossTenant', 'rc', 'copyKind', 'initiated'] as const;
+/** Every attribute an edge may carry, from the model's schema. */
+const EDGE_ATTRS = Object.keys(EdgeAttrs.properties) as (keyof NonNullable<GraphEdge['attrs']>)[];
 
 function toEdge(type: string, from: string, to: string, r: Record<string, unknown>): GraphEdge {
   const e: GraphEdge = {

@@ -16,6 +16,10 @@ export class ObserverStats {
   inferredCallers = 0;
   /** Begin markers on a thread that still served another open invocation. */
   threadOverlaps = 0;
+  /** Read-only opens of the C library's locale and loader caches, which make no edge (host.ts). */
+  opensQuiet = 0;
+  /** Failed opens the kernel reported (a prefix matched) that no sensitive glob matches. */
+  attemptsIgnored = 0;
   /** GPU calls on device addresses no allocation in capture covers. */
   gpuUnknownBuffer = 0;
 

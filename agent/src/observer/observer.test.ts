@@ -39,7 +39,8 @@ describe('Observer', () => {
     const cat = procs(b).find((p) => p.exe === '/usr/bin/cat')!;
     const [a] = file(b, '/work/a');
     const [out] = file(b, '/work/b');
-    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: cat.id, to: a!.id, count: 3, bytes: 30 }));
+    // The open collapses into the reads' USED edge (one more operation, no bytes).
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: cat.id, to: a!.id, count: 4, bytes: 30, attrs: { openFlags: 0 } }));
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: out!.id, to: cat.id, count: 1, bytes: 10 }));
     expect(out!.version).toBeGreaterThan(0);
     expect(a!.version).toBe(0);
@@ -66,7 +67,9 @@ describe('Observer', () => {
       'X\t3000\t10\t2\t1\t0\t0\t/usr/bin/cat',
       'W\t4000\t10\t2\t5\t10',
     ]);
-    expect(file(b, '/secret')).toHaveLength(0);
+    // Opened for reading (a USED edge), never written: the write after exec went to an fd cat does not have.
+    expect(file(b, '/secret').map((f) => f.version)).toEqual([0]);
+    expect(b.edges.filter((e) => e.type === 'WAS_GENERATED_BY')).toEqual([]);
   });
 
   // a > f; b >> f; c >> f (O_TRUNC then O_APPEND twice), then a pwrite into an fd opened without O_TRUNC.
@@ -119,11 +122,12 @@ describe('Observer', () => {
       'O\t6000\t10\t3\t1\t-100\t/tmp/x',
       'W\t7000\t10\t1\t3\t1',
     ]);
-    // O_WRONLY without O_TRUNC: each write session extends the version it met (0: found before capture).
+    // O_WRONLY without O_TRUNC: each write open makes the version its writes fill, extending the one it met (0: found before capture).
     const versions = file(b, '/tmp/x').map((f) => f.version).sort();
-    expect(versions).toEqual([0, 3, 7]);
-    const read = b.edges.find((e) => e.type === 'USED')!;
-    expect(b.nodes.find((n) => n.id === read.to)).toMatchObject({ version: 3 });
+    expect(versions).toEqual([0, 2, 6]);
+    // The first USED edge is the exec of sh's file; the read of /tmp/x reads the first session's version.
+    const read = b.edges.find((e) => e.type === 'USED' && !e.attrs?.exec)!;
+    expect(b.nodes.find((n) => n.id === read.to)).toMatchObject({ path: '/tmp/x', version: 2 });
   });
 
   it('resolves relative paths against the cwd, chdir and dirfd', () => {
@@ -179,7 +183,8 @@ describe('Observer', () => {
       'M\t2000\t10\t-100\t/tmp/b',
       'U\t3000\t10\t-100\t/tmp/b',
     ]);
-    expect(b.edges.map((e) => e.type).sort()).toEqual(['USED', 'WAS_DERIVED_FROM', 'WAS_GENERATED_BY', 'WAS_INVALIDATED_BY']);
+    // USED: the exec of mv's file, and /tmp/a renamed.
+    expect(b.edges.map((e) => e.type).sort()).toEqual(['USED', 'USED', 'WAS_DERIVED_FROM', 'WAS_GENERATED_BY', 'WAS_INVALIDATED_BY']);
     expect(file(b, '/tmp/b')[0]).toMatchObject({ deleted: 3 });
   });
 
@@ -295,8 +300,9 @@ describe('Observer', () => {
       't\t1300\t10/10\t12',
       'm\t2000\t10\t11\tfaasprov:B:call-a fn',
       'm\t2100\t10\t12\tfaasprov:B:call-b fn',
-      'O\t2200\t10\t4\t65\t-100\t/tmp/a.txt',
-      'O\t2300\t10\t5\t65\t-100\t/tmp/b.txt',
+      // Opens are edges charged to their thread's unit too (the kernel prints pid/tid).
+      'O\t2200\t10/11\t4\t65\t-100\t/tmp/a.txt',
+      'O\t2300\t10/12\t5\t65\t-100\t/tmp/b.txt',
       'W\t2400\t10/12\t1\t5\t2',
       'W\t2500\t10/11\t1\t4\t1',
       't\t2550\t10/11\t13',
@@ -323,7 +329,8 @@ describe('Observer', () => {
       const [fa, fb] = [file(b, '/tmp/a.txt')[0]!, file(b, '/tmp/b.txt')[0]!];
       const gen = (f: FileNode) => b.edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.from === f.id);
       expect(gen(fa)).toEqual([expect.objectContaining({ to: a.id })]);
-      expect(gen(fb)).toEqual([expect.objectContaining({ to: bb.id, count: 2, bytes: 5 })]);
+      // The open and the two writes: one edge.
+      expect(gen(fb)).toEqual([expect.objectContaining({ to: bb.id, count: 3, bytes: 5 })]);
       expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: bb.id, attrs: { initiated: true } }));
       // The helper thread started by call-a's thread works for call-a.
       expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_INVALIDATED_BY', to: a.id }));
@@ -364,7 +371,8 @@ describe('Observer', () => {
         'O\t2200\t10\t4\t65\t-100\t/tmp/a.txt',
         'W\t2500\t10/17\t1\t4\t1',
       ]);
-      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', to: unitOf(b, 'call-a').id, attrs: { inferred: true } }));
+      // The open (main thread, serving call-a) and the pool thread's write collapse into one edge.
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', to: unitOf(b, 'call-a').id, attrs: { inferred: true, openFlags: 65 } }));
     });
   });
 

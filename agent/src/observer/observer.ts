@@ -29,6 +29,7 @@ import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
 import { FileVersions } from './versions.js';
 import { ProcessUnits, UninstrumentedCalls, type ActiveUnit } from './attribution.js';
+import { HostOps, type HostOptions } from './host.js';
 
 const AT_FDCWD = -100;
 /** Call ids remembered for spans that arrive after their invocation. */
@@ -140,6 +141,8 @@ export interface ObserverOptions {
   gpu?: { servers: ReadonlySet<string>; probed: ReadonlySet<string> };
   /** File versions, when they must outlive the observer (the daemon keeps them in its spool dir). */
   versions?: FileVersions;
+  /** Failed opens kept as attempts, the exec's environment variables kept (host.ts). */
+  host?: HostOptions;
 }
 
 /**
@@ -162,6 +165,35 @@ export class Observer {
   constructor(private readonly opts: ObserverOptions, private readonly out: GraphBuffer) {
     this.gpu = new GpuTracker(out, this.stats);
     this.versions = opts.versions ?? new FileVersions();
+    this.host = this.hostOps();
+  }
+
+  private readonly host: HostOps<ProcState, FileRef>;
+
+  /** The host operations module (host.ts) works on this observer's state through these. */
+  private hostOps(): HostOps<ProcState, FileRef> {
+    return new HostOps<ProcState, FileRef>(
+      {
+        node: this.opts.node,
+        out: this.out,
+        stats: this.stats,
+        process: (pid) => this.procs.get(pid),
+        subject: (p, tid, t) => this.subject(p, tid, t),
+        resolve: (p, dirfd, path) => this.resolve(p, dirfd, path),
+        locate: (path) => this.locate(path),
+        fileNode: (ref, version, truncated) => this.fileNode(ref, version, truncated),
+        currentNode: (ref, truncated) => this.currentNode(ref, truncated),
+        versionOf: (ref) => this.versionOf(ref),
+        nextVersion: (ref, t, p) => this.nextVersion(ref, t, p),
+        // As onData decides: a write through a description that keeps content extends the version it met.
+        baseOf: (ref, f) => (f.keeps === true && (this.versions.get(ref.key) !== undefined || f.existed === true) ? this.currentNode(ref, f.truncated) : undefined),
+        dropVersion: (ref) => void this.versions.delete(ref.key),
+        owned: (n, p) => this.owned(n, p),
+        setFile: (p, fd, file, cloexec) => this.setFd(p, fd, file, cloexec),
+        setEndpoint: (p, fd, endpoint) => this.setFd(p, fd, { refs: 0, kind: 'socket', endpoint }, false),
+      },
+      this.opts.host,
+    );
   }
 
   us(ts: bigint): number {
@@ -248,8 +280,22 @@ export class Observer {
           if ((e.flags & O_CREAT) === 0) file.existed = true;
         }
         this.setFd(p, e.fd, file, (e.flags & O_CLOEXEC) !== 0);
+        this.host.onOpen(p, e.tid, file, e.flags, t);
         return;
       }
+      case 'open-failed':
+      case 'mkdir':
+      case 'rmdir':
+      case 'link-from':
+      case 'link-to':
+      case 'namespace':
+      case 'raw-socket':
+      case 'userfaultfd':
+      case 'memfd':
+      case 'pidfd':
+      case 'pidfd-signal':
+      case 'exec-env':
+        return this.host.handle(p, e, t);
       case 'read':
       case 'write':
         return this.onData(p, e.kind, e.gen, e.fd, t, e.bytes, e.tid);
@@ -308,16 +354,9 @@ export class Observer {
         return;
       }
       case 'kill':
-      case 'ptrace': {
-        const target = this.procs.get(e.target);
-        if (target) {
-          // The target's main thread stands for it: a signal reaches the process.
-          const [to, by] = [this.subject(target, target.pid, t), this.subject(p, e.tid, t)];
-          this.out.addEdge('WAS_INFORMED_BY', to.node, by.node, t, t, 1, 0, to.attrs || by.attrs ? { inferred: true } : undefined);
-        }
-        else this.stats.untrackedTarget++;
-        return;
-      }
+        return this.host.signal(p, e.tid, e.target, t, { signal: e.signal });
+      case 'ptrace':
+        return this.host.signal(p, e.tid, e.target, t, { ptrace: e.request });
       case 'chmod':
       case 'truncate':
         return this.onModify(p, this.resolve(p, e.dirfd, e.path), e.truncated, t, e.tid, e.kind === 'chmod');
@@ -590,6 +629,7 @@ export class Observer {
       this.join(p);
       this.roots.push(img.node);
       this.out.upsertNode(img.node);
+      this.host.onExec(p, img.node, e.exe, t);
     } else {
       const prev = p.image.node;
       prev.end = t;
@@ -601,6 +641,7 @@ export class Observer {
       p.image = img;
       p.served = 0;
       p.gpuOrdinal = undefined;
+      this.host.onExec(p, img.node, e.exe, t);
       for (const [fd, entry] of [...p.fds]) if (entry.cloexec) this.dropFd(p, fd);
     }
     p.images.set(e.gen, img);
@@ -634,6 +675,7 @@ export class Observer {
     };
     if (parent.gpuServer) child.gpuServer = parent.gpuServer;
     this.procs.set(e.child, child);
+    this.host.onFork(e.pid, e.child);
     this.join(child);
     // The forking thread's unit, not the process's: a request's subprocess descends from that request.
     const by = this.subject(parent, e.tid, t);

@@ -13,6 +13,21 @@ export type SensorEvent =
   | (Base & { kind: 'thread'; tid: number; child: number })
   | (Base & { kind: 'exit'; code: number })
   | (Base & { kind: 'open'; fd: number; flags: number; dirfd: number; path: string; truncated: boolean })
+  /** A failed open of a path under a sensitive prefix: rc is -errno. */
+  | (Base & { kind: 'open-failed'; rc: number; flags: number; dirfd: number; path: string; truncated: boolean })
+  | (Base & { kind: 'mkdir'; dirfd: number; mode: number; path: string; truncated: boolean })
+  | (Base & { kind: 'rmdir'; dirfd: number; path: string; truncated: boolean })
+  /** link-from: the existing path (hard) or the target text (symbolic); link-to: the new name. */
+  | (Base & { kind: 'link-from' | 'link-to'; symbolic: boolean; dirfd: number; path: string; truncated: boolean })
+  /** unshare (flags: CLONE_NEW*) or setns (flags: the namespace type asked for, fd: the namespace's fd). */
+  | (Base & { kind: 'namespace'; call: 'unshare' | 'setns'; flags: number; fd: number })
+  | (Base & { kind: 'raw-socket'; fd: number; family: number; type: number; protocol: number })
+  | (Base & { kind: 'userfaultfd'; fd: number; flags: number })
+  | (Base & { kind: 'memfd'; fd: number; flags: number; name: string })
+  | (Base & { kind: 'pidfd'; fd: number; target: number })
+  | (Base & { kind: 'pidfd-signal'; pidfd: number; signal: number })
+  /** A chunk of an exec's environment (bytes at offset of total). */
+  | (Base & { kind: 'exec-env'; gen: number; total: number; offset: number; bytes: Buffer })
   | (Base & { kind: 'read' | 'write'; gen: number; fd: number; bytes: number })
   | (Base & { kind: 'close' | 'flush'; gen: number; fd: number; rc: number; rb: number; wc: number; wb: number })
   | (Base & { kind: 'dup'; oldfd: number; newfd: number; cloexec: boolean })

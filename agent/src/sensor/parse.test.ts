@@ -51,6 +51,23 @@ describe('parseLine', () => {
     expect(() => parseLine('b\t9\t7\tcudaFree\t0\t0xzz')).toThrow(ParseError);
   });
 
+  it('parses the host lines: failed opens, directories, links, namespaces, raw sockets, memfd, pidfd, environment', () => {
+    expect(parseLine('O\t9\t1\t-13\t0\t-100\t/etc/shadow')).toMatchObject({ kind: 'open-failed', rc: -13, flags: 0, path: '/etc/shadow' });
+    expect(parseLine('f\t9\t1\t-100\t493\t/etc/.x')).toMatchObject({ kind: 'mkdir', mode: 493, path: '/etc/.x' });
+    expect(parseLine('u\t9\t1\t3\td')).toMatchObject({ kind: 'rmdir', dirfd: 3, path: 'd' });
+    expect(parseLine('h\t9\t1\t1\t-100\t/etc/shadow')).toMatchObject({ kind: 'link-from', symbolic: true, path: '/etc/shadow' });
+    expect(parseLine('j\t9\t1\t0\t-100\t/tmp/l')).toMatchObject({ kind: 'link-to', symbolic: false, path: '/tmp/l' });
+    expect(parseLine('s\t9\t1\t1\t0\t5')).toMatchObject({ kind: 'namespace', call: 'setns', flags: 0, fd: 5 });
+    expect(parseLine('r\t9\t1\t4\t17\t3\t768')).toMatchObject({ kind: 'raw-socket', fd: 4, family: 17, type: 3, protocol: 768 });
+    expect(parseLine('q\t9\t1\t4\t0')).toMatchObject({ kind: 'userfaultfd', fd: 4 });
+    expect(parseLine('w\t9\t1/2\t4\t1\tmy name')).toMatchObject({ kind: 'memfd', fd: 4, flags: 1, name: 'my name' });
+    expect(parseLine('p\t9\t1\t4\t77')).toMatchObject({ kind: 'pidfd', fd: 4, target: 77 });
+    expect(parseLine('g\t9\t1\t4\t15')).toMatchObject({ kind: 'pidfd-signal', pidfd: 4, signal: 15 });
+    const env = parseLine('x\t9\t1\t2\t300\t190\tA=1\\x00B=2');
+    expect(env).toMatchObject({ kind: 'exec-env', gen: 2, total: 300, offset: 190 });
+    expect((env as { bytes: Buffer }).bytes.toString()).toBe('A=1\0B=2');
+  });
+
   it.each(['', 'Q\tx\t1\t0', 'R\t1\t2', 'Ω\t1', 'O\t1\t2\t3\tflags\t-100\t/x'])('rejects %j with a ParseError', (line) => {
     expect(() => parseLine(line)).toThrow(ParseError);
   });

@@ -1,4 +1,5 @@
 import type { SensorEvent } from './events.js';
+import { parseHostLine } from './parse-host.js';
 
 /** The longest string bpftrace's str() returns with BPFTRACE_STRLEN=200 (one byte for NUL). */
 export const STR_MAX = 199;
@@ -9,13 +10,13 @@ export class ParseError extends Error {
   }
 }
 
-function int(s: string | undefined, line: string): number {
+export function int(s: string | undefined, line: string): number {
   if (s === undefined || !/^-?\d+$/.test(s)) throw new ParseError(line, `bad integer ${JSON.stringify(s)}`);
   return Number(s);
 }
 
 /** Splits into n fields; the last keeps every tab it contains (a path may hold any byte). */
-function fields(data: string, n: number, line: string): string[] {
+export function fields(data: string, n: number, line: string): string[] {
   const out: string[] = [];
   let rest = data;
   for (let i = 0; i < n - 1; i++) {
@@ -32,7 +33,7 @@ function fields(data: string, n: number, line: string): string[] {
  * The acting process and thread: `PID/TID` on the lines whose thread decides the invocation unit
  * (program.ts), a bare PID elsewhere (and in recordings made before threads were told apart).
  */
-function who(s: string | undefined, line: string): { pid: number; tid?: number } {
+export function who(s: string | undefined, line: string): { pid: number; tid?: number } {
   const m = s === undefined ? null : /^(\d+)\/(\d+)$/.exec(s);
   if (!m) return { pid: int(s, line) };
   return { pid: Number(m[1]), tid: Number(m[2]) };
@@ -61,7 +62,7 @@ function hex(s: string | undefined, line: string): string {
   return `0x${s}`;
 }
 
-function path(p: string): { path: string; truncated: boolean } {
+export function path(p: string): { path: string; truncated: boolean } {
   return { path: p, truncated: Buffer.byteLength(p, 'utf8') >= STR_MAX };
 }
 
@@ -110,7 +111,9 @@ export function parseLine(data: string): SensorEvent {
     }
     case 'O\t': {
       const [, t, pid, fd, flags, dirfd, p] = fields(line, 7, line);
-      return { kind: 'open', ts: ts(t), ...who(pid, line), fd: int(fd, line), flags: int(flags, line), dirfd: int(dirfd, line), ...path(p!) };
+      const n = int(fd, line);
+      if (n < 0) return { kind: 'open-failed', ts: ts(t), ...who(pid, line), rc: n, flags: int(flags, line), dirfd: int(dirfd, line), ...path(p!) };
+      return { kind: 'open', ts: ts(t), ...who(pid, line), fd: n, flags: int(flags, line), dirfd: int(dirfd, line), ...path(p!) };
     }
     case 'R\t':
     case 'W\t': {
@@ -238,6 +241,6 @@ export function parseLine(data: string): SensorEvent {
       return { kind: 'gpu-device', ts: ts(t), ...who(pid, line), api: api!, rc: int(rc, line), device: int(device, line) };
     }
     default:
-      throw new ParseError(line, 'unknown tag');
+      return parseHostLine(line, tag, ts);
   }
 }

@@ -23,6 +23,24 @@ describe('buildProgram', () => {
     expect(atEnd).toContain('delete(@rc[pid, $g, $fd]);');
   });
 
+  it('reports failed opens only under the sensitive prefixes (8 bytes compared as one word), and reads the environment only when asked', () => {
+    const plain = buildProgram({ scope: { kind: 'launcher', rootPid: 5 } });
+    expect(plain).not.toContain('$fw');
+    expect(plain).not.toContain('env_start');
+    const p = buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, attemptPrefixes: ['/etc/shadow', '/root/'], envBytes: 380 });
+    // "/etc/sha" little-endian, and "/root/" masked to its 6 bytes.
+    expect(p).toContain('$fw == 0x6168732f6374652f');
+    expect(p).toContain('($fw & 0xffffffffffff) == 0x2f746f6f722f');
+    expect(p.match(/printf\("x\\t/g)).toHaveLength(2);
+    for (const probe of ['mkdirat', 'rmdir', 'linkat', 'symlinkat', 'setns', 'unshare', 'socket', 'userfaultfd', 'memfd_create', 'pidfd_open', 'pidfd_send_signal']) {
+      expect(p).toContain(`sys_enter_${probe}`);
+    }
+  });
+
+  it.each([['/etc/"shadow'], ['relative/path'], ['/etc\\x']])('refuses the hostile attempt prefix %j', (prefix) => {
+    expect(() => buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, attemptPrefixes: [prefix] })).toThrow(/bad attempt prefix/);
+  });
+
   it.each([['x" || 1 == 1 || comm == "y'], ['a b'], [''], ['$(reboot)']])('refuses the hostile watch name %j', (name) => {
     expect(() => buildProgram({ scope: { kind: 'watch', comms: [name], seedPids: [] } })).toThrow(/bad watch name/);
   });

@@ -12,7 +12,7 @@
  *   F ts ppid pid                 fork of a new process (threads are not processes)
  *   t ts pid/tid newtid           a new thread (it inherits the creating thread's unit)
  *   Q ts pid code                 exit
- *   O ts pid fd flags dirfd path  successful open/openat/openat2/creat
+ *   O ts pid/tid fd flags dirfd path  open/openat/openat2/creat (fd < 0: -errno of a failed open under a sensitive prefix)
  *   R|W ts pid gen fd bytes       first read / write on an fd
  *   L ts pid gen fd rc rb wc wb   close, with the reads/writes counted since the first
  *   C ts pid gen fd rc rb wc wb   counters flushed because the fd number was reused
@@ -37,8 +37,10 @@
  *   c ts pid api rc dst src n kind   copy (kind: 1 host→device, 2 device→host, 3 device→device, 4 unified)
  *   l ts pid api rc func symbol   kernel launch
  *   d ts pid api rc device        device selection
+ * Host operations (directories, links, namespaces, raw sockets, memfd...): see host-probes.ts.
  */
 import { gpuMapsClear, gpuProbes, type GpuLibrary } from './gpu-probes.js';
+import { checkHostOptions, execEnv, failedOpen, hostMapsClear, hostProbes, type HostProbeOptions } from './host-probes.js';
 
 /** Which process trees the kernel tracks. */
 export type Scope =
@@ -47,7 +49,7 @@ export type Scope =
   /** faasprov agent: trees rooted at an exec of one of these names, plus pids already running. */
   | { kind: 'watch'; comms: string[]; seedPids: number[]; seedDevNull?: { pid: number; fd: number }[] };
 
-export interface ProgramOptions {
+export interface ProgramOptions extends HostProbeOptions {
   scope: Scope;
   /** Longest argv area read at exec, in bytes. */
   argvBytes?: number;
@@ -81,6 +83,7 @@ function seedAndScope(scope: Scope): { begin: string; onExec: string } {
 }
 
 const AT_FDCWD = -100;
+const AT_REMOVEDIR = 0x200;
 const CLONE_THREAD = 0x10000;
 const O_CLOEXEC = 0x80000;
 const F_DUPFD = 0;
@@ -175,6 +178,7 @@ export function buildProgram(opts: ProgramOptions): string {
   if (!Number.isInteger(flush) || flush < 0) throw new RangeError(`bad counter flush interval ${flush}`);
   const forget = forgetFdState(flush > 0);
   const rebindFd = (fdExpr: string) => rebind(fdExpr, forget);
+  checkHostOptions(opts);
   return `
 BEGIN { ${scope.begin} printf("B\\t%llu\\n", nsecs); }
 
@@ -189,6 +193,7 @@ tracepoint:sched:sched_process_exec {
     if ($n > ${argvBytes}) { $n = ${argvBytes}; }
     printf("X\\t%llu\\t%d\\t%d\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @g[pid], cgroup, curtask->cred->uid.val, curtask->cred->euid.val, str(args->filename));
     printf("A\\t%llu\\t%d\\t%d\\t%d\\t%r\\n", nsecs, pid, @g[pid], $al, buf(uptr($as), $n));
+    ${execEnv(opts)}
   }
 }
 
@@ -213,11 +218,14 @@ ${sc('enter_open')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = args->flag
 ${sc('enter_creat')} /@t[pid]/ { @op[tid] = args->pathname; @of[tid] = 0x241; @od[tid] = ${AT_FDCWD}; }
 ${sc('enter_openat2')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = ((struct open_how *)args->how)->flags; @od[tid] = args->dfd; }
 ${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat2')} /@op[tid]/ {
-  if (args->ret >= 0) {
-    ${rebindFd('args->ret')}
-    printf("O\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, args->ret, @of[tid], @od[tid], str(@op[tid]));
+  // A failed open is reported (fd = -errno) only under a sensitive prefix (host-probes.ts).
+  $rep = args->ret >= 0 ? 1 : 0;
+  if ($rep == 0) { ${failedOpen(opts)} }
+  if ($rep) {
+    if (args->ret >= 0) { ${rebindFd('args->ret')} }
+    printf("O\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, args->ret, @of[tid], @od[tid], str(@op[tid]));
     // A shim announces invocations by writing markers to /dev/null (11 bytes tell it from longer paths).
-    if (str(@op[tid], 11) == "/dev/null") { @dn[pid, args->ret] = 1; } else { delete(@dn[pid, args->ret]); }
+    if (args->ret >= 0) { if (str(@op[tid], 11) == "/dev/null") { @dn[pid, args->ret] = 1; } else { delete(@dn[pid, args->ret]); } }
   }
   delete(@op[tid]); delete(@of[tid]); delete(@od[tid]);
 }
@@ -292,10 +300,14 @@ ${sc('exit_rename')}, ${sc('exit_renameat')}, ${sc('exit_renameat2')} /@ro[tid]/
 }
 
 ${sc('enter_unlink')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = ${AT_FDCWD}; }
-${sc('enter_unlinkat')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = args->dfd; }
+${sc('enter_unlinkat')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = args->dfd; @ulr[tid] = (args->flag & ${AT_REMOVEDIR}) ? 1 : 0; }
 ${sc('exit_unlink')}, ${sc('exit_unlinkat')} /@ul[tid]/ {
-  if (args->ret == 0) { printf("U\\t%llu\\t%d/%d\\t%d\\t%s\\n", nsecs, pid, tid, @uld[tid], str(@ul[tid])); }
-  delete(@ul[tid]); delete(@uld[tid]);
+  if (args->ret == 0) {
+    // A directory removed (unlinkat with AT_REMOVEDIR) is reported as rmdir (host-probes.ts).
+    if (@ulr[tid]) { printf("u\\t%llu\\t%d/%d\\t%d\\t%s\\n", nsecs, pid, tid, @uld[tid], str(@ul[tid])); }
+    else { printf("U\\t%llu\\t%d/%d\\t%d\\t%s\\n", nsecs, pid, tid, @uld[tid], str(@ul[tid])); }
+  }
+  delete(@ul[tid]); delete(@uld[tid]); delete(@ulr[tid]);
 }
 
 ${sc('enter_connect')} /@t[pid]/ { @ca[tid] = args->uservaddr; @cf[tid] = args->fd + 1; }
@@ -390,6 +402,7 @@ ${sc('exit_ftruncate')} /@tf[tid]/ {
   delete(@tf[tid]); delete(@tl[tid]);
 }
 ${gpuProbes(opts.gpu ?? [])}
+${hostProbes(rebindFd)}
 ${opts.countRaw ? 'tracepoint:raw_syscalls:sys_enter /@t[pid]/ { @raw = count(); }' : ''}
 ${flush > 0 ? `interval:s:${flush} {
   print(@rc); print(@rb); print(@wc); print(@wb); ${opts.countRaw ? 'print(@raw);' : ''}
@@ -414,7 +427,7 @@ END {
   clear(@aa); clear(@af); clear(@xi); clear(@xo);
   clear(@ba); clear(@bf); clear(@pp); clear(@pk); clear(@mf); clear(@ml); clear(@kt); clear(@ks); clear(@pr); clear(@pt);
   clear(@cp); clear(@cpd); clear(@cm); clear(@cf2); clear(@tp); clear(@tl); clear(@tf); clear(@cd); clear(@cdf); clear(@s); clear(@g);
-  clear(@dn); ${gpuMapsClear(opts.gpu ?? [])}
+  clear(@dn); clear(@ulr); ${gpuMapsClear(opts.gpu ?? [])} ${hostMapsClear()}
 }
 `;
 }

@@ -1,5 +1,7 @@
 import { NodeAgent, parseOtlpAddress, preflight, type SchedPolicy } from '@faasprov/agent';
+import { captureNeeds } from '@faasprov/collector';
 import { fail } from '../output.js';
+import { rulesOf } from './up.js';
 
 export interface AgentCliOptions {
   collector?: string;
@@ -22,6 +24,8 @@ export interface AgentCliOptions {
   volumeFstype: string[];
   gpuLib: string[];
   gpuServer: string[];
+  /** The collector's rules (what they ask capture to keep), or false for --no-rules. */
+  rules?: string | false;
 }
 
 function hostPort(s: string): { host: string; port: number } | undefined {
@@ -77,6 +81,7 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
       volumeFstypes: o.volumeFstype,
       gpuLibs: o.gpuLib,
       gpuServers: o.gpuServer,
+      host: captureNeedsOf(o.rules ?? 'default'),
     });
     await agent.start();
   } catch (err) {
@@ -94,4 +99,10 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** What the rules ask capture to keep: failed opens of their sensitive paths, their exec variables. */
+function captureNeedsOf(spec: string | false) {
+  const rules = rulesOf(spec);
+  return rules ? captureNeeds(rules.rules) : undefined;
 }

@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { AgentTokens, ApiKeys } from '@faasprov/collector';
+import { AgentTokens, ApiKeys, captureNeeds } from '@faasprov/collector';
 import { NODE_NAME_PATTERN } from '@faasprov/model';
+import { rulesOf } from './up.js';
 import {
   AgentErrors, Capture, HttpBatchExporter, VolumeTable, gpuLibrary, parseGpuServer, parseOtlpAddress, preflight, which,
 } from '@faasprov/agent';
@@ -27,6 +28,8 @@ export interface RunOptions {
   gpuLib?: string[];
   gpuServer?: string[];
   otlp?: string;
+  /** A rules file, 'default', or false for --no-rules. */
+  rules?: string | false;
 }
 
 // The launcher waits on fd 3 until capture is attached, then becomes CMD (same pid), so the
@@ -92,10 +95,11 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
 
   const node = o.node ?? hostname();
   if (!NODE_NAME_PATTERN.test(node)) fail(AgentErrors.FP_ERR_BAD_NODE(node));
+  const rules = rulesOf(o.rules ?? 'default');
   const store = await openStore(o.store);
   // The in-process collector admits only this capture's agent (ids NODE:run-…), by a token made for this run.
   const token = randomBytes(24).toString('hex');
-  const app = await buildServer({ store, collector: true, keys: new ApiKeys([], AgentTokens.parse([`${node}=${token}`])) });
+  const app = await buildServer({ store, collector: true, keys: new ApiKeys([], AgentTokens.parse([`${node}=${token}`])), rules });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const child = spawn('/bin/sh', ['-c', LAUNCH, MARK, cmd, ...args], {
@@ -122,6 +126,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     gpuLibraries: gpu,
     gpuServers,
     otlp,
+    host: rules ? captureNeeds(rules.rules) : undefined,
   });
   try {
     await waitLaunched(child.pid!);

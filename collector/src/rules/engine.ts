@@ -4,6 +4,7 @@ import type { GraphStore } from '@faasprov/store';
 import type { Rule } from './rules.js';
 import { codeDirs, inside, isCompiledCache, type CodeDirs } from './code.js';
 import { isCodePath } from '@faasprov/model';
+import { hostFindings, isHostRule } from './host-rules.js';
 
 interface Finding {
   rule: Rule;
@@ -149,6 +150,8 @@ export class RuleEngine {
             hit(rule, n.from, `capture lost ${n.count || 'an unknown number of'} events (${n.cause})`, n);
           }
           break;
+        default:
+          if (isHostRule(rule)) hostFindings(rule, batch, nodes, label, (time, summary, subject, object) => hit(rule, time, summary, subject, object));
       }
     }
     return addAlerts(batch, findings);

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { SEVERITIES, defineError } from '@faasprov/model';
+import { SEVERITIES, defineError, globMatcher } from '@faasprov/model';
 
 export const RuleErrors = {
   FP_ERR_BAD_RULES: defineError('FP_ERR_BAD_RULES', (file, why) => `bad rules file ${file}: ${why}`),
@@ -18,7 +18,7 @@ const Common = {
 const Globs = Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 256 });
 const RuleSchema = Type.Union([
   Type.Object({ ...Common, kind: Type.Literal('shell-spawned'), shells: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1 }) }, { additionalProperties: false }),
-  Type.Object({ ...Common, kind: Type.Literal('file-write'), paths: Globs }, { additionalProperties: false }),
+  Type.Object({ ...Common, kind: Type.Literal('file-write'), paths: Globs, except: Type.Optional(Globs) }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('file-read'), paths: Globs }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('connect-outside'), allow: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1024 }) }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('cross-invocation') }, { additionalProperties: false }),
@@ -28,6 +28,17 @@ const RuleSchema = Type.Union([
   Type.Object({ ...Common, kind: Type.Literal('loaded-code-dir-write') }, { additionalProperties: false }),
   // A unit loading code (a code file) that another invocation wrote.
   Type.Object({ ...Common, kind: Type.Literal('cross-invocation-code') }, { additionalProperties: false }),
+  // Host detections (host-rules.ts).
+  Type.Object({ ...Common, kind: Type.Literal('file-open'), paths: Globs }, { additionalProperties: false }),
+  Type.Object({ ...Common, kind: Type.Literal('link-to'), paths: Globs }, { additionalProperties: false }),
+  Type.Object({ ...Common, kind: Type.Literal('fileless-exec') }, { additionalProperties: false }),
+  Type.Object({ ...Common, kind: Type.Literal('namespace-change') }, { additionalProperties: false }),
+  Type.Object({ ...Common, kind: Type.Literal('raw-socket') }, { additionalProperties: false }),
+  Type.Object({ ...Common, kind: Type.Literal('ptrace') }, { additionalProperties: false }),
+  Type.Object(
+    { ...Common, kind: Type.Literal('exec-env'), variables: Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), { minItems: 1, maxItems: 32 }) },
+    { additionalProperties: false },
+  ),
 ]);
 const RulesFile = Type.Object({ rules: Type.Array(RuleSchema, { maxItems: 256 }) }, { additionalProperties: false });
 export type RuleSpec = Static<typeof RuleSchema>;
@@ -36,23 +47,19 @@ const check = TypeCompiler.Compile(RulesFile);
 /** A rule ready to match: globs compiled, allow-lists as a BlockList. */
 export type Rule = RuleSpec & { match?: (path: string) => boolean; allowed?: (address: string) => boolean };
 
-/** Shell-style globs over absolute paths: ** any depth, * one segment, ? one character. */
-export function globMatcher(globs: string[]): (path: string) => boolean {
-  const res = globs.map((g) => {
-    let re = '';
-    for (let i = 0; i < g.length; i++) {
-      const c = g[i]!;
-      if (c === '*' && g[i + 1] === '*') {
-        re += g[i + 2] === '/' ? '(?:.*/)?' : '.*';
-        i += g[i + 2] === '/' ? 2 : 1;
-      } else if (c === '*') re += '[^/]*';
-      else if (c === '?') re += '[^/]';
-      else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    return new RegExp(`^${re}$`);
-  });
-  return (path) => res.some((r) => r.test(path));
+/** What the rules ask the agent to capture beyond operations: failed opens of sensitive paths, named exec variables. */
+export function captureNeeds(rules: Rule[]): { attemptPaths: string[]; execEnv: string[] } {
+  const attemptPaths = new Set<string>();
+  const execEnv = new Set<string>();
+  for (const r of rules) {
+    if (r.kind === 'file-open') for (const p of r.paths) attemptPaths.add(p);
+    if (r.kind === 'exec-env') for (const v of r.variables) execEnv.add(v);
+  }
+  return { attemptPaths: [...attemptPaths], execEnv: [...execEnv] };
 }
+
+/** Shell-style globs over absolute paths (shared with the agent, which filters failed opens by them). */
+export { globMatcher };
 
 function allowList(cidrs: string[], file: string): (address: string) => boolean {
   const list = new BlockList();
@@ -79,7 +86,11 @@ export function compileRules(doc: unknown, file = 'rules'): Rule[] {
   return rules.map((r) => {
     if (ids.has(r.id)) throw RuleErrors.FP_ERR_BAD_RULES(file, `rule id ${r.id} given twice`);
     ids.add(r.id);
-    if (r.kind === 'file-write' || r.kind === 'file-read') return { ...r, match: globMatcher(r.paths) };
+    if (r.kind === 'file-write' && r.except) {
+      const [inside, outside] = [globMatcher(r.paths), globMatcher(r.except)];
+      return { ...r, match: (path: string) => inside(path) && !outside(path) };
+    }
+    if (r.kind === 'file-write' || r.kind === 'file-read' || r.kind === 'file-open' || r.kind === 'link-to') return { ...r, match: globMatcher(r.paths) };
     if (r.kind === 'connect-outside') return { ...r, allowed: allowList(r.allow, file) };
     return { ...r };
   });
