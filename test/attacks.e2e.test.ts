@@ -157,6 +157,10 @@ describe('attack scenarios raise alerts whose backward trace holds the whole att
 
   it('benign traffic raises no alert', () => {
     expect(alerts.filter((a) => a.function === 'get-price')).toEqual([]);
+    // No scenario here touches the host the host detections watch (sensitive files, system
+    // directories, links, namespaces, raw sockets, ptrace, loader variables, fileless exec).
+    const hostRules = ['sensitive-file-open', 'system-dir-write', 'link-to-sensitive', 'fileless-exec', 'namespace-change', 'raw-socket', 'ptrace', 'loader-env'];
+    expect(alerts.filter((a) => hostRules.includes(a.rule))).toEqual([]);
     // Nor is the allowed service an egress finding.
     const [host, port] = allowed.at.split(':');
     const ep = store.nodes.find((n) => n.type === 'Endpoint' && n.address === host && n.port === Number(port));

@@ -234,7 +234,9 @@ export class HostOps<P extends HostProc, R extends HostRef> {
       made.fileType = 'symlink';
     } else {
       const src = c.locate(c.resolve(p, from.dirfd, from.path));
-      c.out.addEdge('USED', s.node, c.currentNode(src, from.truncated), t, t, 1, 0, s.attrs);
+      const old = c.currentNode(src, from.truncated);
+      c.out.addEdge('USED', s.node, old, t, t, 1, 0, s.attrs);
+      c.out.addEdge('WAS_DERIVED_FROM', made, old, t, t, 1, 0);
       made.linkTarget = src.path;
       made.fileType = 'hardlink';
     }

@@ -6,6 +6,7 @@ import { traceLatency } from './trace-latency.js';
 import { attackPrecision } from './attack-precision.js';
 import { invocationLatency } from './invocation-latency.js';
 import { attribution } from './attribution.js';
+import { coverage } from './coverage.js';
 
 export interface Benchmark {
   name: string;
@@ -13,4 +14,4 @@ export interface Benchmark {
   run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
 }
 
-export const benchmarks: Benchmark[] = [ingest, captureOverhead, invocationLatency, agentBench, scaleoutIngest, traceLatency, attackPrecision, attribution];
+export const benchmarks: Benchmark[] = [ingest, captureOverhead, invocationLatency, agentBench, scaleoutIngest, traceLatency, attackPrecision, attribution, coverage];

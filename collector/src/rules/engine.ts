@@ -76,7 +76,8 @@ export class RuleEngine {
         case 'file-read':
           for (const e of batch.edges) {
             const write = rule.kind === 'file-write';
-            if (e.type !== (write ? 'WAS_GENERATED_BY' : 'USED')) continue;
+            // A failed open (rc) is an attempt, not a read: the file-open rules see it.
+            if (e.type !== (write ? 'WAS_GENERATED_BY' : 'USED') || e.attrs?.rc !== undefined) continue;
             const file = nodes.get(write ? e.from : e.to);
             const actor = nodes.get(write ? e.to : e.from);
             if (file?.type !== 'File' || !actor || !rule.match!(file.path)) continue;
