@@ -53,6 +53,41 @@ function updateBenchmarksMd(md: string): void {
 }
 
 /**
+ * A partial run (npm run bench -- NAME) puts its benchmarks' rows into the generated table in
+ * place of the full run's (appended when new), with a line under the table saying when and how
+ * they were measured: the rest of the table stays the full run's.
+ */
+function mergeIntoBenchmarksMd(r: { date: string; command: string; machine: Figures; results: ({ name: string } & Figures)[] }): void {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '../../BENCHMARKS.md');
+  const [start, end] = ['<!-- bench:latest:start -->', '<!-- bench:latest:end -->'];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return;
+  }
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) return;
+  const names = new Set(r.results.map((x) => x.name));
+  const ownRow = (l: string) => [...names].some((n) => l.startsWith(`| ${n} |`));
+  const ownNote = (l: string) => [...names].some((n) => l.startsWith(`Rows of \`${n}\`:`));
+  const lines = text.slice(i + start.length, j).split('\n').filter((l) => !ownRow(l) && !ownNote(l));
+  let last = -1;
+  lines.forEach((l, k) => { if (l.startsWith('|')) last = k; });
+  const rows = r.results.flatMap(({ name, ...figures }) => Object.entries(figures).map(([k, v]) => `| ${name} | ${k} | ${show(v)} |`));
+  const m = r.machine;
+  const notes = [...names].map((n) => `Rows of \`${n}\`: measured ${r.date.slice(0, 10)} by \`${r.command}\` on ${m.cpus} × ${m.cpu}, Linux ${m.kernel}, ${m.bpftrace}.`);
+  lines.splice(last + 1, 0, ...rows);
+  // Notes go after the table's blank line, before the section ends.
+  let tail = lines.length;
+  while (tail > 0 && lines[tail - 1]!.trim() === '') tail--;
+  lines.splice(tail, 0, '', ...notes);
+  writeFileSync(file, `${text.slice(0, i + start.length)}${lines.join('\n')}${text.slice(j)}`);
+  process.stderr.write(`bench: rows of ${[...names].join(', ')} written to ${file}\n`);
+}
+
+/**
  * npm run bench [-- NAME...]: runs the benchmarks side by side (A vs B interleaved in one run)
  * and prints ratios, which survive a shared, noisy machine better than absolute times.
  */
@@ -84,6 +119,7 @@ process.stderr.write(`bench: results in ${join(out, 'latest.json')}\n`);
 const md = table(record);
 writeFileSync(join(out, 'latest.md'), md);
 if (wanted.length === 0) updateBenchmarksMd(md);
+else if (process.argv.includes('--write-table')) mergeIntoBenchmarksMd(record);
 const unaccounted = results.filter((r) => (r as Record<string, unknown>).lossAccounted === 'NO').map((r) => r.name);
 if (unaccounted.length > 0) {
   process.stderr.write(`bench: FAILED: events lost without Gaps that account for them in ${unaccounted.join(', ')}\n`);
