@@ -86,7 +86,8 @@ describe('faasprov run (real bpftrace)', () => {
     expect(r.exitCode).toBe(7);
     const k = await faasprov(['run', '--store', store, '-q', '--out', join(dir, 'x.txt'), '--', 'sh', '-c', 'kill -TERM $$']);
     expect(k.exitCode).toBe(143);
-  });
+    // Two captures, each paying bpftrace's attach (tens of seconds on a loaded machine).
+  }, 120000);
 
   it('gives a clear error for a command that does not exist, and starts nothing', async () => {
     const s2 = join(dir, 'never.db');
@@ -114,7 +115,8 @@ describe('faasprov run (real bpftrace)', () => {
     const t = await faasprov(['run', '--store', store, '--', 'sh', '-c', 'echo x > "$1"', 'sh', evil]);
     expect(t.stderr).toContain('a\\x09b\\x0ac "d" \\e \\x1b[31m');
     expect(t.stderr).not.toContain('\u001b');
-  });
+    // Two captures, each paying bpftrace's attach (tens of seconds on a loaded machine).
+  }, 120000);
 
   it('writes DOT on request', async () => {
     const out = join(dir, 'g.dot');
