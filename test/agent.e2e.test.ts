@@ -110,7 +110,8 @@ describe('faasprov agent (real bpftrace)', () => {
     expect(down).toHaveLength(1);
     expect(down[0]!.from).toBeLessThanOrEqual(killedAt);
     expect(down[0]!.to).toBeGreaterThanOrEqual(killedAt);
-  });
+    // Two bpftrace attaches (tens of seconds each on a loaded machine).
+  }, 240000);
 
   it('with the collector down for 20 s, nothing is missing and nothing is doubled', async () => {
     const dir = fresh();
@@ -192,5 +193,5 @@ describe('faasprov agent (real bpftrace)', () => {
     expect(gaps).toHaveLength(1);
     expect(gaps[0]!.detail).toContain('does not match its hash');
     expect(existsSync(file)).toBe(false); // acknowledged, so the segment is gone
-  });
+  }, 240000);
 });
