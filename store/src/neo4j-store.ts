@@ -36,8 +36,43 @@ const SCHEMA = [
   'CREATE INDEX faasprov_node_type IF NOT EXISTS FOR (n:Node) ON (n.type)',
   'CREATE INDEX faasprov_file_volume IF NOT EXISTS FOR (f:File) ON (f.volume, f.path)',
   'CREATE INDEX faasprov_alert_time IF NOT EXISTS FOR (a:Alert) ON (a.time)',
+  // What investigators look up by hand (docs/cypher.md): each a seek, not a label scan.
+  'CREATE INDEX faasprov_file_path IF NOT EXISTS FOR (f:File) ON (f.path)',
+  'CREATE INDEX faasprov_file_node_path IF NOT EXISTS FOR (f:File) ON (f.node, f.path)',
+  'CREATE INDEX faasprov_process_pid IF NOT EXISTS FOR (p:Process) ON (p.pid)',
+  'CREATE INDEX faasprov_process_node_pid IF NOT EXISTS FOR (p:Process) ON (p.node, p.pid)',
+  'CREATE INDEX faasprov_instance_function IF NOT EXISTS FOR (i:Instance) ON (i.function)',
+  'CREATE INDEX faasprov_invocation_function IF NOT EXISTS FOR (v:Invocation) ON (v.function)',
+  'CREATE INDEX faasprov_invocation_call IF NOT EXISTS FOR (v:Invocation) ON (v.callId)',
+  'CREATE INDEX faasprov_endpoint_address IF NOT EXISTS FOR (e:Endpoint) ON (e.address, e.port)',
+  'CREATE INDEX faasprov_gap_from IF NOT EXISTS FOR (g:Gap) ON (g.from)',
   ...EDGE_TYPES.map((t) => `CREATE CONSTRAINT faasprov_edge_${t.toLowerCase()} IF NOT EXISTS FOR ()-[r:${t}]-() REQUIRE r.id IS UNIQUE`),
 ];
+
+/**
+ * Times are µs integers (exact, what the stores compare); beside each, a Neo4j DATETIME named
+ * NAMEAt for people querying by hand (datetime() misreads µs). Derived: stripped on read.
+ */
+const NODE_TIMES = ['start', 'end', 'version', 'deleted', 'from', 'to', 'created', 'time', 'allocated', 'freed', 'processStart', 'credChanged', 'appStart', 'appEnd'] as const;
+const DERIVED = new Set(NODE_TIMES.map((k) => `${k}At`));
+
+/** µs since the epoch as a UTC Neo4j DATETIME, to the µs. */
+export function neoDateTime(us: number): InstanceType<typeof neo4j.types.DateTime> {
+  const ms = Math.floor(us / 1000);
+  const d = new Date(ms);
+  return new neo4j.types.DateTime(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), (us % 1_000_000) * 1000, 0);
+}
+
+function nodeProps(n: GraphNode): Record<string, unknown> {
+  const o = props(n as unknown as Record<string, unknown>);
+  const r = n as unknown as Record<string, unknown>;
+  // 0 means "before capture" (a File's version, a GpuBuffer's allocation): no date.
+  for (const k of NODE_TIMES) if (typeof r[k] === 'number' && (r[k] as number) > 0) o[`${k}At`] = neoDateTime(r[k] as number);
+  return o;
+}
+
+/** Cypher expression: the µs integer x as a UTC DATETIME. */
+const usToDateTime = (x: string) => `datetime({epochSeconds: ${x} / 1000000, nanosecond: (${x} % 1000000) * 1000})`;
 
 /** Integers go to Neo4j as Neo4j integers (64-bit), never as floats. */
 function toNeo(v: unknown): unknown {
@@ -53,6 +88,7 @@ function props(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 function toNode(p: Record<string, unknown>): GraphNode {
+  for (const k of DERIVED) delete p[k];
   return p as unknown as GraphNode;
 }
 
@@ -82,12 +118,13 @@ function isCode(err: unknown, code: string): boolean {
 }
 
 /** Another session made the same constraint or index first: what we wanted exists. */
-const SCHEMA_EXISTS = ['Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists', 'Neo.ClientError.Schema.ConstraintAlreadyExists', 'Neo.ClientError.Schema.IndexAlreadyExists'];
+const SCHEMA_EXISTS = ['Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists', 'Neo.ClientError.Schema.ConstraintAlreadyExists', 'Neo.ClientError.Schema.IndexAlreadyExists', 'Neo.ClientError.Schema.IndexWithNameAlreadyExists', 'Neo.ClientError.Schema.ConstraintWithNameAlreadyExists'];
 
 /**
  * Creates constraints and indexes. Collectors starting together on a fresh database race for the
  * schema lock: a deadlock (or any transient error) is retried with backoff, and a rule another
- * collector created meanwhile counts as done.
+ * collector created meanwhile counts as done. Then waits until every index is online, so that
+ * queries plan on them.
  */
 async function createSchema(driver: Driver, database: string | undefined): Promise<void> {
   const session = driver.session({ database });
@@ -105,6 +142,7 @@ async function createSchema(driver: Driver, database: string | undefined): Promi
         }
       }
     }
+    await session.run('CALL db.awaitIndexes(300)');
   } finally {
     await session.close();
   }
@@ -164,10 +202,10 @@ export class Neo4jGraphStore implements GraphStore {
         // waits on the unique constraint and then fails here, so nothing is counted twice.
         const claim = await tx.run(
           `MERGE (b:Batch {key: $key})
-           ON CREATE SET b.agent = $agent, b.seq = $seq, b.hash = $hash, b.prev = $prev, b.received = $now, b.fresh = true
+           ON CREATE SET b.agent = $agent, b.seq = $seq, b.hash = $hash, b.prev = $prev, b.received = $now, b.receivedAt = datetime(), b.fresh = true
            ON MATCH SET b.fresh = false
            RETURN b.fresh AS fresh`,
-          { key: `${b.agent}#${b.seq}`, agent: b.agent, seq: neo4j.int(b.seq), hash: b.hash ?? null, prev: b.prev ?? null, now: neo4j.int(Date.now()) },
+          { key: `${b.agent}#${b.seq}`, agent: b.agent, seq: neo4j.int(b.seq), hash: b.hash ?? null, prev: b.prev ?? null, now: neo4j.int(Date.now() * 1000) },
         );
         if (!claim.records[0]?.get('fresh')) return { applied: false, nodes: 0, edges: 0 };
         await tx.run(
@@ -175,7 +213,7 @@ export class Neo4jGraphStore implements GraphStore {
            MERGE (x:Node {id: n.id})
            SET x += n.props
            SET x:$(n.type)`,
-          { nodes: b.nodes.map((n) => ({ id: n.id, type: n.type, props: props(n as unknown as Record<string, unknown>) })) },
+          { nodes: b.nodes.map((n) => ({ id: n.id, type: n.type, props: nodeProps(n) })) },
         );
         if (b.edges.length > 0) {
           await tx.run(
@@ -188,7 +226,7 @@ export class Neo4jGraphStore implements GraphStore {
                           r.lastTime = CASE WHEN e.lastTime > r.lastTime THEN e.lastTime ELSE r.lastTime END,
                           r.count = r.count + e.count,
                           r.bytes = r.bytes + e.bytes
-             SET r += e.attrs`,
+             SET r += e.attrs, r.firstAt = ${usToDateTime('r.firstTime')}, r.lastAt = ${usToDateTime('r.lastTime')}`,
             { edges: b.edges.map((e) => ({ ...props({ ...e, attrs: undefined } as unknown as Record<string, unknown>), attrs: props((e.attrs ?? {}) as Record<string, unknown>) })) },
           );
         }
