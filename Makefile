@@ -83,7 +83,7 @@ test: deps build
 	npm test
 
 demo: deps build
-	./scripts/demo.sh
+	./scripts/demo.sh $(DEMO_ARGS)
 
 bench: deps build
 	npm run bench

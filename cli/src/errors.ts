@@ -9,4 +9,6 @@ export const FunctionsErrors = {
   FP_ERR_FUNCTIONS_NETWORK: defineError('FP_ERR_FUNCTIONS_NETWORK', (what) => `function network: ${what}`),
   FP_ERR_INSTANCE_START: defineError('FP_ERR_INSTANCE_START', (instance, what) => `instance ${instance} did not start: ${what}`),
   FP_ERR_GATEWAY_ADDRESS: defineError('FP_ERR_GATEWAY_ADDRESS', (value) => `--gateway must be HOST:PORT with a loopback or private HOST, got ${JSON.stringify(value)}`),
+  FP_ERR_DEMO_NOT_UP: defineError('FP_ERR_DEMO_NOT_UP', (stack) => `the shop is not up (no running functions up of ${stack}); start it with make demo or faasprov functions up -f ${stack}`),
+  FP_ERR_DEMO_ATTACK: defineError('FP_ERR_DEMO_ATTACK', (attack, what) => `attack ${attack}: ${what}`),
 } as const;

@@ -11,6 +11,7 @@ import { SCHED_POLICIES } from '@faasprov/agent';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
+import { demoCommand } from './commands/demo.js';
 import { functionsDownCommand, functionsUpCommand } from './commands/functions.js';
 
 function int(name: string, min: number, max: number) {
@@ -173,6 +174,19 @@ listOptions(
   'nodes',
   'only instances of this function',
 ).action(async (text: string | undefined, o) => process.exit(await searchCommand(text, o)));
+
+program
+  .command('demo')
+  .description('run an attack scenario against the running example shop (examples/shop), then print its alert and story')
+  .addOption(new Option('--attack <scenario>', 'a: warm-container reuse (b-e are not scripted yet)').choices(['a', 'b', 'c', 'd', 'e']).default('a'))
+  .option('-f, --file <stack>', "the shop's stack file", 'examples/shop/stack.yaml')
+  .option('--truth <file>', "write the scenario's ground truth (invocations, payload, attacker) as JSON")
+  .option('--wait-s <n>', 'how long to wait for the alert', int('--wait-s', 1, 600), 90)
+  .option('--json', 'print the alert, its attack view and the ground truth as JSON')
+  .addOption(storeOption())
+  .addOption(serverOption())
+  .addOption(keyOption())
+  .action(async (o) => process.exit(await demoCommand(o)));
 
 program
   .command('export')

@@ -85,12 +85,19 @@ export interface StartedInstance {
  * Starts the watchdog through `ip netns exec` (which execs in place: the pid is the watchdog's), in
  * a process group of its own. onExit runs once it has exited and what was left of its group is killed.
  */
-export function startWatchdog(watchdog: string, netns: string, cwd: string, env: Record<string, string>, log: string, onExit?: (how: string) => void): StartedInstance {
+export const SECRETS_MOUNT = '/var/openfaas/secrets';
+
+export function startWatchdog(watchdog: string, netns: string, cwd: string, env: Record<string, string>, log: string, onExit?: (how: string) => void, secrets?: string): StartedInstance {
   mkdirSync(dirname(log), { recursive: true });
   mkdirSync(env.TMPDIR!, { recursive: true });
   const fd = openSync(log, 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', netns, watchdog], { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+    // ip netns exec runs in a mount namespace of its own: a read-only bind of the function's
+    // secrets there is seen by this instance only; sh then execs the watchdog in place.
+    const args = secrets === undefined
+      ? ['netns', 'exec', netns, watchdog]
+      : ['netns', 'exec', netns, '/bin/sh', '-c', 'mount --bind -o ro "$1" "$2" && exec "$3"', 'sh', secrets, SECRETS_MOUNT, watchdog];
+    const child = spawn('ip', args, { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
     const pid = child.pid;
     if (pid === undefined) throw FunctionsErrors.FP_ERR_INSTANCE_START(netns, 'ip netns exec could not be started');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadStack } from './stack.js';
 
 function stackFile(text: string, extra: Record<string, string> = {}): string {
@@ -20,8 +20,8 @@ describe('loadStack', () => {
     );
     const s = loadStack(f);
     expect(s.functions).toEqual([
-      { name: 'shop', lang: 'node24-faasprov', handler: './shop', namespace: 'openfaas-fn', environment: { a: 'one', b: 'two', max_inflight: '8' } },
-      { name: 'pay', lang: 'python3-http-faasprov', handler: './pay', namespace: 'tenant-a', environment: {} },
+      { name: 'shop', lang: 'node24-faasprov', handler: './shop', namespace: 'openfaas-fn', environment: { a: 'one', b: 'two', max_inflight: '8' }, secrets: [] },
+      { name: 'pay', lang: 'python3-http-faasprov', handler: './pay', namespace: 'tenant-a', environment: {}, secrets: [] },
     ]);
   });
 
@@ -33,5 +33,14 @@ describe('loadStack', () => {
     expect(() => loadStack(stackFile('functions:\n  a: {lang: x, handler: ./x, environment: [1]}'))).toThrow(/must be a map/);
     expect(() => loadStack(stackFile('functions:\n  a: {lang: x, handler: ./x, environment_file: [missing.yml]}'))).toThrow(/missing.yml: no such file/);
     expect(() => loadStack(stackFile('functions: [\n'))).toThrow(/not YAML/);
+    expect(() => loadStack(stackFile('functions:\n  a: {lang: x, handler: ./x, secrets: [card-key]}'))).toThrow(/\.secrets\/card-key is missing/);
+    expect(() => loadStack(stackFile('functions:\n  a: {lang: x, handler: ./x, secrets: card-key}'))).toThrow(/secrets must be a list/);
+  });
+
+  it('reads secrets: names whose .secrets/NAME exists beside the stack', () => {
+    const f = stackFile('functions:\n  a: {lang: x, handler: ./x, secrets: [card-key]}');
+    mkdirSync(join(dirname(f), '.secrets'));
+    writeFileSync(join(dirname(f), '.secrets', 'card-key'), 'k');
+    expect(loadStack(f).functions[0]!.secrets).toEqual(['card-key']);
   });
 });

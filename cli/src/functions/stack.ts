@@ -12,6 +12,8 @@ export interface StackFunction {
   namespace: string;
   /** environment: and every environment_file's environment:, in the order faas-cli merges them. */
   environment: Record<string, string>;
+  /** secrets: names; functions up mounts `.secrets/NAME` beside the stack at /var/openfaas/secrets/NAME (as faas-cli local-run). */
+  secrets: string[];
 }
 
 export interface Stack {
@@ -70,7 +72,14 @@ export function loadStack(path: string): Stack {
       Object.assign(environment, envMap(p, 'environment', isRecord(e) ? e.environment : undefined));
     }
     Object.assign(environment, envMap(file, `functions.${name}.environment`, spec.environment));
-    functions.push({ name, lang, handler, namespace, environment });
+    const secrets = spec.secrets === undefined ? [] : spec.secrets;
+    if (!Array.isArray(secrets) || !secrets.every((x) => typeof x === 'string' && NAME.test(x))) {
+      throw FunctionsErrors.FP_ERR_STACK_INVALID(file, `functions.${name}.secrets must be a list of DNS-1123 names`);
+    }
+    for (const x of secrets as string[]) {
+      if (!existsSync(join(dir, '.secrets', x))) throw FunctionsErrors.FP_ERR_STACK_INVALID(file, `functions.${name}.secrets: ${join(dir, '.secrets', x)} is missing`);
+    }
+    functions.push({ name, lang, handler, namespace, environment, secrets: secrets as string[] });
   }
   return { file, dir, functions };
 }

@@ -3,7 +3,7 @@
  * in a network namespace of its own, behind a gateway of ours. Runs until stop() (SIGINT/SIGTERM).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -11,7 +11,7 @@ import { FunctionsErrors } from '../errors.js';
 import { installDependencies } from './deps.js';
 import { cleanUp } from './down.js';
 import { Gateway } from './gateway.js';
-import { instanceEnv, OTLP_RELAY_PORT, startWatchdog, waitReady, WATCHDOG_PORT } from './instances.js';
+import { instanceEnv, OTLP_RELAY_PORT, SECRETS_MOUNT, startWatchdog, waitReady, WATCHDOG_PORT } from './instances.js';
 import { bridgeName, claimSubnet, createInstanceNetwork, hostAddress, instanceAddress, MAX_INSTANCES, netnsName } from './network.js';
 import { startRelay } from './relay.js';
 import { loadStack, type Stack } from './stack.js';
@@ -110,7 +110,7 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
   // RESTARTS times a minute (200 ms, 400 ms... apart); then it is left down and said so.
   let up = false;
   const restarts = new Map<string, number[]>();
-  const launch = (inst: FunctionsState['instances'][number], label: string, dir: string, env: Record<string, string>) => {
+  const launch = (inst: FunctionsState['instances'][number], label: string, dir: string, env: Record<string, string>, secrets?: string) => {
     const started = startWatchdog(watchdog, inst.netns, dir, env, inst.log, (how) => {
       if (stopped || !up) return;
       const now = Date.now();
@@ -124,10 +124,10 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
       o.log(`${label} exited (${how}); restarting it (log: ${inst.log})`);
       const t = setTimeout(() => {
         timers.delete(t);
-        if (!stopped) launch(inst, label, dir, env);
+        if (!stopped) launch(inst, label, dir, env, secrets);
       }, 200 * 2 ** (recent.length - 1));
       timers.add(t);
-    });
+    }, secrets);
     inst.pid = started.pid;
     inst.start = started.start;
     writeState(stateFile, state);
@@ -143,6 +143,7 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
     const starts: Promise<void>[] = [];
     let k = 0;
     for (const { f, dir, pathFirst } of prepared) {
+      const secrets = f.secrets.length > 0 ? functionSecrets(stack.dir, f.name, f.secrets) : undefined;
       const instances: RunningStack['functions'][number]['instances'] = [];
       for (let i = 0; i < o.scale; i++, k++) {
         const netns = netnsName(state.subnet, k);
@@ -153,7 +154,7 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
         writeState(stateFile, state);
         await createInstanceNetwork(state.subnet, k, `${f.name}-${i}`);
         const env = instanceEnv({ name: f.name, namespace: f.namespace, index: i, buildDir: dir, tmpDir: join(stack.dir, '.faasprov', 'tmp', `${f.name}-${i}`), pathFirst, stackEnv: f.environment, hostAddress: host });
-        const started = launch(inst, `${f.name}-${i}`, dir, env);
+        const started = launch(inst, `${f.name}-${i}`, dir, env, secrets);
         instances.push({ address, pid: started.pid, netns });
         starts.push(waitReady(`${f.name}-${i}`, started, env, log, o.readyTimeoutMs));
       }
@@ -179,4 +180,20 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
     await stop();
     throw err;
   }
+}
+
+/**
+ * A folder of the function's own declared secrets (copies of `.secrets/NAME`, mode 0400), bound
+ * at /var/openfaas/secrets in its instances; the mount point is created on the host, empty.
+ */
+function functionSecrets(stackDir: string, fn: string, names: string[]): string {
+  const out = join(stackDir, '.faasprov', 'secrets', fn);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true, mode: 0o700 });
+  for (const n of names) {
+    copyFileSync(join(stackDir, '.secrets', n), join(out, n));
+    chmodSync(join(out, n), 0o400);
+  }
+  mkdirSync(SECRETS_MOUNT, { recursive: true });
+  return out;
 }

