@@ -8,8 +8,9 @@ import { BATCH_STREAM, GENESIS_HASH, batchHash, batchSubject, edgeId, fileId, pr
 import { DiskSpool, NatsBatchSender, SpoolShipper, type PendingBatch } from '@faasprov/agent';
 import { ensureStream } from '@faasprov/collector';
 import { Neo4jGraphStore, openGraphStore } from '@faasprov/store';
-import { tempDir } from './helpers.js';
-import { until } from './agent-harness.js';
+import { execa } from 'execa';
+import { FAASPROV, pythonExe, tempDir } from './helpers.js';
+import { Agent, TOKEN, fakeWatchdog, freePort, until } from './agent-harness.js';
 
 const NATS = () => process.env.FAASPROV_TEST_NATS!;
 const NEO4J = () => process.env.FAASPROV_TEST_NEO4J!;
@@ -69,6 +70,44 @@ describe('batches a transport refuses for good, and collectors starting together
     await jsm.streams.delete(BATCH_STREAM.name);
     await nc.close();
   }, 60000);
+
+  it('a real agent splits a burst of 4,000 written files into batches NATS takes, and every write is stored', async () => {
+    const nc = await connect({ servers: NATS() });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(BATCH_STREAM.name).catch(() => undefined);
+    const neo = (await openGraphStore(NEO4J())) as Neo4jGraphStore;
+    await neo.clear();
+    const dir = tempDir('fp-burst-');
+    dirs.push(dir);
+    const wd = fakeWatchdog(dir, 'fpwdburstn');
+    const collector = execa(FAASPROV, ['collector', '--nats', NATS(), '--store', NEO4J()], { reject: false, all: true });
+    const metricsPort = await freePort();
+    const agent = new Agent(NATS(), join(dir, 'spool'), 'fpwdburstn', metricsPort);
+    // Long batch intervals: the burst (about 3 MB of JSON) lands in one or two intervals, each more than NATS's 1 MiB.
+    agent.proc = execa(FAASPROV, ['agent', '--nats', NATS(), '--node', 'node-test', '--watch-comm', 'fpwdburstn', '--spool', join(dir, 'spool'), '--token', TOKEN,
+      '--metrics', `127.0.0.1:${metricsPort}`, '--batch-interval', '5000', '--otlp', 'off'], { reject: false, all: true });
+    try {
+      await until('the agent', async () => (await agent.metric('faasprov_agent_events_seen_total', 'kind="ready"')) >= 1, 90000);
+      const py = await pythonExe();
+      const burst = `import os\nd = "${dir}/${'a-directory-with-a-rather-long-name-for-the-burst-'.repeat(3)}"\nos.mkdir(d)\nfor i in range(4000):\n    open(f"{d}/file-number-{i:05d}.json", "w").write("x")\n`;
+      const r = await execa(wd, ['-c', `${py} -c '${burst}'`], { reject: false });
+      expect(r.exitCode).toBe(0);
+      await until('every write stored', async () => {
+        const { nodes } = await neo.all();
+        return nodes.filter((n) => n.type === 'File' && n.path.includes('/file-number-')).length >= 4000;
+      }, 120000);
+      expect(await agent.metric('faasprov_agent_batches_rejected_total')).toBe(0);
+      expect(await agent.metric('faasprov_agent_batches_spooled_total')).toBeGreaterThanOrEqual(3);
+      const { nodes } = await neo.all();
+      expect(nodes.filter((n) => n.type === 'Gap')).toEqual([]);
+    } finally {
+      await agent.stop();
+      collector.kill('SIGTERM');
+      await collector;
+      await neo.close();
+      await nc.close();
+    }
+  }, 300000);
 
   it('three collectors opening a fresh Neo4j at once all start (schema creation races are retried)', async () => {
     const u = new URL(NEO4J());
