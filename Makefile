@@ -1,4 +1,5 @@
-# make test / make demo install what they need, idempotently: Debian's bpftrace and nats-server,
+# make test / make demo install what they need, idempotently: bpftrace >= 0.23 (the system's, or
+# Debian 13's unpacked into .tools by scripts/ensure-bpftrace.sh), Debian's nats-server,
 # a JDK and Maven (for Neo4j from Maven Central), Node >= 22 (Node 24 LTS from the npm registry
 # when the system's is older), the npm workspaces, of-watchdog and faas-cli (built offline), the build. The tests start Neo4j and NATS
 # themselves (test/global-setup.ts through scripts/neo4j.sh and scripts/nats.sh).
@@ -13,12 +14,11 @@ ifneq ($(wildcard $(NODE_BIN)/../include/node/node.h),)
 export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
 endif
 
-.PHONY: all deps system-deps node-deps py-deps openfaas-tools template-deps build test demo bench clean neo4j nats services-stop
+.PHONY: all deps system-deps bpftrace-deps node-deps py-deps openfaas-tools template-deps build test demo bench clean neo4j nats services-stop
 
 all: build
 
 APT_NEEDS := $(strip \
-  $(if $(shell command -v bpftrace),,bpftrace) \
   $(if $(shell command -v nats-server),,nats-server) \
   $(if $(shell command -v javac),,openjdk-17-jdk-headless) \
   $(if $(shell command -v mvn),,maven) \
@@ -33,6 +33,11 @@ ifneq ($(APT_NEEDS),)
 	@echo "installing Debian packages: $(APT_NEEDS)"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_NEEDS) >/dev/null
 endif
+
+# bpftrace >= 0.23: the system's when new enough, else Debian 13's packages unpacked into
+# .tools/bpftrace (fetched under a private apt configuration; the system is not touched).
+bpftrace-deps:
+	@./scripts/ensure-bpftrace.sh >/dev/null
 
 node_modules/.install-stamp: package.json package-lock.json */package.json
 	npm ci --no-audit --no-fund
@@ -74,7 +79,7 @@ PY_TPL := openfaas-templates/template/python3-http-faasprov
 
 template-deps: .tools/template-deps/node24-faasprov/.complete .tools/template-deps/python3-http-faasprov/.complete
 
-deps: system-deps node-deps py-deps openfaas-tools template-deps
+deps: system-deps bpftrace-deps node-deps py-deps openfaas-tools template-deps
 
 build: node-deps
 	npm run build

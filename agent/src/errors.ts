@@ -1,9 +1,14 @@
 import { defineError } from '@faasprov/model';
 
+/** How to get a bpftrace that faasprov can run. */
+const GET_BPFTRACE =
+  'run scripts/ensure-bpftrace.sh in the faasprov checkout (or make deps), which provisions Debian 13\'s bpftrace into .tools/bpftrace without touching the system; on Debian 13 or newer, apt-get install bpftrace; or pass --bpftrace PATH';
+
 /** Error catalog of the agent. Codes are stable; retired codes stay listed. */
 export const AgentErrors = {
   FP_ERR_NOT_ROOT: defineError('FP_ERR_NOT_ROOT', () => 'faasprov capture needs root (bpftrace loads BPF programs); run it as root or with sudo'),
-  FP_ERR_NO_BPFTRACE: defineError('FP_ERR_NO_BPFTRACE', (bin) => `bpftrace not found (${bin}); install it (Debian: apt-get install bpftrace) or pass --bpftrace PATH`),
+  FP_ERR_NO_BPFTRACE: defineError('FP_ERR_NO_BPFTRACE', (bin) => `bpftrace not found (${bin}); ${GET_BPFTRACE}`),
+  FP_ERR_OLD_BPFTRACE: defineError('FP_ERR_OLD_BPFTRACE', (bin, version, min) => `${bin} is bpftrace ${version}; faasprov needs ${min} or newer: ${GET_BPFTRACE}`),
   FP_ERR_NO_TRACEFS: defineError('FP_ERR_NO_TRACEFS', (why) => `tracefs is not mounted at /sys/kernel/tracing and mounting it failed: ${why}`),
   FP_ERR_NO_BTF: defineError('FP_ERR_NO_BTF', () => 'this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); faasprov needs a kernel built with CONFIG_DEBUG_INFO_BTF'),
   FP_ERR_SENSOR_START: defineError('FP_ERR_SENSOR_START', (why) => `bpftrace failed to start: ${why}`),

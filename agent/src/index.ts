@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './preflight.js';
+export * from './bpftrace-path.js';
 export * from './capture.js';
 export * from './sensor/program.js';
 export * from './sensor/parse.js';

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { AgentErrors } from './errors.js';
+import { MIN_BPFTRACE, defaultBpftrace, parseBpftraceVersion, versionAtLeast } from './bpftrace-path.js';
 
 const TRACEFS = '/sys/kernel/tracing';
 
@@ -20,6 +21,7 @@ export function which(cmd: string, path = process.env.PATH ?? ''): string | unde
 }
 
 export interface PreflightOptions {
+  /** Default: defaultBpftrace() (the project's provisioned one, else PATH). */
   bpftrace?: string;
   /** For tests: pretend to be this uid. */
   uid?: number;
@@ -28,15 +30,17 @@ export interface PreflightOptions {
 }
 
 /**
- * Checks what capture needs, in order: root, bpftrace, BTF, tracefs (mounted when missing).
+ * Checks what capture needs, in order: root, bpftrace (>= 0.23), BTF, tracefs (mounted when missing).
  * Throws one clear error for the first thing missing; starts nothing.
  */
-export async function preflight(opts: PreflightOptions = {}): Promise<{ bpftrace: string }> {
+export async function preflight(opts: PreflightOptions = {}): Promise<{ bpftrace: string; version: string }> {
   const uid = opts.uid ?? process.getuid?.() ?? 0;
   if (uid !== 0) throw AgentErrors.FP_ERR_NOT_ROOT();
-  const want = opts.bpftrace ?? 'bpftrace';
+  const want = opts.bpftrace ?? defaultBpftrace();
   const bpftrace = which(want);
   if (!bpftrace) throw AgentErrors.FP_ERR_NO_BPFTRACE(want);
+  const version = await bpftraceVersion(bpftrace);
+  if (!version || !versionAtLeast(version, MIN_BPFTRACE)) throw AgentErrors.FP_ERR_OLD_BPFTRACE(bpftrace, version ?? '(version unknown)', MIN_BPFTRACE);
   if (!existsSync(opts.btfPath ?? '/sys/kernel/btf/vmlinux')) throw AgentErrors.FP_ERR_NO_BTF();
   const tracefs = opts.tracefs ?? TRACEFS;
   if (!existsSync(join(tracefs, 'events'))) {
@@ -45,5 +49,11 @@ export async function preflight(opts: PreflightOptions = {}): Promise<{ bpftrace
       throw AgentErrors.FP_ERR_NO_TRACEFS(String(r.stderr || r.stdout || `mount exited ${r.exitCode}`).trim());
     }
   }
-  return { bpftrace };
+  return { bpftrace, version };
+}
+
+/** The version a bpftrace binary reports, or undefined when it does not run. */
+export async function bpftraceVersion(bin: string): Promise<string | undefined> {
+  const r = await execa(bin, ['--version'], { reject: false, timeout: 10000 });
+  return r.exitCode === 0 ? parseBpftraceVersion(String(r.stdout)) : undefined;
 }

@@ -3,13 +3,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultBpftrace } from '@faasprov/agent';
 import { benchmarks } from './benchmarks/index.js';
 
 /** What the figures were measured on: they are only comparable within one run on one machine. */
 function machine(): Record<string, string | number> {
   let bpftrace = 'not found';
   try {
-    bpftrace = execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
+    bpftrace = execFileSync(defaultBpftrace(), ['--version'], { encoding: 'utf8' }).trim();
   } catch {
     // not installed: the capture benchmarks say they were skipped
   }

@@ -4,6 +4,7 @@ import type { CounterDump, SensorEvent } from './events.js';
 import { ParseError, parseLine } from './parse.js';
 import { OutputFifo } from './output-fifo.js';
 import { AgentErrors } from '../errors.js';
+import { defaultBpftrace } from '../bpftrace-path.js';
 
 export interface SensorHandlers {
   onEvent(e: SensorEvent): void;
@@ -29,9 +30,19 @@ export interface SensorOptions {
 
 const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
 
-/** The settings every run of the program needs (longest paths, per-CPU buffer, map sizes). */
+/**
+ * The settings every run of the program needs (longest paths, per-CPU buffer, map sizes), in
+ * bpftrace 0.23's names. No truncation trailer: a cut path arrives as its first STR_MAX bytes
+ * (parse.ts marks it), not with ".." appended.
+ */
 export function bpftraceEnv(perfRbPages = 256): Record<string, string> {
-  return { BPFTRACE_STRLEN: '200', BPFTRACE_PERF_RB_PAGES: String(perfRbPages), BPFTRACE_MAP_KEYS_MAX: '65536', BPFTRACE_NO_CPP_DEMANGLE: '1' };
+  return {
+    BPFTRACE_MAX_STRLEN: '200',
+    BPFTRACE_STR_TRUNC_TRAILER: '',
+    BPFTRACE_PERF_RB_PAGES: String(perfRbPages),
+    BPFTRACE_MAX_MAP_KEYS: '65536',
+    BPFTRACE_CPP_DEMANGLE: '0',
+  };
 }
 /** Runs one bpftrace program through execa and turns its JSON output into events. */
 export class BpftraceSensor {
@@ -45,7 +56,7 @@ export class BpftraceSensor {
 
   /** Resolves once every probe is attached (BEGIN has printed). */
   start(): Promise<void> {
-    const bin = this.opts.bpftrace ?? 'bpftrace';
+    const bin = this.opts.bpftrace ?? defaultBpftrace();
     let ready = false;
     let onReady: () => void = () => undefined;
     let fifo: OutputFifo;

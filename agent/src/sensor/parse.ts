@@ -1,7 +1,7 @@
 import type { SensorEvent } from './events.js';
 import { parseHostLine } from './parse-host.js';
 
-/** The longest string bpftrace's str() returns with BPFTRACE_STRLEN=200 (one byte for NUL). */
+/** The longest string bpftrace's str() returns with BPFTRACE_MAX_STRLEN=200 (one byte for NUL). */
 export const STR_MAX = 199;
 
 export class ParseError extends Error {

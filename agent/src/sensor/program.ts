@@ -123,6 +123,9 @@ function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string
   const flag = dir === 'R' ? 1 : 2;
   const [c, b] = dir === 'R' ? ['@rc', '@rb'] : ['@wc', '@wb'];
   const k = `pid, $g, ${fdVar}`;
+  // The conditional drops the tracepoint field's address space: bpftrace 0.23 warns
+  // "Addrspace mismatch" when it is added to a map value that a plain (uint64)0 reset.
+  const add = `(uint64)(${bytes} > 0 ? ${bytes} : 0)`;
   // @s holds the direction and the thread of the last reported op: another thread's first op on
   // a shared fd is reported too (it may serve another invocation), after the counts so far.
   return `$g = @g[pid]; $st = (int64)${flag} + ((int64)tid << 2);
@@ -134,7 +137,7 @@ function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string
       @s[${k}] = $st;
       printf("${dir}\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\n", nsecs, pid, tid, $g, ${fdVar}, ${bytes});
     } else {
-      ${c}[${k}] = ${c}[${k}] + 1; ${b}[${k}] = ${b}[${k}] + (uint64)${bytes};
+      ${c}[${k}] = ${c}[${k}] + 1; ${b}[${k}] = ${b}[${k}] + ${add};
     }`;
 }
 
@@ -153,7 +156,7 @@ function sockaddr(ptr: string, head: string, headArgs: string): string {
   const fmt = (rest: string) => `"${head}${rest}\\n", ${headArgs}`;
   return `$sa = (struct sockaddr *)${ptr};
     $fam = 0;
-    if ((uint64)${ptr} != 0) { $fam = $sa->sa_family; }
+    if ((uint64)${ptr} != 0) { $fam = (int64)$sa->sa_family; }
     if ($fam == 2) {
       $a4 = (struct sockaddr_in *)${ptr};
       $p4 = $a4->sin_port;
@@ -182,7 +185,9 @@ export function buildProgram(opts: ProgramOptions): string {
   return `
 BEGIN { ${scope.begin} printf("B\\t%llu\\n", nsecs); }
 
-tracepoint:sched:sched_process_exec {
+// A raw tracepoint (arg2: the linux_binprm): bpftrace 0.23 reads the tracepoint's __data_loc
+// filename at 4 times its offset (bpftrace PR 4238), which prints garbage.
+rawtracepoint:sched_process_exec {
   ${scope.onExec}
   if (@t[pid]) {
     @g[pid] = @g[pid] + 1;
@@ -191,7 +196,7 @@ tracepoint:sched:sched_process_exec {
     $al = $mm->arg_end - $as;
     $n = $al;
     if ($n > ${argvBytes}) { $n = ${argvBytes}; }
-    printf("X\\t%llu\\t%d\\t%d\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @g[pid], cgroup, curtask->cred->uid.val, curtask->cred->euid.val, str(args->filename));
+    printf("X\\t%llu\\t%d\\t%d\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @g[pid], cgroup, curtask->cred->uid.val, curtask->cred->euid.val, str(((struct linux_binprm *)arg2)->filename));
     printf("A\\t%llu\\t%d\\t%d\\t%d\\t%r\\n", nsecs, pid, @g[pid], $al, buf(uptr($as), $n));
     ${execEnv(opts)}
   }
@@ -239,8 +244,9 @@ ${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_pread
 ${sc('enter_write')} /@t[pid]/ {
   @wf[tid] = args->fd + 1;
   if (@dn[pid, args->fd] && args->count >= ${MARKER_MIN} && args->count <= ${MARKER_MAX}) {
-    if (strncmp(str(args->buf, ${MARKER_PREFIX.length}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
-      printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str(args->buf, args->count));
+    // str(p, n) reads at most n - 1 bytes and a NUL (bpftrace 0.23).
+    if (strncmp(str(args->buf, ${MARKER_PREFIX.length + 1}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
+      printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str(args->buf, args->count + 1));
     }
   }
 }

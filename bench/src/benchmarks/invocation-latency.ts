@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { SqliteGraphStore } from '@faasprov/store';
-import { bpftraceEnv, buildProgram, scanWatchedTrees, watchScope } from '@faasprov/agent';
+import { bpftraceEnv, buildProgram, defaultBpftrace, scanWatchedTrees, watchScope } from '@faasprov/agent';
 import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
@@ -129,7 +129,7 @@ function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void
 async function startSensorOnly(comm: string, out: string): Promise<ChildProcess> {
   const program = buildProgram({ scope: watchScope([comm], scanWatchedTrees([comm], () => 0)), counterFlushSec: 1 });
   const env = { ...process.env, ...bpftraceEnv() };
-  const c = spawn('chrt', ['--batch', '0', 'bpftrace', '-f', 'json', '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  const c = spawn('chrt', ['--batch', '0', defaultBpftrace(), '-f', 'json', '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
   // BEGIN's line ("B\t<ns>") is printed once every probe is attached.
   try {
     await until('bpftrace', async () => readFileSync(out, { encoding: 'utf8', flag: 'a+' }).includes('"data": "B\\t'), 90000);

@@ -11,7 +11,7 @@ export interface AgentCliOptions {
   spool: string;
   spoolMaxMb: number;
   token?: string;
-  bpftrace: string;
+  bpftrace?: string;
   perfPages: number;
   metrics: string;
   otlp: string;
