@@ -70,7 +70,7 @@ describe('bpftrace as faasprov runs it', () => {
       const old = join(dir, 'bpftrace');
       writeFileSync(old, '#!/bin/sh\necho "bpftrace v0.17.0"\n');
       chmodSync(old, 0o755);
-      const err = await preflight({ bpftrace: old }).catch((e: unknown) => e as Error & { code: string });
+      const err = (await preflight({ bpftrace: old }).catch((e: unknown) => e)) as Error & { code: string };
       expect(err).toMatchObject({ code: 'FP_ERR_OLD_BPFTRACE' });
       expect(err.message).toContain('0.17.0');
       expect(err.message).toContain('scripts/ensure-bpftrace.sh');

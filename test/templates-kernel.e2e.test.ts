@@ -7,11 +7,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { mkdirSync, rmSync } from 'node:fs';
 import { execa } from 'execa';
+import { bpftraceEnv, defaultBpftrace } from '@faasprov/agent';
 import { tempDir } from './helpers.js';
 import { startFunction, type Lang } from './template-harness.js';
 
-// The bpftrace the agent runs by default (the system's, as `make` installs it).
-const BPFTRACE = 'bpftrace';
+// The bpftrace the agent runs by default (0.23 or newer; make provisions it).
+const BPFTRACE = defaultBpftrace();
 const CONCURRENCY = 8;
 const CALLS_PER_WORKER = 8;
 const FILES_PER_CALL = 3;
@@ -57,7 +58,7 @@ def handle(event, context):
 const PROGRAM = `
 BEGIN { printf("READY\\n"); }
 tracepoint:syscalls:sys_enter_write /pid == $1 && args->count >= 12 && args->count < 200/ {
-  if (strncmp(str(args->buf, 9), "faasprov:", 9) == 0) { printf("M\\t%llu\\t%d\\t%s\\n", nsecs, tid, str(args->buf, args->count)); }
+  if (strncmp(str(args->buf, 10), "faasprov:", 9) == 0) { printf("M\\t%llu\\t%d\\t%s\\n", nsecs, tid, str(args->buf, args->count + 1)); }
 }
 tracepoint:syscalls:sys_enter_openat /pid == $1/ { @f[tid] = args->filename; }
 tracepoint:syscalls:sys_exit_openat /pid == $1 && @f[tid] != 0/ { printf("O\\t%llu\\t%d\\t%s\\n", nsecs, tid, str(@f[tid])); delete(@f[tid]); }
@@ -106,7 +107,7 @@ async function measure(lang: Lang, env: Record<string, string>): Promise<{ accur
   const work = tempDir('fp-attr-');
   mkdirSync(work, { recursive: true });
   const fn = await startFunction(lang, WORKLOADS[lang], { WORK_DIR: work, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', ...env });
-  const trace = execa(BPFTRACE, ['-e', PROGRAM, String(fn.pid)], { reject: false, env: { BPFTRACE_STRLEN: '200', BPFTRACE_PERF_RB_PAGES: '1024' } });
+  const trace = execa(BPFTRACE, ['-e', PROGRAM, String(fn.pid)], { reject: false, env: bpftraceEnv(1024) });
   try {
     const lines: string[] = [];
     let rest = '';
