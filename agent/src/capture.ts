@@ -168,6 +168,8 @@ export class Capture {
     await this.sensor.stop();
     this.reorder.flushAll();
     this.app.drain(true);
+    // Held request reads go out with the last batch (request-reads.ts).
+    this.observer.settlePendingReads(true);
     this.cut();
     await this.shipper.drain();
     const s = this.observer.stats;

@@ -400,6 +400,8 @@ export class NodeAgent {
     await this.sensor?.stop();
     this.reorder.flushAll();
     this.app.drain(true);
+    // Held request reads go out with the last batch (request-reads.ts).
+    this.observer.settlePendingReads(true);
     this.cut();
     this.saveState();
     const delivered = await this.shipper.drain(drainMs);

@@ -64,6 +64,11 @@ export class ProcessUnits {
     return { inferred: true };
   }
 
+  /** Whether thread tid serves a unit (rules 1-3), rather than being charged by rule 4 or 5. */
+  serves(tid: number): boolean {
+    return this.threads.has(tid);
+  }
+
   /** The open unit of a call id, if any. */
   get(callId: string): ActiveUnit | undefined {
     return this.open.get(callId);

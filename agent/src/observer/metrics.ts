@@ -14,6 +14,8 @@ export class ObserverStats {
   inferredCharges = 0;
   /** Invocations linked by a connection's address and timing to a caller without a template. */
   inferredCallers = 0;
+  /** Request bytes read before a begin marker, given to the unit the same thread then began (request-reads.ts). */
+  requestReadsClaimed = 0;
   /** Begin markers on a thread that still served another open invocation. */
   threadOverlaps = 0;
   /** Read-only opens of the C library's locale and loader caches, which make no edge (host.ts). */

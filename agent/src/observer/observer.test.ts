@@ -317,6 +317,8 @@ describe('Observer', () => {
       const buf = new GraphBuffer();
       const obs = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/' }, buf);
       for (const l of lines) obs.handle(parseLine(l));
+      // As capture does when it stops: held request reads go out by the usual rules.
+      obs.settlePendingReads(true);
       obs.flushLosses();
       return { b: parseBatch(buf.cut('a1', 0)), obs };
     }
@@ -337,6 +339,51 @@ describe('Observer', () => {
       expect(b.edges.some((e) => e.attrs?.inferred)).toBe(false);
       expect(obs.stats.inferredCharges).toBe(0);
       expect(b.nodes.some((n) => n.type === 'Gap')).toBe(false);
+    });
+
+    // Two server threads each accept a connection and read a request before their begin marker.
+    const served = [
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/python3',
+      'O\t1010\t10\t4\t1\t-100\t/dev/null',
+      'I\t1050\t10/10\t3\t2\t8080\t127.0.0.1',
+      't\t1200\t10/10\t11',
+      't\t1300\t10/10\t12',
+      'Y\t1400\t10/11\t3\t7\t2\t5000\t10.0.0.8',
+      'R\t1500\t10/11\t1\t7\t100',
+      'm\t1600\t10\t11\tfaasprov:B:call-a fn',
+      'Y\t1650\t10/12\t3\t8\t2\t5001\t10.0.0.9',
+      // call-a is open: by rule 5 this read would go to call-a (inferred); it is call-b's request.
+      'R\t1700\t10/12\t1\t8\t50',
+      'm\t1800\t10\t12\tfaasprov:B:call-b fn',
+      'L\t1900\t10/12\t1\t8\t2\t30\t0\t0',
+      'm\t2000\t10\t11\tfaasprov:E:call-a',
+      'm\t2100\t10\t12\tfaasprov:E:call-b',
+    ];
+
+    it('gives request bytes read before the begin marker to the unit the same thread then begins', () => {
+      const { b, obs } = run(served);
+      const [a, bb] = [unitOf(b, 'call-a'), unitOf(b, 'call-b')];
+      const reads = b.edges.filter((e) => e.type === 'USED' && b.nodes.find((n) => n.id === e.to)?.type === 'Endpoint' && e.bytes > 0);
+      expect(reads.map((e) => [e.from, e.bytes, e.count]).sort()).toEqual([[a.id, 100, 1], [bb.id, 80, 3]].sort());
+      expect(b.edges.filter((e) => e.attrs?.inferred)).toEqual([]);
+      // Each connection's accept goes to the unit that served it, too.
+      const peer = (port: number) => b.nodes.find((n) => n.type === 'Endpoint' && n.port === port)!.id;
+      expect(b.edges.filter((e) => e.to === peer(5000) || e.to === peer(5001)).map((e) => [e.from, e.to]).sort()).toEqual([[a.id, peer(5000)], [bb.id, peer(5001)]].sort());
+      expect(obs.stats).toMatchObject({ requestReadsClaimed: 2, inferredCharges: 0 });
+    });
+
+    it('charges a held read by the usual rules when no begin marker claims it, never dropping it', () => {
+      // Thread 13 reads a request and closes the socket without beginning an invocation (a health check).
+      const { b, obs } = run([...served.slice(0, 6), 't\t1350\t10/10\t13', 'Y\t2200\t10/13\t3\t9\t2\t5002\t10.0.0.7', 'R\t2300\t10/13\t1\t9\t20', 'C\t2400\t10/13\t1\t9\t0\t0\t0\t0']);
+      const py = procs(b).find((p) => p.pid === 10)!;
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: py.id, bytes: 20 }));
+      expect(obs.stats.requestReadsClaimed).toBe(0);
+      // One still held when capture stops goes out too.
+      const buf = new GraphBuffer();
+      const o2 = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/' }, buf);
+      for (const l of [...served.slice(0, 6), 'R\t1500\t10/11\t1\t7\t100']) o2.handle(parseLine(l));
+      o2.settlePendingReads(true);
+      expect(parseBatch(buf.cut('a1', 0)).edges).toContainEqual(expect.objectContaining({ type: 'USED', from: py.id, bytes: 100 }));
     });
 
     it('gives a call id seen again in one process a second unit (an attempt), not a merge', () => {

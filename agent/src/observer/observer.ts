@@ -30,6 +30,7 @@ import { CUDA_LIBRARY } from '../gpu-libraries.js';
 import { FileVersions } from './versions.js';
 import { ProcessUnits, UninstrumentedCalls, type ActiveUnit } from './attribution.js';
 import { HostOps, type HostOptions } from './host.js';
+import { REQUEST_READ_WAIT_US, type PendingRead } from './request-reads.js';
 
 const AT_FDCWD = -100;
 /** Call ids remembered for spans that arrive after their invocation. */
@@ -52,7 +53,7 @@ type OpenFile = { refs: number } & (
       /** Opened without O_CREAT: the file existed, so its content before capture is real. */
       existed?: boolean;
     }
-  | { kind: 'socket'; endpoint: EndpointNode }
+  | { kind: 'socket'; endpoint: EndpointNode; accepted?: boolean }
   | { kind: 'pipe'; pipe: PipeNode }
 );
 
@@ -97,6 +98,8 @@ interface ProcState {
   /** cudaSetDevice's ordinal, and the GPU server this process reaches (API remoting), if any. */
   gpuOrdinal?: number;
   gpuServer?: string;
+  /** Request bytes read on an accepted socket by a thread serving no unit, by thread (request-reads.ts). */
+  pendingReads?: Map<string, PendingRead>;
 }
 
 /** What /proc tells about a process that ran before capture started (faasprov agent). */
@@ -255,6 +258,7 @@ export class Observer {
         return;
       }
       case 'exit': {
+        this.settleReads(p, () => true);
         const n = p.image.node;
         n.end = t;
         n.exitCode = e.code & 0x7f ? 128 + (e.code & 0x7f) : (e.code >> 8) & 0xff;
@@ -435,8 +439,21 @@ export class Observer {
       this.stats.markerMismatch++;
       this.stats.threadOverlaps++;
     }
-    if (!created) return;
     const u = p.units.get(callId)!;
+    const pending = p.pendingReads?.get(`t${tid}`);
+    if (pending) {
+      p.pendingReads!.delete(pending.key);
+      if (t - pending.t <= REQUEST_READ_WAIT_US) {
+        // The request this thread read is the one it now serves.
+        this.stats.requestReadsClaimed++;
+        if (pending.accept) this.out.addEdge('USED', u.node, pending.accept.peer, pending.accept.t, pending.accept.t, 1, 0);
+        if (pending.bytes >= 0) {
+          this.out.addEdge('USED', u.node, pending.entity, pending.t, pending.t, 1, pending.bytes);
+          p.lastEdge.set(`${pending.gen},${pending.fd},read`, { type: 'USED', from: u.node, to: pending.entity, first: pending.t });
+        }
+      } else this.settleRead(p, pending);
+    }
+    if (!created) return;
     this.out.addEdge('PART_OF', u.node, u.invocation, t, t, 1, 0);
     // A caller without a template (no unit, no spans): the connection to this instance just before.
     const caller = p.instance ? this.calls.take(p.instance.id, t) : undefined;
@@ -504,6 +521,7 @@ export class Observer {
 
   /** An fd goes away; its open file description closes with its last fd. */
   private dropFd(p: ProcState, fd: number): void {
+    this.settleReads(p, (r) => r.fd === fd);
     const entry = p.fds.get(fd);
     if (!entry) return;
     p.fds.delete(fd);
@@ -631,6 +649,7 @@ export class Observer {
       this.out.upsertNode(img.node);
       this.host.onExec(p, img.node, e.exe, t);
     } else {
+      this.settleReads(p, () => true);
       const prev = p.image.node;
       prev.end = t;
       // exec replaces every thread; the kernel reports it as the process's main thread.
@@ -725,6 +744,17 @@ export class Observer {
     const f = entry.file;
     // Data written to /dev/null goes nowhere (and the shim's markers go there).
     if (f.kind === 'file' && f.path === '/dev/null') return;
+    if (kind === 'read' && f.kind === 'socket' && f.accepted && img === p.image && tid !== undefined && !p.units.serves(tid)) {
+      // A request read before its begin marker: it belongs to the unit this thread begins next.
+      // The accept of this connection, held on this thread or on the accepting one (a server that hands
+      // each connection to a new thread), goes with the request.
+      const held = p.pendingReads?.get(`a${fd}`);
+      const accept = held?.gen === gen ? held.accept : undefined;
+      if (accept) p.pendingReads!.delete(`a${fd}`);
+      this.settleReads(p, (r) => r.key === `t${tid}` || (r.gen === gen && r.fd === fd));
+      (p.pendingReads ??= new Map()).set(`t${tid}`, { key: `t${tid}`, tid, gen, fd, t, bytes, entity: f.endpoint, ...(accept ? { accept } : {}) });
+      return;
+    }
     const s = this.subject(p, tid, t, img);
     const subject = s.node;
     let entity: GraphNode;
@@ -759,6 +789,7 @@ export class Observer {
   }
 
   private addCounters(p: ProcState, c: Omit<CounterDump, 'pid'>, t: number): void {
+    this.settleReads(p, (r) => r.gen === c.gen && r.fd === c.fd);
     const f = p.fds.get(c.fd)?.file;
     const sink = f?.kind === 'file' && f.path === '/dev/null';
     for (const [dir, count, bytes] of [['read', c.rc, c.rb], ['write', c.wc, c.wb]] as const) {
@@ -840,14 +871,17 @@ export class Observer {
       const local = e.kind === 'accept' ? p.fds.get(e.lfd)?.file : undefined;
       if (e.kind === 'accept' && local?.kind === 'socket') {
         this.stats.accepted++;
-        this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: local.endpoint }, false);
+        this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: local.endpoint, accepted: true }, false);
         return;
       }
       this.stats.ignoredSockets++;
       return;
     }
     const cloexec = p.fds.get(e.fd)?.cloexec ?? false;
-    const s = this.subject(p, e.tid, t);
+    // Charged (and counted, when inferred) only where an edge is made now: a held accept waits.
+    const hold = e.kind === 'accept' && e.tid !== undefined && !p.units.serves(e.tid);
+    const s = hold ? { node: p.image.node } : this.subject(p, e.tid, t);
+    let held: PendingRead | undefined;
     if (e.kind === 'bind') {
       // Serving an endpoint is an effect: whoever connects to it depends on this process.
       this.owned(ep, p);
@@ -860,14 +894,22 @@ export class Observer {
       ep.role = 'gpu-server';
       p.gpuServer = `${ep.address}:${ep.port}`;
     }
-    const attrs = e.kind === 'connect' ? { ...s.attrs, initiated: true } : s.attrs;
-    if (e.kind === 'connect' && !s.unit) this.calls.connect(ep.address, p.instance?.id, s.node, t);
-    this.out.addEdge('USED', s.node, ep, t, t, 1, 0, attrs);
+    if (hold) {
+      // Held with the request it carries (request-reads.ts); bytes -1: no read yet.
+      const local = p.fds.get(e.lfd)?.file;
+      held = { key: `a${e.fd}`, tid: e.tid!, gen: p.image.gen, fd: e.fd, t, bytes: -1, entity: local?.kind === 'socket' ? local.endpoint : ep, accept: { t, peer: ep } };
+    } else {
+      const attrs = e.kind === 'connect' ? { ...s.attrs, initiated: true } : s.attrs;
+      if (e.kind === 'connect' && !s.unit) this.calls.connect(ep.address, p.instance?.id, s.node, t);
+      this.out.addEdge('USED', s.node, ep, t, t, 1, 0, attrs);
+    }
     if (e.kind === 'accept') {
       this.stats.accepted++;
       // Data on an accepted socket meets the client's data at the served (bound) endpoint.
       const local = p.fds.get(e.lfd)?.file;
-      this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: local?.kind === 'socket' ? local.endpoint : ep }, false);
+      this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: local?.kind === 'socket' ? local.endpoint : ep, accepted: true }, false);
+      // After setFd, which settles what an earlier socket on this fd number held.
+      if (held) (p.pendingReads ??= new Map()).set(held.key, held);
     } else {
       this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
     }
@@ -927,7 +969,40 @@ export class Observer {
     } else this.losses.set(cause, { count, from, to, detail });
   }
 
+  /**
+   * Charges held request reads by the usual rules (request-reads.ts): those older than
+   * REQUEST_READ_WAIT_US of event time, or all of them when capture stops (all = true).
+   */
+  settlePendingReads(all = false): void {
+    for (const p of [...this.procs.values(), ...this.exited.values()]) {
+      this.settleReads(p, (r) => all || this.lastEventTime - r.t > REQUEST_READ_WAIT_US);
+    }
+  }
+
+  private settleReads(p: ProcState, which: (r: PendingRead) => boolean): void {
+    if (!p.pendingReads?.size) return;
+    for (const r of [...p.pendingReads.values()]) {
+      if (!which(r)) continue;
+      p.pendingReads.delete(r.key);
+      this.settleRead(p, r);
+    }
+  }
+
+  /** A held read no begin marker claimed: charged as it would have been when it happened. */
+  private settleRead(p: ProcState, r: PendingRead): void {
+    const img = p.images.get(r.gen) ?? p.image;
+    if (r.accept) {
+      const a = this.subject(p, r.tid, r.accept.t, img);
+      this.out.addEdge('USED', a.node, r.accept.peer, r.accept.t, r.accept.t, 1, 0, a.attrs);
+    }
+    if (r.bytes < 0) return;
+    const s = this.subject(p, r.tid, r.t, img);
+    this.out.addEdge('USED', s.node, r.entity, r.t, r.t, 1, r.bytes, s.attrs);
+    p.lastEdge.set(`${r.gen},${r.fd},read`, { type: 'USED', from: s.node, to: r.entity, first: r.t });
+  }
+
   flushLosses(): void {
+    this.settlePendingReads();
     for (const [cause, l] of this.losses) this.gap(cause, l.count, l.from, l.to, l.detail);
     this.losses.clear();
   }
