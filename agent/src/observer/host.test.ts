@@ -18,6 +18,15 @@ const proc = (b: Batch, exe: string) => b.nodes.find((n): n is ProcessNode => n.
 const edge = (b: Batch, type: GraphEdge['type'], from: { id: string }, to: { id: string }) => b.edges.find((e) => e.type === type && e.from === from.id && e.to === to.id);
 const SH = 'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/sh';
 
+describe('hostSettings', () => {
+  it('gives the kernel literal prefixes it can hold (cut back to a directory before a space or a quote)', () => {
+    const { program, observer } = hostSettings({ attemptPaths: ['/home/my dir/**', '/etc/"x"', '**/.aws/credentials', '/etc/shadow'], execEnv: [] });
+    expect(program.attemptPrefixes).toEqual(['/etc/', '/home/']);
+    expect(program.envBytes).toBe(0);
+    expect(observer.attemptPaths).toHaveLength(4);
+  });
+});
+
 describe('Observer host operations', () => {
   it('makes opens edges: USED with the flags for reading, a new version for writing, nothing for /dev/null', () => {
     const { b } = observe([SH, 'O\t2000\t10\t3\t0\t-100\t/etc/passwd', 'O\t3000\t10\t4\t65\t-100\t/tmp/new', 'O\t4000\t10\t5\t1\t-100\t/dev/null']);
