@@ -13,6 +13,28 @@ function batch(seq: number, exitCode?: number): Batch {
 }
 
 describe('SqliteGraphStore', () => {
+  it('merges repeated ids inside one batch in memory exactly as it merges them across batches', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
+    const one = new SqliteGraphStore(join(dir, 'one.db'));
+    const many = new SqliteGraphStore(join(dir, 'many.db'));
+    try {
+      const parts = [batch(0), batch(5, 3), batch(9)];
+      parts[2]!.edges[0]!.attrs = { readWhileWrite: true };
+      // One batch holding all three: the same node and edge ids several times over.
+      const joined: Batch = { agent: 'a', seq: 0, nodes: parts.flatMap((b) => b.nodes), edges: parts.flatMap((b) => b.edges) };
+      expect(await one.applyBatch(joined)).toEqual({ applied: true, nodes: 6, edges: 3 });
+      for (const [i, b] of parts.entries()) await many.applyBatch({ ...b, seq: i });
+      const [a, b] = [await one.all(), await many.all()];
+      expect(a).toEqual(b);
+      expect(a.edges).toEqual([expect.objectContaining({ firstTime: 10, lastTime: 29, count: 3, bytes: 9, attrs: { readWhileWrite: true } })]);
+      expect(a.nodes.find((n) => n.type === 'Process')).toMatchObject({ exitCode: 3 });
+    } finally {
+      await one.close();
+      await many.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is in WAL mode, dedupes by (agent, seq), merges node attributes and widens edges', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
     const file = join(dir, 's.db');

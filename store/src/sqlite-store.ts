@@ -4,6 +4,7 @@ import type {
   AlertQuery, ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, RemoteRead, RemoteReadQuery, StoreStats,
 } from './graph-store.js';
 import { StoreErrors } from './errors.js';
+import { BulkWriter, mergeEdges, mergeNodes } from './sqlite-bulk.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,6 +82,9 @@ function toNode(r: { id: string; type: string; attrs: string }): GraphNode {
 export class SqliteGraphStore implements GraphStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly bulk: BulkWriter;
+  /** One transaction per batch: the dedupe check, every node, edge and alert, and the batch record. */
+  private readonly applyTx;
 
   constructor(readonly file: string) {
     try {
@@ -91,6 +95,11 @@ export class SqliteGraphStore implements GraphStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    // 64 MiB of page cache: ingest touches index pages all over the file (ids are hashes).
+    this.db.pragma('cache_size = -65536');
+    // Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB: each batch dirties pages
+    // of four random-keyed indexes, and ingest measured ~1.7x faster (BENCHMARKS.md, ingest).
+    this.db.pragma('wal_autocheckpoint = 10000');
     this.db.exec(SCHEMA);
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
     if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
@@ -102,25 +111,20 @@ export class SqliteGraphStore implements GraphStore {
         this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema');
       })();
     }
+    this.bulk = new BulkWriter(this.db);
+    this.applyTx = this.db.transaction((b: Batch): ApplyResult => {
+      if (this.stmts.seen.get(b.agent, b.seq)) return { applied: false, nodes: 0, edges: 0 };
+      // Merged in memory first (one row per id, in id order), then multi-row upserts.
+      this.bulk.writeNodes(mergeNodes(b.nodes));
+      this.bulk.writeEdges(mergeEdges(b.edges));
+      this.stmts.batch.run(b.agent, b.seq, Date.now(), b.nodes.length, b.edges.length, b.hash ?? null, b.prev ?? null);
+      return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
+    });
     this.stmts = {
       seen: this.db.prepare('SELECT 1 FROM batches WHERE agent = ? AND seq = ?'),
       batch: this.db.prepare('INSERT INTO batches(agent, seq, received, nodes, edges, hash, prev) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       lastBatch: this.db.prepare('SELECT seq, hash, prev FROM batches WHERE agent = ? ORDER BY seq DESC LIMIT 1'),
       batchAt: this.db.prepare('SELECT seq, hash, prev FROM batches WHERE agent = ? AND seq = ?'),
-      node: this.db.prepare(
-        `INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs)`,
-      ),
-      edge: this.db.prepare(
-        `INSERT INTO edges(id, type, src, dst, first_time, last_time, count, bytes, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET
-           first_time = min(edges.first_time, excluded.first_time),
-           last_time = max(edges.last_time, excluded.last_time),
-           count = edges.count + excluded.count,
-           bytes = edges.bytes + excluded.bytes,
-           attrs = CASE WHEN excluded.attrs IS NULL THEN edges.attrs WHEN edges.attrs IS NULL THEN excluded.attrs
-                        ELSE json_patch(edges.attrs, excluded.attrs) END`,
-      ),
       getNode: this.db.prepare('SELECT id, type, attrs FROM nodes WHERE id = ?'),
       out: this.db.prepare('SELECT * FROM edges WHERE src = ? AND first_time <= ?'),
       in: this.db.prepare('SELECT * FROM edges WHERE dst = ? AND last_time >= ?'),
@@ -137,19 +141,7 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   applyBatchSync(batch: Batch): ApplyResult {
-    const tx = this.db.transaction((b: Batch): ApplyResult => {
-      if (this.stmts.seen.get(b.agent, b.seq)) return { applied: false, nodes: 0, edges: 0 };
-      for (const n of b.nodes) {
-        const { id, type, ...attrs } = n;
-        this.stmts.node.run(id, type, JSON.stringify(attrs));
-      }
-      for (const e of b.edges) {
-        this.stmts.edge.run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes, e.attrs ? JSON.stringify(e.attrs) : null);
-      }
-      this.stmts.batch.run(b.agent, b.seq, Date.now(), b.nodes.length, b.edges.length, b.hash ?? null, b.prev ?? null);
-      return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
-    });
-    return tx.immediate(batch);
+    return this.applyTx.immediate(batch);
   }
 
   async batchInfo(agent: string, seq?: number): Promise<BatchInfo | undefined> {
