@@ -28,6 +28,8 @@ export interface HostProbeOptions {
 const AT_FDCWD = -100;
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
+// Netlink sockets are SOCK_RAW too (glibc's getifaddrs, iproute2): kernel messaging, not raw IP.
+const AF_NETLINK = 16;
 /** One buf() read: bpftrace reads at most 200 bytes per string or buffer. */
 export const ENV_CHUNK = 190;
 export const MAX_ENV_BYTES = ENV_CHUNK * 16;
@@ -113,7 +115,7 @@ ${sc('exit_unshare')}, ${sc('exit_setns')} /@hnk[tid]/ {
 }
 
 ${sc('enter_socket')} /@t[pid]/ {
-  if (args->family == ${AF_PACKET} || (args->type & 0xf) == ${SOCK_RAW}) {
+  if (args->family == ${AF_PACKET} || (args->family != ${AF_NETLINK} && (args->type & 0xf) == ${SOCK_RAW})) {
     @hsf[tid] = args->family + 1; @hst[tid] = args->type & 0xf; @hsp[tid] = args->protocol;
   }
 }

@@ -215,8 +215,9 @@ export async function demoCommand(o: DemoCliOptions): Promise<number> {
     const inv = await alertInvocation(api, alert);
     const attacker = `${truth.attacker.address}:${truth.attacker.port}`;
     const v = await invocationView(api, inv, (x) => x.steps.some((st) => st.startsWith(`invocation ${truth.victim} `) && st.includes(attacker)));
-    if (o.json) process.stdout.write(JSON.stringify({ alert, invocation: inv, view: v, truth }, null, 2) + '\n');
-    else process.stdout.write(story(alert, v, `faasprov trace ${inv} --backward --view attack`));
+    const text = o.json ? JSON.stringify({ alert, invocation: inv, view: v, truth }, null, 2) + '\n' : story(alert, v, `faasprov trace ${inv} --backward --view attack`);
+    // process.exit follows: a pipe must have taken all of it first.
+    await new Promise<void>((r) => process.stdout.write(text, () => r()));
     return 0;
   } finally {
     await api.close();
