@@ -74,6 +74,23 @@ function nodeProps(n: GraphNode): Record<string, unknown> {
 /** Cypher expression: the µs integer x as a UTC DATETIME. */
 const usToDateTime = (x: string) => `datetime({epochSeconds: ${x} / 1000000, nanosecond: (${x} % 1000000) * 1000})`;
 
+/** The edge upsert of each relationship type (types are EDGE_TYPES, never input). */
+const MERGE_EDGES = Object.fromEntries(
+  EDGE_TYPES.map((t) => [
+    t,
+    `UNWIND $edges AS e
+     MATCH (a:Node {id: e.from})
+     MATCH (c:Node {id: e.to})
+     MERGE (a)-[r:${t} {id: e.id}]->(c)
+     ON CREATE SET r.firstTime = e.firstTime, r.lastTime = e.lastTime, r.count = e.count, r.bytes = e.bytes
+     ON MATCH SET r.firstTime = CASE WHEN e.firstTime < r.firstTime THEN e.firstTime ELSE r.firstTime END,
+                  r.lastTime = CASE WHEN e.lastTime > r.lastTime THEN e.lastTime ELSE r.lastTime END,
+                  r.count = r.count + e.count,
+                  r.bytes = r.bytes + e.bytes
+     SET r += e.attrs, r.firstAt = ${usToDateTime('r.firstTime')}, r.lastAt = ${usToDateTime('r.lastTime')}`,
+  ]),
+) as Record<(typeof EDGE_TYPES)[number], string>;
+
 /** Integers go to Neo4j as Neo4j integers (64-bit), never as floats. */
 function toNeo(v: unknown): unknown {
   if (typeof v === 'number' && Number.isInteger(v)) return neo4j.int(v);
@@ -215,20 +232,16 @@ export class Neo4jGraphStore implements GraphStore {
            SET x:$(n.type)`,
           { nodes: b.nodes.map((n) => ({ id: n.id, type: n.type, props: nodeProps(n) })) },
         );
-        if (b.edges.length > 0) {
-          await tx.run(
-            `UNWIND $edges AS e
-             MATCH (a:Node {id: e.from})
-             MATCH (c:Node {id: e.to})
-             MERGE (a)-[r:$(e.type) {id: e.id}]->(c)
-             ON CREATE SET r.firstTime = e.firstTime, r.lastTime = e.lastTime, r.count = e.count, r.bytes = e.bytes
-             ON MATCH SET r.firstTime = CASE WHEN e.firstTime < r.firstTime THEN e.firstTime ELSE r.firstTime END,
-                          r.lastTime = CASE WHEN e.lastTime > r.lastTime THEN e.lastTime ELSE r.lastTime END,
-                          r.count = r.count + e.count,
-                          r.bytes = r.bytes + e.bytes
-             SET r += e.attrs, r.firstAt = ${usToDateTime('r.firstTime')}, r.lastAt = ${usToDateTime('r.lastTime')}`,
-            { edges: b.edges.map((e) => ({ ...props({ ...e, attrs: undefined } as unknown as Record<string, unknown>), attrs: props((e.attrs ?? {}) as Record<string, unknown>) })) },
-          );
+        // One UNWIND per relationship type, the type written in the query: a MERGE on a dynamic
+        // type ($(e.type)) plans as a scan of every relationship, per row.
+        const byType = new Map<string, Record<string, unknown>[]>();
+        for (const e of b.edges) {
+          const rows = byType.get(e.type) ?? byType.set(e.type, []).get(e.type)!;
+          rows.push({ ...props({ ...e, attrs: undefined } as unknown as Record<string, unknown>), attrs: props((e.attrs ?? {}) as Record<string, unknown>) });
+        }
+        for (const [type, edges] of byType) {
+          if (!(EDGE_TYPES as readonly string[]).includes(type)) throw new Error(`unknown edge type ${type}`);
+          await tx.run(MERGE_EDGES[type as (typeof EDGE_TYPES)[number]], { edges });
         }
         return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
       });
