@@ -82,8 +82,9 @@ function mergeIntoBenchmarksMd(r: { date: string; command: string; machine: Figu
   lines.splice(last + 1, 0, ...rows);
   // Notes go after the table's blank line, before the section ends.
   let tail = lines.length;
-  while (tail > 0 && lines[tail - 1]!.trim() === '') tail--;
-  lines.splice(tail, 0, '', ...notes);
+  while (tail > 1 && lines[tail - 1]!.trim() === '' && lines[tail - 2]!.trim() === '') tail--;
+  while (tail > 0 && lines[tail - 1]!.trim() === '' && !lines[tail - 2]?.startsWith('Rows of')) tail--;
+  lines.splice(tail, 0, ...(lines[tail - 1]?.trim() === '' ? [] : ['']), ...notes);
   writeFileSync(file, `${text.slice(0, i + start.length)}${lines.join('\n')}${text.slice(j)}`);
   process.stderr.write(`bench: rows of ${[...names].join(', ')} written to ${file}\n`);
 }
