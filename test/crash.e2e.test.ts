@@ -2,13 +2,11 @@ import { describe, expect, it, afterAll } from '@jest/globals';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { ALL_TENANTS, BATCH_STREAM, type GraphNode } from '@faasprov/model';
-import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
+import { ALL_TENANTS, type GraphNode } from '@faasprov/model';
+import { SqliteGraphStore, type GraphStore } from '@faasprov/store';
 import { trace } from '@faasprov/graph-service';
-import { Agent, Collector, TOKEN, fakeWatchdog, freePort, until } from './agent-harness.js';
-import { FAASPROV, ROOT, tempDir } from './helpers.js';
+import { Agent, Collector, fakeWatchdog, freePort, until } from './agent-harness.js';
+import { tempDir } from './helpers.js';
 
 type Node = GraphNode & Record<string, unknown>;
 
@@ -115,7 +113,7 @@ async function waitFor(agent: Agent, what: string, ok: () => boolean | Promise<b
 }
 
 
-// kill -9 of the agent, the collector, nats-server and several at once, under a watched workload (real bpftrace, real stores).
+// kill -9 of the agent, the collector and both at once, under a watched workload (real bpftrace, real store).
 describe('crash safety (kill -9)', () => {
   const dirs: string[] = [];
   const procs: { kill(sig?: NodeJS.Signals): unknown }[] = [];
@@ -171,79 +169,6 @@ describe('crash safety (kill -9)', () => {
       await check(store, data, log, 'HTTP');
     } finally {
       await store.close();
-    }
-  }, 420000);
-
-  it('NATS: kill -9 of nats-server, of a collector, then of the agent and nats-server at once', async () => {
-    const natsUrl = process.env.FAASPROV_TEST_NATS!;
-    const natsPort = new URL(natsUrl).port;
-    const natsPid = join(ROOT, '.tools', 'nats', natsPort, 'nats.pid');
-    const killNats = () => execaSync('kill', ['-9', readFileSync(natsPid, 'utf8').trim()]);
-    const startNats = () => execaSync(join(ROOT, 'scripts', 'nats.sh'), ['start', natsPort]);
-    const nc = await connect({ servers: natsUrl });
-    await (await jetstreamManager(nc)).streams.delete(BATCH_STREAM.name).catch(() => undefined);
-    await nc.close();
-    const neo = (await openGraphStore(process.env.FAASPROV_TEST_NEO4J!)) as Neo4jGraphStore;
-    await neo.clear();
-    const dir = tempDir('fp-crash-nats-');
-    dirs.push(dir);
-    const wd = fakeWatchdog(dir, 'fpwdcrashn');
-    const data = join(dir, 'data');
-    execaSync('mkdir', [data]);
-    const log = join(dir, 'writes.log');
-    const collector = (): ResultPromise => {
-      const c = execa(FAASPROV, ['collector', '--nats', natsUrl, '--store', process.env.FAASPROV_TEST_NEO4J!], { reject: false, all: true });
-      procs.push(c);
-      return c;
-    };
-    const c1 = collector();
-    const c2 = collector();
-    const spool = join(dir, 'spool');
-    const metricsPort = await freePort();
-    const natsAgent = () => new Agent(natsUrl, spool, 'fpwdcrashn', metricsPort, ['--batch-interval', '300']);
-    // The harness's Agent reads metrics and kills; it is started here with --nats instead of --collector.
-    let agent = natsAgent();
-    const startAgent = async (a: Agent) => {
-      a.proc = execa(FAASPROV, ['agent', '--nats', natsUrl, '--node', 'node-test', '--watch-comm', 'fpwdcrashn', '--spool', spool, '--token', TOKEN,
-        '--metrics', `127.0.0.1:${metricsPort}`, '--counter-flush', '2', '--batch-interval', '300', '--otlp', 'off'], { reject: false, all: true });
-      procs.push(a.proc);
-      await until('the agent', async () => (await a.metric('faasprov_agent_events_seen_total', 'kind="ready"')) >= 1, 90000);
-    };
-    await startAgent(agent);
-    const work = workload(wd, data, log);
-    procs.push(work);
-    const acked = () => agent.metric('faasprov_agent_batches_acked_total');
-    await waitFor(agent, 'first batches', async () => (await acked()) >= 2);
-    const before = await acked();
-    killNats();
-    await pause(2000);
-    startNats();
-    await waitFor(agent, 'batches after nats-server came back', async () => (await acked()) >= before + 3, 60000);
-    c1.kill('SIGKILL');
-    await c1;
-    await pause(1500);
-    await agent.kill9();
-    killNats();
-    await pause(1500);
-    startNats();
-    agent = natsAgent();
-    await startAgent(agent);
-    await waitFor(agent, 'batches after the last restart', async () => (await acked()) >= 3);
-    await finish(data, work);
-    await pause(1500);
-    await waitFor(agent, 'the spool to drain', async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0, 60000);
-    await agent.stop();
-    // The surviving collector stores the rest (the killed one's unacknowledged batches come back after the ack wait).
-    const nc2 = await connect({ servers: natsUrl });
-    const jsm = await jetstreamManager(nc2);
-    await until('the stream to empty', async () => (await jsm.streams.info(BATCH_STREAM.name)).state.messages === 0, 90000);
-    await nc2.close();
-    c2.kill('SIGTERM');
-    await c2;
-    try {
-      await check(neo, data, log, 'NATS');
-    } finally {
-      await neo.close();
     }
   }, 420000);
 });
