@@ -106,7 +106,9 @@ export function readStore(file: string) {
     const batches = db.prepare('SELECT agent, seq FROM batches').all() as { agent: string; seq: number }[];
     const parsed = nodes.map((n) => ({ ...(JSON.parse(n.attrs) as Record<string, unknown>), id: n.id, type: n.type })) as { id: string; type: string; [k: string]: unknown }[];
     const files = parsed.filter((n) => n.type === 'File') as unknown as { id: string; path: string; version: number }[];
-    const writesOf = (id: string) => edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === id).reduce((a, e) => a + e.count, 0);
+    // An open for writing is an operation of the edge too (attrs.openFlags; the workloads open each file once): not a write.
+    const writesOf = (id: string) =>
+      edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === id).reduce((a, e) => a + e.count - (e.attrs.openFlags !== undefined ? 1 : 0), 0);
     return {
       nodes: parsed,
       edges,

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -16,12 +16,14 @@ describe('faasprov run (real bpftrace)', () => {
   it('records sh and cat, their fork/exec, the file cat read and the file it wrote; nothing else', async () => {
     const out = join(dir, 'g.json');
     const target = join(dir, 'fp-x.txt');
+    let stderr = '';
     // A busy process outside the tree: none of its work may reach the graph.
     const noise = execa('sh', ['-c', 'while :; do cat /etc/hostname > /dev/null; sleep 0.01; done'], { reject: false });
     try {
       const r = await faasprov(['run', '--store', store, '--format', 'json', '--out', out, '--', 'sh', '-c', `cat /etc/hostname > ${target}`]);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toBe('');
+      stderr = String(r.stderr);
     } finally {
       noise.kill();
     }
@@ -53,6 +55,8 @@ describe('faasprov run (real bpftrace)', () => {
     expect(root).toHaveLength(1);
     expect(root[0]!.exe).toBe('/usr/bin/sh');
     expect(procs.every((p) => !/faasprov|bpftrace|node$|sleep/.test(p.exe))).toBe(true);
+    // The exact command that traces what led to the written file, with its node id.
+    expect(stderr.split('\n')).toContain(`  faasprov trace ${written!.id} --backward --store ${store}   # ${target}`);
   });
 
   it('links a python process to the loopback endpoint it connects to', async () => {
@@ -151,4 +155,42 @@ describe('faasprov run (real bpftrace)', () => {
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain('FP_ERR_UNKNOWN_NODE');
   });
+
+  it('`run -- true` stops cleanly: exit 0, no warning, no Gap', async () => {
+    const out = join(dir, 'true.json');
+    const r = await faasprov(['run', '--store', store, '--format', 'json', '--out', out, '--', 'true']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).not.toMatch(/warning|\(node:|stdin:\d/i);
+    expect(r.stderr).toMatch(/nothing lost/);
+    const g = readGraph(out);
+    expect(g.nodes.filter((n) => n.type === 'Gap')).toEqual([]);
+    expect(processes(g).map((p) => p.exe)).toEqual(['/usr/bin/true']);
+  });
+
+  it('says in one line when bpftrace dies during the capture, and the graph holds a sensor-exit Gap', async () => {
+    const out = join(dir, 'killed.json');
+    const run = faasprov(['run', '--store', store, '--format', 'json', '--out', out, '--', 'sh', '-c', 'sleep 4.0517; cat /etc/hostname > /dev/null']);
+    // CMD starts once every probe is attached: its sleep is the sensor's child's window.
+    const sensor = async (): Promise<number | undefined> => {
+      for (const t of readdirSync(`/proc/${run.pid}/task`)) {
+        for (const c of readFileSync(`/proc/${run.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+          if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'bpftrace') return Number(c);
+        }
+      }
+      return undefined;
+    };
+    const sleeping = () => readdirSync('/proc').some((p) => /^\d+$/.test(p) && (() => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u00004.0517\u0000'; } catch { return false; } })());
+    let pid: number | undefined;
+    for (let i = 0; i < 1200 && !(sleeping() && (pid = await sensor())); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    const r = await run;
+    expect(r.exitCode).toBe(0);
+    const said = String(r.stderr).split('\n').filter((l) => /bpftrace/.test(l));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^faasprov: bpftrace stopped before the capture ended \(killed by SIGKILL\); .*sensor-exit Gap/);
+    expect(r.stderr).not.toMatch(/\(node:|WARNING|stdin:\d/);
+    const gaps = readGraph(out).nodes.filter((n) => n.type === 'Gap') as unknown as { cause: string }[];
+    expect(gaps.map((gap) => gap.cause)).toEqual(['sensor-exit']);
+  }, 120000);
 });

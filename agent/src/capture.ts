@@ -45,7 +45,7 @@ export interface CaptureSummary {
   eventsByKind: Record<string, number>;
   lostEvents: number;
   parseErrors: number;
-  /** bpftrace ended other than by stop(): what it saw from then on (and its last counters) is missing. */
+  /** bpftrace ended other than by stop(): what happened from then on (and its last counters) is missing; a sensor-exit Gap says so. */
   sensorExit?: string;
   unattributed: number;
   unknownProcess: number;
@@ -112,8 +112,8 @@ export class Capture {
         onUnexpectedExit: (code, stderr) => {
           const t = this.observer.lastEventTime;
           this.observer.gap('sensor-exit', 0, t, Date.now() * 1000);
-          this.sensorExit = `bpftrace exited unexpectedly (${code ?? 'no exit code'}): ${stderr}`;
-          process.emitWarning(this.sensorExit);
+          // Said once, by whoever shows the summary (faasprov run prints it as one line).
+          this.sensorExit = `bpftrace stopped before the capture ended (${stderr || `exit code ${code ?? 'none'}`})`;
         },
       },
     );

@@ -19,19 +19,23 @@ export interface SensorHandlers {
 export interface SensorOptions {
   program: string;
   bpftrace?: string;
-  /** Per-CPU perf buffer size in pages (BPFTRACE_PERF_RB_PAGES). */
+  /** Output ring buffer size in pages, one buffer for all CPUs in bpftrace 0.23 (BPFTRACE_PERF_RB_PAGES). */
   perfRbPages?: number;
   startTimeoutMs?: number;
   /** Append every printed kernel line to this file (bug reports, replay in tests). */
   recordFile?: string;
   /** How long (ms) the reader lets a trickle of output gather before the next read (OutputFifo). */
   coalesceMs?: number;
+  /** How long stop() waits for the program's stop probe before stopping bpftrace the slow way. */
+  stopTimeoutMs?: number;
 }
 
 const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
+/** How long stop() keeps reading after "z" for loss reports (bpftrace reads its ring buffer every 100 ms). */
+const LAST_LOSS_REPORT_MS = 300;
 
 /**
- * The settings every run of the program needs (longest paths, per-CPU buffer, map sizes), in
+ * The settings every run of the program needs (longest paths, output ring buffer, map sizes), in
  * bpftrace 0.23's names. No truncation trailer: a cut path arrives as its first STR_MAX bytes
  * (parse.ts marks it), not with ".." appended.
  */
@@ -48,9 +52,15 @@ export function bpftraceEnv(perfRbPages = 256): Record<string, string> {
 export class BpftraceSensor {
   private proc: ResultPromise | undefined;
   private stopping = false;
+  /** The stop probe's "z" was read: the capture is complete and later output is ignored. */
+  private ended = false;
+  private onStopped: (() => void) | undefined;
   private stderr = '';
+  /** Where stderr stood once every probe was attached: the compiler's output is before it. */
+  private stderrAtReady = 0;
   private readonly counters = new Map<string, CounterDump>();
   private closed: Promise<void> | undefined;
+  private fifo: OutputFifo | undefined;
 
   constructor(private readonly opts: SensorOptions, private readonly h: SensorHandlers) {}
 
@@ -72,6 +82,7 @@ export class BpftraceSensor {
       return Promise.reject(AgentErrors.FP_ERR_SENSOR_START(`cannot create the output FIFO: ${(err as Error).message}`));
     }
     this.closed = fifo.closed;
+    this.fifo = fifo;
     const proc = execa(bin, ['-f', 'json', '-o', fifo.path, '-e', this.opts.program], {
       env: bpftraceEnv(this.opts.perfRbPages),
       stdin: 'ignore',
@@ -90,6 +101,7 @@ export class BpftraceSensor {
       }, this.opts.startTimeoutMs ?? 60000);
       onReady = () => {
         clearTimeout(timer);
+        this.stderrAtReady = this.stderr.length;
         fifo.unlink();
         resolve();
       };
@@ -102,24 +114,26 @@ export class BpftraceSensor {
         fifo.end();
         await fifo.closed;
         clearTimeout(timer);
-        const why = [this.cleanStderr(), fifo.readError ? `reading its output failed: ${fifo.readError.message}` : ''].filter(Boolean).join('; ');
+        const readError = fifo.readError ? `reading its output failed: ${fifo.readError.message}` : '';
         if (!ready) {
+          const why = [this.cleanStderr(0), readError].filter(Boolean).join('; ');
           reject(AgentErrors.FP_ERR_SENSOR_START(why || `bpftrace exited with code ${r.exitCode ?? r.signal}`));
-        } else if (!this.stopping || r.exitCode !== 0 || fifo.readError) {
-          // Asked to stop, bpftrace exits 0 after END; anything else (an abort while it was
-          // stopping included) is a blind window that must show as a Gap.
-          this.h.onUnexpectedExit(r.exitCode, [r.signal ? `killed by ${r.signal}` : '', why].filter(Boolean).join('; '));
+        } else if (!this.ended && (!this.stopping || r.exitCode !== 0 || fifo.readError)) {
+          // Before its stop probe ran, any exit (an abort while it was stopping included) is a
+          // blind window that must show as a Gap. What it said while compiling is not why.
+          const why = [r.signal ? `killed by ${r.signal}` : r.exitCode !== undefined ? `exit code ${r.exitCode}` : '', this.cleanStderr(this.stderrAtReady), readError];
+          this.h.onUnexpectedExit(r.exitCode, why.filter(Boolean).join('; '));
         }
       });
     });
   }
 
-  private cleanStderr(): string {
-    return this.stderr
-      .split('\n')
-      .filter((l) => !HARMLESS.test(l))
-      .join('\n')
-      .trim();
+  /** bpftrace's stderr from `from` on, one line: its errors, never its warnings' source excerpts. */
+  private cleanStderr(from: number): string {
+    const lines = this.stderr.slice(from).split('\n').filter((l) => !HARMLESS.test(l));
+    const firstError = lines.findIndex((l) => /ERROR/.test(l));
+    const kept = firstError >= 0 ? lines.slice(firstError) : lines.filter((l) => !/WARNING|^\s|^~/.test(l));
+    return kept.map((l) => l.trim()).filter(Boolean).join(' | ').slice(0, 500);
   }
 
   private onLine(line: string): SensorEvent | undefined {
@@ -127,9 +141,12 @@ export class BpftraceSensor {
     try {
       msg = JSON.parse(line) as typeof msg;
     } catch {
-      if (line.trim() !== '') this.h.onParseError(new ParseError(line, 'not JSON'));
+      if (line.trim() !== '' && !this.ended) this.h.onParseError(new ParseError(line, 'not JSON'));
       return undefined;
     }
+    // After "z" only loss reports count: bpftrace reports the ring buffer's drops once per read
+    // of it, so drops from just before the stop come just after "z".
+    if (this.ended && msg.type !== 'lost_events') return undefined;
     switch (msg.type) {
       case 'printf': {
         if (typeof msg.data !== 'string') break;
@@ -137,6 +154,11 @@ export class BpftraceSensor {
         // Each printf call of the program is one message holding one event line.
         try {
           const ev = parseLine(msg.data);
+          if (ev.kind === 'stopped') {
+            this.ended = true;
+            this.onStopped?.();
+            return ev;
+          }
           if (ev.kind === 'counters-flushed') {
             // The maps printed just before this marker: hand them on in time order.
             ev.dump = [...this.counters.values()];
@@ -186,14 +208,40 @@ export class BpftraceSensor {
     }
   }
 
-  /** Stops bpftrace (SIGINT, so END runs and prints its counters) and waits for its output. */
+  /**
+   * Stops capture. SIGUSR1 runs the program's stop probe, which prints the counters and then "z":
+   * once that line is read the capture is complete, and bpftrace is told to exit (SIGINT) without
+   * being waited for. bpftrace 0.23 detaches every probe before it exits, a kernel grace period
+   * per tracepoint (seconds in all, under a lock that every tracer on the machine shares), and
+   * nothing it prints after "z" is needed.
+   * A bpftrace that does not answer is stopped the old way: SIGINT, waited for, killed after
+   * 30 s (which loses its last counters: a sensor-exit Gap).
+   */
   async stop(): Promise<void> {
-    if (!this.proc) return;
+    const proc = this.proc;
+    if (!proc) return;
     this.stopping = true;
-    this.proc.kill('SIGINT');
-    // Detaching about a hundred probes takes seconds here; a kill loses END's counters (a sensor-exit Gap).
-    const t = setTimeout(() => this.proc?.kill('SIGKILL'), 30000);
-    await this.proc;
+    if (!this.ended) {
+      const stopped = new Promise<boolean>((res) => (this.onStopped = () => res(true)));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((res) => (timer = setTimeout(() => res(false), this.opts.stopTimeoutMs ?? 10000)));
+      proc.kill('SIGUSR1');
+      const answered = await Promise.race([stopped, proc.then(() => false), late]);
+      clearTimeout(timer);
+      if (!answered && !this.ended) return this.stopSlowly(proc);
+    }
+    // One more of bpftrace's reads of its ring buffer (every 100 ms) for the last loss report.
+    await new Promise((r) => setTimeout(r, LAST_LOSS_REPORT_MS));
+    proc.kill('SIGINT');
+    // The reader stops here: a blocked read of the FIFO would hold up this process's exit. Once
+    // nobody reads, bpftrace's next write ends it (SIGPIPE) if it has not exited by then.
+    this.fifo?.end();
+  }
+
+  private async stopSlowly(proc: ResultPromise): Promise<void> {
+    proc.kill('SIGINT');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 30000);
+    await proc;
     await this.closed;
     clearTimeout(t);
     if (this.counters.size > 0) this.h.onCounters([...this.counters.values()]);

@@ -44,6 +44,8 @@ export type SensorEvent =
   | (Base & { kind: 'truncate'; dirfd: number; length: number; path: string; truncated: boolean })
   | (Base & { kind: 'ftruncate'; fd: number; length: number })
   | (Base & { kind: 'counters-flushed'; dump: CounterDump[] })
+  /** The program's stop probe ran: every line before this one is the whole capture. */
+  | (Base & { kind: 'stopped' })
   | (Base & { kind: 'chdir'; path: string; truncated: boolean })
   | (Base & { kind: 'fchdir'; fd: number })
   | (Base & { kind: 'close-range'; first: number; last: number })

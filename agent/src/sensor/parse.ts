@@ -195,6 +195,10 @@ export function parseLine(data: string): SensorEvent {
       const [, t] = fields(line, 2, line);
       return { kind: 'counters-flushed', ts: ts(t), pid: 0, dump: [] };
     }
+    case 'z\t': {
+      const [, t] = fields(line, 2, line);
+      return { kind: 'stopped', ts: ts(t), pid: 0 };
+    }
     case 'H\t': {
       const [, t, pid, p] = fields(line, 4, line);
       return { kind: 'chdir', ts: ts(t), ...who(pid, line), ...path(p!) };

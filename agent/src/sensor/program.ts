@@ -28,6 +28,7 @@
  *   V ts pid dirfd mode path / v ts pid fd mode          chmod / fchmod
  *   n ts pid dirfd len path / e ts pid fd len            truncate / ftruncate
  *   k ts                          marker after in-kernel counters were printed and cleared
+ *   z ts                          the stop probe ran (after its counters and k): the capture ends here
  *   H ts pid path / J ts pid fd   chdir / fchdir
  *   Z ts pid first last           close_range
  *   m ts pid tid text             a write to /dev/null by a shim: an invocation marker (faasprov:B|E:call-id)
@@ -171,6 +172,21 @@ function sockaddr(ptr: string, head: string, headArgs: string): string {
     } else {
       printf(${fmt('%d\\t0\\t-')}, $fam);
     }`;
+}
+
+/**
+ * The agent stops capture with SIGUSR1 to bpftrace: this probe prints the counters, then "z".
+ * bpftrace 0.23 detaches every probe before END runs, a kernel grace period per tracepoint
+ * (about 70 ms each here, seconds in all), so the agent takes its last counters from here and
+ * does not wait for the detach (BpftraceSensor.stop).
+ */
+function stopProbe(countRaw: boolean): string {
+  return `self:signal:SIGUSR1 {
+  print(@rc); print(@rb); print(@wc); print(@wb); ${countRaw ? 'print(@raw);' : ''}
+  clear(@rc); clear(@rb); clear(@wc); clear(@wb);
+  printf("k\\t%llu\\n", nsecs);
+  printf("z\\t%llu\\n", nsecs);
+}`;
 }
 
 export function buildProgram(opts: ProgramOptions): string {
@@ -426,6 +442,8 @@ ${sc('exit_fchdir')} /@cdf[tid]/ {
   if (args->ret == 0) { printf("J\\t%llu\\t%d\\t%d\\n", nsecs, pid, @cdf[tid] - 1); }
   delete(@cdf[tid]);
 }
+
+${stopProbe(opts.countRaw ?? false)}
 
 END {
   clear(@t); clear(@op); clear(@of); clear(@od); clear(@rf); clear(@wf); clear(@do); clear(@dc);

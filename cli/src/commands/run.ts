@@ -11,6 +11,7 @@ import {
 import { hostname } from 'node:os';
 import { buildServer, printable } from '@faasprov/graph-service';
 import { emitRendered, render, type CliFormat } from '../render.js';
+import { traceHints } from '../trace-hints.js';
 import { describeStore } from '@faasprov/store';
 import { fail, openStore } from '../output.js';
 
@@ -139,8 +140,8 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   }
   gate.end('\n');
   const code = await exited;
-  // Let bpftrace drain what the last CPUs still hold before it is stopped.
-  await new Promise((r) => setTimeout(r, 200));
+  // No wait for stragglers: bpftrace 0.23 prints through one ring buffer in order, and the stop
+  // probe's last line comes after everything the tree did before it exited.
   let summary;
   try {
     summary = await capture.stop();
@@ -155,14 +156,21 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
   const procs = graph.nodes.filter((n) => n.type === 'Process').length;
   const title = printable(`provenance of ${[cmd, ...args].join(" ")}`);
   emitRendered(await render(graph, o.format, title), o.out, process.stderr);
+  if (summary.sensorExit) {
+    process.stderr.write(`faasprov: ${summary.sensorExit}; what CMD did after that is not in the graph (a sensor-exit Gap marks when)\n`);
+  }
   if (!o.quiet) {
-    const loss =
-      summary.lostEvents > 0 || summary.parseErrors > 0 || summary.sensorExit
-        ? `, LOST ${summary.lostEvents} events, ${summary.parseErrors} unparsable lines${summary.sensorExit ? ', bpftrace ended early' : ''} (see Gap nodes)`
-        : ', nothing lost';
+    const losses = [
+      summary.lostEvents > 0 ? `LOST ${summary.lostEvents} events` : '',
+      summary.parseErrors > 0 ? `${summary.parseErrors} unparsable lines` : '',
+      summary.sensorExit ? 'capture ended early' : '',
+    ].filter(Boolean);
+    const loss = losses.length > 0 ? `, ${losses.join(', ')} (see Gap nodes)` : ', nothing lost';
     process.stderr.write(
       `faasprov: ${summary.events} events, ${procs} processes, ${graph.nodes.length} nodes, ${graph.edges.length} edges in ${summary.batches} batches${loss}; store ${describeStore(o.store)}\n`,
     );
+    const hints = traceHints(graph, o.store);
+    if (hints.length > 0) process.stderr.write(`${hints.join('\n')}\n`);
   }
   return code;
 }
