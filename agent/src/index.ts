@@ -17,6 +17,7 @@ export * from './procfs.js';
 export * from './ship/spool.js';
 export * from './ship/spool-shipper.js';
 export * from './ship/nats.js';
+export * from './ship/nats-check.js';
 export * from './replay.js';
 export * from './volumes.js';
 export * from './gpu-libraries.js';

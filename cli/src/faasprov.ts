@@ -11,6 +11,7 @@ import { SCHED_POLICIES } from '@faasprov/agent';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
+import { doctorCommand } from './commands/doctor.js';
 import { demoCommand } from './commands/demo.js';
 import { functionsDownCommand, functionsUpCommand } from './commands/functions.js';
 
@@ -38,6 +39,14 @@ const storeOption = () =>
 const formatOption = () => new Option('--format <format>', 'output format (svg and png need Graphviz)').choices([...CLI_FORMATS]).default('tree');
 
 program
+  .command('doctor')
+  .description('check what capture and the stores need on this machine (root, kernel BTF, tracefs, bpftrace >= 0.23, Node, better-sqlite3, Neo4j and NATS when given, Graphviz, chrt, nm), with the fix for each one missing; exit 1 when capture cannot start')
+  .option('--bpftrace <path>', 'the bpftrace to check (default: the one run and agent use)')
+  .addOption(new Option('--store <store>', 'also check this store (a neo4j:// or bolt:// URL is connected to)').env('FAASPROV_STORE'))
+  .option('--nats <url>', 'also check this NATS server (JetStream)')
+  .action(async (o) => process.exit(await doctorCommand(o)));
+
+program
   .command('run')
   .description("run CMD under capture and print its provenance graph (on stderr, or to --out), exiting with CMD's code")
   .usage('[options] -- CMD [ARGS...]')
@@ -46,7 +55,7 @@ program
   .addOption(formatOption())
   .option('--out <file>', 'write the graph to this file instead of stderr')
   .option('--bpftrace <path>', 'the bpftrace binary, 0.23 or newer (default: $FAASPROV_BPFTRACE, else the one scripts/ensure-bpftrace.sh put in .tools, else bpftrace on PATH)')
-  .option('--perf-pages <n>', 'per-CPU perf buffer size in pages', int('--perf-pages', 8, 65536), 256)
+  .option('--perf-pages <n>', "size of bpftrace's output ring buffer in pages (one buffer for all CPUs, bpftrace 0.23)", int('--perf-pages', 8, 65536), 256)
   .option('--node <name>', 'the node name recorded in the graph (default: hostname)')
   .option('-q, --quiet', 'no summary line')
   .option('--record <file>', 'also append the raw kernel event lines to FILE (bug reports, replay)')
@@ -74,7 +83,7 @@ program
   .option('--spool-max-mb <n>', 'cap on the spool; over it the newest operations are dropped and recorded as a Gap', int('--spool-max-mb', 1, 1048576), 256)
   .addOption(new Option('--token <token>', 'this agent\'s bearer token for the collector').env('FAASPROV_AGENT_TOKEN'))
   .option('--bpftrace <path>', 'the bpftrace binary, 0.23 or newer (default: $FAASPROV_BPFTRACE, else the one scripts/ensure-bpftrace.sh put in .tools, else bpftrace on PATH)')
-  .option('--perf-pages <n>', 'per-CPU perf buffer size in pages', int('--perf-pages', 1, 65536), 256)
+  .option('--perf-pages <n>', "size of bpftrace's output ring buffer in pages (one buffer for all CPUs, bpftrace 0.23)", int('--perf-pages', 1, 65536), 256)
   .option('--metrics <host:port>', 'serve Prometheus metrics at /metrics, or off', '127.0.0.1:7771')
   .option('--otlp <host:port>', "receive the functions' OpenTelemetry spans (OTLP/HTTP, /v1/traces), or off", '127.0.0.1:4318')
   .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)

@@ -3,3 +3,4 @@ export * from './sqlite-store.js';
 export * from './errors.js';
 export * from './neo4j-store.js';
 export * from './open.js';
+export * from './sqlite-runtime.js';
