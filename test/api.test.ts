@@ -130,6 +130,10 @@ for (const kind of ['sqlite', 'neo4j'] as const) {
       const r = await get('/docs/json');
       expect(r.status).toBe(200);
       expect(Object.keys((r.body as { paths: object }).paths)).toEqual(expect.arrayContaining(['/api/v1/trace', '/api/v1/nodes', '/api/v1/nodes/{id}', '/v1/batches']));
+      // /docs can Authorize: the description declares the bearer key every route takes.
+      const doc = r.body as { components?: { securitySchemes?: Record<string, { type: string; scheme?: string }> }; security?: Record<string, string[]>[] };
+      expect(doc.components?.securitySchemes).toEqual({ bearerKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+      expect(doc.security).toEqual([{ bearerKey: [] }]);
     });
   });
 }

@@ -95,6 +95,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(swagger, {
     openapi: {
       info: { title: 'faasprov', version: '0.1.0', description: 'Forensic queries over the provenance graph, and agent ingest.' },
+      // /docs can "Authorize" with a key: every route is described as taking one (those that need
+      // none, /healthz and the docs, are hidden or outside the description).
+      components: {
+        securitySchemes: {
+          bearerKey: { type: 'http', scheme: 'bearer', description: 'an API key (--api-keys) or, for ingest, an agent token: Authorization: Bearer KEY' },
+        },
+      },
+      security: [{ bearerKey: [] }],
     },
   });
   // Needs no key, on purpose: liveness, the API description, the dashboard's static files.
