@@ -7,6 +7,7 @@ import { attackPrecision } from './attack-precision.js';
 import { invocationLatency } from './invocation-latency.js';
 import { attribution } from './attribution.js';
 import { coverage } from './coverage.js';
+import { startup } from './startup.js';
 
 export interface Benchmark {
   name: string;
@@ -14,4 +15,4 @@ export interface Benchmark {
   run(progress: (msg: string) => void): Promise<Record<string, number | string>>;
 }
 
-export const benchmarks: Benchmark[] = [ingest, captureOverhead, invocationLatency, agentBench, scaleoutIngest, traceLatency, attackPrecision, attribution, coverage];
+export const benchmarks: Benchmark[] = [ingest, captureOverhead, invocationLatency, agentBench, scaleoutIngest, traceLatency, attackPrecision, attribution, coverage, startup];
