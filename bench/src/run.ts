@@ -36,19 +36,26 @@ function table(r: { date: string; command: string; machine: Figures; results: ({
   ].join('\n');
 }
 
-/** A full run replaces the generated section of BENCHMARKS.md (between its two markers). */
-function updateBenchmarksMd(md: string): void {
+/** BENCHMARKS.md and the bounds of its generated section, or undefined when either is missing. */
+function generatedSection(): { file: string; text: string; i: number; j: number; start: string } | undefined {
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../BENCHMARKS.md');
   const [start, end] = ['<!-- bench:latest:start -->', '<!-- bench:latest:end -->'];
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return;
+    return undefined;
   }
   const i = text.indexOf(start);
   const j = text.indexOf(end);
-  if (i < 0 || j < i) return;
+  return i < 0 || j < i ? undefined : { file, text, i, j, start };
+}
+
+/** A full run replaces the generated section of BENCHMARKS.md (between its two markers). */
+function updateBenchmarksMd(md: string): void {
+  const section = generatedSection();
+  if (!section) return;
+  const { file, text, i, j, start } = section;
   writeFileSync(file, `${text.slice(0, i + start.length)}\n${md}${text.slice(j)}`);
   process.stderr.write(`bench: table written to ${file}\n`);
 }
@@ -59,17 +66,9 @@ function updateBenchmarksMd(md: string): void {
  * they were measured: the rest of the table stays the full run's.
  */
 function mergeIntoBenchmarksMd(r: { date: string; command: string; machine: Figures; results: ({ name: string } & Figures)[] }): void {
-  const file = join(dirname(fileURLToPath(import.meta.url)), '../../BENCHMARKS.md');
-  const [start, end] = ['<!-- bench:latest:start -->', '<!-- bench:latest:end -->'];
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return;
-  }
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i < 0 || j < i) return;
+  const section = generatedSection();
+  if (!section) return;
+  const { file, text, i, j, start } = section;
   const names = new Set(r.results.map((x) => x.name));
   const ownRow = (l: string) => [...names].some((n) => l.startsWith(`| ${n} |`));
   const ownNote = (l: string) => [...names].some((n) => l.startsWith(`Rows of \`${n}\`:`));

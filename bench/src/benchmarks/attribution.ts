@@ -148,13 +148,7 @@ export const attribution: Benchmark = {
     const mport = await freePort();
     const otlp = await freePort();
     const collectorUrl = `http://127.0.0.1:${cport}`;
-    const agentHelp = await new Promise<string>((res) => {
-      const c = spawn(FAASPROV, ['agent', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      c.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-      c.once('exit', () => res(out));
-    });
-    const otlpArgs = agentHelp.includes('--otlp') ? ['--otlp', `127.0.0.1:${otlp}`] : [];
+    const otlpArgs = ['--otlp', `127.0.0.1:${otlp}`];
     const collector = spawn('nice', ['-n', '19', FAASPROV, 'up', '--store', db, '--port', String(cport), '--agent-token', `bench=${TOKEN}`], { stdio: ['ignore', 'ignore', 'inherit'] });
     let agent: ChildProcess | undefined;
     let stack: ChildProcess | undefined;

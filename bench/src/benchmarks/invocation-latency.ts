@@ -167,13 +167,7 @@ export const invocationLatency: Benchmark = {
     const collector = spawn('nice', ['-n', '19', FAASPROV, 'up', '--store', db, '--port', String(cport), '--agent-token', `bench=${TOKEN}`], { stdio: ['ignore', 'ignore', 'inherit'] });
     const stacks: ChildProcess[] = [];
     let lost = 0;
-    const agentHelp = await new Promise<string>((res) => {
-      const c = spawn(FAASPROV, ['agent', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      c.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-      c.once('exit', () => res(out));
-    });
-    const otlpArgs = agentHelp.includes('--otlp') ? ['--otlp', `127.0.0.1:${otlp}`] : [];
+    const otlpArgs = ['--otlp', `127.0.0.1:${otlp}`];
     try {
       await until('the collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
       const deploy = async (name: 'A' | 'B', watchdog: string, shim: boolean): Promise<string> => {
