@@ -211,6 +211,13 @@ function Investigation(props: { api: Api; from: string; title: string; story?: b
       <label><input type="radio" name="view" checked={mode === 'full'} onChange={() => setMode('full')} /> Full provenance</label>
     </fieldset>
   );
+  const directionChoice = (
+    <fieldset>
+      <legend>Direction</legend>
+      <label><input type="radio" name="direction" checked={direction === 'backward'} onChange={() => setDirection('backward')} /> Backward (root cause)</label>
+      <label><input type="radio" name="direction" checked={direction === 'forward'} onChange={() => setDirection('forward')} /> Forward (impact)</label>
+    </fieldset>
+  );
   if (mode === 'attack') {
     if (!story) return <p>Tracing…</p>;
     const picked = story.nodes.find((n) => n.id === selected) ?? story.folded.nodes.find((n) => n.id === selected);
@@ -219,11 +226,7 @@ function Investigation(props: { api: Api; from: string; title: string; story?: b
         <h2 id="inv-h">Investigation: {props.title}</h2>
         <div className="toolbar">
           {viewChoice}
-          <fieldset>
-            <legend>Direction</legend>
-            <label><input type="radio" name="direction" checked={direction === 'backward'} onChange={() => setDirection('backward')} /> Backward (root cause)</label>
-            <label><input type="radio" name="direction" checked={direction === 'forward'} onChange={() => setDirection('forward')} /> Forward (impact)</label>
-          </fieldset>
+          {directionChoice}
         </div>
         <StoryView view={story} selected={selected} onSelect={(n) => setSelected(n.id)} />
         {picked ? (
@@ -248,11 +251,7 @@ function Investigation(props: { api: Api; from: string; title: string; story?: b
       <h2 id="inv-h">Investigation: {props.title}</h2>
       <div className="toolbar">
         {viewChoice}
-        <fieldset>
-          <legend>Direction</legend>
-          <label><input type="radio" name="direction" checked={direction === 'backward'} onChange={() => setDirection('backward')} /> Backward (root cause)</label>
-          <label><input type="radio" name="direction" checked={direction === 'forward'} onChange={() => setDirection('forward')} /> Forward (impact)</label>
-        </fieldset>
+        {directionChoice}
         <fieldset>
           <legend>Node types</legend>
           {types.map((t) => (

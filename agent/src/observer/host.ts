@@ -35,7 +35,9 @@ export interface HostFile {
   truncated: boolean;
   writeVersion?: number;
   writer?: boolean;
+  /** Opened without O_TRUNC: a write keeps part of the content it meets (append, partial overwrite). */
   keeps?: boolean;
+  /** Opened without O_CREAT: the file existed, so its content before capture is real. */
   existed?: boolean;
 }
 export interface HostProc {

@@ -29,7 +29,7 @@ import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
 import { FileVersions } from './versions.js';
 import { ProcessUnits, UninstrumentedCalls, type ActiveUnit } from './attribution.js';
-import { HostOps, type HostOptions } from './host.js';
+import { HostOps, type HostFile, type HostOptions } from './host.js';
 import { REQUEST_READ_WAIT_US, type PendingRead } from './request-reads.js';
 
 const AT_FDCWD = -100;
@@ -41,21 +41,10 @@ const O_CREAT = 0x40;
 const O_TRUNC = 0x200;
 
 /** An open file description: shared by dup'ed and inherited fds, like the kernel's (refs counts them). */
-type OpenFile = { refs: number } & (
-  | {
-      kind: 'file';
-      path: string;
-      truncated: boolean;
-      writeVersion?: number;
-      writer?: boolean;
-      /** Opened without O_TRUNC: a write keeps part of the content it meets (append, partial overwrite). */
-      keeps?: boolean;
-      /** Opened without O_CREAT: the file existed, so its content before capture is real. */
-      existed?: boolean;
-    }
+type OpenFile = HostFile | ({ refs: number } & (
   | { kind: 'socket'; endpoint: EndpointNode; accepted?: boolean }
   | { kind: 'pipe'; pipe: PipeNode }
-);
+));
 
 /** A path, its key among file versions, and the F3 volume it lies on (observer's locate()). */
 interface FileRef {

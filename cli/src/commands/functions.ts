@@ -2,19 +2,10 @@ import { dirname, resolve } from 'node:path';
 import { fail } from '../output.js';
 import { functionsDown } from '../functions/down.js';
 import { stateFileFor } from '../functions/state.js';
-import { functionsUp } from '../functions/up.js';
+import { functionsUp, type UpOptions } from '../functions/up.js';
 
-export interface FunctionsUpOptions {
-  file: string;
-  scale: number;
-  gateway: string;
-  otlp: string;
-  build: boolean;
-  watchdog?: string;
-  faasCli?: string;
-  readyTimeout: number;
-  grace: number;
-}
+/** functionsUp's options as the command line gives them: times in seconds, logging to stderr. */
+export type FunctionsUpOptions = Omit<UpOptions, 'readyTimeoutMs' | 'graceMs' | 'log'> & { readyTimeout: number; grace: number };
 
 const log = (line: string) => process.stderr.write(`faasprov: ${line}\n`);
 
