@@ -12,6 +12,16 @@ export interface ReplayOptions {
   clockOffsetNs?: bigint;
   /** Called before the last batch is cut (to add what the recording lacks, such as a gap). */
   beforeLastCut?: (obs: Observer) => void;
+  /**
+   * The recording played this many times back to back, each pass shifted to begin 1 ms after the
+   * last one ended (the same work run again and again on one node). Default 1.
+   */
+  repeat?: number;
+  /**
+   * Cut a batch every this many ns of capture time, as the agent cuts one every flush interval
+   * (1 s by default), instead of every `per` lines.
+   */
+  cutEveryNs?: bigint;
 }
 
 /**
@@ -30,10 +40,26 @@ export function replayRecording(lines: readonly string[], o: ReplayOptions): Bat
     prev = b.hash!;
     batches.push(b);
   };
-  lines.forEach((l, i) => {
-    obs.handle(parseLine(l));
-    if (i % per === per - 1) cut();
-  });
+  const times = lines.map((l) => parseLine(l).ts);
+  const first = times.reduce((m, t) => (t < m ? t : m), times[0] ?? 0n);
+  const span = times.reduce((m, t) => (t > m ? t : m), first) - first + 1_000_000n;
+  let nextCut = o.cutEveryNs === undefined ? undefined : first + o.cutEveryNs;
+  let i = 0;
+  for (let r = 0; r < (o.repeat ?? 1); r++) {
+    const shift = span * BigInt(r);
+    for (const l of lines) {
+      // Parsed afresh each pass: the observer may keep what it is handed.
+      const e = parseLine(l);
+      e.ts += shift;
+      if (nextCut !== undefined && e.ts >= nextCut) {
+        cut();
+        while (nextCut <= e.ts) nextCut += o.cutEveryNs!;
+      }
+      obs.handle(e);
+      if (nextCut === undefined && i % per === per - 1) cut();
+      i++;
+    }
+  }
   o.beforeLastCut?.(obs);
   cut();
   return batches;

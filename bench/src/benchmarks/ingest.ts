@@ -1,70 +1,121 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { edgeId, fileId, processId, type Batch } from '@faasprov/model';
-import { SqliteGraphStore } from '@faasprov/store';
-import { applyBatch } from '@faasprov/collector';
+import { join, resolve } from 'node:path';
+import type { Batch } from '@faasprov/model';
+import { replayRecording } from '@faasprov/agent';
+import { DEFAULT_RULES_FILE, RuleEngine, applyBatch, loadRules } from '@faasprov/collector';
+import { Neo4jGraphStore, SqliteGraphStore, type GraphStore } from '@faasprov/store';
 import { buildServer } from '@faasprov/graph-service';
 import type { Benchmark } from './index.js';
 
-function makeBatch(agent: string, seq: number, files: number): Batch {
-  const p = { id: processId('n', seq, seq), type: 'Process' as const, node: 'n', pid: seq % 4000000, start: seq, exe: '/bin/w', argv: ['w'] };
-  const nodes: Batch['nodes'] = [p];
-  const edges: Batch['edges'] = [];
-  for (let i = 0; i < files; i++) {
-    const f = { id: fileId('n', `/data/${seq}/${i}`, 0), type: 'File' as const, node: 'n', path: `/data/${seq}/${i}`, version: 0 };
-    nodes.push(f);
-    edges.push({ id: edgeId('USED', p.id, f.id), type: 'USED', from: p.id, to: f.id, firstTime: seq, lastTime: seq, count: 1, bytes: 100 });
-  }
-  return { agent, seq, nodes, edges };
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+/** Our own Neo4j unless FAASPROV_BENCH_NEO4J names one (bolt URL; NEO4J_PASSWORD). */
+const NEO4J_PORT = '27687';
+
+export interface IngestWorkload {
+  /** JSON bodies as the collector receives them, agents interleaved as their batches would arrive. */
+  bodies: string[];
+  /** Kernel event lines replayed (the recorded capture's events). */
+  events: number;
+  /** Operations the edges stand for (sum of edge counts). */
+  operations: number;
+  rows: number;
 }
 
-/** Batches per second into the embedded store: over HTTP (the collector) vs applied in-process. */
+/**
+ * The recorded capture (test/fixtures) replayed by `agents` agents, each on its own node running
+ * the recorded work `repeat` times back to back, cut every second of capture time as the agent
+ * cuts a batch every flush interval: batches of the agent's real size at the recorded rate.
+ */
+export function ingestWorkload(agents: number, repeat: number): IngestWorkload {
+  const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'recorded-capture.lines'), 'utf8').split('\n').filter(Boolean);
+  const perAgent = Array.from({ length: agents }, (_, a) =>
+    replayRecording(lines, { agent: `node-${a}:bench`, node: `node-${a}`, repeat, cutEveryNs: 1_000_000_000n }),
+  );
+  const interleaved: Batch[] = [];
+  for (let i = 0; i < Math.max(...perAgent.map((b) => b.length)); i++) for (const b of perAgent) if (b[i]) interleaved.push(b[i]!);
+  return {
+    bodies: interleaved.map((b) => JSON.stringify(b)),
+    events: lines.length * repeat * agents,
+    operations: interleaved.reduce((a, b) => a + b.edges.reduce((x, e) => x + e.count, 0), 0),
+    rows: interleaved.reduce((a, b) => a + b.nodes.length + b.edges.length, 0),
+  };
+}
+
+/** The collector's own path for each body (JSON parse, validation, chain, rules, store commit); ms. */
+async function applyAll(store: GraphStore, w: IngestWorkload, rules: RuleEngine): Promise<number> {
+  const t = performance.now();
+  for (const body of w.bodies) {
+    const r = await applyBatch(store, JSON.parse(body), undefined, rules);
+    if (r.status !== 'stored') throw new Error('ingest: a fresh batch was not stored');
+  }
+  return performance.now() - t;
+}
+
+/** Events of a recorded capture per second through the collector's apply path, into SQLite and Neo4j. */
 export const ingest: Benchmark = {
   name: 'ingest',
-  description: 'embedded store ingest, HTTP collector vs in-process apply vs the store alone, interleaved (200 batches of 50 edges each way)',
+  description: 'events/s of a recorded capture through the collector apply path (batches cut every second of capture) into SQLite, over HTTP into SQLite, and into Neo4j',
   async run(progress) {
+    const agents = Number(process.env.FAASPROV_BENCH_INGEST_AGENTS ?? 8);
+    const w = ingestWorkload(agents, 50);
+    const rules = new RuleEngine(loadRules(DEFAULT_RULES_FILE));
+    const out: Record<string, number | string> = {
+      batches: w.bodies.length,
+      eventsPerBatch: w.events / w.bodies.length,
+      events: w.events,
+      operations: w.operations,
+      rowsPerBatch: w.rows / w.bodies.length,
+    };
+    progress(`${w.bodies.length} batches, ${w.events} events, ${w.rows} rows`);
     const dir = mkdtempSync(join(tmpdir(), 'fp-bench-'));
-    const store = new SqliteGraphStore(join(dir, 's.db'));
-    const app = await buildServer({ store });
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    let http = 0;
-    let direct = 0;
-    let storeOnly = 0;
+    const env = { ...process.env, NEO4J_PASSWORD: process.env.NEO4J_PASSWORD ?? 'faasprov-bench-password' };
+    const ownNeo4j = !process.env.FAASPROV_BENCH_NEO4J;
     try {
-      const rounds = 20;
-      const per = 10;
-      for (let r = 0; r < rounds; r++) {
-        let t = performance.now();
-        for (let i = 0; i < per; i++) {
-          const b = makeBatch('n:http', r * per + i, 50);
-          const res = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+      // SQLite: in-process (what `faasprov up` and `run` do), then the same batches over HTTP.
+      const store = new SqliteGraphStore(join(dir, 's.db'));
+      try {
+        const ms = await applyAll(store, w, rules);
+        out.sqliteEventsPerSec = (w.events / ms) * 1000;
+        progress(`sqlite: ${ms.toFixed(0)} ms, ${Math.round(out.sqliteEventsPerSec)} events/s`);
+      } finally {
+        await store.close();
+      }
+      const httpStore = new SqliteGraphStore(join(dir, 'h.db'));
+      const app = await buildServer({ store: httpStore, rules });
+      try {
+        const url = await app.listen({ host: '127.0.0.1', port: 0 });
+        const t = performance.now();
+        for (const body of w.bodies) {
+          const res = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
           if (!res.ok) throw new Error(`ingest: HTTP ${res.status}`);
         }
-        http += performance.now() - t;
-        t = performance.now();
-        for (let i = 0; i < per; i++) await applyBatch(store, makeBatch('n:direct', r * per + i, 50));
-        direct += performance.now() - t;
-        // The store's own apply (one transaction per batch), on batches already validated.
-        const ready = Array.from({ length: per }, (_, i) => makeBatch('n:store', r * per + i, 50));
-        t = performance.now();
-        for (const b of ready) await store.applyBatch(b);
-        storeOnly += performance.now() - t;
+        const ms = performance.now() - t;
+        out.sqliteHttpEventsPerSec = (w.events / ms) * 1000;
+        progress(`sqlite over HTTP: ${ms.toFixed(0)} ms, ${Math.round(out.sqliteHttpEventsPerSec)} events/s`);
+      } finally {
+        await app.close();
+        await httpStore.close();
       }
-      progress(`http ${http.toFixed(0)} ms, direct ${direct.toFixed(0)} ms, store ${storeOnly.toFixed(0)} ms`);
-      const n = rounds * per;
-      return {
-        batches: n,
-        edgesPerBatch: 50,
-        httpBatchesPerSec: (n / http) * 1000,
-        directBatchesPerSec: (n / direct) * 1000,
-        httpOverDirectTimeRatio: http / direct,
-        // Nodes and edges written per second by SqliteGraphStore.applyBatch alone.
-        storeRowsPerSec: ((n * 101) / storeOnly) * 1000,
-      };
+      // Neo4j: one untimed round first (a JVM just started compiles its hot paths), then from empty.
+      const url = process.env.FAASPROV_BENCH_NEO4J ?? execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', NEO4J_PORT], { encoding: 'utf8', env, timeout: 600000 }).trim();
+      const neo = await Neo4jGraphStore.open({ url, user: 'neo4j', password: env.NEO4J_PASSWORD });
+      try {
+        await neo.clear();
+        await applyAll(neo, w, rules);
+        await neo.clear();
+        const ms = await applyAll(neo, w, rules);
+        out.neo4jEventsPerSec = (w.events / ms) * 1000;
+        progress(`neo4j: ${ms.toFixed(0)} ms, ${Math.round(out.neo4jEventsPerSec)} events/s`);
+        await neo.clear();
+      } finally {
+        await neo.close();
+      }
+      out.neo4jOverSqlite = (out.neo4jEventsPerSec as number) / (out.sqliteEventsPerSec as number);
+      return out;
     } finally {
-      await app.close();
-      await store.close();
+      if (ownNeo4j) execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', NEO4J_PORT], { env });
       rmSync(dir, { recursive: true, force: true });
     }
   },
