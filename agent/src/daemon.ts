@@ -145,7 +145,7 @@ export class NodeAgent {
         agent: this.spool.agent,
         clockOffsetNs: this.offset,
         rootCwd: '/',
-        instances: { mode: 'process-tree', describe: (pid) => this.facts.get(pid) ?? describeInstance(pid) },
+        instances: { mode: 'process-tree', describe: (pid) => this.facts.get(pid) ?? describeInstance(pid, opts.host?.secretRoots) },
         volumes: this.volumes,
         gpu: { servers: gpuServers, probed: this.probedGpu },
         versions: this.versions,
@@ -237,7 +237,7 @@ export class NodeAgent {
   }
 
   private async startSensor(): Promise<void> {
-    const seeds = scanWatchedTrees(this.opts.watchComms, (ns) => this.us(ns));
+    const seeds = scanWatchedTrees(this.opts.watchComms, (ns) => this.us(ns), process.pid, this.opts.host?.secretRoots);
     // A process already known (before a restart, or to this run before bpftrace died) keeps its id.
     this.live.canonical(seeds);
     const gpu = resolveGpuLibraries(this.opts.gpuLibs ?? [], seeds.map((s) => s.pid), this.log);
@@ -301,7 +301,7 @@ export class NodeAgent {
   private onEvent(e: SensorEvent): void {
     this.metrics.eventsSeen.inc({ kind: e.kind });
     if (e.kind === 'exec' && this.watched.has(basename(e.exe).slice(0, 15))) {
-      this.facts.set(e.pid, describeInstance(e.pid));
+      this.facts.set(e.pid, describeInstance(e.pid, this.opts.host?.secretRoots));
       if (this.facts.size > 1000) this.facts.delete(this.facts.keys().next().value!);
     }
     if (e.kind === 'counters-flushed') {

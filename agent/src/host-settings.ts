@@ -8,6 +8,8 @@ export interface HostCaptureOptions {
   attemptPaths?: string[];
   /** Environment variables kept from each exec. */
   execEnv?: string[];
+  /** Where secrets are mounted: an instance's mount points below these are its own secrets (default: procfs.ts's SECRET_ROOTS). */
+  secretRoots?: string[];
 }
 
 /** Bytes of each exec's environment the kernel reads when a variable is named (8 chunks). */

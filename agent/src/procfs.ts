@@ -56,10 +56,32 @@ export function namespaceAddresses(pid: number): string[] {
   return [...out].slice(0, 16);
 }
 
-export function describeInstance(pid: number): InstanceFacts {
+/** Where OpenFaaS, Docker and Kubernetes mount secrets (the rules can name others). */
+export const SECRET_ROOTS = ['/var/openfaas/secrets', '/run/secrets', '/var/run/secrets'];
+
+/**
+ * The mount points at or below the secret roots in a process's mount namespace
+ * (/proc/PID/mountinfo's fifth field, octal escapes decoded): the secrets mounted for it.
+ */
+export function secretMounts(pid: number, roots: readonly string[] = SECRET_ROOTS): string[] {
+  const text = safe(() => readFileSync(`/proc/${pid}/mountinfo`, 'utf8')) ?? '';
+  const trimmed = roots.map((r) => (r.length > 1 ? r.replace(/\/+$/, '') : r));
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (!field) continue;
+    const at = field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (trimmed.some((r) => at === r || at.startsWith(`${r}/`))) out.add(at);
+  }
+  return [...out].sort().slice(0, 32);
+}
+
+export function describeInstance(pid: number, secretRoots?: readonly string[]): InstanceFacts {
   const facts: InstanceFacts = {};
   const addresses = namespaceAddresses(pid);
   if (addresses.length > 0) facts.addresses = addresses;
+  const secrets = secretMounts(pid, secretRoots);
+  if (secrets.length > 0) facts.secrets = secrets;
   const cg = safe(() => readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
   const line = cg?.split('\n').find((l) => l.startsWith('0::'));
   if (line) facts.cgroupPath = line.slice(3);
@@ -104,7 +126,7 @@ function ids(pid: number): { uid?: number; euid?: number } {
  * inside another watched tree), then all their descendants, parents first.
  * toUs converts kernel monotonic ns (process start) to the graph's epoch µs.
  */
-export function scanWatchedTrees(comms: string[], toUs: (ns: bigint) => number, self = process.pid): SeedProcess[] {
+export function scanWatchedTrees(comms: string[], toUs: (ns: bigint) => number, self = process.pid, secretRoots?: readonly string[]): SeedProcess[] {
   const names = new Set(comms.map((c) => c.slice(0, 15)));
   const stats = new Map<number, Stat>();
   for (const d of safe(() => readdirSync('/proc')) ?? []) {
@@ -142,7 +164,7 @@ export function scanWatchedTrees(comms: string[], toUs: (ns: bigint) => number, 
       fds: openFiles(pid),
       ...ids(pid),
       root,
-      ...(root ? { instance: describeInstance(pid) } : {}),
+      ...(root ? { instance: describeInstance(pid, secretRoots) } : {}),
     });
     for (const c of children.get(pid) ?? []) queue.push({ pid: c, root: false });
   }

@@ -137,6 +137,8 @@ export const InstanceNode = Type.Object(
     tenant: Type.Optional(Tenant),
     /** Its own network namespace's addresses (a pod's), when it has one: where callers reach it. */
     addresses: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 45 }), { maxItems: 16 })),
+    /** Secrets mounted for it (mount points below the secret roots in its mount namespace): the secrets that are its own. */
+    secrets: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: MAX_PATH }), { maxItems: 32 })),
   },
   { additionalProperties: false },
 );

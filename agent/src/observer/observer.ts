@@ -115,6 +115,8 @@ export interface InstanceFacts {
   namespace?: string;
   /** Its own network namespace's addresses, when it has one. */
   addresses?: string[];
+  /** The secrets mounted for it (mount points below the secret roots). */
+  secrets?: string[];
 }
 
 export interface ObserverOptions {
@@ -592,6 +594,7 @@ export class Observer {
       n.addresses = facts.addresses;
       for (const a of facts.addresses) this.calls.serve(a, n.id);
     }
+    if (facts.secrets?.length) n.secrets = facts.secrets;
     this.out.upsertNode(n);
     return n;
   }

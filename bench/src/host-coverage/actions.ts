@@ -111,7 +111,7 @@ export const COVERAGE_ACTIONS: CoverageAction[] = [
   { id: 'open-shadow', what: 'open /etc/shadow and close it unread', alert: 'sensitive-file-open', check: opened('/etc/shadow', (a) => a.openFlags !== undefined && (a.openFlags & 3) === 0 && a.rc === undefined) },
   { id: 'denied-shadow', what: 'open /etc/shadow as nobody (EACCES)', alert: 'sensitive-file-open', check: opened('/etc/shadow', (a) => a.rc === -13) },
   { id: 'probe-ssh-key', what: 'look for a root SSH key that is not there (ENOENT)', alert: 'sensitive-file-open', check: opened('/root/.ssh/id_fpcov_missing', (a) => a.rc === -2) },
-  { id: 'probe-secret', what: 'look for a mounted OpenFaaS secret', alert: 'sensitive-file-open', check: opened('/var/openfaas/secrets/fpcov-missing', (a) => a.rc === -2) },
+  { id: 'probe-secret', what: 'look for a mounted OpenFaaS secret', alert: 'secret-read', check: opened('/var/openfaas/secrets/fpcov-missing', (a) => a.rc === -2) },
   { id: 'open-kcore', what: 'open /proc/kcore (kernel memory)', alert: 'sensitive-file-open', check: opened('/proc/kcore') },
   { id: 'read-file', what: 'read a file', check: (c) => need(c.edge('USED', c.file(`${c.dir}/input.txt`), (a) => a.openFlags !== undefined), 'USED input.txt') ?? need((c.edge('USED', c.file(`${c.dir}/input.txt`))?.edge.bytes ?? 0) >= 5, 'its bytes') },
   { id: 'write-file', what: 'write 100 bytes to a new file', check: (c) => need(c.edge('WAS_GENERATED_BY', c.file(`${c.dir}/written.txt`, (f) => f.version > 0))?.edge.bytes === 100, 'WAS_GENERATED_BY written.txt with 100 bytes') },

@@ -5,6 +5,7 @@ import type { Rule } from './rules.js';
 import { codeDirs, inside, isCompiledCache, type CodeDirs } from './code.js';
 import { isCodePath } from '@faasprov/model';
 import { hostFindings, isHostRule } from './host-rules.js';
+import { secretFindings } from './secrets.js';
 
 interface Finding {
   rule: Rule;
@@ -145,6 +146,9 @@ export class RuleEngine {
           }
           break;
         }
+        case 'secret-access':
+          await secretFindings(rule, batch, nodes, store, label, (time, summary, subject, object) => hit(rule, time, summary, subject, object));
+          break;
         case 'gap':
           for (const n of batch.nodes) {
             if (n.type !== 'Gap') continue;

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { SEVERITIES, defineError, globMatcher } from '@faasprov/model';
+import { SEVERITIES, defineError, globMatcher, globPrefixes } from '@faasprov/model';
 
 export const RuleErrors = {
   FP_ERR_BAD_RULES: defineError('FP_ERR_BAD_RULES', (file, why) => `bad rules file ${file}: ${why}`),
@@ -20,6 +20,8 @@ const RuleSchema = Type.Union([
   Type.Object({ ...Common, kind: Type.Literal('shell-spawned'), shells: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1 }) }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('file-write'), paths: Globs, except: Type.Optional(Globs) }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('file-read'), paths: Globs }, { additionalProperties: false }),
+  // Secret reads a function's own start-up and invocations do not explain (secrets.ts).
+  Type.Object({ ...Common, kind: Type.Literal('secret-access'), paths: Globs }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('connect-outside'), allow: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1024 }) }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('cross-invocation') }, { additionalProperties: false }),
   Type.Object({ ...Common, kind: Type.Literal('gpu-cross') }, { additionalProperties: false }),
@@ -47,15 +49,23 @@ const check = TypeCompiler.Compile(RulesFile);
 /** A rule ready to match: globs compiled, allow-lists as a BlockList. */
 export type Rule = RuleSpec & { match?: (path: string) => boolean; allowed?: (address: string) => boolean };
 
-/** What the rules ask the agent to capture beyond operations: failed opens of sensitive paths, named exec variables. */
-export function captureNeeds(rules: Rule[]): { attemptPaths: string[]; execEnv: string[] } {
+/**
+ * What the rules ask the agent to capture beyond operations: failed opens of sensitive paths and
+ * secrets, named exec variables, and where secrets are mounted (an instance's mounts there are its own).
+ */
+export function captureNeeds(rules: Rule[]): { attemptPaths: string[]; execEnv: string[]; secretRoots?: string[] } {
   const attemptPaths = new Set<string>();
   const execEnv = new Set<string>();
+  const secretGlobs: string[] = [];
   for (const r of rules) {
-    if (r.kind === 'file-open') for (const p of r.paths) attemptPaths.add(p);
+    if (r.kind === 'file-open' || r.kind === 'secret-access') for (const p of r.paths) attemptPaths.add(p);
+    if (r.kind === 'secret-access') secretGlobs.push(...r.paths);
     if (r.kind === 'exec-env') for (const v of r.variables) execEnv.add(v);
   }
-  return { attemptPaths: [...attemptPaths], execEnv: [...execEnv] };
+  const out: { attemptPaths: string[]; execEnv: string[]; secretRoots?: string[] } = { attemptPaths: [...attemptPaths], execEnv: [...execEnv] };
+  const roots = globPrefixes(secretGlobs).map((p) => p.replace(/\/+$/, '')).filter((p) => p.length > 1);
+  if (roots.length > 0) out.secretRoots = roots;
+  return out;
 }
 
 /** Shell-style globs over absolute paths (shared with the agent, which filters failed opens by them). */
@@ -90,7 +100,7 @@ export function compileRules(doc: unknown, file = 'rules'): Rule[] {
       const [inside, outside] = [globMatcher(r.paths), globMatcher(r.except)];
       return { ...r, match: (path: string) => inside(path) && !outside(path) };
     }
-    if (r.kind === 'file-write' || r.kind === 'file-read' || r.kind === 'file-open' || r.kind === 'link-to') return { ...r, match: globMatcher(r.paths) };
+    if (r.kind === 'file-write' || r.kind === 'file-read' || r.kind === 'file-open' || r.kind === 'link-to' || r.kind === 'secret-access') return { ...r, match: globMatcher(r.paths) };
     if (r.kind === 'connect-outside') return { ...r, allowed: allowList(r.allow, file) };
     return { ...r };
   });
