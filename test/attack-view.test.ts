@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import {
   ALL_TENANTS, alertId, edgeId, endpointId, fileId, instanceId, invocationId, processId, unitId,
-  type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode, type SummaryNode,
+  type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode,
 } from '@faasprov/model';
 import { SqliteGraphStore } from '@faasprov/store';
 import { attackView, buildServer, trace, type AttackView } from '@faasprov/graph-service';
@@ -67,36 +67,36 @@ describe('attack view', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const summaries = (v: AttackView) => v.nodes.filter((n): n is SummaryNode => n.type === 'Summary');
-
-  it('shows the causal chain and nothing else beside its summaries', () => {
+  it('shows the causal chain and nothing else: the view has no node beside it', () => {
     const { n, alert } = s;
-    const shown = view.nodes.filter((x) => x.type !== 'Summary').map((x) => x.id).sort();
-    expect(shown).toEqual([alert, n.uB, n.uA, n.A, n.B, n.attacker, n.payload, n.cards].map((x) => x.id).sort());
+    expect(view.nodes.map((x) => x.id).sort()).toEqual([alert, n.uB, n.uA, n.A, n.B, n.attacker, n.payload, n.cards].map((x) => x.id).sort());
+    const shown = new Set(view.nodes.map((x) => x.id));
+    expect(view.edges.filter((e) => !shown.has(e.from) || !shown.has(e.to))).toEqual([]);
   });
 
-  it('folds start-up, the baseline and system files into summaries that say what they hold', () => {
+  it('folds start-up, the baseline and system files into context groups that say what they hold, each inside the shown node it is context of', () => {
     const { n } = s;
-    const byLabel = Object.fromEntries(summaries(view).map((x) => [x.label, x.members.sort()]));
+    const byLabel = Object.fromEntries(view.context.map((x) => [x.label, { members: [...x.members].sort(), on: x.on }]));
     expect(byLabel).toEqual({
-      'python3 start-up: 2 files, 1 instance, 1 process': [n.P, n.I, n.os, n.handler].map((x) => x.id).sort(),
-      'f baseline: 1 file': [n.config.id],
-      'system and runtime files: 1 file': [n.cert.id],
+      // The process the units ran in: first linked (at 100) to unit a.
+      'python3 start-up: 2 files, 1 instance, 1 process': { members: [n.P, n.I, n.os, n.handler].map((x) => x.id).sort(), on: n.uA.id },
+      'f baseline: 1 file': { members: [n.config.id], on: n.uB.id },
+      'system and runtime files: 1 file': { members: [n.cert.id], on: n.uB.id },
     });
-    // The units' link to the process they run in now ends at its summary, one merged edge each.
-    const startup = summaries(view).find((x) => x.kind === 'start-up')!;
-    expect(view.edges.filter((e) => e.to === startup.id && e.type === 'WAS_INFORMED_BY').map((e) => e.from).sort()).toEqual([n.uA.id, n.uB.id].sort());
+    // The units' links to that process are in folded, to open the group with.
+    expect(view.folded.edges.filter((e) => e.to === n.P.id && e.type === 'WAS_INFORMED_BY').map((e) => e.from).sort()).toEqual([n.uA.id, n.uB.id].sort());
   });
 
-  it('never drops a node: each node of the full trace is shown or in exactly one summary, with its edges in folded', async () => {
+  it('never drops a node: each node of the full trace is shown or in exactly one context group, with its edges in folded', async () => {
     const full = await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS });
     const shown = new Set(view.nodes.map((x) => x.id));
     for (const x of full.nodes) {
-      const holders = summaries(view).filter((m) => m.members.includes(x.id)).length;
+      const holders = view.context.filter((m) => m.members.includes(x.id)).length;
       expect({ id: x.id, places: (shown.has(x.id) ? 1 : 0) + holders }).toEqual({ id: x.id, places: 1 });
     }
     const foldedIds = new Set(view.folded.nodes.map((x) => x.id));
     expect(full.edges.filter((e) => foldedIds.has(e.from) || foldedIds.has(e.to)).map((e) => e.id).sort()).toEqual(view.folded.edges.map((e) => e.id).sort());
+    expect(full.edges.filter((e) => !foldedIds.has(e.from) && !foldedIds.has(e.to)).map((e) => e.id).sort()).toEqual(view.edges.map((e) => e.id).sort());
   });
 
   it('keeps the concurrent benign invocation out of both views', async () => {
@@ -126,13 +126,13 @@ describe('attack view', () => {
     expect(r.status).toBe(200);
     expect(JSON.stringify(await r.json())).toBe(JSON.stringify(view));
     const full = (await (await fetch(`${url}/api/v1/trace?from=${s.alert.id}&direction=backward&view=full`)).json()) as { nodes: unknown[] };
-    expect(full.nodes).toHaveLength(view.nodes.length - summaries(view).length + view.folded.nodes.length);
+    expect(full.nodes).toHaveLength(view.nodes.length + view.folded.nodes.length);
     const dot = await fetch(`${url}/api/v1/trace?from=${s.alert.id}&view=attack&format=dot`);
     expect(dot.status).toBe(400);
     expect(((await dot.json()) as { code: string }).code).toBe('FP_ERR_BAD_OPTION');
     const cli = await faasprov(['trace', s.alert.id, '--backward', '--view', 'attack', '--store', join(dir, 's.db')]);
     expect(cli.exitCode).toBe(0);
     expect(cli.stdout).toContain('  1. invocation a of f began');
-    expect(cli.stdout).toContain('[python3 start-up: 2 files, 1 instance, 1 process]');
+    expect(cli.stdout).toContain('    + [python3 start-up: 2 files, 1 instance, 1 process]');
   });
 });

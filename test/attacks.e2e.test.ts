@@ -105,7 +105,7 @@ describe('attack scenarios raise alerts whose backward trace holds the whole att
   const attackView = async (id: string) => {
     const r = await faasprov(['trace', id, '--backward', '--view', 'attack', '--store', collector.store, '--format', 'json']);
     expect(r.exitCode).toBe(0);
-    return JSON.parse(String(r.stdout)) as { nodes: { id: string; type: string; label?: string }[]; folded: { nodes: GraphNode[] }; steps: string[] };
+    return JSON.parse(String(r.stdout)) as { nodes: { id: string; type: string }[]; context: { label: string; members: string[] }[]; folded: { nodes: GraphNode[] }; steps: string[] };
   };
   const invocationAndUnits = (callId: string) => store.nodes.filter((n) => (n.type === 'Unit' || n.type === 'Invocation') && n.callId === callId);
 
@@ -122,7 +122,8 @@ describe('attack scenarios raise alerts whose backward trace holds the whole att
     ];
     for (const { alert, truth } of cases) {
       const v = await attackView(alert.id);
-      const shown = v.nodes.filter((n) => n.type !== 'Summary').map((n) => n.id);
+      // Every node of the view counts: folded context is not a node (it rides inside one, in `context`).
+      const shown = v.nodes.map((n) => n.id);
       const want = [alert.id, ...truth.map((n) => n.id)];
       expect(want.filter((id) => !shown.includes(id))).toEqual([]);
       expect(want.length / shown.length).toBeGreaterThanOrEqual(0.9);
@@ -239,7 +240,10 @@ describe('investigation dashboard (Playwright, Chromium)', () => {
     }));
     const overlaps = (bs: Rect[]) => bs.flatMap((a, i) => bs.slice(i + 1).filter((b) => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]).map((b) => [a, b]));
     const before = await labelBoxes();
-    expect(before).toHaveLength(shown);
+    // One label per node, and one per context group drawn inside a node.
+    const groups = story.locator('g.story-context');
+    expect(await groups.count()).toBeGreaterThan(0);
+    expect(before).toHaveLength(shown + (await groups.count()));
     expect(overlaps(before)).toEqual([]);
     // Causal order, left to right: the invocation that planted the payload, then the one that used it, then the alert.
     const x = async (sel: string) => (await story.locator(sel).first().boundingBox())!.x;
@@ -251,8 +255,8 @@ describe('investigation dashboard (Playwright, Chromium)', () => {
     expect(steps.some((t) => /^invocation warm-1 wrote .*\/function\/patch\.py/.test(t))).toBe(true);
     expect(steps.at(-1)).toMatch(/^alert egress-outside-allow-list/);
     await shot('attack-story');
-    // A summary opens on click: its members take its place, still without overlaps.
-    const summary = story.locator('g.story-node.summary').first();
+    // A summary (a context group inside a node) opens on click: its members become nodes, still without overlaps.
+    const summary = groups.first();
     await summary.click();
     await until('the summary to open', async () => (await nodes.count()) > shown, 10000);
     expect(overlaps(await labelBoxes())).toEqual([]);

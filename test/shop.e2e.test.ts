@@ -94,7 +94,7 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
     expect(victimUnits.map((u) => u.id)).toContain(alert.subject);
     expect(invOf(truth.victim).map((n) => n.id)).toContain(out.invocation);
 
-    const shown = new Set(view.nodes.filter((n) => n.type !== 'Summary').map((n) => n.id));
+    const shown = new Set(view.nodes.map((n) => n.id));
     const truthNodes = [...plantUnits, ...victimUnits, ...payload, ...attacker, ...invOf(truth.plant), ...invOf(truth.victim)];
     expect(truthNodes.filter((n) => !shown.has(n.id)).map((n) => `${n.type} ${n.id}`)).toEqual([]);
     const has = (type: string, from: { id: string }[], to: { id: string }[]) => view.edges.some((e) => e.type === type && from.some((f) => f.id === e.from) && to.some((t) => t.id === e.to));

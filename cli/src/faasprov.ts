@@ -192,6 +192,7 @@ program
   .option('--truth <file>', "write the scenario's ground truth (invocations, payload, attacker) as JSON")
   .option('--wait-s <n>', 'how long to wait for the alert', int('--wait-s', 1, 600), 90)
   .option('--json', 'print the alert, its attack view and the ground truth as JSON')
+  .option('--list', 'print the scripted attacks as JSON and run nothing')
   .addOption(storeOption())
   .addOption(serverOption())
   .addOption(keyOption())

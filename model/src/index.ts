@@ -8,3 +8,4 @@ export * from './origin.js';
 export * from './view.js';
 export * from './paths.js';
 export * from './globs.js';
+export * from './truth.js';

@@ -1,8 +1,9 @@
 import type { GraphEdge, GraphNode } from './graph.js';
 
 /**
- * A node of a query's view, never stored: nodes folded together (graph-service's attack view).
- * members lists what it holds, so a client can expand it from the view's `folded` part.
+ * Nodes folded together in a query's view, never stored (graph-service's attack view): context,
+ * not a node of the view's graph. It hangs from the shown node `on` (a client draws it inside that
+ * node); members lists what it holds, so a client can expand it from the view's `folded` part.
  */
 export interface SummaryNode {
   id: string;
@@ -14,6 +15,8 @@ export interface SummaryNode {
   members: string[];
   /** Members by node type. */
   holds: Record<string, number>;
+  /** The shown node it is context of: the first in time that an edge links to a member. */
+  on: string;
 }
 
 export type ViewNode = GraphNode | SummaryNode;

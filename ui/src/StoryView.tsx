@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import type { GraphNode } from './api';
 import { TYPE_COLORS } from './labels';
-import { expandView, isSummary, storyLabel, storyLayout, type AttackView } from './story';
+import { contextLabel, expandView, LINE, storyLabel, storyLayout, type AttackView, type ContextGroup } from './story';
 
 const FONT = '12px system-ui, sans-serif';
 let ctx: CanvasRenderingContext2D | null | undefined;
@@ -13,18 +13,18 @@ function measure(label: string): number {
   return ctx.measureText(label).width;
 }
 
-/** The attack as a story: the attack view laid out left to right by dagre, summaries that open on click, the steps beside it. */
+/**
+ * The attack as a story: the attack view laid out left to right by dagre, the context folded into
+ * a node drawn inside it (dashed; a click opens it into nodes), the steps beside it.
+ */
 export function StoryView(props: { view: AttackView; selected?: string; onSelect: (n: GraphNode) => void }) {
   const [open, setOpen] = useState<Set<string>>(new Set());
   const graph = useMemo(() => expandView(props.view, open), [props.view, open]);
   const laid = useMemo(() => storyLayout(graph, measure), [graph]);
-  const click = (n: GraphNode) => {
-    if (isSummary(n)) setOpen(new Set([...open, n.id]));
-    else props.onSelect(n);
-  };
+  const expand = (c: ContextGroup) => setOpen(new Set([...open, c.id]));
   return (
     <div className="story">
-      <p className="status" role="status">{graph.nodes.length} nodes, {graph.edges.length} edges in the attack view{open.size ? ` (${open.size} summaries opened)` : ''}</p>
+      <p className="status" role="status">{graph.nodes.length} nodes, {graph.edges.length} edges in the attack view{open.size ? ` (${open.size} context groups opened)` : ''}</p>
       <div className="story-row">
         <div className="story-graph" data-testid="story-graph">
           {/* Scaled to the panel (labels shrink with their boxes, so they still never overlap), never below 75 % (the panel scrolls). */}
@@ -40,14 +40,25 @@ export function StoryView(props: { view: AttackView; selected?: string; onSelect
             })}
             {graph.nodes.map((n) => {
               const b = laid.boxes.get(n.id)!;
-              const summary = isSummary(n);
+              const inside = graph.context.get(n.id) ?? [];
               return (
-                <g key={n.id} className={`story-node${summary ? ' summary' : ''}${props.selected === n.id ? ' selected' : ''}`} data-node={n.id} data-type={n.type}
-                  role="button" tabIndex={0} aria-label={summary ? `Expand ${String(n.label)}` : `${n.type}: ${storyLabel(n)}`}
-                  onClick={() => click(n)} onKeyDown={(ev) => (ev.key === 'Enter' ? click(n) : undefined)}>
-                  <title>{summary ? `${String(n.label)}: click to show them` : storyLabel(n)}</title>
-                  <rect x={b.x} y={b.y} width={b.width} height={b.height} rx={summary ? 13 : 4} fill="#fff" stroke={summary ? '#888' : TYPE_COLORS[n.type] ?? '#999'} strokeDasharray={summary ? '4 3' : undefined} strokeWidth={2} />
-                  <text className="story-label" x={b.x + 10} y={b.y + b.height / 2 + 4} style={{ font: FONT }}>{storyLabel(n)}</text>
+                <g key={n.id} className={`story-node${props.selected === n.id ? ' selected' : ''}`} data-node={n.id} data-type={n.type}>
+                  <g role="button" tabIndex={0} aria-label={`${n.type}: ${storyLabel(n)}`} onClick={() => props.onSelect(n)} onKeyDown={(ev) => (ev.key === 'Enter' ? props.onSelect(n) : undefined)}>
+                    <title>{storyLabel(n)}</title>
+                    <rect x={b.x} y={b.y} width={b.width} height={b.height} rx={4} fill="#fff" stroke={TYPE_COLORS[n.type] ?? '#999'} strokeWidth={2} />
+                    <text className="story-label" x={b.x + 10} y={b.y + 17} style={{ font: FONT }}>{storyLabel(n)}</text>
+                  </g>
+                  {inside.map((c, i) => {
+                    const y = b.y + 26 + i * LINE;
+                    return (
+                      <g key={c.id} className="story-context" data-context={c.id} role="button" tabIndex={0} aria-label={`Expand ${c.label}`}
+                        onClick={() => expand(c)} onKeyDown={(ev) => (ev.key === 'Enter' ? expand(c) : undefined)}>
+                        <title>{`${c.label}: folded context, click to show them`}</title>
+                        <rect x={b.x + 5} y={y - 2} width={b.width - 10} height={LINE - 4} rx={9} fill="#f4f4f4" stroke="#888" strokeDasharray="4 3" />
+                        <text className="story-label" x={b.x + 12} y={y + 12} style={{ font: FONT }}>{contextLabel(c)}</text>
+                      </g>
+                    );
+                  })}
                 </g>
               );
             })}

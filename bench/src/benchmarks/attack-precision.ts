@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { NodeAgent } from '@faasprov/agent';
 import { AgentTokens, ApiKeys, DEFAULT_RULES_FILE, RuleEngine, loadRules } from '@faasprov/collector';
 import { SqliteGraphStore } from '@faasprov/store';
-import { attackView, buildServer, trace, viewNodeLabel } from '@faasprov/graph-service';
-import { ALL_TENANTS, type AlertNode, type GraphNode } from '@faasprov/model';
+import { buildServer } from '@faasprov/graph-service';
+import { viewPrecision } from './view-precision.js';
+import { shopAttacks } from './shop-attacks.js';
+import type { AlertNode, GraphNode } from '@faasprov/model';
 import { gapTotals, lossFigures, metricValue } from './accounting.js';
 import type { Benchmark } from './index.js';
 
@@ -35,105 +37,91 @@ const unitOf = (nodes: GraphNode[], callId: string) => nodes.filter((n) => (n.ty
 const fileEnding = (nodes: GraphNode[], suffix: string) => nodes.filter((n) => n.type === 'File' && n.path.endsWith(suffix));
 
 /**
- * Attack scenarios under the real agent, alerts by the shipped rules; for each, the backward trace
- * from its alert in both views: its size, recall (ground-truth nodes found) and precision (ground
- * truth over the nodes shown). In the attack view, summary nodes are labelled folds, not claims:
- * precision counts the graph's own nodes shown, and `summaries` says how many folds were shown
- * beside them (`precision with summaries` counts them as nodes too).
+ * Every attack scenario of the suite under the real agent, alerts by the shipped rules: two local
+ * ones (a warm container's planted payload, a reverse shell) and every scripted attack on the
+ * example shop. For each, the backward trace from its alert in both views (view-precision.ts).
  */
 export const attackPrecision: Benchmark = {
   name: 'attack-precision',
-  description: 'per attack scenario: backward trace size from its alert, recall and precision against the ground truth',
+  description: 'per attack scenario (local ones and every scripted shop attack): backward trace size from its alert, recall and precision against the ground truth, full and attack view',
   async run(progress): Promise<Record<string, number | string>> {
     if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace)' };
-    const dir = mkdtempSync(join(tmpdir(), 'fp-bench-attack-'));
-    const wd = join(dir, 'fpbenchatk');
-    copyFileSync('/bin/dash', wd);
-    const store = new SqliteGraphStore(join(dir, 's.db'));
-    const token = 'bench-token-0123456789abcdef';
-    const app = await buildServer({ store, keys: new ApiKeys([], AgentTokens.parse([`bench=${token}`])), rules: new RuleEngine(loadRules(DEFAULT_RULES_FILE)), uiDir: false });
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const agent = new NodeAgent({ collector: url, token, node: 'bench', watchComms: ['fpbenchatk'], spoolDir: join(dir, 'spool'), counterFlushSec: 1, log: () => undefined });
-    let attacker: ChildProcess | undefined;
-    let running = false;
-    try {
-      const port = 20000 + Math.floor(Math.random() * 20000);
-      attacker = spawn(PY, [join(ROOT, 'test/fixtures/attacker_server.py'), '127.0.0.66', String(port), join(dir, 'stolen')], { stdio: ['ignore', 'pipe', 'ignore'] });
-      await new Promise((r) => attacker!.stdout!.once('data', r));
-      await agent.start();
-      running = true;
-      progress('agent started');
-      mkdirSync(join(dir, 'code'));
-      writeFileSync(join(dir, 'cards.txt'), '4111-1111-1111-1111');
-      const fn = (name: string, args: string[]) =>
-        run(wd, ['-c', `sleep 0.2; exec ${PY} ${join(ROOT, 'test/fixtures/attacks.py')} "$@"`, 'fn', ...args], { FAASPROV_FUNCTION: name });
-      const codes = await Promise.all([
-        fn('authorize-cc', ['warm', join(dir, 'code'), `127.0.0.66:${port}`, join(dir, 'cards.txt')]),
-        fn('publish', ['shell']),
-      ]);
-      if (codes.some((c) => c !== 0)) throw new Error(`a scenario failed: exit codes ${codes.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 3000));
-      const lost = await metricValue(agent, 'faasprov_agent_events_lost_total');
-      running = false;
-      await agent.stop();
-      const { nodes } = await store.all();
-      const alerts = (await store.alerts({ limit: 500, offset: 0 })) as AlertNode[];
-      const scenarios: Scenario[] = [
-        {
-          name: 'warm-container',
-          rule: 'egress-outside-allow-list',
-          function: 'authorize-cc',
-          truth: (ns) => [
-            ...unitOf(ns, 'warm-1'), ...unitOf(ns, 'warm-2'), ...fileEnding(ns, '/code/function/patch.py'), ...fileEnding(ns, '/cards.txt'),
-            ...ns.filter((n) => n.type === 'Endpoint' && n.address === '127.0.0.66' && n.port === port),
-          ],
-        },
-        {
-          name: 'reverse-shell',
-          rule: 'shell-in-function',
-          function: 'publish',
-          // The invocation, the process it forked, and the shell that process became.
-          truth: (ns, a) => [...unitOf(ns, 'shell-1'), ...ns.filter((n) => n.id === a.subject || n.id === a.object)],
-        },
-      ];
-      const out: Record<string, number | string> = lossFigures(lost, await gapTotals(store));
-      for (const s of scenarios) {
-        // The newest of the rule's alerts about the function: for the warm container, the exfiltration.
-        const alert = alerts.find((a) => a.rule === s.rule && a.function === s.function);
-        if (!alert) {
-          out[`${s.name} alert`] = 'none raised';
-          continue;
-        }
-        const t = await trace(store, alert.id, { direction: 'backward', scope: ALL_TENANTS });
-        const truth = [alert, ...s.truth(nodes, alert)];
-        out[`${s.name} ground truth`] = truth.length;
-        const inTrace = new Set(t.nodes.map((n) => n.id));
-        const found = truth.filter((n) => inTrace.has(n.id)).length;
-        out[`${s.name} full: nodes`] = t.nodes.length;
-        out[`${s.name} full: recall`] = found / truth.length;
-        out[`${s.name} full: precision`] = found / t.nodes.length;
-        const v = await attackView(store, t, ALL_TENANTS);
-        const shown = v.nodes.filter((n) => n.type !== 'Summary');
-        const summaries = v.nodes.length - shown.length;
-        const foundA = truth.filter((n) => shown.some((m) => m.id === n.id)).length;
-        out[`${s.name} attack: nodes`] = shown.length;
-        out[`${s.name} attack: summaries`] = summaries;
-        out[`${s.name} attack: recall`] = foundA / truth.length;
-        out[`${s.name} attack: precision`] = foundA / shown.length;
-        out[`${s.name} attack: precision with summaries`] = foundA / v.nodes.length;
-        // What the view shows beyond the ground truth, and what it folded, in words.
-        const extra = shown.filter((n) => !truth.some((m) => m.id === n.id)).map((n) => viewNodeLabel(n));
-        out[`${s.name} attack: shown beyond truth`] = extra.join('; ') || 'none';
-        out[`${s.name} attack: folded`] = v.nodes.flatMap((n) => (n.type === 'Summary' ? [n.label] : [])).join('; ');
-        progress(`${s.name}: full ${t.nodes.length} nodes, attack ${shown.length} + ${summaries} summaries, recall ${foundA}/${truth.length}`);
-      }
-      return out;
-    } finally {
-      if (running) await agent.stop();
-      attacker?.kill();
-      await app.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    return { ...(await localAttacks(progress)), ...(await shopAttacks(progress)) };
   },
 };
+
+/** The local scenarios: a stand-in watchdog (dash under a name of its own) runs test/fixtures/attacks.py. */
+async function localAttacks(progress: (msg: string) => void): Promise<Record<string, number | string>> {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-bench-attack-'));
+  const wd = join(dir, 'fpbenchatk');
+  copyFileSync('/bin/dash', wd);
+  const store = new SqliteGraphStore(join(dir, 's.db'));
+  const token = 'bench-token-0123456789abcdef';
+  const app = await buildServer({ store, keys: new ApiKeys([], AgentTokens.parse([`bench=${token}`])), rules: new RuleEngine(loadRules(DEFAULT_RULES_FILE)), uiDir: false });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const agent = new NodeAgent({ collector: url, token, node: 'bench', watchComms: ['fpbenchatk'], spoolDir: join(dir, 'spool'), counterFlushSec: 1, log: () => undefined });
+  let attacker: ChildProcess | undefined;
+  let running = false;
+  try {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    attacker = spawn(PY, [join(ROOT, 'test/fixtures/attacker_server.py'), '127.0.0.66', String(port), join(dir, 'stolen')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => attacker!.stdout!.once('data', r));
+    await agent.start();
+    running = true;
+    progress('agent started');
+    mkdirSync(join(dir, 'code'));
+    writeFileSync(join(dir, 'cards.txt'), '4111-1111-1111-1111');
+    const fn = (name: string, args: string[]) =>
+      run(wd, ['-c', `sleep 0.2; exec ${PY} ${join(ROOT, 'test/fixtures/attacks.py')} "$@"`, 'fn', ...args], { FAASPROV_FUNCTION: name });
+    const codes = await Promise.all([
+      fn('authorize-cc', ['warm', join(dir, 'code'), `127.0.0.66:${port}`, join(dir, 'cards.txt')]),
+      fn('publish', ['shell']),
+    ]);
+    if (codes.some((c) => c !== 0)) throw new Error(`a scenario failed: exit codes ${codes.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 3000));
+    const lost = await metricValue(agent, 'faasprov_agent_events_lost_total');
+    running = false;
+    await agent.stop();
+    const { nodes } = await store.all();
+    const alerts = (await store.alerts({ limit: 500, offset: 0 })) as AlertNode[];
+    const scenarios: Scenario[] = [
+      {
+        name: 'warm-container',
+        rule: 'egress-outside-allow-list',
+        function: 'authorize-cc',
+        truth: (ns) => [
+          ...unitOf(ns, 'warm-1'), ...unitOf(ns, 'warm-2'), ...fileEnding(ns, '/code/function/patch.py'), ...fileEnding(ns, '/cards.txt'),
+          ...ns.filter((n) => n.type === 'Endpoint' && n.address === '127.0.0.66' && n.port === port),
+        ],
+      },
+      {
+        name: 'reverse-shell',
+        rule: 'shell-in-function',
+        function: 'publish',
+        // The invocation, the process it forked, and the shell that process became.
+        truth: (ns, a) => [...unitOf(ns, 'shell-1'), ...ns.filter((n) => n.id === a.subject || n.id === a.object)],
+      },
+    ];
+    const out: Record<string, number | string> = lossFigures(lost, await gapTotals(store));
+    for (const s of scenarios) {
+      // The newest of the rule's alerts about the function: for the warm container, the exfiltration.
+      const alert = alerts.find((a) => a.rule === s.rule && a.function === s.function);
+      if (!alert) {
+        out[`${s.name} alert`] = 'none raised';
+        continue;
+      }
+      const figures = await viewPrecision(store, s.name, alert, s.truth(nodes, alert));
+      Object.assign(out, figures);
+      progress(`${s.name}: full ${figures[`${s.name} full: nodes`]} nodes, attack ${figures[`${s.name} attack: nodes`]} nodes + ${figures[`${s.name} attack: context groups`]} context groups, recall ${figures[`${s.name} attack: recall`]}`);
+    }
+    return out;
+  } finally {
+    if (running) await agent.stop();
+    attacker?.kill();
+    await app.close();
+    await store.close();
+    // FAASPROV_BENCH_KEEP=DIR keeps the scenarios' store there, to inspect or replay the views.
+    if (process.env.FAASPROV_BENCH_KEEP) cpSync(join(dir, 's.db'), join(process.env.FAASPROV_BENCH_KEEP, 'attack-precision.db'));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

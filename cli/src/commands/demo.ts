@@ -8,7 +8,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import type { AlertNode, ViewNode } from '@faasprov/model';
+import { invocationTruth, type AlertNode, type TruthRef, type ViewNode } from '@faasprov/model';
 import type { AttackView } from '@faasprov/graph-service';
 import { printable, viewNodeLabel } from '@faasprov/graph-service';
 import { ApiClient } from '../api-client.js';
@@ -26,6 +26,8 @@ export interface DemoCliOptions {
   waitS: number;
   /** Print the story as JSON (alert, view, truth) instead of words. */
   json?: boolean;
+  /** Print the scripted attacks as JSON and run nothing. */
+  list?: boolean;
 }
 
 /** What attack (a) did: the nodes and edges a complete story must hold. */
@@ -44,7 +46,15 @@ export interface GroundTruth {
   benign: { function: string; callId: string }[];
   /** Edges as TYPE from to, naming nodes: plant, victim (their units), payload, attacker. */
   edges: [string, string, string][];
+  /** The nodes the attack view must show (with the alert), as the attack-precision benchmark reads them. */
+  nodes: TruthRef[];
 }
+
+/**
+ * The scripted attacks (`faasprov demo --list`). The attack-precision benchmark runs each of them
+ * against the shop and measures the attack view from its alert against its ground truth's `nodes`.
+ */
+export const SCRIPTED_ATTACKS: { attack: string; title: string }[] = [{ attack: 'a', title: 'warm-container reuse: a payload planted by one invocation steals the card of a later one' }];
 
 const VICTIM_CARD = '4111111111111111';
 
@@ -122,6 +132,10 @@ export async function attackA(stackFile: string, log: (s: string) => void): Prom
     return {
       attack: 'a', plant, victim, function: 'authorize-cc', payload, attacker: { address: host, port: attacker.port }, stolen, benign: [...benign, ...more],
       edges: [['USED', 'plant', 'attacker'], ['WAS_GENERATED_BY', 'payload', 'plant'], ['USED', 'victim', 'payload'], ['USED', 'victim', 'attacker']],
+      nodes: [
+        ...invocationTruth(plant), ...invocationTruth(victim), { type: 'File', match: { path: payload }, written: true },
+        { type: 'Endpoint', match: { address: host, port: attacker.port } },
+      ],
     };
   } finally {
     // The planted plugin would steal every later card; the scenario removes it when done.
@@ -201,6 +215,10 @@ export async function invocationView(api: ApiClient, invocationId: string, until
 }
 
 export async function demoCommand(o: DemoCliOptions): Promise<number> {
+  if (o.list) {
+    process.stdout.write(JSON.stringify(SCRIPTED_ATTACKS) + '\n');
+    return 0;
+  }
   if (o.attack !== 'a') {
     process.stderr.write(`faasprov: attack ${o.attack} is not scripted yet; only a (warm-container reuse)\n`);
     return 2;

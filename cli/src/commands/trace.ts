@@ -31,7 +31,7 @@ export async function traceCommand(id: string, o: TraceCliOptions): Promise<numb
       q.set('view', 'attack');
       const v = await api.json<AttackView>(`/api/v1/trace?${q}`);
       const start = v.nodes.find((n) => n.id === id);
-      const title = `attack view of the ${v.direction} trace from ${start && start.type !== 'Summary' ? nodeLabel(start) : id}${v.truncated ? ' (truncated)' : ''}`;
+      const title = `attack view of the ${v.direction} trace from ${start ? nodeLabel(start) : id}${v.truncated ? ' (truncated)' : ''}`;
       emitRendered(o.format === 'json' ? JSON.stringify(v, null, 2) + '\n' : formatAttack(v, title), o.out, process.stdout);
       return 0;
     }

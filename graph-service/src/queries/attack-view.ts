@@ -1,13 +1,17 @@
-import { edgeId, hashId, isLoopback, isSystemPath, runtimePrefix, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope, type ViewNode } from '@faasprov/model';
+import { hashId, isLoopback, isSystemPath, runtimePrefix, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import type { TraceResult } from './trace.js';
 import { baselineKeys, entityKey } from './baseline.js';
 import { attackSteps } from './attack-steps.js';
 
-/** A trace reduced to its causal chain: the same graph format, folded nodes behind summary nodes. */
-export interface AttackView extends Omit<TraceResult, 'nodes'> {
+/** A trace reduced to its causal chain: the same graph format, folded context in groups beside it. */
+export interface AttackView extends TraceResult {
   view: 'attack';
-  nodes: ViewNode[];
+  /**
+   * What was folded, in groups that say what they hold (`python3 start-up: 109 files`), each
+   * hanging from the shown node it is context of: context, not nodes of the view.
+   */
+  context: SummaryNode[];
   /** What the summaries hold: the folded nodes and every edge of the full trace that touches one. */
   folded: { nodes: GraphNode[]; edges: GraphEdge[] };
   /** The chain in plain words, in causal (time) order. */
@@ -33,7 +37,9 @@ const base = (p: string) => p.slice(p.lastIndexOf('/') + 1) || p;
  *    interpreter's library, shared objects, or the installation PREFIX of a process's
  *    PREFIX/bin/EXE) into `system and runtime files`; loopback
  *    peers that were only accepted (never connected to) into `loopback peers`.
- * Everything else stays. Every folded node is listed in its summary and in `folded`.
+ * Everything else stays. Every folded node is listed in one `context` group and in `folded` (with
+ * every edge that touches it); `nodes` and `edges` are the shown graph only, and a group hangs from
+ * the shown node it is context of (see owners()), so the view's nodes are what carries the chain.
  */
 export async function attackView(store: GraphStore, full: TraceResult, scope: TenantScope): Promise<AttackView> {
   const byId = new Map(full.nodes.map((n) => [n.id, n]));
@@ -93,12 +99,12 @@ export async function attackView(store: GraphStore, full: TraceResult, scope: Te
 function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string, string>): AttackView {
   const members = new Map<string, string[]>();
   for (const [id, g] of group) members.set(g, [...(members.get(g) ?? []), id]);
-  const summaryOf = new Map<string, string>();
-  const summaries: SummaryNode[] = [...members.keys()].sort().map((g) => {
+  const keys = [...members.keys()].sort();
+  const summaryId = (g: string) => hashId('sum', ['Summary', full.start, full.direction, g]);
+  const on = owners(full, group, keys);
+  const context: SummaryNode[] = keys.map((g) => {
     const ids = members.get(g)!.sort();
     const [kind, name] = g.split('\0') as [SummaryNode['kind'], string];
-    const id = hashId('sum', ['Summary', full.start, full.direction, g]);
-    for (const m of ids) summaryOf.set(m, id);
     const holds: Record<string, number> = {};
     for (const m of ids) holds[byId.get(m)!.type] = (holds[byId.get(m)!.type] ?? 0) + 1;
     const what = Object.entries(holds)
@@ -106,37 +112,60 @@ function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string
       .map(([t, c]) => `${c} ${plural(t, c)}`)
       .join(', ');
     const title = kind === 'start-up' ? `${name} start-up` : kind === 'baseline' ? `${name} baseline` : kind === 'system' ? 'system and runtime files' : 'loopback peers';
-    return { id, type: 'Summary', kind, label: `${title}: ${what}`, members: ids, holds };
+    return { id: summaryId(g), type: 'Summary', kind, label: `${title}: ${what}`, members: ids, holds, on: on.get(g) ?? full.start };
   });
-  const at = (id: string) => summaryOf.get(id) ?? id;
-  const merged = new Map<string, GraphEdge>();
-  for (const e of full.edges) {
-    const [from, to] = [at(e.from), at(e.to)];
-    if (from === to && from !== e.from) continue; // inside one summary
-    const id = from === e.from && to === e.to ? e.id : edgeId(e.type, from, to);
-    const m = merged.get(id);
-    if (!m) merged.set(id, { ...e, id, from, to });
-    else {
-      m.firstTime = Math.min(m.firstTime, e.firstTime);
-      m.lastTime = Math.max(m.lastTime, e.lastTime);
-      m.count += e.count;
-      m.bytes += e.bytes;
-      if (e.attrs) m.attrs = { ...m.attrs, ...e.attrs };
-    }
-  }
+  const holder = new Map<string, string>();
+  for (const c of context) for (const m of c.members) holder.set(m, c.id);
   const kept = full.nodes.filter((n) => !group.has(n.id));
-  const edges = [...merged.values()].sort((a, b) => a.firstTime - b.firstTime || a.id.localeCompare(b.id));
+  // The graph keeps only edges between shown nodes; every edge that touches a folded node is in `folded`.
+  const edges = full.edges.filter((e) => !group.has(e.from) && !group.has(e.to)).sort((a, b) => a.firstTime - b.firstTime || a.id.localeCompare(b.id));
   return {
     start: full.start,
     direction: full.direction,
     truncated: full.truncated,
-    ends: [...new Set(full.ends.map(at))],
+    ends: [...new Set(full.ends.map((id) => holder.get(id) ?? id))], // a folded end: its group
     view: 'attack',
-    nodes: [...kept, ...summaries],
+    nodes: kept,
     edges,
+    context,
     folded: { nodes: full.nodes.filter((n) => group.has(n.id)), edges: full.edges.filter((e) => group.has(e.from) || group.has(e.to)) },
     steps: attackSteps(kept, edges),
   };
+}
+
+/**
+ * The shown node each group hangs from: of the edges between a member and a shown node, the
+ * earliest (then by id) names it. A group linked only to other groups (a watchdog's start-up, linked
+ * to the interpreter it started) hangs from the node those groups hang from, in the same order.
+ */
+function owners(full: TraceResult, group: Map<string, string>, keys: string[]): Map<string, string> {
+  const best = new Map<string, { t: number; id: string }>();
+  const links = new Map<string, { t: number; g: string }[]>();
+  const better = (a: { t: number; id: string }, b: { t: number; id: string } | undefined) => !b || a.t < b.t || (a.t === b.t && a.id < b.id);
+  for (const e of full.edges) {
+    const [gf, gt] = [group.get(e.from), group.get(e.to)];
+    if (gf !== undefined && gt === undefined && better({ t: e.firstTime, id: e.to }, best.get(gf))) best.set(gf, { t: e.firstTime, id: e.to });
+    if (gt !== undefined && gf === undefined && better({ t: e.firstTime, id: e.from }, best.get(gt))) best.set(gt, { t: e.firstTime, id: e.from });
+    if (gf !== undefined && gt !== undefined && gf !== gt) {
+      links.set(gf, [...(links.get(gf) ?? []), { t: e.firstTime, g: gt }]);
+      links.set(gt, [...(links.get(gt) ?? []), { t: e.firstTime, g: gf }]);
+    }
+  }
+  const out = new Map<string, string>();
+  for (const [g, b] of best) out.set(g, b.id);
+  // Groups with no shown neighbour take their linked groups' owner, nearest groups first.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const g of keys) {
+      if (out.has(g)) continue;
+      const via = (links.get(g) ?? []).filter((l) => out.has(l.g)).sort((a, b) => a.t - b.t || a.g.localeCompare(b.g))[0];
+      if (via) {
+        out.set(g, out.get(via.g)!);
+        changed = true;
+      }
+    }
+  }
+  return out;
 }
 
 function plural(type: string, n: number): string {
