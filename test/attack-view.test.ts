@@ -14,7 +14,10 @@ import { faasprov, tempDir } from './helpers.js';
  * A warm python process (started at 10, reads its start-up files) serves three invocations of f:
  * a fetches a payload from the attacker and writes it; c (benign, concurrent) reads the config and
  * its prices; b reads the payload, the config (as every invocation does), the cards and a CA file,
- * and sends the cards to the attacker, which raises the alert.
+ * and sends the cards to the attacker, which raises the alert. Its watchdog W relays each request to
+ * the handler's loopback address L. Beside them, two other instances share addresses with it by
+ * name only: d, in a network namespace of its own, answered a request on its own 127.0.0.1:5000;
+ * R, another function's process, and P both send telemetry to one collector X.
  */
 function scenario() {
   const node = 'n1';
@@ -29,6 +32,16 @@ function scenario() {
     attacker: { id: endpointId('10.0.0.5', 4711), type: 'Endpoint', address: '10.0.0.5', port: 4711 } as GraphNode,
     payload: file('/tmp/payload.py', 120), cards: file('/data/cards', 0), cert: file('/etc/ssl/cert.pem', 0),
     config: file('/home/app/config.json', 0), prices: file('/data/prices', 0),
+    plugins: { ...file('/tmp/plugins', 115), fileType: 'directory' } as GraphNode,
+    W: { id: processId(node, 6, 5), type: 'Process', node, pid: 6, start: 5, exe: '/usr/bin/fwatchdog', argv: ['fwatchdog'] } as GraphNode,
+    L: { id: endpointId('127.0.0.1', 5000, node), type: 'Endpoint', address: '127.0.0.1', port: 5000, node } as GraphNode,
+    X: { id: endpointId('10.0.0.1', 4318), type: 'Endpoint', address: '10.0.0.1', port: 4318 } as GraphNode,
+    Q: { id: processId(node, 9, 12), type: 'Process', node, pid: 9, start: 12, exe: '/usr/bin/python3', argv: ['python3', 'index.py'] } as GraphNode,
+    I2: { id: instanceId(node, 9, 12), type: 'Instance', node, rootPid: 9, start: 12, mode: 'local', function: 'g', addresses: ['10.0.0.9'] } as GraphNode,
+    D: { id: invocationId('d'), type: 'Invocation', callId: 'd', start: 180, function: 'g', source: 'shim' } as GraphNode,
+    uD: { id: unitId(node, 9, 12, 'd', 180), type: 'Unit', node, pid: 9, processStart: 12, callId: 'd', start: 180, function: 'g' } as GraphNode,
+    R: { id: processId(node, 3, 3), type: 'Process', node, pid: 3, start: 3, exe: '/usr/bin/node', argv: ['node', 'index.js'] } as GraphNode,
+    I3: { id: instanceId(node, 3, 3), type: 'Instance', node, rootPid: 3, start: 3, mode: 'local', function: 'h' } as GraphNode,
   };
   const alert: GraphNode = { id: alertId('egress', n.uB.id, n.attacker.id), type: 'Alert', rule: 'egress', severity: 'high', time: 230, summary: 'b sent data to 10.0.0.5:4711', subject: n.uB.id, object: n.attacker.id, function: 'f' };
   const e = (type: EdgeType, from: GraphNode, to: GraphNode, t: number, bytes = 1, attrs?: EdgeAttrs): GraphEdge => ({
@@ -41,6 +54,16 @@ function scenario() {
     e('PART_OF', n.uB, n.B, 200), e('WAS_INFORMED_BY', n.uB, n.P, 200), e('USED', n.uB, n.payload, 210, 40), e('USED', n.uB, n.config, 215),
     e('USED', n.uB, n.cards, 220, 19), e('USED', n.uB, n.cert, 225), e('WAS_GENERATED_BY', n.attacker, n.uB, 230, 19),
     e('CONCERNS', alert, n.uB, 230), e('CONCERNS', alert, n.attacker, 230),
+    // a made a directory and b listed it.
+    e('WAS_GENERATED_BY', n.plugins, n.uA, 115, 0), e('USED', n.uB, n.plugins, 205, 64),
+    // The relay: W started P, connects to L and writes each request there; a and b read theirs.
+    e('WAS_INFORMED_BY', n.P, n.W, 10), e('USED', n.W, n.L, 99, 0, { initiated: true }), { ...e('WAS_GENERATED_BY', n.L, n.W, 99, 600), lastTime: 199 },
+    e('USED', n.uA, n.L, 100, 300), e('USED', n.uB, n.L, 200, 300),
+    // d's answer went to its own loopback address, in its own namespace.
+    e('WAS_ASSOCIATED_WITH', n.Q, n.I2, 12), e('PART_OF', n.uD, n.D, 180), e('WAS_INFORMED_BY', n.uD, n.Q, 180), e('WAS_GENERATED_BY', n.L, n.uD, 185, 50),
+    // Telemetry: P and R are clients of X; what R sent went to X, not to P.
+    e('USED', n.P, n.X, 50, 100, { initiated: true }), e('WAS_GENERATED_BY', n.X, n.P, 50, 100),
+    e('WAS_ASSOCIATED_WITH', n.R, n.I3, 3), e('USED', n.R, n.X, 30, 100, { initiated: true }), e('WAS_GENERATED_BY', n.X, n.R, 30, 100),
   ];
   return { n, alert, nodes: [...Object.values(n), alert], edges };
 }
@@ -74,29 +97,44 @@ describe('attack view', () => {
     expect(view.edges.filter((e) => !shown.has(e.from) || !shown.has(e.to))).toEqual([]);
   });
 
-  it('folds start-up, the baseline and system files into context groups that say what they hold, each inside the shown node it is context of', () => {
+  it('folds start-up, the relay, the baseline, system files and directories into context groups that say what they hold, each inside the shown node it is context of', () => {
     const { n } = s;
     const byLabel = Object.fromEntries(view.context.map((x) => [x.label, { members: [...x.members].sort(), on: x.on }]));
     expect(byLabel).toEqual({
-      // The process the units ran in: first linked (at 100) to unit a.
-      'python3 start-up: 2 files, 1 instance, 1 process': { members: [n.P, n.I, n.os, n.handler].map((x) => x.id).sort(), on: n.uA.id },
+      // The process the units ran in (with its telemetry stream): first linked (at 100) to unit a.
+      'python3 start-up: 1 endpoint, 2 files, 1 instance, 1 process': { members: [n.P, n.I, n.os, n.handler, n.X].map((x) => x.id).sort(), on: n.uA.id },
+      // The watchdog and the loopback address it relays requests through.
+      'fwatchdog start-up: 1 endpoint, 1 process': { members: [n.W, n.L].map((x) => x.id).sort(), on: n.uA.id },
       'f baseline: 1 file': { members: [n.config.id], on: n.uB.id },
+      // The directory a made (the file it made stays a node).
+      'directories changed: 1 file': { members: [n.plugins.id], on: n.uA.id },
       'system and runtime files: 1 file': { members: [n.cert.id], on: n.uB.id },
     });
     // The units' links to that process are in folded, to open the group with.
     expect(view.folded.edges.filter((e) => e.to === n.P.id && e.type === 'WAS_INFORMED_BY').map((e) => e.from).sort()).toEqual([n.uA.id, n.uB.id].sort());
   });
 
-  it('never drops a node: each node of the full trace is shown or in exactly one context group, with its edges in folded', async () => {
+  it('leaves out only what no data path links to the alert: another namespace behind a shared loopback address, another client of a shared collector', async () => {
+    const { n } = s;
+    const full = await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS });
+    // The full trace follows every edge that respects time, so it reaches them through L and X.
+    const inFull = new Set(full.nodes.map((x) => x.id));
+    for (const x of [n.uD, n.D, n.Q, n.I2, n.R, n.I3]) expect(inFull.has(x.id)).toBe(true);
+    expect(view.pruned).toEqual([n.uD, n.D, n.Q, n.I2, n.R, n.I3].map((x) => x.id).sort());
+  });
+
+  it('never drops a node that a data path links to the alert: each is shown or in exactly one context group, with its edges in folded', async () => {
     const full = await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS });
     const shown = new Set(view.nodes.map((x) => x.id));
+    const pruned = new Set(view.pruned);
     for (const x of full.nodes) {
       const holders = view.context.filter((m) => m.members.includes(x.id)).length;
-      expect({ id: x.id, places: (shown.has(x.id) ? 1 : 0) + holders }).toEqual({ id: x.id, places: 1 });
+      expect({ id: x.id, places: (shown.has(x.id) ? 1 : 0) + holders + (pruned.has(x.id) ? 1 : 0) }).toEqual({ id: x.id, places: 1 });
     }
     const foldedIds = new Set(view.folded.nodes.map((x) => x.id));
-    expect(full.edges.filter((e) => foldedIds.has(e.from) || foldedIds.has(e.to)).map((e) => e.id).sort()).toEqual(view.folded.edges.map((e) => e.id).sort());
-    expect(full.edges.filter((e) => !foldedIds.has(e.from) && !foldedIds.has(e.to)).map((e) => e.id).sort()).toEqual(view.edges.map((e) => e.id).sort());
+    const linked = full.edges.filter((e) => !pruned.has(e.from) && !pruned.has(e.to));
+    expect(linked.filter((e) => foldedIds.has(e.from) || foldedIds.has(e.to)).map((e) => e.id).sort()).toEqual(view.folded.edges.map((e) => e.id).sort());
+    expect(linked.filter((e) => !foldedIds.has(e.from) && !foldedIds.has(e.to)).map((e) => e.id).sort()).toEqual(view.edges.map((e) => e.id).sort());
   });
 
   it('keeps the concurrent benign invocation out of both views', async () => {
@@ -126,13 +164,14 @@ describe('attack view', () => {
     expect(r.status).toBe(200);
     expect(JSON.stringify(await r.json())).toBe(JSON.stringify(view));
     const full = (await (await fetch(`${url}/api/v1/trace?from=${s.alert.id}&direction=backward&view=full`)).json()) as { nodes: unknown[] };
-    expect(full.nodes).toHaveLength(view.nodes.length + view.folded.nodes.length);
+    expect(full.nodes).toHaveLength(view.nodes.length + view.folded.nodes.length + view.pruned.length);
     const dot = await fetch(`${url}/api/v1/trace?from=${s.alert.id}&view=attack&format=dot`);
     expect(dot.status).toBe(400);
     expect(((await dot.json()) as { code: string }).code).toBe('FP_ERR_BAD_OPTION');
     const cli = await faasprov(['trace', s.alert.id, '--backward', '--view', 'attack', '--store', join(dir, 's.db')]);
     expect(cli.exitCode).toBe(0);
     expect(cli.stdout).toContain('  1. invocation a of f began');
-    expect(cli.stdout).toContain('    + [python3 start-up: 2 files, 1 instance, 1 process]');
+    expect(cli.stdout).toContain('    + [python3 start-up: 1 endpoint, 2 files, 1 instance, 1 process]');
+    expect(cli.stdout).toContain('6 with no data path to the start left out');
   });
 });

@@ -24,7 +24,7 @@ export function StoryView(props: { view: AttackView; selected?: string; onSelect
   const expand = (c: ContextGroup) => setOpen(new Set([...open, c.id]));
   return (
     <div className="story">
-      <p className="status" role="status">{graph.nodes.length} nodes, {graph.edges.length} edges in the attack view{open.size ? ` (${open.size} context groups opened)` : ''}</p>
+      <p className="status" role="status">{graph.nodes.length} nodes, {graph.edges.length} edges in the attack view{open.size ? ` (${open.size} context groups opened)` : ''}{props.view.pruned.length ? `; ${props.view.pruned.length} nodes with no data path to it left out (Full provenance shows them)` : ''}</p>
       <div className="story-row">
         <div className="story-graph" data-testid="story-graph">
           {/* Scaled to the panel (labels shrink with their boxes, so they still never overlap), never below 75 % (the panel scrolls). */}

@@ -19,6 +19,8 @@ export interface AttackView extends Graph {
   truncated: boolean;
   context: ContextGroup[];
   folded: Graph;
+  /** Nodes of the trace no data path links to the start: left out (Full provenance has them). */
+  pruned: string[];
   steps: string[];
 }
 

@@ -11,7 +11,7 @@ export function formatAttack(v: AttackView, title?: string): string {
   const lines: string[] = title ? [title, ''] : [];
   lines.push('steps:');
   v.steps.forEach((s, i) => lines.push(`${String(i + 1).padStart(3)}. ${s}`));
-  lines.push('', `shown: ${v.nodes.length} nodes (${v.folded.nodes.length} more folded into ${v.context.length} context groups; --view full shows them)`);
+  lines.push('', `shown: ${v.nodes.length} nodes (${v.folded.nodes.length} more folded into ${v.context.length} context groups; ${v.pruned.length} with no data path to the start left out; --view full shows them)`);
   for (const n of v.nodes) {
     lines.push(`  ${viewNodeLabel(n)}  ${n.id}`);
     for (const c of v.context.filter((x) => x.on === n.id)) lines.push(`    + ${viewNodeLabel(c)}  ${c.id}`);

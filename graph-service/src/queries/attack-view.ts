@@ -1,6 +1,7 @@
 import { hashId, isLoopback, isSystemPath, runtimePrefix, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import type { TraceResult } from './trace.js';
+import { dataPaths } from './data-paths.js';
 import { baselineKeys, entityKey } from './baseline.js';
 import { attackSteps } from './attack-steps.js';
 
@@ -14,34 +15,51 @@ export interface AttackView extends TraceResult {
   context: SummaryNode[];
   /** What the summaries hold: the folded nodes and every edge of the full trace that touches one. */
   folded: { nodes: GraphNode[]; edges: GraphEdge[] };
+  /** Nodes of the trace that no data path links to the start (data-paths.ts): not shown, not folded; the full view has them. */
+  pruned: string[];
   /** The chain in plain words, in causal (time) order. */
   steps: string[];
 }
 
 /** Node types never folded: they are the chain itself (activities of invocations, alerts, loss). */
-const ALWAYS_KEPT = new Set<GraphNode['type']>(['Alert', 'Invocation', 'Unit', 'GpuKernel', 'GpuBuffer', 'Gap', 'Pipe']);
+const ALWAYS_KEPT = new Set<GraphNode['type']>(['Alert', 'Invocation', 'Unit', 'GpuKernel', 'GpuBuffer', 'Gap']);
 
 const base = (p: string) => p.slice(p.lastIndexOf('/') + 1) || p;
+/** A stream between processes: a pipe or a socket address. */
+const isStream = (n: GraphNode) => n.type === 'Pipe' || n.type === 'Endpoint';
 
 /**
  * The attack view of a trace (documented in ARCHITECTURE.md, "Attack view"). Deterministic: the
- * same trace and store give the same view. Folds, and never drops:
- * 1. Kept always: the start node and what it concerns, invocations, units, GPU work, pipes, gaps,
- *    file versions written during capture (they carry data into the effect), and any process
- *    that generated a kept node.
+ * same trace and store give the same view.
+ * 0. Pruned: what no data path links to the start (data-paths.ts: a path through a socket goes
+ *    from one side to the other, and a loopback or wildcard address stays in its network
+ *    namespace). Listed in `pruned`; the full view still has it.
+ * Then it folds, and never drops:
+ * 1. Kept always: the start node and what it concerns, invocations, units, GPU work, gaps, file
+ *    versions written during capture (they carry data into the effect), and any process that
+ *    generated one of those.
  * 2. Start-up: a process that began before the first unit of the trace (the image units start
- *    from: interpreter, watchdog) folds into `EXE start-up`, with its instance.
+ *    from: interpreter, watchdog) folds into `EXE start-up`, with its instance, unless it made a
+ *    kept node other than a stream (a pipe, an endpoint) the start does not concern; so does a
+ *    stream that only such processes wrote (the watchdog's proxying to the handler, the handler's
+ *    output to the watchdog, its telemetry).
  * 3. Content found before capture (file version 0, endpoints) that only folded processes used
  *    joins their start-up; otherwise, what other invocations of the same function also used
  *    folds into `FUNCTION baseline`; system files read as found (under /usr, /lib, /etc…, an
  *    interpreter's library, shared objects, or the installation PREFIX of a process's
  *    PREFIX/bin/EXE) into `system and runtime files`; loopback
  *    peers that were only accepted (never connected to) into `loopback peers`.
+ * 4. Directories changed during capture (names added or removed) fold into `directories changed`:
+ *    the files made in them stay, each a node.
  * Everything else stays. Every folded node is listed in one `context` group and in `folded` (with
  * every edge that touches it); `nodes` and `edges` are the shown graph only, and a group hangs from
  * the shown node it is context of (see owners()), so the view's nodes are what carries the chain.
  */
-export async function attackView(store: GraphStore, full: TraceResult, scope: TenantScope): Promise<AttackView> {
+export async function attackView(store: GraphStore, traced: TraceResult, scope: TenantScope): Promise<AttackView> {
+  // Rule 0: only what a data path links to the start.
+  const reach = dataPaths(traced);
+  const pruned = traced.nodes.filter((n) => !reach.has(n.id)).map((n) => n.id).sort();
+  const full: TraceResult = { ...traced, ends: traced.ends.filter((id) => reach.has(id)), nodes: traced.nodes.filter((n) => reach.has(n.id)), edges: traced.edges.filter((e) => reach.has(e.from) && reach.has(e.to)) };
   const byId = new Map(full.nodes.map((n) => [n.id, n]));
   const out = new Map<string, GraphEdge[]>();
   const into = new Map<string, GraphEdge[]>();
@@ -52,15 +70,19 @@ export async function attackView(store: GraphStore, full: TraceResult, scope: Te
   const pinned = new Set([full.start, ...(out.get(full.start) ?? []).filter((e) => e.type === 'CONCERNS').map((e) => e.to)]);
   const unitStarts = full.nodes.filter((n) => n.type === 'Unit').map((n) => n.start);
   const firstUnit = unitStarts.length > 0 ? Math.min(...unitStarts) : undefined;
+  const writers = (id: string) => (out.get(id) ?? []).filter((e) => e.type === 'WAS_GENERATED_BY').map((e) => e.to);
 
   const group = new Map<string, string>(); // node id → group key
   const keep = (n: GraphNode) =>
-    pinned.has(n.id) || ALWAYS_KEPT.has(n.type) || (n.type === 'File' && n.version > 0) || (n.type === 'Endpoint' && (into.get(n.id) ?? []).some((e) => e.type === 'WAS_GENERATED_BY'));
-  // Rule 2: processes that are start-up context, unless they made something kept.
+    pinned.has(n.id) || ALWAYS_KEPT.has(n.type) || (n.type === 'File' && n.version > 0 && n.fileType !== 'directory') || (n.type === 'Endpoint' && writers(n.id).length > 0);
+  // Rule 2: processes that are start-up context, unless they made something kept (a relay in their namespace does not count).
   const sorted = [...full.nodes].sort((a, b) => a.id.localeCompare(b.id));
   for (const n of sorted) {
     if (n.type !== 'Process' || pinned.has(n.id) || firstUnit === undefined || n.start >= firstUnit) continue;
-    const made = (into.get(n.id) ?? []).some((e) => (e.type === 'WAS_GENERATED_BY' || e.type === 'WAS_INVALIDATED_BY') && keep(byId.get(e.from)!));
+    const made = (into.get(n.id) ?? []).some((e) => {
+      const m = byId.get(e.from)!;
+      return (e.type === 'WAS_GENERATED_BY' || e.type === 'WAS_INVALIDATED_BY') && keep(m) && (pinned.has(m.id) || !isStream(m));
+    });
     if (!made) group.set(n.id, `start-up\0${base(n.exe)}`);
   }
   for (const n of sorted) {
@@ -68,13 +90,18 @@ export async function attackView(store: GraphStore, full: TraceResult, scope: Te
     const by = (into.get(n.id) ?? []).map((e) => group.get(e.from)).find((g) => g !== undefined);
     if (by) group.set(n.id, by);
   }
+  for (const n of sorted) {
+    if (pinned.has(n.id) || !isStream(n)) continue;
+    const by = writers(n.id).map((w) => group.get(w));
+    if (by.length > 0 && by.every((g) => g !== undefined)) group.set(n.id, [...by].sort()[0]!);
+  }
   // Rule 3: content found before capture.
   const runtimes = [...new Set(full.nodes.flatMap((n) => (n.type === 'Process' ? [runtimePrefix(n.exe)] : []).filter((r): r is string => r !== undefined)))].sort();
   const functions = [...new Set(full.nodes.flatMap((n) => (n.type === 'Unit' && n.function ? [n.function] : [])))].sort();
   const callIds = new Set(full.nodes.flatMap((n) => (n.type === 'Unit' || n.type === 'Invocation' ? [n.callId] : [])));
   const baseline = await baselineKeys(store, functions, callIds, scope);
   for (const n of sorted) {
-    if (keep(n) || group.has(n.id) || (n.type !== 'File' && n.type !== 'Endpoint')) continue;
+    if (keep(n) || group.has(n.id) || (n.type !== 'File' && n.type !== 'Endpoint') || (n.type === 'File' && n.version > 0)) continue;
     const users = (into.get(n.id) ?? []).filter((e) => e.type === 'USED');
     // A version another write extended carried data into the effect.
     if (users.length === 0 || (into.get(n.id) ?? []).some((e) => e.type === 'WAS_DERIVED_FROM')) continue;
@@ -93,10 +120,12 @@ export async function attackView(store: GraphStore, full: TraceResult, scope: Te
     else if (n.type === 'File' && isSystemPath(n.path, runtimes)) group.set(n.id, 'system\0');
     else if (n.type === 'Endpoint' && isLoopback(n.address) && users.every((e) => !e.attrs?.initiated)) group.set(n.id, 'peers\0');
   }
-  return fold(full, byId, group);
+  // Rule 4: directories changed during capture.
+  for (const n of sorted) if (!pinned.has(n.id) && !group.has(n.id) && n.type === 'File' && n.version > 0 && n.fileType === 'directory') group.set(n.id, 'directories\0');
+  return fold(full, byId, group, pruned);
 }
 
-function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string, string>): AttackView {
+function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string, string>, pruned: string[]): AttackView {
   const members = new Map<string, string[]>();
   for (const [id, g] of group) members.set(g, [...(members.get(g) ?? []), id]);
   const keys = [...members.keys()].sort();
@@ -111,7 +140,7 @@ function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([t, c]) => `${c} ${plural(t, c)}`)
       .join(', ');
-    const title = kind === 'start-up' ? `${name} start-up` : kind === 'baseline' ? `${name} baseline` : kind === 'system' ? 'system and runtime files' : 'loopback peers';
+    const title = TITLES[kind](name);
     return { id: summaryId(g), type: 'Summary', kind, label: `${title}: ${what}`, members: ids, holds, on: on.get(g) ?? full.start };
   });
   const holder = new Map<string, string>();
@@ -129,9 +158,18 @@ function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string
     edges,
     context,
     folded: { nodes: full.nodes.filter((n) => group.has(n.id)), edges: full.edges.filter((e) => group.has(e.from) || group.has(e.to)) },
+    pruned,
     steps: attackSteps(kept, edges),
   };
 }
+
+const TITLES: Record<SummaryNode['kind'], (name: string) => string> = {
+  'start-up': (name) => `${name} start-up`,
+  baseline: (name) => `${name} baseline`,
+  system: () => 'system and runtime files',
+  peers: () => 'loopback peers',
+  directories: () => 'directories changed',
+};
 
 /**
  * The shown node each group hangs from: of the edges between a member and a shown node, the
