@@ -15,6 +15,29 @@ export interface ExpandStep {
   neighbor: string;
 }
 
+/** A whole trace, asked of a store that can walk it where the data is (graph-service's trace.ts). */
+export interface WalkRequest {
+  start: string;
+  direction: Direction;
+  maxDepth: number;
+  maxNodes: number;
+  /** The time window (µs): edges outside it are not followed. */
+  since: number;
+  until: number;
+  /** The tenants whose nodes are expanded (model/tenancy.ts); absent: every tenant. */
+  tenants?: readonly string[];
+}
+
+/** What a walk reached, before trace.ts redacts boundary nodes and finds where the trace ends. */
+export interface WalkResult {
+  /** Every node reached, the start among them; full: the asker may see and expand it (else a boundary). */
+  nodes: { node: GraphNode; full: boolean }[];
+  /** Every edge followed, along its direction or across it (PART_OF into an invocation's other side). */
+  steps: { edge: GraphEdge; across: boolean }[];
+  /** Stopped by maxNodes, or by maxDepth with nodes still to expand. */
+  truncated: boolean;
+}
+
 export interface ApplyResult {
   /** false when (agent, seq) was stored before: the batch changed nothing. */
   applied: boolean;
@@ -104,6 +127,12 @@ export interface GraphStore {
    * lastTime >= bound.
    */
   expand(frontier: readonly FrontierEntry[], direction: Direction): Promise<ExpandStep[]>;
+  /**
+   * Optional: the whole trace in one request (or a bounded number), for a store where each
+   * expand is a round trip. Must answer exactly what trace.ts's walk over expand answers;
+   * undefined when the start node does not exist.
+   */
+  walk?(req: WalkRequest): Promise<WalkResult | undefined>;
   /** Nodes with these ids and the edges between them. */
   subgraph(ids: readonly string[]): Promise<SerializedGraph>;
   /** Every node and edge (small stores, exports). */

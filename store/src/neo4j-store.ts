@@ -2,7 +2,9 @@ import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
 import { EDGE_TYPES, EdgeAttrs, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
 import type { AlertQuery, RemoteRead, RemoteReadQuery } from './graph-store.js';
 import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
+import type { WalkRequest, WalkResult } from './graph-store.js';
 import { StoreErrors } from './errors.js';
+import { DEPTHS_PER_QUERY, EDGE_CORE, walkQuery } from './neo4j-trace.js';
 
 /** One operator of a Cypher plan (EXPLAIN), without the planner's estimates. */
 export interface CypherPlanStep {
@@ -290,6 +292,49 @@ export class Neo4jGraphStore implements GraphStore {
       neighbor: rec.get('neighbor') as string,
       edge: toEdge(rec.get('type') as string, rec.get('src') as string, rec.get('dst') as string, rec.get('r') as Record<string, unknown>),
     }));
+  }
+
+  /** A whole trace in one read transaction: one query per DEPTHS_PER_QUERY depths (neo4j-trace.ts). */
+  async walk(req: WalkRequest): Promise<WalkResult | undefined> {
+    const base = {
+      since: neo4j.int(req.since),
+      until: neo4j.int(req.until),
+      maxNodes: neo4j.int(req.maxNodes),
+      all: req.tenants === undefined,
+      tenants: [...(req.tenants ?? [])],
+      shared: [...SHARED_TYPES],
+      derived: [...DERIVED],
+      edgeCore: EDGE_CORE,
+    };
+    return this.read(async (tx) => {
+      const nodes = new Map<string, { node: GraphNode; full: boolean }>();
+      const bounds = new Map<string, number>();
+      const steps = new Map<string, { edge: GraphEdge; across: boolean }>();
+      let front = new Set<string>();
+      let truncated = false;
+      for (let done = 0, first = true; first || (front.size > 0 && !truncated && done < req.maxDepth); first = false) {
+        const depths = Math.min(DEPTHS_PER_QUERY, req.maxDepth - done);
+        const params = first
+          ? { ...base, start: req.start, bound: neo4j.int(req.direction === 'backward' ? req.until : req.since) }
+          : { ...base, best: [...bounds].map(([id, b]) => ({ id, b: neo4j.int(b), f: front.has(id) })) };
+        const rec = (await tx.run(walkQuery(req.direction, depths, first), params)).records[0];
+        if (!rec) return undefined;
+        for (const [id, bound, full, pairs] of rec.get('nodes') as [string, number, boolean, [string, unknown][] | null][]) {
+          bounds.set(id, bound);
+          if (pairs) nodes.set(id, { node: toNode(Object.fromEntries(pairs)), full });
+        }
+        for (const [type, from, to, across, id, firstTime, lastTime, count, bytes, pairs] of rec.get('edges') as [string, string, string, boolean, string, number, number, number, number, [string, unknown][]][]) {
+          const edge = toEdge(type, from, to, { ...Object.fromEntries(pairs), id, firstTime, lastTime, count, bytes });
+          steps.set(`${across ? 'x' : 'a'}${id}`, { edge, across });
+        }
+        front = new Set((rec.get('front') as [string, number][]).map(([id]) => id));
+        truncated = rec.get('trunc') as boolean;
+        done += depths;
+      }
+      // Stopped by the depth limit with nodes still to expand.
+      if (front.size > 0) truncated = true;
+      return { nodes: [...nodes.values()], steps: [...steps.values()], truncated };
+    });
   }
 
   async searchNodes(q: NodeQuery): Promise<GraphNode[]> {

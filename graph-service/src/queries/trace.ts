@@ -1,8 +1,8 @@
-import { redact, visibility, type GraphEdge, type GraphNode, type SerializedGraph, type TenantScope } from '@faasprov/model';
-import type { Direction, GraphStore } from '@faasprov/store';
+import { redact, type SerializedGraph, type TenantScope } from '@faasprov/model';
+import type { Direction, GraphStore, WalkRequest } from '@faasprov/store';
 import { GraphErrors } from '../errors.js';
 import { requireScope } from './scope.js';
-import { invocationSteps } from './invocation-steps.js';
+import { walkByExpand } from './walk.js';
 
 export interface TraceOptions {
   direction: Direction;
@@ -32,7 +32,8 @@ const NO_BOUND_BACKWARD = Number.MAX_SAFE_INTEGER;
  * Time-respecting trace. Backward (root cause): an edge is followed only if it began before
  * the effect it would explain; forward (impact): only if it ended after the cause. A node
  * reached again with a better bound is expanded again. Traces enter invocations from both sides
- * (invocation-steps.ts), so WAS_INFORMED_BY between invocations is followed both ways.
+ * (invocation-steps.ts), so WAS_INFORMED_BY between invocations is followed both ways. The walk
+ * is walk.ts's over expand, or the store's own when it has one (Neo4j: one query, not one per depth).
  */
 export async function trace(store: GraphStore, start: string, options: TraceOptions): Promise<TraceResult> {
   const o = { ...DEFAULTS, ...options };
@@ -46,71 +47,32 @@ export async function trace(store: GraphStore, start: string, options: TraceOpti
     throw GraphErrors.FP_ERR_BAD_OPTION('trace', `since and until must be times in µs with since <= until (since ${o.since}, until ${o.until})`);
   }
   const scope = requireScope(o.scope, 'trace');
-  const [root] = await store.getNodes([start]);
-  // Another tenant's node does not exist for this asker.
-  if (!root || visibility(root, scope) !== 'full') throw GraphErrors.FP_ERR_UNKNOWN_NODE(start);
-  const seen = new Map<string, GraphNode>([[root.id, root]]);
-  const boundary = new Set<string>();
   const backward = o.direction === 'backward';
-  const best = new Map<string, number>([[start, backward ? until : since]]);
-  const edges = new Map<string, GraphEdge>();
-  // Edges followed with their direction, and PART_OF edges followed against it (an edge can be both).
-  const along = new Set<string>();
-  const crossed = new Set<string>();
-  let frontier = [{ id: start, bound: best.get(start)! }];
-  let truncated = false;
-  let depth = 0;
-  for (; frontier.length > 0 && depth < o.maxDepth; depth++) {
-    const bounds = new Map(frontier.map((f) => [f.id, f.bound]));
-    const next = new Map<string, number>();
-    const steps = [...(await store.expand(frontier, o.direction)), ...(await invocationSteps(store, frontier, seen, o.direction))];
-    for (const s of steps) {
-      const across = 'across' in s;
-      // Outside the window: it could not have carried an effect the question is about.
-      if (!across && (s.edge.lastTime < since || s.edge.firstTime > until)) continue;
-      const via = bounds.get(s.via)!;
-      const bound = across ? via : backward ? Math.min(via, s.edge.lastTime) : Math.max(via, s.edge.firstTime);
-      const old = best.get(s.neighbor);
-      // Full: keep the nodes found so far (fan-in or fan-out of thousands still shows them).
-      if (old === undefined && best.size >= o.maxNodes) {
-        truncated = true;
-        continue;
-      }
-      edges.set(s.edge.id, s.edge);
-      (across ? crossed : along).add(s.edge.id);
-      if (old === undefined || (backward ? bound > old : bound < old)) {
-        best.set(s.neighbor, bound);
-        next.set(s.neighbor, bound);
-      }
-    }
-    const fresh = [...next.keys()].filter((id) => !seen.has(id));
-    for (const n of await store.getNodes(fresh)) {
-      seen.set(n.id, n);
-      if (visibility(n, scope) === 'boundary') boundary.add(n.id);
-    }
-    if (truncated) break;
-    frontier = [...next].filter(([id]) => !boundary.has(id)).map(([id, bound]) => ({ id, bound }));
-  }
-  // Stopped by the depth limit with nodes still to expand: say so.
-  if (depth >= o.maxDepth && frontier.length > 0) truncated = true;
-  const nodes: GraphNode[] = [...best.keys()].flatMap((id) => {
-    const n = seen.get(id);
-    if (!n) return [];
-    return boundary.has(id) ? [redact(n)] : [n];
-  });
+  const req: WalkRequest = {
+    start,
+    direction: o.direction,
+    maxDepth: o.maxDepth,
+    maxNodes: o.maxNodes,
+    since,
+    until,
+    ...(scope.all ? {} : { tenants: [...scope.tenants] }),
+  };
+  const walked = store.walk ? await store.walk(req) : await walkByExpand(store, req, scope);
+  // Another tenant's node does not exist for this asker.
+  if (!walked || !walked.nodes.some((n) => n.node.id === start && n.full)) throw GraphErrors.FP_ERR_UNKNOWN_NODE(start);
+  const nodes = walked.nodes.map((n) => (n.full ? n.node : redact(n.node)));
   const ids = new Set(nodes.map((n) => n.id));
-  const kept = [...edges.values()].filter((e) => ids.has(e.from) && ids.has(e.to));
+  // Edges to nodes the limit left out are not shown.
+  const kept = walked.steps.filter((s) => ids.has(s.edge.from) && ids.has(s.edge.to));
   // Backward, an edge leads on from its `from`; forward, from its `to`.
   // Against its direction, the other end leads on.
-  const leadsOn = new Set(
-    kept.flatMap((e) => [...(along.has(e.id) ? [backward ? e.from : e.to] : []), ...(crossed.has(e.id) ? [backward ? e.to : e.from] : [])]),
-  );
+  const leadsOn = new Set(kept.map((s) => (s.across === backward ? s.edge.to : s.edge.from)));
   return {
     start,
     direction: o.direction,
-    truncated,
+    truncated: walked.truncated,
     ends: nodes.filter((n) => !leadsOn.has(n.id)).map((n) => n.id),
     nodes,
-    edges: kept,
+    edges: [...new Map(kept.map((s) => [s.edge.id, s.edge])).values()],
   };
 }
