@@ -56,7 +56,7 @@ export class RuleEngine {
     };
     const findings: Finding[] = [];
     /** Who wrote what the batch's units read: built on first need, one store round trip. */
-    let writers: ((entity: string, t: number) => GraphNode[]) | undefined;
+    let writers: ((entity: string, t: number) => Write[]) | undefined;
     const hit = (rule: Rule, time: number, summary: string, subject: GraphNode, object?: GraphNode) =>
       findings.push({ rule, time, summary, subject, object, function: functionOf(subject) });
     for (const rule of this.rules) {
@@ -95,25 +95,34 @@ export class RuleEngine {
           }
           break;
         case 'cross-invocation':
+          for (const e of batch.edges) {
+            if (e.type !== 'USED') continue;
+            const reader = nodes.get(e.from);
+            const entity = nodes.get(e.to);
+            if (reader?.type !== 'Unit' || entity?.type !== 'File') continue;
+            writers ??= await writerIndex(store, batch, nodes);
+            for (const w of writers(entity.id, e.lastTime).map((x) => x.node)) {
+              if (w.type !== 'Unit' || w.callId === reader.callId) continue;
+              if (w.instance === undefined || w.instance !== reader.instance) continue;
+              hit(rule, e.firstTime, `${label(reader)} read ${label(entity)} written by ${label(w)}`, reader, entity);
+              break;
+            }
+          }
+          break;
         case 'gpu-cross':
           for (const e of batch.edges) {
             if (e.type !== 'USED') continue;
             const reader = nodes.get(e.from);
             const entity = nodes.get(e.to);
-            if (reader?.type !== 'Unit' || !entity) continue;
-            const gpu = entity.type === 'GpuBuffer';
-            if ((rule.kind === 'gpu-cross') !== gpu || (!gpu && entity.type !== 'File')) continue;
-            if (gpu && e.attrs?.crossTenant) {
-              hit(rule, e.firstTime, `${label(reader)} read a GPU buffer of tenant ${(entity as { tenant?: string }).tenant ?? '?'}`, reader, entity);
+            if (reader?.type !== 'Unit' || entity?.type !== 'GpuBuffer') continue;
+            const read = `${e.attrs?.rc !== undefined ? `tried to read (CUDA error ${e.attrs.rc})` : 'read'} GPU buffer ${entity.ptr}`;
+            if (e.attrs?.crossTenant) {
+              hit(rule, e.firstTime, `${label(reader)} ${read} of tenant ${entity.tenant ?? '?'}`, reader, entity);
               continue;
             }
             writers ??= await writerIndex(store, batch, nodes);
-            for (const w of writers(entity.id, e.lastTime)) {
-              if (w.type !== 'Unit' || w.callId === reader.callId) continue;
-              if (!gpu && (w.instance === undefined || w.instance !== reader.instance)) continue;
-              hit(rule, e.firstTime, `${label(reader)} read ${gpu ? 'a GPU buffer' : label(entity)} written by ${label(w)}`, reader, entity);
-              break;
-            }
+            const w = gpuLeftBy(writers(entity.id, e.lastTime), reader, e);
+            if (w) hit(rule, e.firstTime, `${label(reader)} ${read} written by ${label(w)}`, reader, entity);
           }
           break;
         case 'cross-invocation-code':
@@ -124,7 +133,7 @@ export class RuleEngine {
             if (reader?.type !== 'Unit' || entity?.type !== 'File' || !isCodePath(entity.path)) continue;
             writers ??= await writerIndex(store, batch, nodes);
             // Any other invocation, of any instance or function (a shared volume carries code too).
-            const w = writers(entity.id, e.lastTime).find((x) => x.type === 'Unit' && x.callId !== reader.callId);
+            const w = writers(entity.id, e.lastTime).map((x) => x.node).find((x) => x.type === 'Unit' && x.callId !== reader.callId);
             if (w) hit(rule, e.firstTime, `${label(reader)} loaded code ${label(entity)} written by ${label(w)}`, reader, entity);
           }
           break;
@@ -163,28 +172,55 @@ export class RuleEngine {
   }
 }
 
+/** One writer of an entity: the WAS_GENERATED_BY edge's times and bytes (collapsed repeats). */
+interface Write {
+  node: GraphNode;
+  first: number;
+  last: number;
+  bytes: number;
+}
+
+/**
+ * The other invocation whose data a GPU read may return, or none. Copies carry no offsets, so a
+ * buffer is one place: the read returns another invocation's data unless the reader wrote the buffer
+ * after every other writer's last possible write before the read, and at least as many bytes as it
+ * reads (a read-back longer than the upload reaches past it: an over-read).
+ */
+function gpuLeftBy(writes: Write[], reader: Extract<GraphNode, { type: 'Unit' }>, read: GraphEdge): GraphNode | undefined {
+  const t = read.lastTime;
+  const others = writes.filter((w) => w.node.type === 'Unit' && w.node.callId !== reader.callId);
+  if (others.length === 0) return undefined;
+  // Repeats collapse into one edge: a write is known at first and last; between them, possibly at any time.
+  const latestOther = others.reduce((a, w) => (Math.min(w.last, t) > Math.min(a.last, t) ? w : a));
+  const own = writes.filter((w) => w.node.type === 'Unit' && w.node.callId === reader.callId);
+  const ownLatest = Math.max(-1, ...own.map((w) => (w.last <= t ? w.last : w.first)));
+  const ownBytes = own.reduce((n, w) => n + w.bytes, 0);
+  if (ownLatest > Math.min(latestOther.last, t) && read.bytes <= ownBytes) return undefined;
+  return latestOther.node;
+}
+
 /**
  * Who wrote each entity a unit of the batch reads (files, GPU buffers), and when: WAS_GENERATED_BY
  * edges in the batch and in the store, fetched for all of them at once.
  */
-async function writerIndex(store: GraphStore, batch: Batch, nodes: Map<string, GraphNode>): Promise<(entity: string, t: number) => GraphNode[]> {
+async function writerIndex(store: GraphStore, batch: Batch, nodes: Map<string, GraphNode>): Promise<(entity: string, t: number) => Write[]> {
   const bound = new Map<string, number>();
   for (const e of batch.edges) {
     if (e.type !== 'USED' || nodes.get(e.from)?.type !== 'Unit') continue;
     const to = nodes.get(e.to)?.type;
     if (to === 'File' || to === 'GpuBuffer') bound.set(e.to, Math.max(bound.get(e.to) ?? 0, e.lastTime));
   }
-  const writes = new Map<string, { writer: string; time: number }[]>();
-  const add = (entity: string, writer: string, time: number) => writes.set(entity, [...(writes.get(entity) ?? []), { writer, time }]);
-  for (const e of batch.edges) if (e.type === 'WAS_GENERATED_BY' && bound.has(e.from)) add(e.from, e.to, e.firstTime);
+  const writes = new Map<string, { writer: string; first: number; last: number; bytes: number }[]>();
+  const add = (entity: string, writer: string, e: GraphEdge) => writes.set(entity, [...(writes.get(entity) ?? []), { writer, first: e.firstTime, last: e.lastTime, bytes: e.bytes }]);
+  for (const e of batch.edges) if (e.type === 'WAS_GENERATED_BY' && bound.has(e.from)) add(e.from, e.to, e);
   const frontier = [...bound].map(([id, t]) => ({ id, bound: t }));
   for (const st of frontier.length > 0 ? await store.expand(frontier, 'backward') : []) {
-    if (st.edge.type === 'WAS_GENERATED_BY') add(st.via, st.neighbor, st.edge.firstTime);
+    if (st.edge.type === 'WAS_GENERATED_BY') add(st.via, st.neighbor, st.edge);
   }
   const ids = new Set([...writes.values()].flat().map((w) => w.writer));
   const found = new Map([...ids].filter((id) => nodes.has(id)).map((id) => [id, nodes.get(id)!]));
   for (const n of await store.getNodes([...ids].filter((id) => !found.has(id)))) found.set(n.id, n);
-  return (entity, t) => (writes.get(entity) ?? []).filter((w) => w.time <= t && found.has(w.writer)).map((w) => found.get(w.writer)!);
+  return (entity, t) => (writes.get(entity) ?? []).filter((w) => w.first <= t && found.has(w.writer)).map((w) => ({ node: found.get(w.writer)!, first: w.first, last: w.last, bytes: w.bytes }));
 }
 
 function addAlerts(batch: Batch, findings: Finding[]): number {

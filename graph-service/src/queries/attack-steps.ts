@@ -34,8 +34,25 @@ function what(n: GraphNode): string {
 }
 
 const bytes = (e: GraphEdge) => (e.bytes > 0 ? ` (${e.bytes} bytes)` : '');
+/** A CUDA call that returned an error (no GPU, for one) was attempted, not done: said so. */
+const failed = (e: GraphEdge) => (e.attrs?.rc !== undefined ? ` (the call failed: CUDA error ${e.attrs.rc})` : '');
+
+/** Device memory in words: allocations, copies in and out (with their size), frees. */
+function gpuSentence(e: GraphEdge, from: GraphNode, to: GraphNode): string | undefined {
+  // A kernel's arguments are opaque: it is linked to every live buffer of its device.
+  if (e.type === 'USED' && from.type === 'GpuKernel') return `${who(from)} may have read ${what(to)}`;
+  if (e.type === 'WAS_GENERATED_BY' && to.type === 'GpuKernel') return `${who(to)} may have written ${what(from)}`;
+  if (e.type === 'USED' && to.type === 'GpuBuffer') return `${who(from)} copied ${e.bytes} bytes out of ${what(to)}${failed(e)}`;
+  if (e.type === 'WAS_GENERATED_BY' && from.type === 'GpuBuffer') {
+    const made = e.attrs?.copyKind !== undefined ? `copied ${e.bytes} bytes into ${what(from)}` : `allocated ${what(from)}${from.size !== undefined ? ` (${from.size} bytes)` : ''}`;
+    return `${who(to)} ${made}${failed(e)}`;
+  }
+  if (e.type === 'WAS_INVALIDATED_BY' && from.type === 'GpuBuffer') return `${who(to)} freed ${what(from)}${failed(e)}`;
+  return undefined;
+}
 
 function sentence(e: GraphEdge, from: GraphNode, to: GraphNode): string | undefined {
+  if (from.type === 'GpuBuffer' || to.type === 'GpuBuffer') return gpuSentence(e, from, to);
   switch (e.type) {
     case 'USED':
       if (to.type === 'Endpoint') return e.attrs?.initiated ? `${who(from)} connected to ${addr(to)}` : `${who(from)} received data from ${addr(to)}${bytes(e)}`;
