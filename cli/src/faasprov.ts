@@ -13,7 +13,7 @@ import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
 import { doctorCommand } from './commands/doctor.js';
 import { demoCommand } from './commands/demo.js';
-import { functionsDownCommand, functionsUpCommand } from './commands/functions.js';
+import { functionsBuildCommand, functionsDownCommand, functionsUpCommand } from './commands/functions.js';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -141,6 +141,12 @@ functions
   .option('--ready-timeout <s>', 'seconds an instance may take to listen', int('--ready-timeout', 1, 3600), 60)
   .option('--grace <s>', 'seconds between SIGTERM and SIGKILL when stopping an instance', int('--grace', 0, 600), 5)
   .action(async (o) => functionsUpCommand(o));
+functions
+  .command('build')
+  .description("what up does before it starts anything: faas-cli build --shrinkwrap and each function's dependencies; prints each function's CUDA libraries as JSON (for the agent's --gpu-lib)")
+  .option('-f, --file <stack.yaml>', 'the faas-cli stack file', 'stack.yaml')
+  .option('--faas-cli <path>', 'the faas-cli binary (default: .tools/bin, then PATH)')
+  .action(async (o) => functionsBuildCommand(o));
 functions
   .command('down')
   .description('stop what functions up started for this stack (also after a killed up): instances, namespaces, bridge')

@@ -1,7 +1,10 @@
 import { dirname, resolve } from 'node:path';
 import { fail } from '../output.js';
 import { functionsDown } from '../functions/down.js';
-import { stateFileFor } from '../functions/state.js';
+import { prepareStack } from '../functions/build.js';
+import { loadStack } from '../functions/stack.js';
+import { alive, readState, stateFileFor } from '../functions/state.js';
+import { FunctionsErrors } from '../errors.js';
 import { functionsUp, type UpOptions } from '../functions/up.js';
 
 /** functionsUp's options as the command line gives them: times in seconds, logging to stderr. */
@@ -42,4 +45,21 @@ export async function functionsDownCommand(o: { file: string; grace: number }): 
   const r = await functionsDown(stateFile, o.grace * 1000, log);
   if (!r.found) log(`nothing is up for ${file}`);
   else log(`stopped ${r.instances} instance(s) of ${file}`);
+}
+
+/**
+ * faasprov functions build: faas-cli build --shrinkwrap and every function's dependencies, as up
+ * does first; prints each function's CUDA libraries (to give an agent started before the stack).
+ */
+export async function functionsBuildCommand(o: { file: string; faasCli?: string }): Promise<void> {
+  try {
+    const stack = loadStack(o.file);
+    // A running stack serves from build/NAME, which faas-cli build rewrites.
+    const running = readState(stateFileFor(stack.dir));
+    if (running && alive(running.pid, running.start)) throw FunctionsErrors.FP_ERR_FUNCTIONS_RUNNING(stateFileFor(stack.dir), String(running.pid));
+    const prepared = await prepareStack(stack, { build: true, faasCli: o.faasCli, log });
+    process.stdout.write(`${JSON.stringify({ functions: prepared.map((p) => ({ name: p.f.name, build: p.dir, gpuLibraries: p.gpuLibraries })) })}\n`);
+  } catch (err) {
+    fail(err);
+  }
 }

@@ -6,9 +6,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { FunctionsErrors } from '../errors.js';
-import { installDependencies } from './deps.js';
+import { prepareStack } from './build.js';
 import { cleanUp } from './down.js';
 import { Gateway } from './gateway.js';
 import { instanceEnv, OTLP_RELAY_PORT, SECRETS_MOUNT, startWatchdog, waitReady, WATCHDOG_PORT } from './instances.js';
@@ -75,21 +74,7 @@ export async function functionsUp(o: UpOptions): Promise<RunningStack> {
     removeState(stateFile);
   }
 
-  if (o.build) {
-    const faasCli = findTool('faas-cli', o.faasCli);
-    o.log(`faas-cli build --shrinkwrap -f ${stack.file}`);
-    const r = await execa(faasCli, ['build', '--shrinkwrap', '-f', stack.file], { cwd: stack.dir, reject: false, all: true });
-    if (r.exitCode !== 0) throw FunctionsErrors.FP_ERR_FUNCTION_BUILD(stack.functions.map((f) => f.name).join(','), `faas-cli build --shrinkwrap failed:\n${String(r.all ?? '').trim().split('\n').slice(-10).join('\n')}`);
-  }
-  const prepared = [];
-  for (const f of stack.functions) {
-    const dir = join(stack.dir, 'build', f.name);
-    if (!existsSync(join(dir, 'Dockerfile'))) throw FunctionsErrors.FP_ERR_FUNCTION_BUILD(f.name, `${dir} is not a shrinkwrapped build folder (run faas-cli build --shrinkwrap, or drop --no-build)`);
-    const pathFirst = await installDependencies(f.name, dir, join(stack.dir, '.faasprov', 'deps'), o.log);
-    // Checked before anything is created: a bad Dockerfile changes nothing.
-    instanceEnv({ name: f.name, namespace: f.namespace, index: 0, buildDir: dir, tmpDir: '/nonexistent', pathFirst, stackEnv: f.environment, hostAddress: '0.0.0.0' });
-    prepared.push({ f, dir, pathFirst });
-  }
+  const prepared = await prepareStack(stack, o);
 
   const state: FunctionsState = { version: 1, stack: stack.file, pid: process.pid, start: processStart(process.pid) ?? 0, instances: [] };
   writeState(stateFile, state);
