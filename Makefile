@@ -14,7 +14,7 @@ ifneq ($(wildcard $(NODE_BIN)/../include/node/node.h),)
 export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
 endif
 
-.PHONY: all deps system-deps bpftrace-deps node-deps py-deps openfaas-tools template-deps build test demo bench clean neo4j nats services-stop
+.PHONY: all deps system-deps bpftrace-deps node-deps py-deps openfaas-tools template-deps build test shop-deps demo-intro demo bench clean neo4j nats services-stop
 
 all: build
 
@@ -87,7 +87,15 @@ build: node-deps
 test: deps build
 	npm test
 
-demo: deps build
+# The install step of make demo ends with the shop's own build and its functions' dependencies.
+shop-deps: deps build
+	./scripts/demo.sh --install
+
+demo-intro:
+	@echo "[demo] install step (idempotent; minutes the first time): bpftrace, Node, npm and pip packages, of-watchdog and faas-cli, the build, the shop's dependencies"
+
+demo: demo-intro shop-deps
+	@echo "[demo] install step done; the alert and its story follow within two minutes"
 	./scripts/demo.sh $(DEMO_ARGS)
 
 bench: deps build

@@ -1,17 +1,21 @@
 /**
  * Issue 20: the example shop (examples/shop) on the real templates, of-watchdog and agent; benign
- * traffic raises no alert; attack (a), run by `faasprov demo --attack a`, raises an alert that
- * leads, with the attack view, to every node and edge of its ground truth (root).
+ * traffic raises no alert; attacks (a) and (d), run by `faasprov demo --attack a|d`, each raise an
+ * alert that leads, with the attack view, to every node and edge of its ground truth (root).
+ * photos' CUDA calls go through the real libcudart of its dependencies (no GPU: they fail, and are seen).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { chromium } from 'playwright-core';
 import type { AlertNode } from '@faasprov/model';
 import { FAASPROV, ROOT, tempDir } from './helpers.js';
 import { Agent, Collector, freePort, readStore, until } from './agent-harness.js';
 import { addTemplates, ensureOpenfaasTools, OF_WATCHDOG, Stack } from './openfaas-harness.js';
 import { benignTraffic, type GroundTruth } from '../cli/src/commands/demo.js';
+import { benignPhotos, type GpuGroundTruth } from '../cli/src/commands/demo-attack-d.js';
 
 const SHOP = join(ROOT, 'examples', 'shop');
 const PY = join(ROOT, '.tools', 'pyvenv', 'bin', 'python');
@@ -33,21 +37,26 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
   beforeAll(async () => {
     await ensureOpenfaasTools();
     dir = tempDir('fp-shop-');
-    for (const f of ['stack.yaml', 'seed.py', '.secrets', 'purchase', 'get-price', 'authorize-cc', 'publish', 'catalog']) cpSync(join(SHOP, f), join(dir, f), { recursive: true });
+    for (const f of ['stack.yaml', 'seed.py', '.secrets', 'purchase', 'get-price', 'authorize-cc', 'publish', 'catalog', 'photos']) cpSync(join(SHOP, f), join(dir, f), { recursive: true });
     addTemplates(dir, join(ROOT, 'openfaas-templates'), ['node24-faasprov', 'python3-http-faasprov']);
     await execa(PY, [join(dir, 'seed.py'), join(dir, 'data')]);
     // Only this test's instances are watched: of-watchdog under a comm of our own.
     const comm = `fpshop${Math.random().toString(16).slice(2, 7)}`;
     copyFileSync(OF_WATCHDOG, join(dir, comm));
+    // Built first, as make demo does: the agent probes photos' CUDA runtime (from its dependencies) from the start.
+    const built = await execa(FAASPROV, ['functions', 'build', '-f', 'stack.yaml'], { cwd: dir, reject: false });
+    expect([built.exitCode, built.exitCode === 0 ? '' : built.stderr]).toEqual([0, '']);
+    const gpuLibs = (JSON.parse(built.stdout) as { functions: { name: string; gpuLibraries: string[] }[] }).functions.flatMap((f) => f.gpuLibraries.map((l) => [f.name, l]));
+    expect(gpuLibs.map(([f, l]) => [f, l!.endsWith('/nvidia/cuda_runtime/lib/libcudart.so.12')])).toEqual([['photos', true]]);
     collector = new Collector(join(dir, 'store.db'), await freePort());
     await collector.start();
     const otlp = await freePort();
     mkdirSync(join(dir, 'data', 'catalog'), { recursive: true });
-    agent = new Agent(collector.url, join(dir, 'spool'), comm, await freePort(), ['--batch-interval', '200', '--otlp', `127.0.0.1:${otlp}`, '--volume', `${join(dir, 'data', 'catalog')}=catalog:durable`]);
+    agent = new Agent(collector.url, join(dir, 'spool'), comm, await freePort(), ['--batch-interval', '200', '--otlp', `127.0.0.1:${otlp}`, '--volume', `${join(dir, 'data', 'catalog')}=catalog:durable`, ...gpuLibs.flatMap(([, l]) => ['--gpu-lib', l!])]);
     await agent.start();
-    stack = new Stack(dir, ['--watchdog', join(dir, comm), '--otlp', `127.0.0.1:${otlp}`]);
+    stack = new Stack(dir, ['--no-build', '--watchdog', join(dir, comm), '--otlp', `127.0.0.1:${otlp}`]);
     await stack.up(600000);
-    benign = await benignTraffic(stack.info!.gateway, 4);
+    benign = [...await benignTraffic(stack.info!.gateway, 4), ...await benignPhotos(stack.info!.gateway, 3)];
     await until('the benign invocations', () => {
       const s = readStore(collector.store);
       return benign.every((b) => s.nodes.some((n) => n.type === 'Invocation' && n.callId === b.callId));
@@ -62,10 +71,11 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
     await collector?.stop();
   }, 120000);
 
-  it('benign traffic (purchases through get-price, authorize-cc and async publish; catalog files on the volume) raises no alert about any invocation', () => {
+  it('benign traffic (purchases through get-price, authorize-cc and async publish; catalog files on the volume; thumbnails through the GPU staging buffer) raises no alert about any invocation', () => {
     const s = readStore(collector.store);
     const unitsOfInvocations = new Set(s.nodes.filter((n) => n.type === 'Unit' && n.callId !== undefined).map((n) => n.id));
     expect(benign.filter((b) => b.function === 'purchase')).toHaveLength(4);
+    expect(benign.filter((b) => b.function === 'photos')).toHaveLength(3);
     expect(benignAlerts.filter((a) => unitsOfInvocations.has(a.subject))).toEqual([]);
     // What rules may still note outside invocations: the start-up read of the payment key, capture gaps.
     expect(benignAlerts.filter((a) => a.rule !== 'capture-gap' && !a.summary.includes('/var/openfaas/secrets/payment-key'))).toEqual([]);
@@ -101,4 +111,108 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
     const names: Record<string, { id: string }[]> = { plant: plantUnits, victim: victimUnits, payload, attacker };
     for (const [type, from, to] of truth.edges) expect([type, from, to, has(type, names[from]!, names[to]!)]).toEqual([type, from, to, true]);
   }, 300000);
+
+  it('photos: its CUDA calls are on its invocations\' units, with sizes, directions and the return codes of a machine with no GPU', () => {
+    const s = readStore(collector.store);
+    const photos = benign.filter((b) => b.function === 'photos').map((b) => s.nodes.find((n) => n.type === 'Unit' && n.callId === b.callId)!);
+    expect(photos.every((u) => u !== undefined)).toBe(true);
+    const buffers = s.nodes.filter((n) => n.type === 'GpuBuffer' && n.api === 'cudaMalloc');
+    expect(buffers.map((b) => [b.size, Number(b.rc) > 0])).toEqual([[1048576, true]]);
+    const [first, second] = photos;
+    // The first thumbnail allocated the staging buffer and copied its 64 bytes in; the second copied in and out.
+    expect(s.edges.find((e) => e.type === 'WAS_GENERATED_BY' && e.src === buffers[0]!.id && e.dst === first!.id)).toMatchObject({ bytes: 64, attrs: { copyKind: 1 } });
+    expect(s.edges.find((e) => e.type === 'USED' && e.src === second!.id && e.dst === buffers[0]!.id)).toMatchObject({ bytes: 64, attrs: { copyKind: 2 } });
+    expect(Number(s.edges.find((e) => e.type === 'USED' && e.src === second!.id && e.dst === buffers[0]!.id)!.attrs.rc)).toBeGreaterThan(0);
+  });
+
+  it('attack (d): a GPU buffer left by one invocation and read by another; the alert leads, with view=attack, to every ground-truth node and edge (recall 1.0)', async () => {
+    const truthFile = join(dir, 'truth-d.json');
+    const r = await execa(FAASPROV, ['demo', '--attack', 'd', '-f', join(dir, 'stack.yaml'), '--store', collector.store, '--truth', truthFile, '--json', '--wait-s', '90'], { reject: false, timeout: 240000 });
+    expect([r.exitCode, r.exitCode === 0 ? '' : r.stderr]).toEqual([0, '']);
+    const out = JSON.parse(r.stdout) as { alert: AlertNode; invocation: string; view: { nodes: { id: string; type: string }[]; edges: { type: string; from: string; to: string }[]; steps: string[] }; truth: GpuGroundTruth };
+    const { alert, view, truth } = out;
+    expect(JSON.parse(readFileSync(truthFile, 'utf8'))).toEqual(truth);
+    // No GPU here: the function says its calls failed, and the graph keeps them as attempts.
+    expect(Object.values(truth.calls.reader).every((rc) => rc !== 0)).toBe(true);
+    const s = readStore(collector.store);
+    const unitsOf = (callId: string) => s.nodes.filter((n) => n.type === 'Unit' && n.callId === callId);
+    const invOf = (callId: string) => s.nodes.filter((n) => n.type === 'Invocation' && n.callId === callId);
+    const [writerUnits, readerUnits] = [unitsOf(truth.writer), unitsOf(truth.reader)];
+    const buffer = s.nodes.filter((n) => n.type === 'GpuBuffer' && n.ptr === truth.buffer.ptr && n.size === truth.buffer.size && String(n.device).includes(`/${truth.buffer.pid}.`));
+    for (const set of [writerUnits, readerUnits, buffer, invOf(truth.writer), invOf(truth.reader)]) expect(set.length).toBeGreaterThan(0);
+    expect(alert).toMatchObject({ rule: 'gpu-buffer-cross-read', severity: 'critical', function: 'photos', object: buffer[0]!.id });
+    expect(alert.summary).toContain(`written by invocation ${truth.writer} `);
+    expect(readerUnits.map((u) => u.id)).toContain(alert.subject);
+    expect(invOf(truth.reader).map((n) => n.id)).toContain(out.invocation);
+
+    const shown = new Set(view.nodes.map((n) => n.id));
+    const truthNodes = [...writerUnits, ...readerUnits, ...buffer, ...invOf(truth.writer), ...invOf(truth.reader)];
+    expect(truthNodes.filter((n) => !shown.has(n.id)).map((n) => `${n.type} ${n.id}`)).toEqual([]);
+    const has = (type: string, from: { id: string }[], to: { id: string }[]) => view.edges.some((e) => e.type === type && from.some((f) => f.id === e.from) && to.some((t) => t.id === e.to));
+    const names: Record<string, { id: string }[]> = { writer: writerUnits, reader: readerUnits, buffer };
+    for (const [type, from, to] of truth.edges) expect([type, from, to, has(type, names[from]!, names[to]!)]).toEqual([type, from, to, true]);
+    // The story says the copies were attempted: the calls failed.
+    expect(view.steps.find((st) => st.startsWith(`invocation ${truth.reader} copied 65536 bytes out of GPU buffer ${truth.buffer.ptr}`))).toMatch(/the call failed: CUDA error \d+/);
+    // Benign thumbnails, which read back what they uploaded, raised nothing.
+    const benignPhotoUnits = new Set(s.nodes.filter((n) => n.type === 'Unit' && benign.some((b) => b.function === 'photos' && b.callId === n.callId)).map((n) => n.id));
+    expect((await alerts()).filter((a) => benignPhotoUnits.has(a.subject))).toEqual([]);
+  }, 300000);
+
+  it("the dashboard (real Chromium) shows the alerts, the shop's functions with their invocations, and attack (a) as a story; screenshots in test/screenshots", async () => {
+    const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as GroundTruth;
+    const key = randomBytes(16).toString('hex');
+    writeFileSync(join(dir, 'keys.json'), JSON.stringify([{ name: 'demo', role: 'investigator', tenants: '*', key }]));
+    // A second graph service on the demo's store, signed into with a key as make demo prints it.
+    const port = await freePort();
+    const up = execa(FAASPROV, ['up', '--store', collector.store, '--port', String(port), '--api-keys', join(dir, 'keys.json')], { reject: false });
+    const browser = await chromium.launch({
+      executablePath: process.env.FAASPROV_CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
+    });
+    const shots = join(ROOT, 'test', 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    try {
+      await until('the graph service', () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false), 30000);
+      const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.getByLabel('API key').fill(key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+
+      // Alerts: attack (a)'s alert on authorize-cc and attack (d)'s on photos, each about its invocation.
+      const rows = page.getByRole('table').getByRole('row');
+      await page.getByRole('heading', { name: /^Alerts \(\d+\)$/ }).waitFor({ timeout: 30000 });
+      const alertRows = await rows.allInnerTexts();
+      expect(alertRows.some((r) => r.includes('code-from-another-invocation') && r.includes('authorize-cc') && r.includes(`invocation ${truth.victim}`))).toBe(true);
+      expect(alertRows.some((r) => r.includes('gpu-buffer-cross-read') && r.includes('photos'))).toBe(true);
+      await page.screenshot({ path: join(shots, 'demo-alerts.png'), fullPage: true });
+
+      // Functions: every function of the shop, with the invocations it served.
+      await page.getByRole('tab', { name: 'Functions' }).click();
+      await page.getByRole('heading', { name: 'Functions and instances' }).waitFor();
+      const fnRows = (await page.getByRole('table').getByRole('row').allInnerTexts()).slice(1).map((r) => r.split('\t'));
+      const invocations = Object.fromEntries(fnRows.map((r) => [r[0]!.trim(), Number(r[4])]));
+      for (const fn of ['purchase', 'get-price', 'authorize-cc', 'publish', 'catalog', 'photos']) expect([fn, invocations[fn]! > 0]).toEqual([fn, true]);
+      await page.screenshot({ path: join(shots, 'demo-functions.png'), fullPage: true });
+
+      // The attack as a story: Investigate on attack (a)'s alert opens its attack view and numbered steps.
+      await page.getByRole('tab', { name: 'Alerts' }).click();
+      await page.getByRole('button', { name: new RegExp(`^Investigate code-from-another-invocation invocation ${truth.victim} `) }).click();
+      const steps = page.getByRole('list', { name: 'steps of the attack' });
+      await steps.waitFor({ timeout: 60000 });
+      const said = await steps.getByRole('listitem').allInnerTexts();
+      expect(said.some((st) => st.startsWith(`invocation ${truth.plant} `) && st.includes(`wrote ${truth.payload}`))).toBe(true);
+      expect(said.some((st) => st.startsWith(`invocation ${truth.victim} `) && st.includes(`read ${truth.payload}`))).toBe(true);
+      // Traced back from the alert, the story ends at the load; it begins with the plugin fetched from the attacker.
+      expect(said.some((st) => st.startsWith(`invocation ${truth.plant} `) && st.includes(`${truth.attacker.address}:${truth.attacker.port}`))).toBe(true);
+      const graph = page.getByRole('img', { name: /^attack story: \d+ nodes$/ });
+      await graph.waitFor();
+      // Both invocations of the chain are boxes of the drawn story.
+      expect(await graph.locator('[data-type="Invocation"]').count()).toBeGreaterThanOrEqual(2);
+      await page.screenshot({ path: join(shots, 'demo-attack-story.png'), fullPage: true });
+    } finally {
+      await browser.close();
+      up.kill('SIGTERM');
+      await up;
+    }
+  }, 180000);
 });

@@ -1,5 +1,5 @@
 /**
- * faasprov demo --attack a: runs an attack scenario against the running example shop
+ * faasprov demo --attack a|d: runs an attack scenario against the running example shop
  * (examples/shop, `faasprov functions up`), with benign traffic, waits for its alert and tells
  * the attack's story from the attack view. Writes the scenario's ground truth with --truth.
  */
@@ -15,6 +15,7 @@ import { ApiClient } from '../api-client.js';
 import { FunctionsErrors } from '../errors.js';
 import { hostAddress } from '../functions/network.js';
 import { alive, readState, stateFileFor } from '../functions/state.js';
+import { attackD } from './demo-attack-d.js';
 
 export interface DemoCliOptions {
   attack: string;
@@ -54,7 +55,10 @@ export interface GroundTruth {
  * The scripted attacks (`faasprov demo --list`). The attack-precision benchmark runs each of them
  * against the shop and measures the attack view from its alert against its ground truth's `nodes`.
  */
-export const SCRIPTED_ATTACKS: { attack: string; title: string }[] = [{ attack: 'a', title: 'warm-container reuse: a payload planted by one invocation steals the card of a later one' }];
+export const SCRIPTED_ATTACKS: { attack: string; title: string }[] = [
+  { attack: 'a', title: 'warm-container reuse: a payload planted by one invocation steals the card of a later one' },
+  { attack: 'd', title: "a GPU buffer left by one invocation and read by another: photos' staging buffer read back by an attacker" },
+];
 
 const VICTIM_CARD = '4111111111111111';
 
@@ -144,25 +148,23 @@ export async function attackA(stackFile: string, log: (s: string) => void): Prom
   }
 }
 
-/** The alert the victim invocation raised: one whose subject is a unit of it. */
-async function victimAlert(api: ApiClient, truth: GroundTruth, waitS: number): Promise<AlertNode> {
+/** The alert an invocation raised (its subject is a unit of it); rules: the most telling first. */
+async function invocationAlert(api: ApiClient, attack: string, fn: string, callId: string, rules: string[], waitS: number): Promise<AlertNode> {
   const end = Date.now() + waitS * 1000;
-  // The rules name the invocation's unit; the most telling alert first.
-  const order = ['code-from-another-invocation', 'egress-outside-allow-list', 'cross-invocation-flow'];
   while (Date.now() < end) {
-    const { alerts } = await api.json<{ alerts: AlertNode[] }>('/api/v1/alerts?limit=500&offset=0&function=authorize-cc');
+    const { alerts } = await api.json<{ alerts: AlertNode[] }>(`/api/v1/alerts?limit=500&offset=0&function=${encodeURIComponent(fn)}`);
     const units = new Map<string, string | undefined>();
     for (const a of alerts) {
       if (units.has(a.subject)) continue;
       const r = await api.json<{ node: { callId?: string } }>(`/api/v1/nodes/${encodeURIComponent(a.subject)}`).catch(() => undefined);
       units.set(a.subject, r?.node.callId);
     }
-    const ofVictim = alerts.filter((a) => units.get(a.subject) === truth.victim);
-    ofVictim.sort((x, y) => (order.indexOf(x.rule) + 99) % 99 - (order.indexOf(y.rule) + 99) % 99);
-    if (ofVictim.length > 0) return ofVictim[0]!;
+    const ofIt = alerts.filter((a) => units.get(a.subject) === callId);
+    ofIt.sort((x, y) => (rules.indexOf(x.rule) + 99) % 99 - (rules.indexOf(y.rule) + 99) % 99);
+    if (ofIt.length > 0) return ofIt[0]!;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw FunctionsErrors.FP_ERR_DEMO_ATTACK('a', `no alert about invocation ${truth.victim} within ${waitS} s`);
+  throw FunctionsErrors.FP_ERR_DEMO_ATTACK(attack, `no alert about invocation ${callId} within ${waitS} s`);
 }
 
 /** The invocations an alert names in its summary ("invocation ID ..."): the chain the story follows. */
@@ -214,25 +216,49 @@ export async function invocationView(api: ApiClient, invocationId: string, until
   return v;
 }
 
+/** A scripted attack once run: its ground truth, the invocation its alert is about, and when its story is complete. */
+interface ScenarioRun {
+  truth: { attack: string; function: string };
+  alerted: string;
+  /** The most telling alerts first. */
+  rules: string[];
+  complete: (v: AttackView) => boolean;
+}
+
+const SCENARIOS: Record<string, (file: string, log: (s: string) => void) => Promise<ScenarioRun>> = {
+  a: async (file, log) => {
+    const t = await attackA(file, log);
+    const attacker = `${t.attacker.address}:${t.attacker.port}`;
+    return {
+      truth: t, alerted: t.victim, rules: ['code-from-another-invocation', 'egress-outside-allow-list', 'cross-invocation-flow'],
+      complete: (v) => v.steps.some((st) => st.startsWith(`invocation ${t.victim} `) && st.includes(attacker)),
+    };
+  },
+  d: async (file, log) => {
+    const t = await attackD(file, log, (gw) => benignTraffic(gw, 2, false));
+    return { truth: t, alerted: t.reader, rules: ['gpu-buffer-cross-read'], complete: (v) => v.steps.some((st) => st.startsWith(`invocation ${t.reader} `) && st.includes('GPU buffer')) };
+  },
+};
+
 export async function demoCommand(o: DemoCliOptions): Promise<number> {
   if (o.list) {
     process.stdout.write(JSON.stringify(SCRIPTED_ATTACKS) + '\n');
     return 0;
   }
-  if (o.attack !== 'a') {
-    process.stderr.write(`faasprov: attack ${o.attack} is not scripted yet; only a (warm-container reuse)\n`);
+  const scenario = SCENARIOS[o.attack];
+  if (!scenario) {
+    process.stderr.write(`faasprov: attack ${o.attack} is not scripted yet; scripted: ${Object.keys(SCENARIOS).join(', ')}\n`);
     return 2;
   }
   const log = (s: string) => process.stderr.write(`faasprov demo: ${s}\n`);
-  const truth = await attackA(o.file, log);
+  const { truth, alerted, rules, complete } = await scenario(o.file, log);
   if (o.truth) writeFileSync(o.truth, JSON.stringify(truth, null, 2) + '\n');
   log('waiting for the alert');
   const api = new ApiClient(o);
   try {
-    const alert = await victimAlert(api, truth, o.waitS);
+    const alert = await invocationAlert(api, o.attack, truth.function, alerted, rules, o.waitS);
     const inv = await alertInvocation(api, alert);
-    const attacker = `${truth.attacker.address}:${truth.attacker.port}`;
-    const v = await invocationView(api, inv, (x) => x.steps.some((st) => st.startsWith(`invocation ${truth.victim} `) && st.includes(attacker)));
+    const v = await invocationView(api, inv, complete);
     const text = o.json ? JSON.stringify({ alert, invocation: inv, view: v, truth }, null, 2) + '\n' : story(alert, v, `faasprov trace ${inv} --backward --view attack`);
     // process.exit follows: a pipe must have taken all of it first.
     await new Promise<void>((r) => process.stdout.write(text, () => r()));
