@@ -59,14 +59,23 @@ export async function shopAttacks(progress: (msg: string) => void): Promise<Reco
     rules: new RuleEngine(loadRules(DEFAULT_RULES_FILE)), uiDir: false,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  // Built first, as make demo does: the agent probes photos' CUDA runtime (in its dependencies) from its start.
+  const built = await cli(['functions', 'build', '-f', 'stack.yaml'], shop, 900000);
+  if (built.code !== 0) {
+    await app.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+    return { 'shop: skipped': `faasprov functions build failed: ${built.stderr.trim().split('\n').at(-1) ?? ''}` };
+  }
+  const gpuLibs = (JSON.parse(built.stdout) as { functions: { gpuLibraries: string[] }[] }).functions.flatMap((f) => f.gpuLibraries);
   const otlp = await freePort();
   mkdirSync(join(shop, 'data', 'catalog'), { recursive: true });
   const agent = new NodeAgent({
     collector: url, token, node: 'bench', watchComms: [comm], spoolDir: join(dir, 'spool'), counterFlushSec: 1, log: () => undefined,
-    otlp: { host: '127.0.0.1', port: otlp }, volumes: [`${join(shop, 'data', 'catalog')}=catalog:durable`],
+    otlp: { host: '127.0.0.1', port: otlp }, volumes: [`${join(shop, 'data', 'catalog')}=catalog:durable`], gpuLibs,
   });
   let running = false;
-  const up = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--gateway', '127.0.0.1:0', '--watchdog', join(dir, comm), '--otlp', `127.0.0.1:${otlp}`], { cwd: shop, stdio: ['ignore', 'pipe', 'pipe'] });
+  const up = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--no-build', '--gateway', '127.0.0.1:0', '--watchdog', join(dir, comm), '--otlp', `127.0.0.1:${otlp}`], { cwd: shop, stdio: ['ignore', 'pipe', 'pipe'] });
   let upErr = '';
   up.stderr.on('data', (c: Buffer) => { upErr = (upErr + c.toString()).slice(-4000); });
   try {
