@@ -25,8 +25,12 @@ export interface AttackView extends TraceResult {
 const ALWAYS_KEPT = new Set<GraphNode['type']>(['Alert', 'Invocation', 'Unit', 'GpuKernel', 'GpuBuffer', 'Gap']);
 
 const base = (p: string) => p.slice(p.lastIndexOf('/') + 1) || p;
-/** A stream between processes: a pipe or a socket address. */
-const isStream = (n: GraphNode) => n.type === 'Pipe' || n.type === 'Endpoint';
+/** A stream between processes: a pipe, a socket address, a connection. */
+const isStream = (n: GraphNode) => n.type === 'Pipe' || n.type === 'Endpoint' || isConnection(n);
+/** A Connection entity (the agent's connections.ts): one direction of one connection. Read by field, so views of stores without them work alike. */
+const isConnection = (n: GraphNode) => (n.type as string) === 'Connection';
+/** What a client sent on a connection: a request, as the server read it. */
+const isRequest = (n: GraphNode) => isConnection(n) && (n as unknown as { flow?: string }).flow === 'toServer';
 
 /**
  * The attack view of a trace (documented in ARCHITECTURE.md, "Attack view"). Deterministic: the
@@ -49,7 +53,10 @@ const isStream = (n: GraphNode) => n.type === 'Pipe' || n.type === 'Endpoint';
  *    interpreter's library, shared objects, or the installation PREFIX of a process's
  *    PREFIX/bin/EXE) into `system and runtime files`; loopback
  *    peers that were only accepted (never connected to) into `loopback peers`.
- * 4. Directories changed during capture (names added or removed) fold into `directories changed`:
+ * 4. Requests received from outside the chain (a connection's client-to-server direction that no
+ *    kept activity wrote: from a caller not watched, through the watchdog's relay) fold into
+ *    `requests received`; the steps still say who sent each one.
+ * 5. Directories changed during capture (names added or removed) fold into `directories changed`:
  *    the files made in them stay, each a node.
  * Everything else stays. Every folded node is listed in one `context` group and in `folded` (with
  * every edge that touches it); `nodes` and `edges` are the shown graph only, and a group hangs from
@@ -120,7 +127,9 @@ export async function attackView(store: GraphStore, traced: TraceResult, scope: 
     else if (n.type === 'File' && isSystemPath(n.path, runtimes)) group.set(n.id, 'system\0');
     else if (n.type === 'Endpoint' && isLoopback(n.address) && users.every((e) => !e.attrs?.initiated)) group.set(n.id, 'peers\0');
   }
-  // Rule 4: directories changed during capture.
+  // Rule 4: requests received from outside the chain (connections the agent models: data the client sent).
+  for (const n of sorted) if (isRequest(n) && !pinned.has(n.id) && !group.has(n.id) && writers(n.id).every((w) => group.has(w))) group.set(n.id, 'requests\0');
+  // Rule 5: directories changed during capture.
   for (const n of sorted) if (!pinned.has(n.id) && !group.has(n.id) && n.type === 'File' && n.version > 0 && n.fileType === 'directory') group.set(n.id, 'directories\0');
   return fold(full, byId, group, pruned);
 }
@@ -146,6 +155,8 @@ function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string
   const holder = new Map<string, string>();
   for (const c of context) for (const m of c.members) holder.set(m, c.id);
   const kept = full.nodes.filter((n) => !group.has(n.id));
+  const requests = full.nodes.filter((n) => group.get(n.id) === 'requests\0');
+  const requestIds = new Set(requests.map((n) => n.id));
   // The graph keeps only edges between shown nodes; every edge that touches a folded node is in `folded`.
   const edges = full.edges.filter((e) => !group.has(e.from) && !group.has(e.to)).sort((a, b) => a.firstTime - b.firstTime || a.id.localeCompare(b.id));
   return {
@@ -159,7 +170,8 @@ function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string
     context,
     folded: { nodes: full.nodes.filter((n) => group.has(n.id)), edges: full.edges.filter((e) => group.has(e.from) || group.has(e.to)) },
     pruned,
-    steps: attackSteps(kept, edges),
+    // The requests folded (rule 4) still tell who sent each invocation its request.
+    steps: attackSteps([...kept, ...requests], [...edges, ...full.edges.filter((e) => requestIds.has(e.to) && !group.has(e.from))]),
   };
 }
 
@@ -169,6 +181,7 @@ const TITLES: Record<SummaryNode['kind'], (name: string) => string> = {
   system: () => 'system and runtime files',
   peers: () => 'loopback peers',
   directories: () => 'directories changed',
+  requests: () => 'requests received',
 };
 
 /**
