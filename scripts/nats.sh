@@ -8,7 +8,16 @@ port="${2:-${NATS_PORT:-4222}}"
 dir="$root/.tools/nats/$port"
 pidfile="$dir/nats.pid"
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Alive and nats-server: a killed server stays a zombie until init reaps it (seconds on some
+# machines), and kill -0 succeeds on a zombie, so "start" right after a kill -9 would start nothing.
+running() {
+  [ -f "$pidfile" ] || return 1
+  local pid stat
+  pid="$(cat "$pidfile")"
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  stat="${stat#*) }"
+  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = nats-server ]
+}
 
 case "$cmd" in
   start)
@@ -18,9 +27,13 @@ case "$cmd" in
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
     fi
     mkdir -p "$dir/store"
+    rm -f "$pidfile"
     nohup nats-server -a 127.0.0.1 -p "$port" -js -sd "$dir/store" -P "$pidfile" >"$dir/nats.log" 2>&1 &
-    for _ in $(seq 1 100); do
+    server=$!
+    # JetStream recovers its store before it is ready: allow for that on a loaded machine.
+    for _ in $(seq 1 300); do
       if grep -q 'Server is ready' "$dir/nats.log" 2>/dev/null; then echo "nats://127.0.0.1:$port"; exit 0; fi
+      kill -0 "$server" 2>/dev/null || break
       sleep 0.1
     done
     echo "nats.sh: nats-server did not start; see $dir/nats.log" >&2

@@ -15,7 +15,15 @@ pidfile="$tools/neo4j-$port.pid"
 password="${NEO4J_PASSWORD:-faasprov-dev-password}"
 java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Alive and not a zombie: a killed JVM stays a zombie until init reaps it (seconds on some
+# machines), and kill -0 succeeds on a zombie.
+running() {
+  [ -f "$pidfile" ] || return 1
+  local stat
+  stat="$(cat "/proc/$(cat "$pidfile")/stat" 2>/dev/null)" || return 1
+  stat="${stat#*) }"
+  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
+}
 
 prepare() {
   command -v mvn >/dev/null || { echo "neo4j.sh: Maven (mvn) is needed to fetch Neo4j from Maven Central" >&2; exit 1; }
