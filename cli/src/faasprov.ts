@@ -109,6 +109,7 @@ program
   .addOption(new Option('--nats-password <password>', 'NATS password').env('NATS_PASSWORD'))
   .option('--rules <file>', 'alert rules (JSON, see collector/rules/default.json); "default": the shipped rules', 'default')
   .option('--no-rules', 'evaluate no alert rules')
+  .option('--metrics <host:port>', 'serve the counters (batches, NATS reconnects and resumes) as JSON at /metrics, or off', 'off')
   .action(async (o) => collectorCommand(o));
 
 program

@@ -11,3 +11,14 @@ export class CollectorMetrics {
   stitched = 0;
   unauthorized = 0;
 }
+
+/** A NATS collector's connection and subscription, through outages (nats-consumer.ts). */
+export class NatsConsumerMetrics {
+  disconnects = 0;
+  reconnects = 0;
+  /** First batches handled after a lost connection: consumption resumed by itself. */
+  resumed = 0;
+  /** Subscriptions that ended (consumer or stream gone, pull silent) and were made again. */
+  subscriptionsLost = 0;
+  resubscribed = 0;
+}

@@ -4,11 +4,17 @@ import { BATCH_STREAM, FaasprovError } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { applyBatch } from './apply.js';
 import { ensureStream } from './stream.js';
-import { CollectorMetrics } from './metrics.js';
+import { CollectorMetrics, NatsConsumerMetrics } from './metrics.js';
 import type { RuleEngine } from './rules/engine.js';
 
 const STREAM = BATCH_STREAM.name;
 export const DEFAULT_DURABLE = 'faasprov-collector';
+
+/**
+ * Missed idle heartbeats (15 s apart) while connected before the subscription is made again: the
+ * client re-pulls after each miss by itself; this many means the pull is not coming back.
+ */
+const HEARTBEATS_BEFORE_RESUBSCRIBE = 4;
 
 export interface NatsCollectorOptions {
   url: string;
@@ -23,6 +29,8 @@ export interface NatsCollectorOptions {
   concurrency?: number;
   /** Wait before a batch whose store commit failed is delivered again. */
   retryDelayMs?: number;
+  /** Longest wait between two attempts to subscribe again. */
+  maxResubscribeDelayMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -30,15 +38,30 @@ export interface NatsCollectorOptions {
  * A collector that pulls from JetStream: any number share one durable consumer. A batch is
  * acknowledged only after its store commit; a store failure naks it (delivered again later);
  * an invalid batch is terminated and counted, never retried.
+ *
+ * It outlives NATS outages: the connection reconnects without end, and whenever the consume
+ * iterator ends or its consumer or stream is gone (a nats-server that came back without its
+ * store), the stream and the durable consumer are made again and consuming starts over.
  */
 export class NatsCollector {
   readonly metrics = new CollectorMetrics();
+  readonly nats = new NatsConsumerMetrics();
   private nc: NatsConnection | undefined;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
+  private stopping = false;
+  /** Why the current subscription was ended by us (consumer gone, heartbeats missed). */
+  private endedBecause: string | undefined;
+  /** When the connection was lost, until the first batch after it is handled. */
+  private outageSince: number | undefined;
+  private wakeUp: (() => void) | undefined;
   storeErrors = 0;
 
   constructor(private readonly o: NatsCollectorOptions) {}
+
+  private log(msg: string): void {
+    (this.o.log ?? (() => undefined))(msg);
+  }
 
   async start(): Promise<void> {
     this.nc = await connect({
@@ -48,13 +71,21 @@ export class NatsCollector {
       ...(this.o.user ? { user: this.o.user, pass: this.o.pass } : {}),
       ...(this.o.token ? { token: this.o.token } : {}),
     });
-    const jsm = await jetstreamManager(this.nc);
+    void this.watchConnection(this.nc);
+    const first = await this.subscribe();
+    this.loop = this.supervise(first);
+  }
+
+  /** Makes the stream and the durable consumer when missing (whoever comes first), and consumes. */
+  private async subscribe(): Promise<ConsumerMessages> {
+    const nc = this.nc!;
+    const jsm = await jetstreamManager(nc);
     const durable = this.o.durable ?? DEFAULT_DURABLE;
-    // The stream is made by whoever comes first (agent or collector), with the same settings.
     await ensureStream(jsm);
     try {
       await jsm.consumers.info(STREAM, durable);
-    } catch {
+    } catch (err) {
+      if (!/consumer not found/i.test((err as Error).message)) throw err;
       await jsm.consumers.add(STREAM, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
@@ -64,33 +95,113 @@ export class NatsCollector {
         max_ack_pending: 256,
       });
     }
-    const js = jetstream(this.nc);
-    const consumer = await js.consumers.get(STREAM, durable);
-    this.messages = await consumer.consume({ max_messages: 64 });
-    this.loop = this.run(this.messages);
+    const consumer = await jetstream(nc).consumers.get(STREAM, durable);
+    const messages = await consumer.consume({ max_messages: 64 });
+    this.messages = messages;
+    this.endedBecause = undefined;
+    void this.watchConsumer(messages);
+    return messages;
+  }
+
+  /** Consumes until stopped; a subscription that ends any other way is made again. */
+  private async supervise(first: ConsumerMessages): Promise<void> {
+    let messages = first;
+    while (!this.stopping) {
+      let why: string;
+      try {
+        await this.run(messages);
+        why = this.endedBecause ?? 'the consumer iterator ended';
+      } catch (err) {
+        why = this.endedBecause ?? (err as Error).message;
+      }
+      if (this.stopping) return;
+      this.nats.subscriptionsLost++;
+      this.log(`stopped consuming (${why}); subscribing again`);
+      const resumed = await this.resubscribe();
+      if (!resumed) return;
+      messages = resumed;
+      this.nats.resubscribed++;
+      this.log(`consuming ${STREAM} again as ${this.o.durable ?? DEFAULT_DURABLE}`);
+    }
+  }
+
+  private async resubscribe(): Promise<ConsumerMessages | undefined> {
+    let lastLog = 0;
+    for (let delay = 250; !this.stopping; delay = Math.min(delay * 2, this.o.maxResubscribeDelayMs ?? 5000)) {
+      try {
+        return await this.subscribe();
+      } catch (err) {
+        if (Date.now() - lastLog > 10000) {
+          lastLog = Date.now();
+          this.log(`cannot subscribe yet (${(err as Error).message.split('\n')[0]}); trying again`);
+        }
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, delay);
+          this.wakeUp = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+      }
+    }
+    return undefined;
+  }
+
+  /** Ends a subscription that will not deliver again: its consumer or stream is gone, or the pull stays silent. */
+  private async watchConsumer(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      let why: string | undefined;
+      if (s.type === 'consumer_not_found' || s.type === 'consumer_deleted') why = `consumer ${this.o.durable ?? DEFAULT_DURABLE} is gone`;
+      else if (s.type === 'stream_not_found') why = `stream ${STREAM} is gone`;
+      else if (s.type === 'heartbeats_missed' && s.count >= HEARTBEATS_BEFORE_RESUBSCRIBE && !this.nc?.isClosed()) why = `${s.count} heartbeats missed`;
+      if (why && !this.endedBecause) {
+        this.endedBecause = why;
+        messages.stop();
+      }
+    }
+  }
+
+  private async watchConnection(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.nats.disconnects++;
+        this.outageSince ??= Date.now();
+        this.log(`lost the NATS connection to ${this.o.url}; batches wait in JetStream, reconnecting`);
+      } else if (s.type === 'reconnect') {
+        this.nats.reconnects++;
+        this.log(`reconnected to NATS at ${this.o.url}`);
+      }
+    }
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
     // Several batches in flight: each is self-contained and deduped by (agent, seq), so the
     // order of commits does not matter.
     const inflight = new Set<Promise<void>>();
-    for await (const m of messages) {
-      const p = this.handle(m).finally(() => inflight.delete(p));
-      inflight.add(p);
-      if (inflight.size >= (this.o.concurrency ?? 4)) await Promise.race(inflight);
+    try {
+      for await (const m of messages) {
+        const p = this.handle(m).finally(() => inflight.delete(p));
+        inflight.add(p);
+        if (inflight.size >= (this.o.concurrency ?? 4)) await Promise.race(inflight);
+      }
+    } finally {
+      await Promise.all(inflight);
     }
-    await Promise.all(inflight);
   }
 
   private async handle(m: JsMsg): Promise<void> {
-    const log = this.o.log ?? (() => undefined);
+    if (this.outageSince !== undefined) {
+      this.nats.resumed++;
+      this.log(`consuming again, ${((Date.now() - this.outageSince) / 1000).toFixed(1)} s after the NATS connection was lost`);
+      this.outageSince = undefined;
+    }
     let body: unknown;
     try {
       body = JSON.parse(m.string());
     } catch {
       this.metrics.batches.invalid++;
       m.term();
-      log('dropped a message that is not JSON');
+      this.log('dropped a message that is not JSON');
       return;
     }
     try {
@@ -99,16 +210,18 @@ export class NatsCollector {
     } catch (err) {
       if (err instanceof FaasprovError && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
         m.term();
-        log(`refused an invalid batch: ${err.message}`);
+        this.log(`refused an invalid batch: ${err.message}`);
       } else {
         this.storeErrors++;
         m.nak(this.o.retryDelayMs ?? 2000);
-        log(`store error, batch will be delivered again: ${(err as Error).message.split('\n')[0]}`);
+        this.log(`store error, batch will be delivered again: ${(err as Error).message.split('\n')[0]}`);
       }
     }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp?.();
     this.messages?.stop();
     await this.loop?.catch(() => undefined);
     await this.nc?.drain().catch(() => undefined);

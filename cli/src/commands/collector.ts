@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { NatsCollector } from '@faasprov/collector';
 import { describeStore } from '@faasprov/store';
 import { fail, openStore } from '../output.js';
@@ -10,6 +11,24 @@ export interface CollectorCliOptions {
   natsUser?: string;
   natsPassword?: string;
   rules: string | false;
+  metrics: string;
+}
+
+/** GET /metrics: the same counters as the HTTP collector's /v1/collector/metrics, plus the NATS connection's. */
+async function serveMetrics(at: string, c: NatsCollector): Promise<Server | undefined> {
+  if (at === 'off') return undefined;
+  const m = /^(.+):(\d+)$/.exec(at);
+  if (!m) fail(new Error(`--metrics: expected HOST:PORT or off, got ${JSON.stringify(at)}`));
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...c.metrics, nats: c.nats }));
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), m[1], () => resolve());
+  }).catch((err: Error) => fail(new Error(`--metrics: cannot listen on ${at}: ${err.message}`)));
+  return server;
 }
 
 /** faasprov collector --nats URL: one of any number of collectors sharing one durable consumer. */
@@ -31,11 +50,14 @@ export async function collectorCommand(o: CollectorCliOptions): Promise<void> {
     await store.close();
     fail(new Error(`cannot consume from NATS at ${o.nats}: ${(err as Error).message}`));
   }
-  process.stderr.write(`faasprov collector: consuming ${o.nats} as ${o.durable} into ${describeStore(o.store)}\n`);
+  const server = await serveMetrics(o.metrics, c);
+  const where = server ? `; metrics on http://${o.metrics}/metrics` : '';
+  process.stderr.write(`faasprov collector: consuming ${o.nats} as ${o.durable} into ${describeStore(o.store)}${where}\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    server?.close();
     await c.stop();
     await store.close();
     const m = c.metrics.batches;
