@@ -94,6 +94,18 @@ describe('Cypher route (admins, Neo4j)', () => {
     expect([many.body.rows?.length, many.body.truncated, many.body.truncatedBy]).toEqual([1000, true, 'rows']);
   });
 
+  it("runs Neo4j's namespaced functions and names the function it does not know", async () => {
+    // The policy refuses every other namespace (apoc.*, db.*, dbms.*, graph.*, user-defined:
+    // cypher-policy.test.ts); this Neo4j has no plug-in, so its planner refuses those first.
+    const ok = await post('RETURN datetime.fromepochmillis(0).year AS y, point.distance(point({x: 0, y: 0}), point({x: 3, y: 4})) AS d, duration.between(date("2026-01-01"), date("2026-01-31")).days AS days');
+    expect([ok.status, ok.body.rows]).toEqual([200, [{ y: 1970, d: 5, days: 30 }]]);
+    for (const fn of ['apoc.text.join([$a], ",")', 'dbms.components()', 'db.nameFromElementId("4:x:1")']) {
+      const r = await post(`RETURN ${fn} AS x`, KEYS.admin, { a: 'x' });
+      expect([r.status, r.body.code]).toEqual([400, 'FP_ERR_BAD_REQUEST']);
+      expect(r.body.message).toContain(`Unknown function '${fn.split('(')[0]}'`);
+    }
+  });
+
   it('caps the answer in bytes as well as rows', async () => {
     // 1,000 rows of 20,000 integers would be over 100 MB.
     const r = await post('UNWIND range(1, 1000) AS x RETURN range(1, 20000) AS r');

@@ -34,6 +34,26 @@ const PROCEDURES: ReadonlySet<string> = new Set([
   'db.schema.relTypeProperties',
 ]);
 
+/**
+ * Namespaced functions a query may call: Neo4j's built-ins that compute from their arguments
+ * alone (temporal, duration, spatial, vector similarity). Every other namespace is refused:
+ * plug-ins (`apoc.*`, `gds.*`), `db.*`, `dbms.*`, `graph.*` and any user-defined function, since
+ * such code may read files, URLs or the server's state. Functions outside a namespace are
+ * Neo4j's own (user-defined functions must have a namespace).
+ */
+const FUNCTION_NAMESPACES: readonly string[] = ['date.', 'datetime.', 'localdatetime.', 'localtime.', 'time.', 'duration.', 'point.', 'vector.similarity.'];
+
+/** A call of a namespaced function in a plan's details (Neo4j prints them without backticks, literals as parameters). */
+const NAMESPACED_CALL = /(?<![\w.$`])((?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*)\(/g;
+
+function refusedFunction(details: string): string | undefined {
+  for (const m of details.matchAll(NAMESPACED_CALL)) {
+    const name = m[1]!;
+    if (!FUNCTION_NAMESPACES.some((ns) => name.startsWith(ns))) return name;
+  }
+  return undefined;
+}
+
 function* steps(p: CypherPlanStep): Generator<CypherPlanStep> {
   yield p;
   for (const c of p.children) yield* steps(c);
@@ -41,8 +61,8 @@ function* steps(p: CypherPlanStep): Generator<CypherPlanStep> {
 
 /**
  * Why a planned query may not run on the Cypher route, or undefined when it may: it must be
- * a read (query type r), on the store's own database, made only of allowed operators and
- * procedures.
+ * a read (query type r), on the store's own database, made only of allowed operators,
+ * procedures and namespaced functions.
  */
 export function cypherRefusal(x: CypherExplain): string | undefined {
   if (x.queryType !== 'r') return `only read queries run here (this one is of type ${x.queryType})`;
@@ -52,9 +72,10 @@ export function cypherRefusal(x: CypherExplain): string | undefined {
     if (s.operator === 'ProcedureCall') {
       const name = s.details.match(/^\s*([A-Za-z0-9_.`]+)\s*\(/)?.[1]?.replaceAll('`', '');
       if (!name || !PROCEDURES.has(name)) return `procedure ${name ?? s.details.slice(0, 60)} is not on the allow-list (${[...PROCEDURES].join(', ')})`;
-      continue;
-    }
-    if (!OPERATORS.some((re) => re.test(s.operator))) return `${s.operator} is not allowed (no LOAD CSV, writes, administration or transaction commands)`;
+    } else if (!OPERATORS.some((re) => re.test(s.operator))) return `${s.operator} is not allowed (no LOAD CSV, writes, administration or transaction commands)`;
+    // The procedure's own name is checked above; its arguments and every other expression here.
+    const fn = refusedFunction(s.operator === 'ProcedureCall' ? s.details.replace(/^\s*[A-Za-z0-9_.`]+\s*\(/, '(') : s.details);
+    if (fn) return `function ${fn} is not on the allow-list (namespaces ${FUNCTION_NAMESPACES.map((ns) => `${ns}*`).join(', ')}; functions without a namespace)`;
   }
   return undefined;
 }
