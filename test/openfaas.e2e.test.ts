@@ -3,9 +3,12 @@
  * under the real of-watchdog with the real agent watching, and what the graph then says (root).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { ALL_TENANTS } from '@faasprov/model';
+import { openGraphStore, type GraphStore } from '@faasprov/store';
+import { trace } from '@faasprov/graph-service';
 import { FAASPROV, ROOT, tempDir } from './helpers.js';
 import { Agent, Collector, freePort, readStore, until } from './agent-harness.js';
 import { addTemplates, ensureOpenfaasTools, newStack, OF_WATCHDOG, Stack } from './openfaas-harness.js';
@@ -22,6 +25,7 @@ const invocationOf = (s: Stored, callId: string) => s.nodes.filter((n) => n.type
 const unitsOf = (s: Stored, inv: N) => s.edges.filter((e) => e.type === 'PART_OF' && e.dst === inv.id).map((e) => s.nodes.find((n) => n.id === e.src)!);
 const fileNodes = (s: Stored, path: string) => s.nodes.filter((n) => n.type === 'File' && n.path === path);
 const generators = (s: Stored, file: N) => s.edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === file.id).map((e) => s.nodes.find((n) => n.id === e.dst)!);
+const users = (s: Stored, file: N) => s.edges.filter((e) => e.type === 'USED' && e.dst === file.id).map((e) => s.nodes.find((n) => n.id === e.src)!);
 
 describe('OpenFaaS for real: templates, functions up, the agent, stitching', () => {
   let dir: string;
@@ -30,6 +34,7 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
   let collector: Collector;
   let agent: Agent;
   let stack: Stack;
+  let graph: GraphStore;
 
   beforeAll(async () => {
     await ensureOpenfaasTools();
@@ -59,9 +64,11 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
     await agent.start();
     stack = new Stack(dir, ['--watchdog', watchdog, '--otlp', `127.0.0.1:${otlp}`]);
     await stack.up(600000);
+    graph = await openGraphStore(`sqlite:${store}`);
   }, 900000);
 
   afterAll(async () => {
+    await graph?.close();
     if (stack?.stateExists()) await stack.down();
     await agent?.stop();
     await collector?.stop();
@@ -138,12 +145,14 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
     const s = readStore(store);
     for (const id of [ids.a, ids.b, ids.c]) {
       const own = new Set(unitsOf(s, invocationOf(s, id)[0]!).map((u) => u.id));
-      // The wrapper's port on the instance's loopback: node 3000, python 5000.
-      const served = s.edges.filter((e) => {
-        const ep = s.nodes.find((n) => n.id === (own.has(e.src) ? e.dst : own.has(e.dst) ? e.src : ''));
-        return ep?.type === 'Endpoint' && ep.address === '127.0.0.1' && (ep.port === 3000 || ep.port === 5000);
+      // The connection the watchdog made to the wrapper's port on the instance's loopback (node 3000,
+      // python 5000): the unit read the request from it and wrote the response to it.
+      const served = (flow: string, type: string) => s.edges.filter((e) => {
+        const c = s.nodes.find((n) => n.id === (type === 'USED' ? e.dst : e.src));
+        return e.type === type && own.has(type === 'USED' ? e.src : e.dst) && c?.type === 'Connection' && c.flow === flow && /^127\.0\.0\.1:(3000|5000)$/.test(String(c.server));
       });
-      expect(served.length).toBeGreaterThan(0);
+      expect(served('toServer', 'USED').length).toBeGreaterThan(0);
+      expect(served('toClient', 'WAS_GENERATED_BY').length).toBeGreaterThan(0);
     }
   }, 180000);
 
@@ -170,6 +179,51 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
     }, 30000).catch(() => undefined);
     for (const id of [ids.a, ids.b, ids.c]) expect(JSON.stringify(invocationOf(s, id)[0])).toContain(TRACE_ID);
   }, 180000);
+
+  for (const [fn, template] of [['wn', 'node24-faasprov'], ['wp', 'python3-http-faasprov']] as const) {
+    it(`warm reuse (${template}): invocation 2 reads the file version invocation 1's unit wrote, and its backward trace holds none of 1's unrelated activity`, async () => {
+      const path = join(data, `warm-${fn}.txt`);
+      const unrelated = join(data, `unrelated-${fn}.txt`);
+      const after = join(data, `after-${fn}.txt`);
+      writeFileSync(after, 'read by 1 after it wrote');
+      const call = async (body: object) => {
+        const r = await fetch(stack.url(`/function/${fn}`), { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+        expect(r.status).toBe(200);
+        return { callId: r.headers.get('x-call-id')!, body: (await r.json()) as { me: string; content?: string } };
+      };
+      const one = await call({ op: 'write', path, unrelated, after });
+      const two = await call({ op: 'read', path });
+      expect(two.body.content).toBe(`written by ${one.callId}`);
+
+      let s = readStore(store);
+      await until('both invocations with their file operations', () => {
+        s = readStore(store);
+        const v = fileNodes(s, path);
+        return v.some((f) => generators(s, f).length > 0 && users(s, f).length > 0) && fileNodes(s, after).some((f) => users(s, f).length > 0);
+      }, 60000);
+      const inv1 = invocationOf(s, one.callId)[0]!;
+      const inv2 = invocationOf(s, two.callId)[0]!;
+      const units1 = new Set(unitsOf(s, inv1).map((u) => u.id));
+      const units2 = new Set(unitsOf(s, inv2).map((u) => u.id));
+      const version = fileNodes(s, path).find((f) => generators(s, f).length > 0)!;
+      expect(generators(s, version).every((g) => units1.has(g.id))).toBe(true);
+      expect(users(s, version).some((u) => units2.has(u.id))).toBe(true);
+      // The same instance served both (warm): their units ran in one process.
+      const u1 = s.nodes.find((n) => units1.has(n.id))!;
+      const u2 = s.nodes.find((n) => units2.has(n.id))!;
+      expect([u2.pid, u2.processStart]).toEqual([u1.pid, u1.processStart]);
+
+      const unit2 = [...units2].find((id) => users(s, version).some((u) => u.id === id))!;
+      const back = await trace(graph, unit2, { direction: 'backward', scope: ALL_TENANTS });
+      const ids = new Set(back.nodes.map((n) => n.id));
+      expect(ids.has(version.id)).toBe(true);
+      // 1's unit is there (it wrote the version), but only as it was when it wrote it: not what it read afterwards.
+      expect(fileNodes(s, after).length).toBeGreaterThan(0);
+      for (const f of [...fileNodes(s, unrelated), ...fileNodes(s, after)]) expect(ids.has(f.id)).toBe(false);
+      // 2's request came from the watchdog, which relayed it from the gateway's connection (port 8080).
+      expect(back.nodes.some((n) => n.type === 'Connection' && n.flow === 'toServer' && String(n.server).endsWith(':8080'))).toBe(true);
+    }, 120000);
+  }
 
   for (const [fn, template] of [['kn', 'node24-faasprov'], ['kp', 'python3-http-faasprov']] as const) {
     it(`concurrency 8 on one instance (${template}): every call's own paths are charged to its own invocation`, async () => {

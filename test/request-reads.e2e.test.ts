@@ -10,7 +10,7 @@ describe('request bytes read before the begin marker (real bpftrace)', () => {
   const dir = tempDir('fp-reqreads-');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('each request, and its connection, is on the unit that served it, none on another or inferred', async () => {
+  it('each request, read from a connection of its own, is on the unit that served it, none on another or inferred', async () => {
     const N = 8;
     const work = join(dir, 'work');
     const out = join(dir, 'g.json');
@@ -27,10 +27,9 @@ describe('request bytes read before the begin marker (real bpftrace)', () => {
     const g = readGraph(out);
     const units = g.nodes.filter((n): n is UnitNode => n.type === 'Unit');
     expect(units.map((u) => u.callId).sort()).toEqual([...ids].sort());
-    // The server bound port 0 (the kernel chose): its endpoint is the one bound, 127.0.0.1:0.
-    const served = g.nodes.find((n) => n.type === 'Endpoint' && n.address === '127.0.0.1' && (n.port === port || n.port === 0))!;
-    expect(served).toBeDefined();
-    const reads = g.edges.filter((e) => e.type === 'USED' && e.to === served.id);
+    // Each request is read from its own connection (what its client sent), not from the listening address.
+    const requests = g.nodes.filter((n) => n.type === 'Connection' && n.flow === 'toServer').map((n) => n.id);
+    const reads = g.edges.filter((e) => e.type === 'USED' && requests.includes(e.to));
     // Every request's bytes (request line, headers, body) on its own unit, exactly; none on the process image.
     expect(reads.map((e) => e.from).sort()).toEqual(units.map((u) => u.id).sort());
     for (const e of reads) {
@@ -38,10 +37,13 @@ describe('request bytes read before the begin marker (real bpftrace)', () => {
       expect(e.bytes).toBeGreaterThanOrEqual(`POST / HTTP/1.1\r\nX-Call-Id: ${u.callId}\r\n`.length + `body of ${u.callId}`.length);
       expect(e.attrs?.inferred).toBeUndefined();
     }
-    // Each connection's accept (the client's endpoint) on the unit that served it, one each.
-    const peers = g.nodes.filter((n) => n.type === 'Endpoint' && n.address === '127.0.0.1' && n.id !== served.id).map((n) => n.id);
-    const accepts = g.edges.filter((e) => e.type === 'USED' && peers.includes(e.to));
-    expect(accepts.map((e) => e.from).sort()).toEqual(units.map((u) => u.id).sort());
-    expect(accepts.every((e) => e.attrs?.inferred === undefined)).toBe(true);
+    // One connection per request, each naming its client, and each answered by the unit that read it.
+    expect(new Set(reads.map((e) => e.to)).size).toBe(N);
+    for (const e of reads) {
+      const c = g.nodes.find((n) => n.id === e.to)!;
+      expect(c).toMatchObject({ client: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+      const answer = g.nodes.find((n) => n.type === 'Connection' && n.flow === 'toClient' && c.type === 'Connection' && n.pid === c.pid && n.fd === c.fd && n.opened === c.opened)!;
+      expect(g.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: answer.id, to: e.from }));
+    }
   }, 180000);
 });

@@ -55,6 +55,7 @@ const nodeChecks: Record<NodeType, Check> = {
   Gap: TypeCompiler.Compile(NODE_SCHEMAS.Gap),
   Instance: TypeCompiler.Compile(NODE_SCHEMAS.Instance),
   Pipe: TypeCompiler.Compile(NODE_SCHEMAS.Pipe),
+  Connection: TypeCompiler.Compile(NODE_SCHEMAS.Connection),
   Invocation: TypeCompiler.Compile(NODE_SCHEMAS.Invocation),
   Unit: TypeCompiler.Compile(NODE_SCHEMAS.Unit),
   GpuBuffer: TypeCompiler.Compile(NODE_SCHEMAS.GpuBuffer),

@@ -160,6 +160,33 @@ export const PipeNode = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * One direction of an accepted TCP connection (or of a connection to a server accepted on this
+ * node): what the client sent (toServer) or what the server sent (toClient). Identified by the
+ * process and fd that first saw it (the client's connect, else the server's accept) and when; an
+ * entity of its own, so the server's listening address and a long-lived proxy are no hubs.
+ */
+export const ConnectionNode = Type.Object(
+  {
+    id: Id,
+    type: Type.Literal('Connection'),
+    node: NodeName,
+    pid: Type.Integer({ minimum: 0, maximum: 4194304 }),
+    fd: Type.Integer({ minimum: 0, maximum: MAX_INT }),
+    /** When the connection was made (the connect, else the accept), µs. */
+    opened: Time,
+    flow: Type.Union([Type.Literal('toServer'), Type.Literal('toClient')]),
+    /** The server's address:port (the listening socket) and the client's, when the kernel named it. */
+    server: Type.Optional(Type.String({ maxLength: MAX_PATH + 12 })),
+    client: Type.Optional(Type.String({ maxLength: MAX_PATH + 12 })),
+    /** The accept was matched to a connect by order alone, among several waiting (agent's connections.ts). */
+    matchInferred: Type.Optional(Type.Boolean()),
+    /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
+    tenant: Type.Optional(Tenant),
+  },
+  { additionalProperties: false },
+);
+
 /** W3C trace context ids, lower-case hex as OTLP/JSON writes them. */
 export const TraceId = Type.String({ pattern: '^[0-9a-f]{32}$' });
 export const SpanId = Type.String({ pattern: '^[0-9a-f]{16}$' });
@@ -322,6 +349,7 @@ export type ProcessNode = Static<typeof ProcessNode>;
 export type SpanNode = Static<typeof SpanNode>;
 export type InstanceNode = Static<typeof InstanceNode>;
 export type PipeNode = Static<typeof PipeNode>;
+export type ConnectionNode = Static<typeof ConnectionNode>;
 export type FileNode = Static<typeof FileNode>;
 export type EndpointNode = Static<typeof EndpointNode>;
 export type GapNode = Static<typeof GapNode>;
@@ -337,6 +365,7 @@ export type GraphNode =
   | GapNode
   | InstanceNode
   | PipeNode
+  | ConnectionNode
   | InvocationNode
   | UnitNode
   | GpuBufferNode
@@ -352,6 +381,7 @@ export const NODE_SCHEMAS = {
   Gap: GapNode,
   Instance: InstanceNode,
   Pipe: PipeNode,
+  Connection: ConnectionNode,
   Invocation: InvocationNode,
   Unit: UnitNode,
   GpuBuffer: GpuBufferNode,
@@ -423,7 +453,7 @@ export interface SerializedGraph {
 }
 
 const ACTIVITIES: ReadonlySet<NodeType> = new Set(['Process', 'Unit', 'GpuKernel', 'Invocation', 'Span']);
-const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap', 'Pipe', 'GpuBuffer', 'Alert']);
+const ENTITIES: ReadonlySet<NodeType> = new Set(['File', 'Endpoint', 'Gap', 'Pipe', 'Connection', 'GpuBuffer', 'Alert']);
 const AGENTS: ReadonlySet<NodeType> = new Set(['Instance']);
 
 /** W3C PROV direction rules: which node types an edge type may join. */
@@ -436,13 +466,14 @@ export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): str
     (type === 'WAS_ATTRIBUTED_TO' && ENTITIES.has(from) && AGENTS.has(to)) ||
     (type === 'PART_OF' && (from === 'Unit' || from === 'Span') && to === 'Invocation') ||
     (type === 'CONCERNS' && from === 'Alert' && to !== 'Alert') ||
-    // A file version made by a write that kept part of the version before it (append, partial overwrite).
-    (type === 'WAS_DERIVED_FROM' && from === 'File' && to === 'File');
+    // A file version made by a write that kept part of the version before it (append, partial overwrite),
+    // or a request or response a relay forwarded from one connection to another.
+    (type === 'WAS_DERIVED_FROM' && ((from === 'File' && to === 'File') || (from === 'Connection' && to === 'Connection')));
   return ok ? undefined : `${type} cannot join ${from} to ${to}`;
 }
 
 const PREFIX: Record<NodeType, string> = {
-  Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap', Instance: 'i', Pipe: 'pp',
+  Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap', Instance: 'i', Pipe: 'pp', Connection: 'cn',
   Invocation: 'inv', Unit: 'u', GpuBuffer: 'gb', GpuKernel: 'gk', Alert: 'al', Span: 'sp',
 };
 
@@ -485,6 +516,10 @@ export function instanceId(node: string, rootPid: number, start: number): string
 export function pipeId(node: string, pid: number, created: number, fd: number): string {
   return hashId(PREFIX.Pipe, ['Pipe', node, pid, created, fd]);
 }
+/** One direction of a connection, keyed by the process and fd that first saw it and when. */
+export function connectionId(node: string, pid: number, fd: number, opened: number, flow: 'toServer' | 'toClient'): string {
+  return hashId(PREFIX.Connection, ['Connection', node, pid, fd, opened, flow]);
+}
 export function edgeId(type: EdgeType, from: string, to: string): string {
   return hashId('e', [type, from, to]);
 }
@@ -504,6 +539,8 @@ export function expectedNodeId(n: GraphNode): string {
       return instanceId(n.node, n.rootPid, n.start);
     case 'Pipe':
       return pipeId(n.node, n.pid, n.created, n.fd);
+    case 'Connection':
+      return connectionId(n.node, n.pid, n.fd, n.opened, n.flow);
     case 'Invocation':
       return invocationId(n.callId, n.tenant);
     case 'Unit':

@@ -9,6 +9,7 @@ export const TYPE_COLORS: Record<string, string> = {
   File: '#2ca02c',
   Endpoint: '#ff7f0e',
   Pipe: '#8c564b',
+  Connection: '#c49c94',
   GpuBuffer: '#17becf',
   GpuKernel: '#0b7f8c',
   Instance: '#7f7f7f',
@@ -50,6 +51,8 @@ export function nodeName(n: GraphNode): string {
       return `GPU kernel ${s('symbol') || s('func')}`;
     case 'Pipe':
       return `${s('kind')} of ${s('pid')}`;
+    case 'Connection':
+      return `${n.flow === 'toServer' ? 'request to' : 'response from'} ${s('server') || '?'}${n.client ? ` (client ${s('client')})` : ''}`;
     case 'Span':
       return `span ${s('name') || s('spanId')}${n.callId ? ` in ${s('callId')}` : ''}`;
     default:
@@ -59,7 +62,7 @@ export function nodeName(n: GraphNode): string {
 
 /** A node's own time, for the left-to-right layout and the time filter. */
 export function nodeTime(n: GraphNode): number | undefined {
-  for (const k of ['start', 'time', 'allocated', 'created', 'from', 'version']) {
+  for (const k of ['start', 'time', 'allocated', 'created', 'opened', 'from', 'version']) {
     const v = n[k];
     if (typeof v === 'number' && v > 0) return v;
   }

@@ -2,7 +2,7 @@ import type { Graph } from './api';
 import { nodeTime } from './labels';
 
 /** Lanes top to bottom; the x axis is time (rank of each node's first moment), left to right. */
-const LANES = ['Alert', 'Invocation', 'Unit', 'Process', 'GpuKernel', 'File', 'Pipe', 'Endpoint', 'GpuBuffer', 'Gap', 'Instance', 'Span'];
+const LANES = ['Alert', 'Invocation', 'Unit', 'Process', 'GpuKernel', 'File', 'Pipe', 'Connection', 'Endpoint', 'GpuBuffer', 'Gap', 'Instance', 'Span'];
 
 export interface Placed {
   x: number;

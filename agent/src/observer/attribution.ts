@@ -130,6 +130,11 @@ export class UninstrumentedCalls {
   private readonly instanceOf = new Map<string, string>();
   private readonly pending = new Map<string, { caller: ProcessNode | UnitNode; t: number }[]>();
 
+  /** The instance whose own network namespace has this address, if any. */
+  instanceAt(address: string): string | undefined {
+    return this.instanceOf.get(address);
+  }
+
   /** An instance's own address. */
   serve(address: string, instance: string): void {
     this.instanceOf.set(address, instance);

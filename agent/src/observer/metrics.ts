@@ -7,6 +7,10 @@ export class ObserverStats {
   ignoredSockets = 0;
   untrackedTarget = 0;
   accepted = 0;
+  /** Accepts matched to a connect, or relayed requests to the request they forward, by order alone among several (connections.ts). */
+  connectionsInferred = 0;
+  /** Requests a relay (of-watchdog) forwarded, linked inbound to outbound (connections.ts). */
+  relayedRequests = 0;
   gaps = 0;
   /** An end marker without its begin, or a begin while another invocation was open. */
   markerMismatch = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Batch, FileNode, ProcessNode } from '@faasprov/model';
+import type { Batch, ConnectionNode, FileNode, ProcessNode } from '@faasprov/model';
 import { fileId, parseBatch } from '@faasprov/model';
 import { GraphBuffer } from './graph-buffer.js';
 import { Observer, type InstanceFacts } from './observer.js';
@@ -144,25 +144,43 @@ describe('Observer', () => {
     expect(file(b, '/var/log/x')).toHaveLength(1);
   });
 
-  it('links connect and accept to endpoints, reads as USED and writes as WAS_GENERATED_BY', () => {
+  it('links a connect to a server not watched here to its endpoint, reads as USED and writes as WAS_GENERATED_BY', () => {
     const b = observe([
       'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/python3',
       'K\t2000\t10\t3\t2\t8080\t127.0.0.1',
       'W\t2100\t10\t1\t3\t7',
       'R\t2200\t10\t1\t3\t9',
-      'Y\t3000\t10\t99\t4\t10\t5555\t::ffff:10.0.0.2',
     ]);
-    const eps = b.nodes.filter((n) => n.type === 'Endpoint');
-    expect(eps).toEqual(expect.arrayContaining([
-      expect.objectContaining({ address: '127.0.0.1', port: 8080, node: 'n1' }),
-      expect.objectContaining({ address: '10.0.0.2', port: 5555 }),
-    ]));
-    const lo = eps.find((e) => e.type === 'Endpoint' && e.port === 8080)!;
+    const lo = b.nodes.find((n) => n.type === 'Endpoint' && n.port === 8080)!;
+    expect(lo).toMatchObject({ address: '127.0.0.1', node: 'n1' });
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: lo.id, bytes: 7 }));
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', to: lo.id, count: 2, bytes: 9 }));
+    expect(b.nodes.some((n) => n.type === 'Connection')).toBe(false);
   });
 
-  it('follows a socket accepted without a peer address (libuv\'s accept4(fd, NULL, ...)) to the served endpoint', () => {
+  const conns = (b: Batch) => b.nodes.filter((n): n is ConnectionNode => n.type === 'Connection');
+
+  it('makes an accepted connection two entities of its own (what the client sent, what the server answered), never the listening address', () => {
+    const b = observe([
+      'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/python3',
+      'I\t1500\t10\t21\t2\t8080\t0.0.0.0',
+      'Y\t3000\t10\t21\t4\t10\t5555\t::ffff:10.0.0.2',
+      'R\t3100\t10\t1\t4\t152',
+      'W\t3200\t10\t1\t4\t124',
+    ]);
+    const py = procs(b).find((p) => p.pid === 10)!;
+    const c = conns(b);
+    expect(c.map((n) => [n.flow, n.server, n.client, n.opened])).toEqual(expect.arrayContaining([['toServer', '0.0.0.0:8080', '10.0.0.2:5555', 3], ['toClient', '0.0.0.0:8080', '10.0.0.2:5555', 3]]));
+    const [toServer, toClient] = [c.find((n) => n.flow === 'toServer')!, c.find((n) => n.flow === 'toClient')!];
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: py.id, to: toServer.id, bytes: 152 }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: toClient.id, to: py.id, bytes: 124 }));
+    // Neither the listening address nor a node per peer carries the data.
+    const served = b.nodes.find((n) => n.type === 'Endpoint' && n.port === 8080)!;
+    expect(b.edges.filter((e) => e.from === served.id || e.to === served.id).map((e) => e.type)).toEqual(['WAS_GENERATED_BY']);
+    expect(b.nodes.some((n) => n.type === 'Endpoint' && n.port === 5555)).toBe(false);
+  });
+
+  it('follows a socket accepted without a peer address (libuv\'s accept4(fd, NULL, ...)) to its connection', () => {
     const b = observe([
       'X\t1000\t10\t1\t1\t0\t0\t/usr/bin/node',
       'I\t1500\t10\t21\t2\t3000\t127.0.0.1',
@@ -171,9 +189,79 @@ describe('Observer', () => {
       'W\t1800\t10\t1\t23\t124',
     ]);
     const node = procs(b).find((p) => p.pid === 10)!;
-    const served = b.nodes.find((n) => n.type === 'Endpoint' && n.port === 3000)!;
-    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: node.id, to: served.id, bytes: 152 }));
-    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: served.id, to: node.id, bytes: 124 }));
+    const [toServer, toClient] = ['toServer', 'toClient'].map((f) => conns(b).find((n) => n.flow === f)!);
+    expect(toServer).toMatchObject({ server: '127.0.0.1:3000', opened: 1 });
+    expect(toServer!.client).toBeUndefined();
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: node.id, to: toServer!.id, bytes: 152 }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: toClient!.id, to: node.id, bytes: 124 }));
+  });
+
+  // of-watchdog (pid 20) proxies two requests from the gateway to the function (pid 30) on 127.0.0.1:3000.
+  const proxied = [
+    'X\t1000\t30\t1\t1\t0\t0\t/usr/bin/node',
+    'O\t1010\t30\t9\t1\t-100\t/dev/null',
+    'I\t1020\t30/30\t21\t2\t3000\t127.0.0.1',
+    'X\t1100\t20\t1\t1\t0\t0\t/usr/bin/fwatchdog',
+    'I\t1200\t20/20\t3\t10\t8080\t::',
+    // Request 1: the gateway's connection (kept alive), read, forwarded on a new connection to the function.
+    'Y\t2000\t20/21\t3\t5\t2\t40000\t10.0.0.1',
+    'R\t2010\t20/21\t1\t5\t300',
+    'K\t2020\t20/22\t6\t2\t3000\t127.0.0.1',
+    'W\t2030\t20/22\t1\t6\t320',
+    'Y\t2040\t30/30\t21\t23\t0\t0\t-',
+    'R\t2050\t30/30\t1\t23\t320',
+    'm\t2060\t30\t30\tfaasprov:B:call-1 fn',
+    'W\t2070\t30/30\t1\t23\t50',
+    'm\t2080\t30\t30\tfaasprov:E:call-1',
+    'R\t2090\t20/22\t1\t6\t50',
+    'W\t2100\t20/21\t1\t5\t60',
+    // Request 2, on both connections kept alive.
+    'R\t3010\t20/21\t1\t5\t300',
+    'W\t3030\t20/23\t1\t6\t320',
+    'R\t3050\t30/30\t1\t23\t320',
+    'm\t3060\t30\t30\tfaasprov:B:call-2 fn',
+    'W\t3070\t30/30\t1\t23\t50',
+    'm\t3080\t30\t30\tfaasprov:E:call-2',
+    'R\t3090\t20/22\t1\t6\t50',
+    'W\t3100\t20/21\t1\t5\t60',
+  ];
+
+  it('matches a watched client\'s connect to the server\'s accept and links a relay\'s inbound and outbound requests, not the relay process', () => {
+    const buf = new GraphBuffer();
+    const obs = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/work' }, buf);
+    for (const l of proxied) obs.handle(parseLine(l));
+    const b = parseBatch(buf.cut('a1', 0));
+    const wd = procs(b).find((p) => p.pid === 20)!;
+    const c = conns(b);
+    // Two connections (gateway → watchdog, watchdog → function), two directions each: the function's accept took the watchdog's connect.
+    expect(c).toHaveLength(4);
+    const inbound = (f: string) => c.find((n) => n.server === '[::]:8080' && n.flow === f)!;
+    const outbound = (f: string) => c.find((n) => n.server === '127.0.0.1:3000' && n.flow === f)!;
+    expect(outbound('toServer')).toMatchObject({ pid: 20, fd: 6, opened: 2 });
+    const units = ['call-1', 'call-2'].map((id) => b.nodes.find((n) => n.type === 'Unit' && n.callId === id)!);
+    for (const u of units) {
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: u.id, to: outbound('toServer').id }));
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: outbound('toClient').id, to: u.id }));
+    }
+    // The relay: forwarded bytes derive from what they forward, both ways, never generated by the watchdog.
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_DERIVED_FROM', from: outbound('toServer').id, to: inbound('toServer').id, count: 2, bytes: 640 }));
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_DERIVED_FROM', from: inbound('toClient').id, to: outbound('toClient').id }));
+    expect(b.edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.to === wd.id && c.some((n) => n.id === e.from))).toEqual([]);
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: wd.id, to: inbound('toServer').id }));
+    expect(obs.stats).toMatchObject({ relayedRequests: 2, connectionsInferred: 0 });
+    expect(b.edges.some((e) => e.attrs?.inferred)).toBe(false);
+  });
+
+  it('matches by order alone, and says so, when several connects wait for one server', () => {
+    const buf = new GraphBuffer();
+    const obs = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/work' }, buf);
+    for (const l of [...proxied.slice(0, 8), 'K\t2025\t20/23\t7\t2\t3000\t127.0.0.1', 'Y\t2040\t30/30\t21\t23\t0\t0\t-']) obs.handle(parseLine(l));
+    obs.flushLosses();
+    const b = parseBatch(buf.cut('a1', 0));
+    const matched = conns(b).filter((n) => n.matchInferred);
+    expect(matched.map((n) => [n.pid, n.fd, n.flow]).sort()).toEqual([[20, 6, 'toClient'], [20, 6, 'toServer']]);
+    expect(obs.stats.connectionsInferred).toBe(1);
+    expect(b.nodes).toContainEqual(expect.objectContaining({ type: 'Gap', cause: 'connection-inferred', count: 1 }));
   });
 
   it('records rename and unlink', () => {
@@ -211,8 +299,9 @@ describe('Observer', () => {
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: child.id, to: pipe.id, bytes: 5 }));
     const served = b.nodes.find((n) => n.type === 'Endpoint' && n.port === 8080)!;
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: served.id, to: sh.id }));
-    // Data on the accepted socket meets the client's at the served endpoint.
-    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: sh.id, to: served.id, bytes: 7 }));
+    // Data on the accepted socket is what its client sent.
+    const request = b.nodes.find((n) => n.type === 'Connection' && n.flow === 'toServer' && n.client === '127.0.0.1:40000')!;
+    expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: sh.id, to: request.id, bytes: 7 }));
     expect(b.nodes).toContainEqual(expect.objectContaining({ type: 'Endpoint', address: 'unix:/run/docker.sock', node: 'n1' }));
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_INFORMED_BY', from: child.id, to: sh.id, firstTime: 1 }));
     expect(b.edges.filter((e) => e.type === 'WAS_INFORMED_BY' && e.from === sh.id && e.to === child.id)).toHaveLength(1);
@@ -363,12 +452,12 @@ describe('Observer', () => {
     it('gives request bytes read before the begin marker to the unit the same thread then begins', () => {
       const { b, obs } = run(served);
       const [a, bb] = [unitOf(b, 'call-a'), unitOf(b, 'call-b')];
-      const reads = b.edges.filter((e) => e.type === 'USED' && b.nodes.find((n) => n.id === e.to)?.type === 'Endpoint' && e.bytes > 0);
+      const reads = b.edges.filter((e) => e.type === 'USED' && b.nodes.find((n) => n.id === e.to)?.type === 'Connection');
       expect(reads.map((e) => [e.from, e.bytes, e.count]).sort()).toEqual([[a.id, 100, 1], [bb.id, 80, 3]].sort());
       expect(b.edges.filter((e) => e.attrs?.inferred)).toEqual([]);
-      // Each connection's accept goes to the unit that served it, too.
-      const peer = (port: number) => b.nodes.find((n) => n.type === 'Endpoint' && n.port === port)!.id;
-      expect(b.edges.filter((e) => e.to === peer(5000) || e.to === peer(5001)).map((e) => [e.from, e.to]).sort()).toEqual([[a.id, peer(5000)], [bb.id, peer(5001)]].sort());
+      // Each request is its own connection's (its client named), not the listening address's.
+      const request = (port: number) => b.nodes.find((n) => n.type === 'Connection' && n.flow === 'toServer' && n.client === `10.0.0.${port - 4992}:${port}`)!.id;
+      expect(reads.map((e) => [e.from, e.to]).sort()).toEqual([[a.id, request(5000)], [bb.id, request(5001)]].sort());
       expect(obs.stats).toMatchObject({ requestReadsClaimed: 2, inferredCharges: 0 });
     });
 
@@ -397,14 +486,15 @@ describe('Observer', () => {
     it('marks, counts and records as a Gap what it charges by inference', () => {
       const { b, obs } = run([
         ...threaded.slice(0, 8),
-        // The accepting thread (10) serves no unit while two are open: the image, inferred.
+        // The accepting thread (10) serves no unit while two are open: its read goes to the image, inferred.
         'Y\t2450\t10/10\t3\t7\t2\t5000\t10.0.0.8',
+        'W\t2455\t10/10\t1\t7\t3',
         // Thread 12 begins call-c while still serving call-b: charged to call-c, inferred.
         'm\t2460\t10\t12\tfaasprov:B:call-c fn',
         'W\t2470\t10/12\t1\t5\t2',
       ]);
       const py = procs(b).find((p) => p.pid === 10)!;
-      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'USED', from: py.id, attrs: { inferred: true } }));
+      expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', to: py.id, attrs: { inferred: true } }));
       expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', to: unitOf(b, 'call-c').id, attrs: { inferred: true } }));
       expect(obs.stats).toMatchObject({ inferredCharges: 2, threadOverlaps: 1 });
       expect(b.nodes).toContainEqual(expect.objectContaining({ type: 'Gap', cause: 'attribution-inferred', count: 2 }));

@@ -31,8 +31,10 @@ import { FileVersions } from './versions.js';
 import { ProcessUnits, UninstrumentedCalls, type ActiveUnit } from './attribution.js';
 import { HostOps, type HostFile, type HostOptions } from './host.js';
 import { REQUEST_READ_WAIT_US, type PendingRead } from './request-reads.js';
+import { Connections, hostPort, RelayQueue, type Conn } from './connections.js';
 
 const AT_FDCWD = -100;
+const CONNECTION_INFERRED = 'accepts matched to a connect, or relayed requests to the request they forward, by order alone among several waiting (the Connection says matchInferred, the derivation inferred)';
 /** Call ids remembered for spans that arrive after their invocation. */
 const RECENT_UNITS = 10000;
 const O_CLOEXEC = 0x80000;
@@ -42,7 +44,8 @@ const O_TRUNC = 0x200;
 
 /** An open file description: shared by dup'ed and inherited fds, like the kernel's (refs counts them). */
 type OpenFile = HostFile | ({ refs: number } & (
-  | { kind: 'socket'; endpoint: EndpointNode; accepted?: boolean }
+  /** conn: the connection's entities (connections.ts), from the server's side or the client's. */
+  | { kind: 'socket'; endpoint: EndpointNode; conn?: Conn; side?: 'server' | 'client' }
   | { kind: 'pipe'; pipe: PipeNode }
 ));
 
@@ -77,7 +80,7 @@ interface ProcState {
   images: Map<number, Image>;
   fds: Map<number, FdEntry>;
   /** Last edge per (gen, fd, direction), where the kernel's counters of later reads/writes go. */
-  lastEdge: Map<string, { type: 'USED' | 'WAS_GENERATED_BY'; from: GraphNode; to: GraphNode; first: number }>;
+  lastEdge: Map<string, { type: 'USED' | 'WAS_GENERATED_BY' | 'WAS_DERIVED_FROM'; from: GraphNode; to: GraphNode; first: number; attrs?: EdgeAttrs }>;
   renameFrom?: { path: string; truncated: boolean };
   instance?: InstanceNode;
   /** The invocations in progress and which thread serves which (attribution.ts). */
@@ -89,6 +92,8 @@ interface ProcState {
   gpuServer?: string;
   /** Request bytes read on an accepted socket by a thread serving no unit, by thread (request-reads.ts). */
   pendingReads?: Map<string, PendingRead>;
+  /** Requests this image read and has not forwarded (a relay such as of-watchdog, connections.ts). */
+  relay?: RelayQueue;
 }
 
 /** What /proc tells about a process that ran before capture started (faasprov agent). */
@@ -158,6 +163,7 @@ export class Observer {
 
   constructor(private readonly opts: ObserverOptions, private readonly out: GraphBuffer) {
     this.gpu = new GpuTracker(out, this.stats);
+    this.conns = new Connections(opts.node);
     this.versions = opts.versions ?? new FileVersions();
     this.host = this.hostOps();
   }
@@ -202,6 +208,8 @@ export class Observer {
   roots: ProcessNode[] = [];
   /** Connections from processes serving no invocation to instances' addresses (attribution.ts). */
   private readonly calls = new UninstrumentedCalls();
+  /** Listening sockets and connects waiting for their accept (connections.ts). */
+  private readonly conns: Connections;
 
   /** The latest units (attempts) of each recent call id, open or ended (for the app layer's spans). */
   private readonly recent = new Map<string, ActiveUnit[]>();
@@ -437,11 +445,11 @@ export class Observer {
       if (t - pending.t <= REQUEST_READ_WAIT_US) {
         // The request this thread read is the one it now serves.
         this.stats.requestReadsClaimed++;
-        if (pending.accept) this.out.addEdge('USED', u.node, pending.accept.peer, pending.accept.t, pending.accept.t, 1, 0);
-        if (pending.bytes >= 0) {
-          this.out.addEdge('USED', u.node, pending.entity, pending.t, pending.t, 1, pending.bytes);
-          p.lastEdge.set(`${pending.gen},${pending.fd},read`, { type: 'USED', from: u.node, to: pending.entity, first: pending.t });
-        }
+        this.out.addEdge('USED', u.node, pending.entity, pending.t, pending.t, 1, pending.bytes);
+        p.lastEdge.set(`${pending.gen},${pending.fd},read`, { type: 'USED', from: u.node, to: pending.entity, first: pending.t });
+        // Served here, not forwarded: no relay's request (connections.ts).
+        const f = p.fds.get(pending.fd)?.file;
+        if (f?.kind === 'socket' && f.conn) p.relay?.drop(f.conn);
       } else this.settleRead(p, pending);
     }
     if (!created) return;
@@ -517,6 +525,7 @@ export class Observer {
     if (!entry) return;
     p.fds.delete(fd);
     const f = entry.file;
+    if (f.refs === 1 && f.kind === 'socket' && f.conn) p.relay?.drop(f.conn);
     if (--f.refs <= 0 && f.kind === 'file' && f.writer) {
       const k = this.locate(f.path).key;
       const set = this.writers.get(k);
@@ -736,17 +745,7 @@ export class Observer {
     const f = entry.file;
     // Data written to /dev/null goes nowhere (and the shim's markers go there).
     if (f.kind === 'file' && f.path === '/dev/null') return;
-    if (kind === 'read' && f.kind === 'socket' && f.accepted && img === p.image && tid !== undefined && !p.units.serves(tid)) {
-      // A request read before its begin marker: it belongs to the unit this thread begins next.
-      // The accept of this connection, held on this thread or on the accepting one (a server that hands
-      // each connection to a new thread), goes with the request.
-      const held = p.pendingReads?.get(`a${fd}`);
-      const accept = held?.gen === gen ? held.accept : undefined;
-      if (accept) p.pendingReads!.delete(`a${fd}`);
-      this.settleReads(p, (r) => r.key === `t${tid}` || (r.gen === gen && r.fd === fd));
-      (p.pendingReads ??= new Map()).set(`t${tid}`, { key: `t${tid}`, tid, gen, fd, t, bytes, entity: f.endpoint, ...(accept ? { accept } : {}) });
-      return;
-    }
+    if (f.kind === 'socket' && f.conn) return this.onConnData(p, f.conn, f.side!, kind, gen, fd, t, bytes, tid, img);
     const s = this.subject(p, tid, t, img);
     const subject = s.node;
     let entity: GraphNode;
@@ -780,6 +779,60 @@ export class Observer {
     p.lastEdge.set(`${gen},${fd},${kind}`, { type, from, to, first: t });
   }
 
+  /**
+   * Data on a connection (connections.ts): the server reads what the client sent and writes what
+   * it answers, the client the other way round. A request read before the reading thread's begin
+   * marker is held for that unit (request-reads.ts); a relay's forwarded bytes are derivations.
+   */
+  private onConnData(p: ProcState, c: Conn, side: 'server' | 'client', kind: 'read' | 'write', gen: number, fd: number, t: number, bytes: number, tid: number | undefined, img: Image): void {
+    const entity = (side === 'server') === (kind === 'read') ? c.toServer : c.toClient;
+    const key = `${gen},${fd},${kind}`;
+    if (side === 'server' && kind === 'read' && c.serverLast !== 'read' && img === p.image && !p.units.size && !p.served) {
+      // A new request read by an image serving no invocation: a relay may forward it (rule 3).
+      (p.relay ??= new RelayQueue()).read(c);
+    }
+    if (kind === 'read' && side === 'server' && img === p.image && tid !== undefined && !p.units.serves(tid)) {
+      c.serverLast = 'read';
+      // A request read before its begin marker: it belongs to the unit this thread begins next.
+      this.settleReads(p, (r) => r.key === `t${tid}` || (r.gen === gen && r.fd === fd));
+      (p.pendingReads ??= new Map()).set(`t${tid}`, { key: `t${tid}`, tid, gen, fd, t, bytes, entity });
+      return;
+    }
+    const s = this.subject(p, tid, t, img);
+    const relayed = s.unit || img !== p.image ? undefined : this.relayed(p, c, side, kind, t);
+    if (side === 'client') c.clientLast = kind;
+    else c.serverLast = kind;
+    if (relayed) {
+      // Forwarded, not made, by this process: derived from what it forwards (rule 3).
+      const attrs = relayed.inferred ? { inferred: true } : undefined;
+      this.out.addEdge('WAS_DERIVED_FROM', relayed.to, relayed.from, t, t, 1, bytes, attrs);
+      p.lastEdge.set(key, { type: 'WAS_DERIVED_FROM', from: relayed.to, to: relayed.from, first: t, attrs });
+      return;
+    }
+    const type = kind === 'read' ? 'USED' : 'WAS_GENERATED_BY';
+    const [from, to] = kind === 'read' ? [s.node, entity] : [entity, s.node];
+    this.out.addEdge(type, from, to, t, t, 1, bytes, s.attrs);
+    p.lastEdge.set(key, { type, from, to, first: t });
+  }
+
+  /** Rule 3 of connections.ts: what a relay's operation forwards (to derives from from), if it is one. */
+  private relayed(p: ProcState, c: Conn, side: 'server' | 'client', kind: 'read' | 'write', t: number): { to: GraphNode; from: GraphNode; inferred: boolean } | undefined {
+    if (side === 'client' && kind === 'write') {
+      const f = p.relay?.forward(c);
+      if (!f) return undefined;
+      if (c.clientLast !== 'write') this.stats.relayedRequests++;
+      if (f.inferred) {
+        this.stats.connectionsInferred++;
+        this.loss('connection-inferred', 1, t, t, CONNECTION_INFERRED);
+      }
+      return { to: c.toServer, from: f.from.toServer, inferred: f.inferred };
+    }
+    // The response: read back on the outbound connection, written to the inbound one it answers.
+    if (side === 'client' && kind === 'read' && c.forwards) return { to: c.forwards.toClient, from: c.toClient, inferred: false };
+    if (side === 'server' && kind === 'write' && c.answeredBy) return { to: c.toClient, from: c.answeredBy.toClient, inferred: false };
+    return undefined;
+  }
+
   private addCounters(p: ProcState, c: Omit<CounterDump, 'pid'>, t: number): void {
     this.settleReads(p, (r) => r.gen === c.gen && r.fd === c.fd);
     const f = p.fds.get(c.fd)?.file;
@@ -788,7 +841,7 @@ export class Observer {
       const key = `${c.gen},${c.fd},${dir}`;
       const last = p.lastEdge.get(key);
       if (count > 0) {
-        if (last) this.out.addEdge(last.type, last.from, last.to, last.first, t, count, bytes);
+        if (last) this.out.addEdge(last.type, last.from, last.to, last.first, t, count, bytes, last.attrs);
         else if (!sink) this.stats.unattributed += count;
       }
       p.lastEdge.delete(key);
@@ -857,54 +910,65 @@ export class Observer {
 
   private onSocket(p: ProcState, e: Extract<SensorEvent, { kind: 'connect' | 'bind' | 'accept' }>, t: number): void {
     const ep = this.endpoint(e.family, e.address, e.port);
-    if (!ep) {
-      // accept4(fd, NULL, NULL, ...) (libuv, so every Node server) names no peer: the accepted
-      // socket's data still meets its client's at the served endpoint.
-      const local = e.kind === 'accept' ? p.fds.get(e.lfd)?.file : undefined;
-      if (e.kind === 'accept' && local?.kind === 'socket') {
-        this.stats.accepted++;
-        this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: local.endpoint, accepted: true }, false);
+    const scope = p.instance?.id ?? '';
+    if (e.kind === 'accept') {
+      // accept4(fd, NULL, NULL, ...) (libuv, so every Node server) names no peer (ep undefined).
+      const local = p.fds.get(e.lfd)?.file;
+      const listening = local?.kind === 'socket' ? local.endpoint : undefined;
+      if (!listening && !ep) {
+        this.stats.ignoredSockets++;
         return;
       }
+      this.stats.accepted++;
+      return this.onAccept(p, e.fd, listening, ep, scope, t);
+    }
+    if (!ep) {
       this.stats.ignoredSockets++;
       return;
     }
     const cloexec = p.fds.get(e.fd)?.cloexec ?? false;
-    // Charged (and counted, when inferred) only where an edge is made now: a held accept waits.
-    const hold = e.kind === 'accept' && e.tid !== undefined && !p.units.serves(e.tid);
-    const s = hold ? { node: p.image.node } : this.subject(p, e.tid, t);
-    let held: PendingRead | undefined;
+    const s = this.subject(p, e.tid, t);
     if (e.kind === 'bind') {
       // Serving an endpoint is an effect: whoever connects to it depends on this process.
       this.owned(ep, p);
       this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
       this.out.addEdge('WAS_GENERATED_BY', ep, s.node, t, t, 1, 0, s.attrs);
+      this.conns.listen(scope, ep);
       return;
     }
-    if (e.kind === 'connect' && this.opts.gpu?.servers.has(`${ep.address}:${ep.port}`)) {
+    if (this.opts.gpu?.servers.has(`${ep.address}:${ep.port}`)) {
       // API remoting: this process's CUDA calls now reach a shared GPU server.
       ep.role = 'gpu-server';
       p.gpuServer = `${ep.address}:${ep.port}`;
     }
-    if (hold) {
-      // Held with the request it carries (request-reads.ts); bytes -1: no read yet.
-      const local = p.fds.get(e.lfd)?.file;
-      held = { key: `a${e.fd}`, tid: e.tid!, gen: p.image.gen, fd: e.fd, t, bytes: -1, entity: local?.kind === 'socket' ? local.endpoint : ep, accept: { t, peer: ep } };
-    } else {
-      const attrs = e.kind === 'connect' ? { ...s.attrs, initiated: true } : s.attrs;
-      if (e.kind === 'connect' && !s.unit) this.calls.connect(ep.address, p.instance?.id, s.node, t);
-      this.out.addEdge('USED', s.node, ep, t, t, 1, 0, attrs);
+    if (!s.unit) this.calls.connect(ep.address, p.instance?.id, s.node, t);
+    this.out.addEdge('USED', s.node, ep, t, t, 1, 0, { ...s.attrs, initiated: true });
+    // A server watched on this node will accept it: the connection is an entity of its own (connections.ts).
+    const conn = this.conns.connect(scope, this.calls.instanceAt(ep.address), ep, () => this.conns.make(p.pid, e.fd, t, ep, p.instance?.tenant), t);
+    if (conn) {
+      this.out.upsertNode(conn.toServer);
+      this.out.upsertNode(conn.toClient);
     }
-    if (e.kind === 'accept') {
-      this.stats.accepted++;
-      // Data on an accepted socket meets the client's data at the served (bound) endpoint.
-      const local = p.fds.get(e.lfd)?.file;
-      this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: local?.kind === 'socket' ? local.endpoint : ep, accepted: true }, false);
-      // After setFd, which settles what an earlier socket on this fd number held.
-      if (held) (p.pendingReads ??= new Map()).set(held.key, held);
-    } else {
-      this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
+    this.setFd(p, e.fd, conn ? { refs: 0, kind: 'socket', endpoint: ep, conn, side: 'client' } : { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
+  }
+
+  /**
+   * An accepted connection (connections.ts, rules 1 and 2): the connect a watched client made to
+   * it, else a new one; no edge yet, the data on it makes them.
+   */
+  private onAccept(p: ProcState, fd: number, listening: EndpointNode | undefined, peer: EndpointNode | undefined, scope: string, t: number): void {
+    if (listening) this.conns.listen(scope, listening);
+    const m = listening ? this.conns.accept(scope, listening, t) : { inferred: false };
+    const conn = m.conn ?? this.conns.make(p.pid, fd, t, listening, p.instance?.tenant, peer ? hostPort(peer) : undefined);
+    if (m.conn && peer) conn.toServer.client = conn.toClient.client = hostPort(peer);
+    if (m.inferred) {
+      conn.toServer.matchInferred = conn.toClient.matchInferred = true;
+      this.stats.connectionsInferred++;
+      this.loss('connection-inferred', 1, t, t, CONNECTION_INFERRED);
     }
+    this.out.upsertNode(conn.toServer);
+    this.out.upsertNode(conn.toClient);
+    this.setFd(p, fd, { refs: 0, kind: 'socket', endpoint: (listening ?? peer)!, conn, side: 'server' }, false);
   }
 
   private onPipe(p: ProcState, socketpair: boolean, rfd: number, wfd: number, t: number): void {
@@ -983,11 +1047,6 @@ export class Observer {
   /** A held read no begin marker claimed: charged as it would have been when it happened. */
   private settleRead(p: ProcState, r: PendingRead): void {
     const img = p.images.get(r.gen) ?? p.image;
-    if (r.accept) {
-      const a = this.subject(p, r.tid, r.accept.t, img);
-      this.out.addEdge('USED', a.node, r.accept.peer, r.accept.t, r.accept.t, 1, 0, a.attrs);
-    }
-    if (r.bytes < 0) return;
     const s = this.subject(p, r.tid, r.t, img);
     this.out.addEdge('USED', s.node, r.entity, r.t, r.t, 1, r.bytes, s.attrs);
     p.lastEdge.set(`${r.gen},${r.fd},read`, { type: 'USED', from: s.node, to: r.entity, first: r.t });

@@ -1,11 +1,12 @@
-import type { EndpointNode } from '@faasprov/model';
+import type { ConnectionNode } from '@faasprov/model';
 
 /**
  * Request bytes read before the begin marker. A server accepts a connection (on the thread that
  * will serve it, or on an accepting thread that hands it to a new one), a thread reads the request
- * on it, then the shim on that thread writes the begin marker: the accept and the read belong to
- * the unit that thread then begins, not to the process image (where every request would meet every other) nor,
- * by inference, to another thread's open unit. The observer holds such a read per thread and:
+ * on it, then the shim on that thread writes the begin marker: the read belongs to the unit that
+ * thread then begins, not to the process image nor, by inference, to another thread's open unit.
+ * (The accept itself makes no edge: the connection is an entity of its own, connections.ts.)
+ * The observer holds such a read per thread and:
  * - gives it to the unit the same thread begins within REQUEST_READ_WAIT_US (counted:
  *   requestReadsClaimed);
  * - otherwise charges it by the usual rules (attribution.ts) when the thread reads another socket,
@@ -13,7 +14,7 @@ import type { EndpointNode } from '@faasprov/model';
  *   REQUEST_READ_WAIT_US after it, or capture stops. Nothing is held past a batch cut that old.
  */
 export interface PendingRead {
-  /** t<tid> for a read (one per thread); a<fd> for an accept no read has followed yet (one per connection). */
+  /** t<tid>: one per thread. */
   key: string;
   tid: number;
   gen: number;
@@ -21,9 +22,8 @@ export interface PendingRead {
   /** First read (µs) and its bytes (the kernel reports later reads as counters). */
   t: number;
   bytes: number;
-  entity: EndpointNode;
-  /** The accept of the connection on the same thread (the client's endpoint), held with the read. */
-  accept?: { t: number; peer: EndpointNode };
+  /** What the client sent on the connection (its toServer direction). */
+  entity: ConnectionNode;
 }
 
 /** How long a read waits for its thread's begin marker (µs of event time). */

@@ -6,7 +6,7 @@ function quote(s: string): string {
 }
 
 const SHAPE = {
-  Process: 'box', File: 'note', Endpoint: 'diamond', Gap: 'octagon', Instance: 'house', Pipe: 'cds',
+  Process: 'box', File: 'note', Endpoint: 'diamond', Gap: 'octagon', Instance: 'house', Pipe: 'cds', Connection: 'cds',
   Invocation: 'component', Unit: 'box3d', GpuBuffer: 'cylinder', GpuKernel: 'hexagon', Alert: 'doubleoctagon', Span: 'ellipse',
 } as const;
 

@@ -23,6 +23,8 @@ export function nodeLabel(n: GraphNode): string {
       return printable(`Instance ${n.function ?? n.exe ?? '?'} (root ${n.rootPid}${n.cgroupPath ? `, ${n.cgroupPath}` : ''})`);
     case 'Pipe':
       return printable(`Pipe ${n.kind} made by ${n.pid}`);
+    case 'Connection':
+      return printable(`Connection ${n.flow === 'toServer' ? 'to' : 'from'} ${n.server ?? '?'}${n.client ? ` ${n.flow === 'toServer' ? 'from' : 'to'} ${n.client}` : ''}`);
     case 'Invocation':
       return printable(`Invocation ${n.callId}${n.function ? ` of ${n.function}` : ''}`);
     case 'Unit':

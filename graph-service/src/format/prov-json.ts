@@ -15,6 +15,7 @@ const KIND: Record<GraphNode['type'], 'entity' | 'activity' | 'agent'> = {
   File: 'entity',
   Endpoint: 'entity',
   Pipe: 'entity',
+  Connection: 'entity',
   Gap: 'entity',
   Instance: 'agent',
   Invocation: 'activity',
@@ -56,6 +57,8 @@ function label(n: GraphNode): string {
       return n.function ?? n.exe ?? `instance ${n.rootPid}`;
     case 'Pipe':
       return `${n.kind} of ${n.pid}`;
+    case 'Connection':
+      return `connection ${n.flow} ${n.server ?? '?'}${n.client ? ` (client ${n.client})` : ''}`;
     case 'Invocation':
       return `invocation ${n.callId}`;
     case 'Unit':

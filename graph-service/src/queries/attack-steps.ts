@@ -26,6 +26,8 @@ function what(n: GraphNode): string {
       return addr(n);
     case 'Pipe':
       return `a ${n.kind}`;
+    case 'Connection':
+      return n.flow === 'toServer' ? `the request to ${n.server ?? '?'}${n.client ? ` from ${n.client}` : ''}` : `the response from ${n.server ?? '?'}${n.client ? ` to ${n.client}` : ''}`;
     case 'GpuBuffer':
       return `GPU buffer ${n.ptr}`;
     default:
