@@ -43,7 +43,9 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+# Ctrl-C or a TERM sent to this script alone: exit, and the EXIT trap stops everything.
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 wait_for() { # what, seconds, command...
   local what=$1 t=$2; shift 2
@@ -85,4 +87,4 @@ echo "Or attack (d), a GPU buffer one invocation left and another read: sudo $FP
 say "the shop, the attack and its story took $(( $(date +%s) - started )) s (after the install step)"
 if [ "$once" = 1 ]; then exit 0; fi
 say "everything stays up until Ctrl-C"
-while true; do sleep 3600; done
+while true; do sleep 1; done  # short: bash runs a trap only once its foreground child returns

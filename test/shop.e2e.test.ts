@@ -212,6 +212,8 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
       await graph.waitFor();
       // Both invocations of the chain are boxes of the drawn story.
       expect(await graph.locator('[data-type="Invocation"]').count()).toBeGreaterThanOrEqual(2);
+      // The steps panel scrolls: the picture shows where the chain begins (the plant's first step).
+      await steps.getByRole('listitem').filter({ hasText: `invocation ${truth.plant} ` }).first().evaluate((li) => li.scrollIntoView({ block: 'start' }));
       await page.screenshot({ path: join(shots, 'demo-attack-story.png'), fullPage: true });
     } finally {
       await browser.close();

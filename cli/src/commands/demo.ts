@@ -194,6 +194,8 @@ export function story(alert: AlertNode, v: AttackView, fullCommand: string): str
     : steps.some((s) => s.includes(` ${viewNodeLabel(n).replace(/^\S+ /, '').replace(/ @.*$/, '')}`));
   const kept = (t: ViewNode['type']) => v.nodes.filter((n) => n.type === t && mentioned(n)).map((n) => viewNodeLabel(n));
   lines.push(`Invocations: ${kept('Invocation').join('; ') || '-'}`, `Files: ${kept('File').join('; ') || '-'}`, `Addresses: ${kept('Endpoint').join('; ') || '-'}`);
+  const buffers = v.nodes.filter((n) => n.type === 'GpuBuffer' && steps.some((st) => st.includes(`GPU buffer ${(n as { ptr: string }).ptr}`)));
+  if (buffers.length > 0) lines.push(`GPU buffers: ${buffers.map((n) => viewNodeLabel(n)).join('; ')}`);
   return lines.join('\n') + '\n';
 }
 
