@@ -23,6 +23,7 @@ build() { # NAME VERSION LDFLAGS (upstream's own version stamps)
   fi
   command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
   command -v go >/dev/null 2>&1 || { echo "ensure-openfaas: Go is needed to build $name (its go.mod names the version)" >&2; exit 1; }
+  echo "ensure-openfaas: building $name $version from $SRC/$name (go build, offline)" >&2
   tmp="$(mktemp -d)"
   cp -r "$SRC/$name" "$tmp/src"
   mkdir -p "$BIN"
