@@ -10,12 +10,13 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
-import { resolveTruth, type AlertNode, type GraphNode } from '@faasprov/model';
+import { resolveTruth, type AlertNode, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
 import { FAASPROV, ROOT, tempDir } from './helpers.js';
 import { Agent, Collector, freePort, readStore, until } from './agent-harness.js';
 import { addTemplates, ensureOpenfaasTools, OF_WATCHDOG, Stack } from './openfaas-harness.js';
 import { benignTraffic, type GroundTruth } from '../cli/src/commands/demo.js';
 import { benignPhotos, type GpuGroundTruth } from '../cli/src/commands/demo-attack-d.js';
+import { missingEdges, truthNodesByName, type ShopTruth } from '../cli/src/commands/demo-truth.js';
 
 const SHOP = join(ROOT, 'examples', 'shop');
 const PY = join(ROOT, '.tools', 'pyvenv', 'bin', 'python');
@@ -77,13 +78,21 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
     expect(benign.filter((b) => b.function === 'purchase')).toHaveLength(4);
     expect(benign.filter((b) => b.function === 'photos')).toHaveLength(3);
     expect(benignAlerts.filter((a) => unitsOfInvocations.has(a.subject))).toEqual([]);
-    // What rules may still note outside invocations: the start-up read of the payment key, capture gaps.
-    expect(benignAlerts.filter((a) => a.rule !== 'capture-gap' && !a.summary.includes('/var/openfaas/secrets/payment-key'))).toEqual([]);
+    // Nor about anything else (the start-up reads of the mounted payment key are its baseline); only lost capture may be noted.
+    expect(benignAlerts.filter((a) => a.rule !== 'capture-gap')).toEqual([]);
   });
 
-  it('the secret is mounted the OpenFaaS way: authorize-cc read /var/openfaas/secrets/payment-key', () => {
+  it('the secret is mounted the OpenFaaS way: authorize-cc, purchase and publish read /var/openfaas/secrets/payment-key at start, their instances know it as theirs', () => {
     const s = readStore(collector.store);
-    expect(s.nodes.some((n) => n.type === 'File' && n.path === '/var/openfaas/secrets/payment-key')).toBe(true);
+    const key = s.nodes.find((n) => n.type === 'File' && n.path === '/var/openfaas/secrets/payment-key');
+    expect(key).toBeDefined();
+    const instances = s.nodes.filter((n) => n.type === 'Instance');
+    for (const fn of ['authorize-cc', 'purchase', 'publish']) expect([fn, instances.find((i) => i.function === fn)?.secrets]).toEqual([fn, ['/var/openfaas/secrets']]);
+    expect(instances.find((i) => i.function === 'get-price')?.secrets).toBeUndefined();
+    // Read by processes, at start-up, not by units.
+    const readers = s.edges.filter((e) => e.type === 'USED' && e.dst === key!.id).map((e) => s.nodes.find((n) => n.id === e.src)?.type);
+    expect(readers.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(readers)).toEqual(new Set(['Process']));
   });
 
   it('attack (a): the alert leads, with view=attack, to every ground-truth node and edge (recall 1.0)', async () => {
@@ -221,4 +230,58 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
       await up;
     }
   }, 180000);
+
+  /** Runs `faasprov demo --attack X` against the shop: its JSON output (alert, views, truth). */
+  const demo = async (attack: string) => {
+    const r = await execa(FAASPROV, ['demo', '--attack', attack, '-f', join(dir, 'stack.yaml'), '--store', collector.store, '--json', '--wait-s', '90'], { reject: false, timeout: 240000 });
+    expect([attack, r.exitCode, r.exitCode === 0 ? '' : r.stderr]).toEqual([attack, 0, '']);
+    return JSON.parse(r.stdout) as { alert: AlertNode; invocation: string; views: Record<string, ShownView>; truth: ShopTruth };
+  };
+  type ShownView = { nodes: { id: string; type: string }[]; edges: { type: string; from: string; to: string }[] };
+  /** The stored graph in the model's shape. */
+  const graph = (): SerializedGraph => {
+    const s = readStore(collector.store);
+    return {
+      nodes: s.nodes as unknown as GraphNode[],
+      edges: s.edges.map((e) => ({ id: e.id, type: e.type, from: e.src, to: e.dst, firstTime: e.first_time, lastTime: e.first_time, count: e.count, bytes: e.bytes, attrs: e.attrs })) as unknown as GraphEdge[],
+    };
+  };
+  const shopTruths: ShopTruth[] = [];
+
+  for (const [attack, what] of [['b', 'exfiltration through the shared F3 volume to catalog'], ['c', 'a reverse shell from authorize-cc'], ['e', 'the mounted shop key read in an invocation, then used to call publish through the gateway']] as const) {
+    it(`attack (${attack}), ${what}: its alert leads, with view=attack, to every ground-truth node and edge (recall 1.0)`, async () => {
+      const { alert, invocation, views, truth } = await demo(attack);
+      shopTruths.push(truth);
+      const g = graph();
+      const names = truthNodesByName(g, truth);
+      // Every name of the truth is in the graph at all, and the benchmark's references find the same nodes.
+      expect(Object.entries(names).filter(([, ns]) => ns.length === 0).map(([name]) => name)).toEqual([]);
+      const refs = resolveTruth(truth.nodes ?? [], g.nodes);
+      expect(refs.unmatched).toEqual([]);
+      const named = new Set(Object.values(names).flat().map((n) => n.id));
+      expect(refs.nodes.filter((n) => !named.has(n.id) && n.type !== 'Process').map((n) => `${n.type} ${n.id}`)).toEqual([]);
+      // The alert is one of the scenario's rules, about the alerted invocation (its unit, or a process it spawned).
+      expect(truth.rules).toContain(alert.rule);
+      const alerted = names[Object.entries(truth.invocations).find(([, c]) => c === truth.alerted)![0]]!;
+      expect(alerted.filter((n) => n.type === 'Invocation').map((n) => n.id)).toContain(invocation);
+      const concerned = [alert.subject, alert.object];
+      const spawned = Object.values(truth.processes).length > 0 ? Object.keys(truth.processes).flatMap((k) => names[k]!.map((n) => n.id)) : [];
+      expect(concerned.some((id) => alerted.some((n) => n.id === id) || spawned.includes(id!))).toBe(true);
+      // The views from that invocation hold every truth node and edge.
+      const shown = new Set(Object.values(views).flatMap((v) => v.nodes.filter((n) => n.type !== 'Summary').map((n) => n.id)));
+      const missing = Object.entries(names).flatMap(([name, ns]) => ns.filter((n) => !shown.has(n.id)).map((n) => `${name}: ${n.type} ${n.id}`));
+      expect(missing).toEqual([]);
+      expect(missingEdges({ edges: Object.values(views).flatMap((v) => v.edges) as GraphEdge[] }, truth, names)).toEqual([]);
+    }, 300000);
+  }
+
+  it('the benign traffic that ran alongside the attacks raised no alert', async () => {
+    expect(shopTruths.length).toBe(3);
+    const s = readStore(collector.store);
+    const benignCalls = new Set(shopTruths.flatMap((t) => t.benign.map((b) => b.callId)));
+    expect(benignCalls.size).toBeGreaterThan(10);
+    const units = new Map(s.nodes.filter((n) => n.type === 'Unit').map((n) => [n.id, String(n.callId)]));
+    const all = await alerts();
+    expect(all.filter((a) => benignCalls.has(units.get(a.subject) ?? '') || benignCalls.has(units.get(a.object ?? '') ?? ''))).toEqual([]);
+  });
 });

@@ -194,7 +194,7 @@ listOptions(
 program
   .command('demo')
   .description('run an attack scenario against the running example shop (examples/shop), then print its alert and story')
-  .addOption(new Option('--attack <scenario>', 'a: warm-container reuse; d: a GPU buffer left by one invocation, read by another (b, c, e are not scripted yet)').choices(['a', 'b', 'c', 'd', 'e']).default('a'))
+  .addOption(new Option('--attack <scenario>', 'a: warm-container reuse; b: exfiltration through the shared volume; c: a reverse shell; d: a GPU buffer left by one invocation, read by another; e: a mounted secret used through the gateway').choices(['a', 'b', 'c', 'd', 'e']).default('a'))
   .option('-f, --file <stack>', "the shop's stack file", 'examples/shop/stack.yaml')
   .option('--truth <file>', "write the scenario's ground truth (invocations, payload, attacker) as JSON")
   .option('--wait-s <n>', 'how long to wait for the alert', int('--wait-s', 1, 600), 90)

@@ -1,5 +1,5 @@
 /**
- * faasprov demo --attack a|d: runs an attack scenario against the running example shop
+ * faasprov demo --attack a|b|c|d|e: runs an attack scenario against the running example shop
  * (examples/shop, `faasprov functions up`), with benign traffic, waits for its alert and tells
  * the attack's story from the attack view. Writes the scenario's ground truth with --truth.
  */
@@ -16,6 +16,9 @@ import { FunctionsErrors } from '../errors.js';
 import { hostAddress } from '../functions/network.js';
 import { alive, readState, stateFileFor } from '../functions/state.js';
 import { attackD } from './demo-attack-d.js';
+import { attackB, attackC, attackE } from './demo-attacks.js';
+import type { ShopTruth, ViewDirection } from './demo-truth.js';
+import { removePlugin, type BenignTraffic } from './demo-shop.js';
 
 export interface DemoCliOptions {
   attack: string;
@@ -58,6 +61,9 @@ export interface GroundTruth {
 export const SCRIPTED_ATTACKS: { attack: string; title: string }[] = [
   { attack: 'a', title: 'warm-container reuse: a payload planted by one invocation steals the card of a later one' },
   { attack: 'd', title: "a GPU buffer left by one invocation and read by another: photos' staging buffer read back by an attacker" },
+  { attack: 'b', title: 'exfiltration through the shared volume: cards stashed on the catalog volume by authorize-cc, read out through catalog' },
+  { attack: 'c', title: 'a reverse shell from an authorize-cc invocation to the attacker' },
+  { attack: 'e', title: 'a mounted secret read inside an invocation, then used to call publish through the gateway' },
 ];
 
 const VICTIM_CARD = '4111111111111111';
@@ -94,13 +100,14 @@ async function call(gateway: string, fn: string, body: unknown, callId: string):
 }
 
 /** Benign shop traffic: purchases (price and card in parallel, then publish) and catalog updates. */
-export async function benignTraffic(gateway: string, rounds: number, purchases = true): Promise<GroundTruth['benign']> {
+export async function benignTraffic(gateway: string, rounds: number, purchases = true, catalog = true): Promise<GroundTruth['benign']> {
   const out: GroundTruth['benign'] = [];
   const products = ['mug', 'tee', 'cap'];
   for (let i = 0; i < rounds; i++) {
     const id = `benign-${randomUUID().slice(0, 8)}`;
     const p = products[i % products.length]!;
-    const calls: Promise<string>[] = [call(gateway, 'catalog', { id: `${p}-${i}`, name: p, rev: i }, `${id}-catalog`).then((c) => (out.push({ function: 'catalog', callId: c }), c))];
+    const calls: Promise<string>[] = [];
+    if (catalog) calls.push(call(gateway, 'catalog', { id: `${p}-${i}`, name: p, rev: i }, `${id}-catalog`).then((c) => (out.push({ function: 'catalog', callId: c }), c)));
     if (purchases) calls.push(call(gateway, 'purchase', { product: p, card: '5555555555554444' }, `${id}-purchase`).then((c) => (out.push({ function: 'purchase', callId: c }), c)));
     else calls.push(call(gateway, 'get-price', { product: p }, `${id}-price`).then((c) => (out.push({ function: 'get-price', callId: c }), c)));
     await Promise.all(calls);
@@ -142,8 +149,8 @@ export async function attackA(stackFile: string, log: (s: string) => void): Prom
       ],
     };
   } finally {
-    // The planted plugin would steal every later card; the scenario removes it when done.
-    rmSync(payload, { force: true });
+    // The planted plugin would steal every later card; the scenario removes it (and the folder it made) when done.
+    removePlugin(payload);
     await new Promise<void>((r) => attacker.server.close(() => r()));
   }
 }
@@ -177,8 +184,8 @@ export function namedInvocations(alert: AlertNode): string[] {
  * the backward attack view of the alerted invocation (which also holds what that invocation did
  * after the alert, such as sending the card out), and the invocations, files and addresses involved.
  */
-export function story(alert: AlertNode, v: AttackView, fullCommand: string): string {
-  const named = namedInvocations(alert);
+export function story(alert: AlertNode, v: AttackView, fullCommand: string, callIds: string[] = []): string {
+  const named = [...new Set([...namedInvocations(alert), ...callIds])];
   const ofChain = (s: string) => named.some((id) => s.startsWith(`invocation ${id} `));
   const steps = v.steps.filter(ofChain);
   const lines = [
@@ -242,14 +249,125 @@ const SCENARIOS: Record<string, (file: string, log: (s: string) => void) => Prom
   },
 };
 
+/** The attacks written as ShopTruth (demo-attacks.ts); benign traffic is passed in, run before and alongside. */
+const SHOP_ATTACKS: Record<string, (file: string, log: (s: string) => void, benign: BenignTraffic) => Promise<ShopTruth>> = {
+  b: attackB, c: attackC, e: attackE,
+};
+
+/** The call ids an alert is about: its subject's, or, for a process an invocation spawned, the units its short backward trace reaches. */
+async function alertCallIds(api: ApiClient, alert: AlertNode): Promise<string[]> {
+  const r = await api.json<{ node: { callId?: string } }>(`/api/v1/nodes/${encodeURIComponent(alert.subject)}`).catch(() => undefined);
+  if (r?.node.callId) return [r.node.callId];
+  const q = new URLSearchParams({ from: alert.id, direction: 'backward', depth: '4' });
+  const t = await api.json<{ nodes: { type: string; callId?: string }[] }>(`/api/v1/trace?${q}`).catch(() => ({ nodes: [] }));
+  return t.nodes.filter((n) => n.type === 'Unit' && n.callId).map((n) => n.callId!);
+}
+
+/** The alert of one of the truth's rules about its alerted invocation, the most telling rule first. */
+async function truthAlert(api: ApiClient, truth: ShopTruth, waitS: number): Promise<AlertNode> {
+  const end = Date.now() + waitS * 1000;
+  const about = new Map<string, string[]>();
+  while (Date.now() < end) {
+    const { alerts } = await api.json<{ alerts: AlertNode[] }>(`/api/v1/alerts?limit=500&offset=0&function=${encodeURIComponent(truth.function)}`);
+    const candidates = alerts.filter((a) => truth.rules.includes(a.rule)).sort((x, y) => truth.rules.indexOf(x.rule) - truth.rules.indexOf(y.rule));
+    for (const a of candidates) {
+      if (!about.has(a.id)) about.set(a.id, await alertCallIds(api, a));
+      if (about.get(a.id)!.includes(truth.alerted)) return a;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw FunctionsErrors.FP_ERR_DEMO_ATTACK(truth.attack, `no ${truth.rules.join(' or ')} alert about invocation ${truth.alerted} within ${waitS} s`);
+}
+
+/**
+ * The truth's attack views from the alerted invocation (backward: how it happened; forward: what
+ * it did next), once they hold every invocation of the truth and stop growing (the last batches
+ * are stored a moment after the alert).
+ */
+async function truthViews(api: ApiClient, inv: string, truth: ShopTruth, waitS = 20): Promise<Partial<Record<ViewDirection, AttackView>>> {
+  const get = async () => {
+    const out: Partial<Record<ViewDirection, AttackView>> = {};
+    for (const d of truth.views) out[d] = await api.json<AttackView>(`/api/v1/trace?${new URLSearchParams({ from: inv, direction: d, depth: '64', view: 'attack' })}`);
+    return out;
+  };
+  const size = (v: Partial<Record<ViewDirection, AttackView>>) => Object.values(v).reduce((n, x) => n + x.nodes.length + x.edges.length, 0);
+  const calls = Object.values(truth.invocations);
+  // Each invocation by its units (the kernel's work), not only its Invocation node (which a caller's span can bring first).
+  const whole = (v: Partial<Record<ViewDirection, AttackView>>) => calls.every((c) => Object.values(v).some((x) => x.nodes.some((n) => n.type === 'Unit' && (n as { callId?: string }).callId === c)));
+  let v = await get();
+  for (let i = 0, last = -1, steady = 0; i < waitS; i++) {
+    steady = size(v) === last ? steady + 1 : 0;
+    if (whole(v) && steady >= 2) break;
+    last = size(v);
+    await new Promise((r) => setTimeout(r, 1000));
+    v = await get();
+  }
+  return v;
+}
+
+/**
+ * The truth as `{type, match, written}` references (the attack-precision benchmark's shape). A
+ * file known only as what one invocation wrote (`by`) is named by id, from that invocation's own
+ * activity (the kernel's record of it, not the view).
+ */
+async function truthRefs(api: ApiClient, truth: ShopTruth): Promise<TruthRef[]> {
+  const refs: TruthRef[] = Object.values(truth.invocations).flatMap((c) => invocationTruth(c));
+  for (const f of Object.values(truth.files)) {
+    const where = { path: f.path, ...(f.volume ? { volume: f.volume } : {}) };
+    if (!f.written) refs.push({ type: 'File', match: { ...where, version: 0 } });
+    else if (f.by === undefined) refs.push({ type: 'File', match: where, written: true });
+    else {
+      const r = await api.json<{ timeline: { action: string; object: { id: string; type: string; path?: string; volume?: string; version?: number } }[] }>(`/api/v1/invocations/${encodeURIComponent(truth.invocations[f.by]!)}`);
+      const ids = new Set(r.timeline.filter((t) => t.action === 'WAS_GENERATED_BY' && t.object.type === 'File' && t.object.path === f.path && t.object.volume === f.volume && Number(t.object.version) > 0).map((t) => t.object.id));
+      for (const id of ids) refs.push({ type: 'File', match: { id } });
+    }
+  }
+  for (const ep of Object.values(truth.endpoints)) refs.push({ type: 'Endpoint', match: { address: ep.address, port: ep.port } });
+  // Every image of the spawned process's pid: the fork of the function's runtime and what it became.
+  for (const p of Object.values(truth.processes)) if (p.pid !== undefined) refs.push({ type: 'Process', match: { pid: p.pid } });
+  return refs;
+}
+
+/** Runs attack b, c or e, waits for its alert and prints its story (or, with --json, the alert, views and truth). */
+async function shopAttack(o: DemoCliOptions, run: (typeof SHOP_ATTACKS)[string]): Promise<number> {
+  const log = (s: string) => process.stderr.write(`faasprov demo: ${s}\n`);
+  // An instance serves one request at a time (max_inflight 1): alongside an attack, benign calls keep off the functions it keeps busy.
+  const truth = await run(o.file, log, (gw, busy) => benignTraffic(gw, 2, !busy.some((f) => ['purchase', 'authorize-cc', 'publish'].includes(f)), !busy.includes('catalog')));
+  if (o.truth) writeFileSync(o.truth, JSON.stringify(truth, null, 2) + '\n');
+  log('waiting for the alert');
+  const api = new ApiClient(o);
+  try {
+    const alert = await truthAlert(api, truth, o.waitS);
+    const r = await api.json<{ invocations: { id: string }[] }>(`/api/v1/invocations/${encodeURIComponent(truth.alerted)}`);
+    const inv = r.invocations[0]!.id;
+    const views = await truthViews(api, inv, truth);
+    truth.nodes = await truthRefs(api, truth);
+    let text: string;
+    if (o.json) text = JSON.stringify({ alert, invocation: inv, view: views[truth.views[0]!], views, truth }, null, 2) + '\n';
+    else {
+      const calls = Object.values(truth.invocations);
+      text = story(alert, views[truth.views[0]!]!, `faasprov trace ${inv} --${truth.views[0]} --view attack`, calls);
+      const next = views.forward && truth.views[0] !== 'forward' ? views.forward.steps.slice(0, 30) : [];
+      if (next.length > 0) text += ['', 'What it did next (forward from the invocation):', ...next.map((st, i) => `  ${String(i + 1).padStart(2)}. ${printable(st)}`), ''].join('\n');
+      text += `\nThe attacker got: ${truth.got}\n`;
+    }
+    await new Promise<void>((res) => process.stdout.write(text, () => res()));
+    return 0;
+  } finally {
+    await api.close();
+  }
+}
+
 export async function demoCommand(o: DemoCliOptions): Promise<number> {
   if (o.list) {
     process.stdout.write(JSON.stringify(SCRIPTED_ATTACKS) + '\n');
     return 0;
   }
+  const shop = SHOP_ATTACKS[o.attack];
+  if (shop) return shopAttack(o, shop);
   const scenario = SCENARIOS[o.attack];
   if (!scenario) {
-    process.stderr.write(`faasprov: attack ${o.attack} is not scripted yet; scripted: ${Object.keys(SCENARIOS).join(', ')}\n`);
+    process.stderr.write(`faasprov: attack ${o.attack} is not scripted yet; scripted: ${[...Object.keys(SCENARIOS), ...Object.keys(SHOP_ATTACKS)].sort().join(', ')}\n`);
     return 2;
   }
   const log = (s: string) => process.stderr.write(`faasprov demo: ${s}\n`);

@@ -6,6 +6,7 @@ import { codeDirs, inside, isCompiledCache, type CodeDirs } from './code.js';
 import { isCodePath } from '@faasprov/model';
 import { hostFindings, isHostRule } from './host-rules.js';
 import { secretFindings } from './secrets.js';
+import { volumeFlowFindings } from './volume-flow.js';
 
 interface Finding {
   rule: Rule;
@@ -155,6 +156,9 @@ export class RuleEngine {
           }
           break;
         }
+        case 'cross-function-volume':
+          await volumeFlowFindings(batch, nodes, store, label, (time, summary, subject, object) => hit(rule, time, summary, subject, object));
+          break;
         case 'secret-access':
           await secretFindings(rule, batch, nodes, store, label, (time, summary, subject, object) => hit(rule, time, summary, subject, object));
           break;

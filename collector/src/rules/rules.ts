@@ -28,6 +28,8 @@ const RuleSchema = Type.Union([
   Type.Object({ ...Common, kind: Type.Literal('gap') }, { additionalProperties: false }),
   // Learned per instance (rules/code.ts), not globs: writes into the directories its code was loaded from.
   Type.Object({ ...Common, kind: Type.Literal('loaded-code-dir-write') }, { additionalProperties: false }),
+  // A unit reading a shared-volume file that another function's unit wrote (volume-flow.ts).
+  Type.Object({ ...Common, kind: Type.Literal('cross-function-volume') }, { additionalProperties: false }),
   // A unit loading code (a code file) that another invocation wrote.
   Type.Object({ ...Common, kind: Type.Literal('cross-invocation-code') }, { additionalProperties: false }),
   // Host detections (host-rules.ts).
