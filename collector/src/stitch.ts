@@ -94,7 +94,10 @@ export async function stitchInvocations(store: GraphStore, batch: Batch): Promis
     // Both invocations must exist (in this batch or the store) for the edge to land.
     const [a, b] = [await node(from), await node(to)];
     if (a?.type !== 'Invocation' || b?.type !== 'Invocation') continue;
-    const e: GraphEdge = { id: edgeId('WAS_INFORMED_BY', from, to), type: 'WAS_INFORMED_BY', from, to, firstTime: at, lastTime: at, count: 1, bytes: 0 };
+    // At the callee's start when the kernel saw it first: its server span begins after its unit
+    // (and in ms), and a forward trace entering the callee at the span's time would miss its units.
+    const t = Math.min(at, a.start);
+    const e: GraphEdge = { id: edgeId('WAS_INFORMED_BY', from, to), type: 'WAS_INFORMED_BY', from, to, firstTime: t, lastTime: t, count: 1, bytes: 0 };
     batch.edges.push(e);
     added++;
   }
