@@ -10,6 +10,7 @@ import { SqliteGraphStore } from '@faasprov/store';
 import { buildServer } from '@faasprov/graph-service';
 import { resolveTruth, type AlertNode, type TruthRef } from '@faasprov/model';
 import { viewPrecision } from './view-precision.js';
+import { invocationViews } from './invocation-views.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const FAASPROV = join(ROOT, 'cli/bin/faasprov');
@@ -103,7 +104,7 @@ export async function shopAttacks(progress: (msg: string) => void): Promise<Reco
         out[`${name} alert`] = `demo failed (${r.code}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`;
         continue;
       }
-      const { alert, truth } = JSON.parse(r.stdout) as { alert: AlertNode; truth: { nodes?: TruthRef[] } };
+      const { alert, truth, invocation } = JSON.parse(r.stdout) as { alert: AlertNode; invocation: string; truth: { nodes?: TruthRef[]; views?: ('backward' | 'forward')[] } };
       if (!truth.nodes?.length) {
         out[`${name} ground truth`] = 'names no nodes (truth.nodes)';
         continue;
@@ -114,6 +115,8 @@ export async function shopAttacks(progress: (msg: string) => void): Promise<Reco
       if (t.unmatched.length > 0) out[`${name} ground truth not in the store`] = t.unmatched.map((u) => `${u.type} ${JSON.stringify(u.match)}`).join('; ');
       const figures = await viewPrecision(store, name, alert, t.nodes);
       Object.assign(out, { [`${name} alert`]: alert.rule }, figures);
+      // Part of the truth after the alerted invocation (forward): measured on the views the demo tells it with.
+      if (truth.views?.includes('forward')) Object.assign(out, await invocationViews(store, name, invocation, truth.views, t.nodes));
       progress(`${name}: full ${figures[`${name} full: nodes`]} nodes, attack ${figures[`${name} attack: nodes`]} nodes + ${figures[`${name} attack: context groups`]} context groups, recall ${figures[`${name} attack: recall`]}`);
     }
     return out;
