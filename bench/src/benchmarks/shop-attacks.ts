@@ -1,4 +1,5 @@
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -76,32 +77,37 @@ export async function shopAttacks(progress: (msg: string) => void): Promise<Reco
     otlp: { host: '127.0.0.1', port: otlp }, volumes: [`${join(shop, 'data', 'catalog')}=catalog:durable`], gpuLibs,
   });
   let running = false;
-  const up = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--no-build', '--gateway', '127.0.0.1:0', '--watchdog', join(dir, comm), '--otlp', `127.0.0.1:${otlp}`], { cwd: shop, stdio: ['ignore', 'pipe', 'pipe'] });
+  let up: ChildProcessByStdio<null, Readable, Readable> | undefined;
   let upErr = '';
-  up.stderr.on('data', (c: Buffer) => { upErr = (upErr + c.toString()).slice(-4000); });
   try {
+    // The agent first: a watchdog that starts before the probes attach is never watched.
     await agent.start();
     running = true;
     const seeded = await new Promise<number>((res) => spawn(PY, [join(shop, 'seed.py'), join(shop, 'data')], { stdio: 'ignore' }).on('exit', (c) => res(c ?? 1)));
     if (seeded !== 0) throw new Error('the shop seed failed');
+    up = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--no-build', '--gateway', '127.0.0.1:0', '--watchdog', join(dir, comm), '--otlp', `127.0.0.1:${otlp}`], { cwd: shop, stdio: ['ignore', 'pipe', 'pipe'] });
+    up.stderr.on('data', (c: Buffer) => { upErr = (upErr + c.toString()).slice(-4000); });
+    const started = up;
     await new Promise<void>((res, rej) => {
       let text = '';
       const timer = setTimeout(() => rej(new Error(`functions up did not become ready in 600 s: ${upErr}`)), 600000);
-      up.stdout.on('data', (c: Buffer) => {
+      started.stdout.on('data', (c: Buffer) => {
         text += c.toString();
         if (text.split('\n').some((l) => l.startsWith('{'))) {
           clearTimeout(timer);
           res();
         }
       });
-      up.on('exit', (c) => { clearTimeout(timer); rej(new Error(`functions up exited (${c}): ${upErr}`)); });
+      started.on('exit', (c) => { clearTimeout(timer); rej(new Error(`functions up exited (${c}): ${upErr}`)); });
     });
     progress(`shop up; attacks: ${attacks.map((a) => a.attack).join(', ')}`);
     for (const { attack } of attacks) {
       const name = `shop-${attack}`;
       const r = await cli(['demo', '--attack', attack, '-f', join(shop, 'stack.yaml'), '--server', url, '--key', key, '--json', '--wait-s', '90'], shop, 300000);
       if (r.code !== 0) {
-        out[`${name} alert`] = `demo failed (${r.code}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`;
+        const lines = r.stderr.trim().split('\n');
+        out[`${name} alert`] = `demo failed (${r.code}): ${lines.find((l) => /Error|FP_ERR/.test(l)) ?? lines.at(-1) ?? ''}`;
+        progress(`${name}: faasprov demo failed:\n${r.stderr.slice(-3000)}`);
         continue;
       }
       const { alert, truth, invocation } = JSON.parse(r.stdout) as { alert: AlertNode; invocation: string; truth: { nodes?: TruthRef[]; views?: ('backward' | 'forward')[] } };
@@ -122,7 +128,7 @@ export async function shopAttacks(progress: (msg: string) => void): Promise<Reco
     return out;
   } finally {
     await cli(['functions', 'down', '-f', 'stack.yaml', '--grace', '2'], shop, 120000);
-    if (up.exitCode === null) await new Promise((r) => up.once('exit', r));
+    if (up && up.exitCode === null) await new Promise((r) => up!.once('exit', r));
     if (running) await agent.stop();
     await app.close();
     await store.close();
