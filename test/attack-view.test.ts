@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import {
-  ALL_TENANTS, alertId, edgeId, endpointId, fileId, instanceId, invocationId, processId, unitId,
+  ALL_TENANTS, alertId, connectionId, edgeId, endpointId, fileId, instanceId, invocationId, processId, unitId,
   type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode,
 } from '@faasprov/model';
 import { SqliteGraphStore } from '@faasprov/store';
@@ -40,6 +40,9 @@ function scenario() {
     I2: { id: instanceId(node, 9, 12), type: 'Instance', node, rootPid: 9, start: 12, mode: 'local', function: 'g', addresses: ['10.0.0.9'] } as GraphNode,
     D: { id: invocationId('d'), type: 'Invocation', callId: 'd', start: 180, function: 'g', source: 'shim' } as GraphNode,
     uD: { id: unitId(node, 9, 12, 'd', 180), type: 'Unit', node, pid: 9, processStart: 12, callId: 'd', start: 180, function: 'g' } as GraphNode,
+    // b's request: as the handler read it from the watchdog, derived from what a caller not watched sent the watchdog.
+    reqB: { id: connectionId(node, 7, 5, 198, 'toServer'), type: 'Connection', node, pid: 7, fd: 5, opened: 198, flow: 'toServer', server: '127.0.0.1:5000', client: '127.0.0.1:40000' } as GraphNode,
+    inB: { id: connectionId(node, 6, 4, 197, 'toServer'), type: 'Connection', node, pid: 6, fd: 4, opened: 197, flow: 'toServer', server: '[::]:8080', client: '10.0.0.77:5555' } as GraphNode,
     R: { id: processId(node, 3, 3), type: 'Process', node, pid: 3, start: 3, exe: '/usr/bin/node', argv: ['node', 'index.js'] } as GraphNode,
     I3: { id: instanceId(node, 3, 3), type: 'Instance', node, rootPid: 3, start: 3, mode: 'local', function: 'h' } as GraphNode,
   };
@@ -59,6 +62,7 @@ function scenario() {
     // The relay: W started P, connects to L and writes each request there; a and b read theirs.
     e('WAS_INFORMED_BY', n.P, n.W, 10), e('USED', n.W, n.L, 99, 0, { initiated: true }), { ...e('WAS_GENERATED_BY', n.L, n.W, 99, 600), lastTime: 199 },
     e('USED', n.uA, n.L, 100, 300), e('USED', n.uB, n.L, 200, 300),
+    e('USED', n.uB, n.reqB, 198, 300), e('WAS_DERIVED_FROM', n.reqB, n.inB, 198, 300),
     // d's answer went to its own loopback address, in its own namespace.
     e('WAS_ASSOCIATED_WITH', n.Q, n.I2, 12), e('PART_OF', n.uD, n.D, 180), e('WAS_INFORMED_BY', n.uD, n.Q, 180), e('WAS_GENERATED_BY', n.L, n.uD, 185, 50),
     // Telemetry: P and R are clients of X; what R sent went to X, not to P.
@@ -97,7 +101,7 @@ describe('attack view', () => {
     expect(view.edges.filter((e) => !shown.has(e.from) || !shown.has(e.to))).toEqual([]);
   });
 
-  it('folds start-up, the relay, the baseline, system files and directories into context groups that say what they hold, each inside the shown node it is context of', () => {
+  it('folds start-up, the relay, the baseline, system files, requests and directories into context groups that say what they hold, each inside the shown node it is context of', () => {
     const { n } = s;
     const byLabel = Object.fromEntries(view.context.map((x) => [x.label, { members: [...x.members].sort(), on: x.on }]));
     expect(byLabel).toEqual({
@@ -106,6 +110,8 @@ describe('attack view', () => {
       // The watchdog and the loopback address it relays requests through.
       'fwatchdog start-up: 1 endpoint, 1 process': { members: [n.W, n.L].map((x) => x.id).sort(), on: n.uA.id },
       'f baseline: 1 file': { members: [n.config.id], on: n.uB.id },
+      // b's request, through the relay: no watched activity wrote it.
+      'requests received: 2 connections': { members: [n.reqB, n.inB].map((x) => x.id).sort(), on: n.uB.id },
       // The directory a made (the file it made stays a node).
       'directories changed: 1 file': { members: [n.plugins.id], on: n.uA.id },
       'system and runtime files: 1 file': { members: [n.cert.id], on: n.uB.id },
@@ -149,6 +155,7 @@ describe('attack view', () => {
       'invocation a of f began',
       'invocation a connected to 10.0.0.5:4711',
       'invocation a wrote /tmp/payload.py (40 bytes)',
+      'invocation b read the request to 127.0.0.1:5000 from 127.0.0.1:40000 (300 bytes)',
       'invocation b of f began',
       'invocation b read /tmp/payload.py (40 bytes)',
       'invocation b read /data/cards (19 bytes)',
