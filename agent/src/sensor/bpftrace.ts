@@ -5,6 +5,7 @@ import { ParseError, parseLine } from './parse.js';
 import { OutputFifo } from './output-fifo.js';
 import { AgentErrors } from '../errors.js';
 import { defaultBpftrace } from '../bpftrace-path.js';
+import { launchWithOverlay } from './events-overlay.js';
 
 export interface SensorHandlers {
   onEvent(e: SensorEvent): void;
@@ -83,7 +84,8 @@ export class BpftraceSensor {
     }
     this.closed = fifo.closed;
     this.fifo = fifo;
-    const proc = execa(bin, ['-f', 'json', '-o', fifo.path, '-e', this.opts.program], {
+    const launch = launchWithOverlay(bin, ['-f', 'json', '-o', fifo.path, '-e', this.opts.program], this.opts.program, fifo.dir);
+    const proc = execa(launch.file, launch.args, {
       env: bpftraceEnv(this.opts.perfRbPages),
       stdin: 'ignore',
       stdout: 'ignore',

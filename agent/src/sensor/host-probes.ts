@@ -115,41 +115,46 @@ ${sc('exit_unshare')}, ${sc('exit_setns')} /@hnk[tid]/ {
 }
 
 ${sc('enter_socket')} /@t[pid]/ {
-  if (args->family == ${AF_PACKET} || (args->family != ${AF_NETLINK} && (args->type & 0xf) == ${SOCK_RAW})) {
-    @hsf[tid] = args->family + 1; @hst[tid] = args->type & 0xf; @hsp[tid] = args->protocol;
+  $fam = args->family; $type = args->type & 0xf;
+  if ($fam == ${AF_PACKET} || ($fam != ${AF_NETLINK} && $type == ${SOCK_RAW})) {
+    @hsf[tid] = $fam + 1; @hst[tid] = $type; @hsp[tid] = args->protocol;
   }
 }
 ${sc('exit_socket')} /@hsf[tid]/ {
-  if (args->ret >= 0) {
-    ${rebindFd('args->ret')}
-    printf("r\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, tid, args->ret, @hsf[tid] - 1, @hst[tid], @hsp[tid]);
+  $ret = args->ret;
+  if ($ret >= 0) {
+    ${rebindFd('$ret')}
+    printf("r\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, tid, $ret, @hsf[tid] - 1, @hst[tid], @hsp[tid]);
   }
   delete(@hsf[tid]); delete(@hst[tid]); delete(@hsp[tid]);
 }
 
 ${sc('enter_userfaultfd')} /@t[pid]/ { @huf[tid] = args->flags + 1; }
 ${sc('exit_userfaultfd')} /@huf[tid]/ {
-  if (args->ret >= 0) {
-    ${rebindFd('args->ret')}
-    printf("q\\t%llu\\t%d/%d\\t%d\\t%d\\n", nsecs, pid, tid, args->ret, @huf[tid] - 1);
+  $ret = args->ret;
+  if ($ret >= 0) {
+    ${rebindFd('$ret')}
+    printf("q\\t%llu\\t%d/%d\\t%d\\t%d\\n", nsecs, pid, tid, $ret, @huf[tid] - 1);
   }
   delete(@huf[tid]);
 }
 
 ${sc('enter_memfd_create')} /@t[pid]/ { @hfn[tid] = args->uname; @hff[tid] = args->flags; }
 ${sc('exit_memfd_create')} /@hfn[tid]/ {
-  if (args->ret >= 0) {
-    ${rebindFd('args->ret')}
-    printf("w\\t%llu\\t%d/%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, args->ret, @hff[tid], str(@hfn[tid]));
+  $ret = args->ret;
+  if ($ret >= 0) {
+    ${rebindFd('$ret')}
+    printf("w\\t%llu\\t%d/%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, $ret, @hff[tid], str(@hfn[tid]));
   }
   delete(@hfn[tid]); delete(@hff[tid]);
 }
 
 ${sc('enter_pidfd_open')} /@t[pid]/ { @hpo[tid] = args->pid + 1; }
 ${sc('exit_pidfd_open')} /@hpo[tid]/ {
-  if (args->ret >= 0) {
-    ${rebindFd('args->ret')}
-    printf("p\\t%llu\\t%d/%d\\t%d\\t%d\\n", nsecs, pid, tid, args->ret, @hpo[tid] - 1);
+  $ret = args->ret;
+  if ($ret >= 0) {
+    ${rebindFd('$ret')}
+    printf("p\\t%llu\\t%d/%d\\t%d\\t%d\\n", nsecs, pid, tid, $ret, @hpo[tid] - 1);
   }
   delete(@hpo[tid]);
 }

@@ -22,7 +22,8 @@ const BUSY_BYTES = 16 * 1024;
  */
 export class OutputFifo {
   readonly path: string;
-  private readonly dir: string;
+  /** The private directory of the FIFO (removed by unlink()). */
+  readonly dir: string;
   private readonly fd: number;
   private ended = false;
   /** Why reading stopped early, if it did (never seen: reads of a pipe do not fail). */

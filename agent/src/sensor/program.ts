@@ -123,15 +123,16 @@ function rebind(fdExpr: string, forget: (k: string) => string): string {
 function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string) => string): string {
   const flag = dir === 'R' ? 1 : 2;
   const [c, b] = dir === 'R' ? ['@rc', '@rb'] : ['@wc', '@wb'];
-  const k = `pid, $g, ${fdVar}`;
+  // The key is built once on the stack and every map op uses it.
+  const k = '$k';
   // The conditional drops the tracepoint field's address space: bpftrace 0.23 warns
   // "Addrspace mismatch" when it is added to a map value that a plain (uint64)0 reset.
   const add = `(uint64)(${bytes} > 0 ? ${bytes} : 0)`;
   // @s holds the direction and the thread of the last reported op: another thread's first op on
   // a shared fd is reported too (it may serve another invocation), after the counts so far.
-  return `$g = @g[pid]; $st = (int64)${flag} + ((int64)tid << 2);
-    if (@s[${k}] != $st) {
-      if (@s[${k}] != 0 && (@s[${k}] >> 2) != (int64)tid) {
+  return `$g = @g[pid]; $st = (int64)${flag} + ((int64)tid << 2); $k = (pid, $g, ${fdVar}); $cur = @s[$k];
+    if ($cur != $st) {
+      if ($cur != 0 && ($cur >> 2) != (int64)tid) {
         printf("C\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, ${fdVar}, ${COUNTERS(k)});
         ${forget(k)}
       }
@@ -146,8 +147,9 @@ function firstOp(dir: 'R' | 'W', forget: (k: string) => string): string {
   const save = dir === 'R' ? '@rf' : '@wf';
   return `{
   $fd = (int64)(${save}[tid] - 1); delete(${save}[tid]);
-  if (args->ret > 0) {
-    ${dataOp(dir, '$fd', 'args->ret', forget)}
+  $ret = args->ret;
+  if ($ret > 0) {
+    ${dataOp(dir, '$fd', '$ret', forget)}
   }
 }`;
 }
@@ -189,6 +191,10 @@ function stopProbe(countRaw: boolean): string {
 }`;
 }
 
+/**
+ * Each probe reads an `args` field once, into a variable: bpftrace 0.23 resolves the tracepoint
+ * again (a read of tracefs's available_events) for every use of `args` in every attach point.
+ */
 export function buildProgram(opts: ProgramOptions): string {
   const argvBytes = Math.max(16, Math.min(opts.argvBytes ?? 190, 190));
   const sc = (name: string) => `tracepoint:syscalls:sys_${name}`;
@@ -240,13 +246,14 @@ ${sc('enter_creat')} /@t[pid]/ { @op[tid] = args->pathname; @of[tid] = 0x241; @o
 ${sc('enter_openat2')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = ((struct open_how *)args->how)->flags; @od[tid] = args->dfd; }
 ${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat2')} /@op[tid]/ {
   // A failed open is reported (fd = -errno) only under a sensitive prefix (host-probes.ts).
-  $rep = args->ret >= 0 ? 1 : 0;
+  $ret = args->ret;
+  $rep = $ret >= 0 ? 1 : 0;
   if ($rep == 0) { ${failedOpen(opts)} }
   if ($rep) {
-    if (args->ret >= 0) { ${rebindFd('args->ret')} }
-    printf("O\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, args->ret, @of[tid], @od[tid], str(@op[tid]));
+    if ($ret >= 0) { ${rebindFd('$ret')} }
+    printf("O\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, $ret, @of[tid], @od[tid], str(@op[tid]));
     // A shim announces invocations by writing markers to /dev/null (11 bytes tell it from longer paths).
-    if (args->ret >= 0) { if (str(@op[tid], 11) == "/dev/null") { @dn[pid, args->ret] = 1; } else { delete(@dn[pid, args->ret]); } }
+    if ($ret >= 0) { if (str(@op[tid], 11) == "/dev/null") { @dn[pid, $ret] = 1; } else { delete(@dn[pid, $ret]); } }
   }
   delete(@op[tid]); delete(@of[tid]); delete(@od[tid]);
 }
@@ -258,11 +265,13 @@ ${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_pread
 
 // One probe per tracepoint: bpftrace 0.17 mis-loads two programs attached to the same one.
 ${sc('enter_write')} /@t[pid]/ {
-  @wf[tid] = args->fd + 1;
-  if (@dn[pid, args->fd] && args->count >= ${MARKER_MIN} && args->count <= ${MARKER_MAX}) {
+  $fd = args->fd; $n = args->count;
+  @wf[tid] = $fd + 1;
+  if (@dn[pid, $fd] && $n >= ${MARKER_MIN} && $n <= ${MARKER_MAX}) {
+    $buf = args->buf;
     // str(p, n) reads at most n - 1 bytes and a NUL (bpftrace 0.23).
-    if (strncmp(str(args->buf, ${MARKER_PREFIX.length + 1}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
-      printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str(args->buf, args->count + 1));
+    if (strncmp(str($buf, ${MARKER_PREFIX.length + 1}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
+      printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str($buf, $n + 1));
     }
   }
 }
@@ -277,9 +286,10 @@ ${sc('enter_sendfile64')} /@t[pid]/ { @xi[tid] = args->in_fd + 1; @xo[tid] = arg
 ${sc('exit_copy_file_range')}, ${sc('exit_splice')}, ${sc('exit_sendfile64')} /@xi[tid]/ {
   $fi = (int64)(@xi[tid] - 1); $fo = (int64)(@xo[tid] - 1);
   delete(@xi[tid]); delete(@xo[tid]);
-  if (args->ret > 0) {
-    ${dataOp('R', '$fi', 'args->ret', forget)}
-    ${dataOp('W', '$fo', 'args->ret', forget)}
+  $ret = args->ret;
+  if ($ret > 0) {
+    ${dataOp('R', '$fi', '$ret', forget)}
+    ${dataOp('W', '$fo', '$ret', forget)}
   }
 }
 
@@ -296,15 +306,16 @@ ${sc('enter_dup')} /@t[pid]/ { @do[tid] = args->fildes + 1; @dc[tid] = 0; }
 ${sc('enter_dup2')} /@t[pid]/ { @do[tid] = args->oldfd + 1; @dc[tid] = 0; }
 ${sc('enter_dup3')} /@t[pid]/ { @do[tid] = args->oldfd + 1; @dc[tid] = (args->flags & ${O_CLOEXEC}) ? 1 : 0; }
 ${sc('enter_fcntl')} /@t[pid]/ {
-  if (args->cmd == ${F_DUPFD} || args->cmd == ${F_DUPFD_CLOEXEC}) {
-    @do[tid] = args->fd + 1; @dc[tid] = args->cmd == ${F_DUPFD_CLOEXEC} ? 1 : 0;
+  $cmd = args->cmd;
+  if ($cmd == ${F_DUPFD} || $cmd == ${F_DUPFD_CLOEXEC}) {
+    @do[tid] = args->fd + 1; @dc[tid] = $cmd == ${F_DUPFD_CLOEXEC} ? 1 : 0;
   }
 }
 ${sc('exit_dup')}, ${sc('exit_dup2')}, ${sc('exit_dup3')}, ${sc('exit_fcntl')} /@do[tid]/ {
-  $old = (int64)(@do[tid] - 1);
-  if (args->ret >= 0) {
-    ${rebindFd('args->ret')}
-    printf("D\\t%llu\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $old, args->ret, @dc[tid]);
+  $old = (int64)(@do[tid] - 1); $ret = args->ret;
+  if ($ret >= 0) {
+    ${rebindFd('$ret')}
+    printf("D\\t%llu\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $old, $ret, @dc[tid]);
   }
   delete(@do[tid]); delete(@dc[tid]);
 }
@@ -334,7 +345,8 @@ ${sc('exit_unlink')}, ${sc('exit_unlinkat')} /@ul[tid]/ {
 
 ${sc('enter_connect')} /@t[pid]/ { @ca[tid] = args->uservaddr; @cf[tid] = args->fd + 1; }
 ${sc('exit_connect')} /@cf[tid]/ {
-  if (args->ret == 0 || args->ret == -${EINPROGRESS}) {
+  $ret = args->ret;
+  if ($ret == 0 || $ret == -${EINPROGRESS}) {
     ${sockaddr('@ca[tid]', 'K\\t%llu\\t%d/%d\\t%d\\t', 'nsecs, pid, tid, @cf[tid] - 1')}
   }
   delete(@ca[tid]); delete(@cf[tid]);
@@ -342,9 +354,10 @@ ${sc('exit_connect')} /@cf[tid]/ {
 
 ${sc('enter_accept')}, ${sc('enter_accept4')} /@t[pid]/ { @aa[tid] = args->upeer_sockaddr; @af[tid] = args->fd + 1; }
 ${sc('exit_accept')}, ${sc('exit_accept4')} /@af[tid]/ {
-  if (args->ret >= 0) {
-    ${rebindFd('args->ret')}
-    ${sockaddr('@aa[tid]', 'Y\\t%llu\\t%d/%d\\t%d\\t%d\\t', 'nsecs, pid, tid, @af[tid] - 1, args->ret')}
+  $ret = args->ret;
+  if ($ret >= 0) {
+    ${rebindFd('$ret')}
+    ${sockaddr('@aa[tid]', 'Y\\t%llu\\t%d/%d\\t%d\\t%d\\t', 'nsecs, pid, tid, @af[tid] - 1, $ret')}
   }
   delete(@aa[tid]); delete(@af[tid]);
 }
@@ -371,10 +384,12 @@ ${sc('exit_pipe')}, ${sc('exit_pipe2')}, ${sc('exit_socketpair')} /@pp[tid]/ {
 }
 
 ${sc('enter_mmap')} /@t[pid]/ {
-  if ((args->prot & 4) != 0 && (int32)args->fd >= 0) { @mf[tid] = (int64)(int32)args->fd + 1; @ml[tid] = args->len; }
+  $fd = (int32)args->fd;
+  if ((args->prot & 4) != 0 && $fd >= 0) { @mf[tid] = (int64)$fd + 1; @ml[tid] = args->len; }
 }
 ${sc('exit_mmap')} /@mf[tid]/ {
-  if (args->ret >= 0 || args->ret < -4095) {
+  $ret = args->ret;
+  if ($ret >= 0 || $ret < -4095) {
     printf("E\\t%llu\\t%d/%d\\t%d\\t%d\\t%llu\\n", nsecs, pid, tid, @g[pid], @mf[tid] - 1, @ml[tid]);
   }
   delete(@mf[tid]); delete(@ml[tid]);
