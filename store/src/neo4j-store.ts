@@ -55,7 +55,7 @@ const SCHEMA = [
  * Times are µs integers (exact, what the stores compare); beside each, a Neo4j DATETIME named
  * NAMEAt for people querying by hand (datetime() misreads µs). Derived: stripped on read.
  */
-const NODE_TIMES = ['start', 'end', 'version', 'deleted', 'from', 'to', 'created', 'time', 'allocated', 'freed', 'processStart', 'credChanged', 'appStart', 'appEnd'] as const;
+const NODE_TIMES = ['start', 'end', 'version', 'deleted', 'from', 'to', 'created', 'opened', 'time', 'allocated', 'freed', 'processStart', 'credChanged', 'appStart', 'appEnd'] as const;
 const DERIVED = new Set(NODE_TIMES.map((k) => `${k}At`));
 
 /** µs since the epoch as a UTC Neo4j DATETIME, to the µs. */
