@@ -1,5 +1,6 @@
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
-import { EDGE_TYPES, EdgeAttrs, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import { EDGE_TYPES, EdgeAttrs, NODE_TYPES, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type EdgeType, type NodeType, type SerializedGraph } from '@faasprov/model';
+import { mergeEdges, mergeNodes } from './batch-merge.js';
 import type { AlertQuery, RemoteRead, RemoteReadQuery } from './graph-store.js';
 import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import type { WalkRequest, WalkResult } from './graph-store.js';
@@ -73,25 +74,38 @@ function nodeProps(n: GraphNode): Record<string, unknown> {
   return o;
 }
 
-/** Cypher expression: the µs integer x as a UTC DATETIME. */
-const usToDateTime = (x: string) => `datetime({epochSeconds: ${x} / 1000000, nanosecond: (${x} % 1000000) * 1000})`;
+/**
+ * The upsert of one relationship type's rows (the type from EDGE_TYPES, never input). The
+ * DATETIMEs come from the client (computed once per row, not by datetime() on the server) and
+ * change only with the time they mirror.
+ */
+const edgeUpsert = (t: EdgeType) => `UNWIND $rows AS e
+  MATCH (a:Node {id: e.from})
+  MATCH (c:Node {id: e.to})
+  MERGE (a)-[r:${t} {id: e.id}]->(c)
+  ON CREATE SET r.firstTime = e.firstTime, r.lastTime = e.lastTime, r.count = e.count, r.bytes = e.bytes,
+                r.firstAt = e.firstAt, r.lastAt = e.lastAt
+  ON MATCH SET r.firstAt = CASE WHEN e.firstTime < r.firstTime THEN e.firstAt ELSE r.firstAt END,
+               r.lastAt = CASE WHEN e.lastTime > r.lastTime THEN e.lastAt ELSE r.lastAt END,
+               r.firstTime = CASE WHEN e.firstTime < r.firstTime THEN e.firstTime ELSE r.firstTime END,
+               r.lastTime = CASE WHEN e.lastTime > r.lastTime THEN e.lastTime ELSE r.lastTime END,
+               r.count = r.count + e.count,
+               r.bytes = r.bytes + e.bytes
+  SET r += e.attrs`;
 
-/** The edge upsert of each relationship type (types are EDGE_TYPES, never input). */
-const MERGE_EDGES = Object.fromEntries(
-  EDGE_TYPES.map((t) => [
-    t,
-    `UNWIND $edges AS e
-     MATCH (a:Node {id: e.from})
-     MATCH (c:Node {id: e.to})
-     MERGE (a)-[r:${t} {id: e.id}]->(c)
-     ON CREATE SET r.firstTime = e.firstTime, r.lastTime = e.lastTime, r.count = e.count, r.bytes = e.bytes
-     ON MATCH SET r.firstTime = CASE WHEN e.firstTime < r.firstTime THEN e.firstTime ELSE r.firstTime END,
-                  r.lastTime = CASE WHEN e.lastTime > r.lastTime THEN e.lastTime ELSE r.lastTime END,
-                  r.count = r.count + e.count,
-                  r.bytes = r.bytes + e.bytes
-     SET r += e.attrs, r.firstAt = ${usToDateTime('r.firstTime')}, r.lastAt = ${usToDateTime('r.lastTime')}`,
-  ]),
-) as Record<(typeof EDGE_TYPES)[number], string>;
+/** The upsert of one node type's rows, the label written in the query (from NODE_TYPES): a dynamic label ($(n.type)) costs an Eager and a label write per row. */
+const nodeUpsert = (t: NodeType) => `UNWIND $rows AS n
+  MERGE (x:Node {id: n.id})
+  SET x += n.props, x:${t}`;
+
+/**
+ * The batch's key, claimed first: a concurrent collector applying the same batch waits on the
+ * unique constraint, then fails or finds it taken, so nothing is counted twice.
+ */
+const CLAIM = `MERGE (b:Batch {key: $key})
+  ON CREATE SET b.agent = $agent, b.seq = $seq, b.hash = $hash, b.prev = $prev, b.received = $now, b.receivedAt = datetime(), b.fresh = true
+  ON MATCH SET b.fresh = false
+  RETURN b.fresh AS fresh`;
 
 /** Integers go to Neo4j as Neo4j integers (64-bit), never as floats. */
 function toNeo(v: unknown): unknown {
@@ -214,37 +228,44 @@ export class Neo4jGraphStore implements GraphStore {
   }
 
   async applyBatch(b: Batch): Promise<ApplyResult> {
+    // Merged in memory first, then one UNWIND per label and one per relationship type, rows in
+    // id order (nodes) and (from, to) order (edges), so that concurrent collectors take the locks
+    // of shared nodes in one order.
+    const writes: { query: string; rows: Record<string, unknown>[] }[] = [];
+    const byLabel = new Map<NodeType, Record<string, unknown>[]>();
+    for (const n of mergeNodes(b.nodes)) {
+      const type = n.type as NodeType;
+      if (!NODE_TYPES.includes(type)) throw new Error(`unknown node type ${type}`);
+      const rows = byLabel.get(type) ?? byLabel.set(type, []).get(type)!;
+      rows.push({ id: n.id, props: nodeProps({ ...n.attrs, id: n.id, type } as GraphNode) });
+    }
+    for (const [type, rows] of byLabel) writes.push({ query: nodeUpsert(type), rows });
+    const byType = new Map<EdgeType, Record<string, unknown>[]>();
+    const edges = mergeEdges(b.edges).sort((x, y) => (x.from < y.from ? -1 : x.from > y.from ? 1 : x.to < y.to ? -1 : x.to > y.to ? 1 : 0));
+    for (const e of edges) {
+      if (!EDGE_TYPES.includes(e.type)) throw new Error(`unknown edge type ${e.type}`);
+      const rows = byType.get(e.type) ?? byType.set(e.type, []).get(e.type)!;
+      rows.push({
+        id: e.id,
+        from: e.from,
+        to: e.to,
+        firstTime: neo4j.int(e.firstTime),
+        lastTime: neo4j.int(e.lastTime),
+        count: neo4j.int(e.count),
+        bytes: neo4j.int(e.bytes),
+        firstAt: neoDateTime(e.firstTime),
+        lastAt: neoDateTime(e.lastTime),
+        attrs: props((e.attrs ?? {}) as Record<string, unknown>),
+      });
+    }
+    for (const [type, rows] of byType) writes.push({ query: edgeUpsert(type), rows });
+    const claim = { key: `${b.agent}#${b.seq}`, agent: b.agent, seq: neo4j.int(b.seq), hash: b.hash ?? null, prev: b.prev ?? null, now: neo4j.int(Date.now() * 1000) };
     const s = this.session();
     try {
       return await s.executeWrite(async (tx) => {
-        // The batch's key is claimed first: a concurrent collector applying the same batch
-        // waits on the unique constraint and then fails here, so nothing is counted twice.
-        const claim = await tx.run(
-          `MERGE (b:Batch {key: $key})
-           ON CREATE SET b.agent = $agent, b.seq = $seq, b.hash = $hash, b.prev = $prev, b.received = $now, b.receivedAt = datetime(), b.fresh = true
-           ON MATCH SET b.fresh = false
-           RETURN b.fresh AS fresh`,
-          { key: `${b.agent}#${b.seq}`, agent: b.agent, seq: neo4j.int(b.seq), hash: b.hash ?? null, prev: b.prev ?? null, now: neo4j.int(Date.now() * 1000) },
-        );
-        if (!claim.records[0]?.get('fresh')) return { applied: false, nodes: 0, edges: 0 };
-        await tx.run(
-          `UNWIND $nodes AS n
-           MERGE (x:Node {id: n.id})
-           SET x += n.props
-           SET x:$(n.type)`,
-          { nodes: b.nodes.map((n) => ({ id: n.id, type: n.type, props: nodeProps(n) })) },
-        );
-        // One UNWIND per relationship type, the type written in the query: a MERGE on a dynamic
-        // type ($(e.type)) plans as a scan of every relationship, per row.
-        const byType = new Map<string, Record<string, unknown>[]>();
-        for (const e of b.edges) {
-          const rows = byType.get(e.type) ?? byType.set(e.type, []).get(e.type)!;
-          rows.push({ ...props({ ...e, attrs: undefined } as unknown as Record<string, unknown>), attrs: props((e.attrs ?? {}) as Record<string, unknown>) });
-        }
-        for (const [type, edges] of byType) {
-          if (!(EDGE_TYPES as readonly string[]).includes(type)) throw new Error(`unknown edge type ${type}`);
-          await tx.run(MERGE_EDGES[type as (typeof EDGE_TYPES)[number]], { edges });
-        }
+        if (!(await tx.run(CLAIM, claim)).records[0]?.get('fresh')) return { applied: false, nodes: 0, edges: 0 };
+        // Sent together (pipelined on the connection, run in order by the server): one round trip.
+        await Promise.all(writes.map((w) => tx.run(w.query, { rows: w.rows })));
         return { applied: true, nodes: b.nodes.length, edges: b.edges.length };
       });
     } catch (err) {

@@ -1,44 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { GraphEdge, GraphNode } from '@faasprov/model';
-
-export interface NodeRow {
-  id: string;
-  type: string;
-  attrs: Record<string, unknown>;
-}
-
-/**
- * A batch's nodes with one row per id, in id order: later facts override earlier ones key by key,
- * which is what json_patch would do row after row (node attributes are flat; arrays replace).
- */
-export function mergeNodes(nodes: readonly GraphNode[]): NodeRow[] {
-  const m = new Map<string, NodeRow>();
-  for (const n of nodes) {
-    const { id, type, ...attrs } = n;
-    const had = m.get(id);
-    if (had) Object.assign(had.attrs, attrs);
-    else m.set(id, { id, type, attrs });
-  }
-  return [...m.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-/** A batch's edges with one row per id, in id order, collapsed as the store collapses them. */
-export function mergeEdges(edges: readonly GraphEdge[]): GraphEdge[] {
-  const m = new Map<string, GraphEdge>();
-  for (const e of edges) {
-    const had = m.get(e.id);
-    if (!had) {
-      m.set(e.id, { ...e, ...(e.attrs ? { attrs: { ...e.attrs } } : {}) });
-      continue;
-    }
-    had.firstTime = Math.min(had.firstTime, e.firstTime);
-    had.lastTime = Math.max(had.lastTime, e.lastTime);
-    had.count += e.count;
-    had.bytes += e.bytes;
-    if (e.attrs) had.attrs = { ...had.attrs, ...e.attrs };
-  }
-  return [...m.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
+import type { GraphEdge } from '@faasprov/model';
+import type { NodeRow } from './batch-merge.js';
 
 const NODE_UPSERT = `INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)
    ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs)`;

@@ -4,7 +4,8 @@ import type {
   AlertQuery, ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, RemoteRead, RemoteReadQuery, StoreStats,
 } from './graph-store.js';
 import { StoreErrors } from './errors.js';
-import { BulkWriter, mergeEdges, mergeNodes } from './sqlite-bulk.js';
+import { BulkWriter } from './sqlite-bulk.js';
+import { mergeEdges, mergeNodes } from './batch-merge.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
