@@ -28,8 +28,10 @@ export async function applyBatch(store: GraphStore, body: unknown, metrics?: Col
     if (metrics) metrics.batches.forged++;
     throw forged;
   }
-  const seen = await store.batchInfo(batch.agent, batch.seq);
-  const gap = seen ? undefined : await chainGap(store, batch);
+  // Asked together (three reads in flight, not one after another); the chain's answer is used
+  // only for a batch not stored before.
+  const [seen, chained] = await Promise.all([store.batchInfo(batch.agent, batch.seq), chainGap(store, batch)]);
+  const gap = seen ? undefined : chained;
   if (gap) {
     batch.nodes.push(gap);
     if (metrics) metrics.chainBreaks++;

@@ -14,9 +14,8 @@ export async function chainGap(store: GraphStore, b: Batch): Promise<GapNode | u
   if (b.hash !== undefined && batchHash(b) !== b.hash) problems.push(`batch ${b.seq} does not match its hash`);
   // Collectors may commit an agent's batches out of order (several share one stream), so each
   // link is checked by whichever of its two batches arrives second.
-  const before = await store.batchInfo(b.agent, b.seq - 1);
+  const [before, after] = await Promise.all([store.batchInfo(b.agent, b.seq - 1), store.batchInfo(b.agent, b.seq + 1)]);
   if (before?.hash !== undefined && b.prev !== before.hash) problems.push(`batch ${b.seq} does not chain to batch ${b.seq - 1}`);
-  const after = await store.batchInfo(b.agent, b.seq + 1);
   if (after?.prev !== undefined && b.hash !== undefined && after.prev !== b.hash) problems.push(`batch ${b.seq + 1} does not chain to batch ${b.seq}`);
   if (problems.length === 0) return undefined;
   const times = b.edges.flatMap((e) => [e.firstTime, e.lastTime]);

@@ -9,6 +9,8 @@ import type { RuleEngine } from './rules/engine.js';
 
 const STREAM = BATCH_STREAM.name;
 export const DEFAULT_DURABLE = 'faasprov-collector';
+/** Batches a collector applies at once by default. */
+export const DEFAULT_CONCURRENCY = 4;
 
 /**
  * Missed idle heartbeats (15 s apart) while connected before the subscription is made again: the
@@ -182,7 +184,7 @@ export class NatsCollector {
       for await (const m of messages) {
         const p = this.handle(m).finally(() => inflight.delete(p));
         inflight.add(p);
-        if (inflight.size >= (this.o.concurrency ?? 4)) await Promise.race(inflight);
+        if (inflight.size >= (this.o.concurrency ?? DEFAULT_CONCURRENCY)) await Promise.race(inflight);
       }
     } finally {
       await Promise.all(inflight);
