@@ -13,6 +13,8 @@ import { expectedCounts, recordedWorkload } from './workload.js';
 
 const NATS = () => process.env.FAASPROV_TEST_NATS!;
 const NEO4J = () => process.env.FAASPROV_TEST_NEO4J!;
+/** The ports of the services this run uses (its own, when the environment names them). */
+const port = (url: string) => new URL(url).port;
 
 /** Batches from several agents replaying a real capture. */
 function workload(agents: number, tag: string): Batch[] {
@@ -150,9 +152,9 @@ describe('scale-out: NATS JetStream and collectors, exactly once (real NATS, rea
     procs.push(c);
     const pub = await publishPaced(dir, batches, 4);
     await waitStored(10, 60000);
-    execaSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', '17687']);
+    execaSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', port(NEO4J())]);
     await new Promise((r) => setTimeout(r, 30000));
-    execaSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', '17687'], { timeout: 180000 });
+    execaSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', port(NEO4J())], { timeout: 180000 });
     await pub.done;
     await waitStored(batches.length, 180000);
     await new Promise((r) => setTimeout(r, 1000));
@@ -169,9 +171,9 @@ describe('scale-out: NATS JetStream and collectors, exactly once (real NATS, rea
     procs.push(c);
     const pub = await publishPaced(dir, batches, 5);
     await waitStored(10, 60000);
-    execaSync(join(ROOT, 'scripts', 'nats.sh'), ['stop', '14222']);
+    execaSync(join(ROOT, 'scripts', 'nats.sh'), ['stop', port(NATS())]);
     await new Promise((r) => setTimeout(r, 5000));
-    execaSync(join(ROOT, 'scripts', 'nats.sh'), ['start', '14222']);
+    execaSync(join(ROOT, 'scripts', 'nats.sh'), ['start', port(NATS())]);
     await pub.done;
     await waitStored(batches.length, 120000);
     await new Promise((r) => setTimeout(r, 1000));
