@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Batch } from '@faasprov/model';
 import { replayRecording } from '@faasprov/agent';
-import { DEFAULT_RULES_FILE, RuleEngine, applyBatch, loadRules } from '@faasprov/collector';
+import { DEFAULT_CONCURRENCY, DEFAULT_RULES_FILE, RuleEngine, applyBatch, loadRules } from '@faasprov/collector';
 import { Neo4jGraphStore, SqliteGraphStore, type GraphStore } from '@faasprov/store';
 import { buildServer } from '@faasprov/graph-service';
 import type { Benchmark } from './index.js';
@@ -43,14 +43,35 @@ export function ingestWorkload(agents: number, repeat: number): IngestWorkload {
   };
 }
 
-/** The collector's own path for each body (JSON parse, validation, chain, rules, store commit); ms. */
-async function applyAll(store: GraphStore, w: IngestWorkload, rules: RuleEngine): Promise<number> {
-  const t = performance.now();
-  for (const body of w.bodies) {
-    const r = await applyBatch(store, JSON.parse(body), undefined, rules);
-    if (r.status !== 'stored') throw new Error('ingest: a fresh batch was not stored');
+/** CPU ms used so far by the Neo4j that scripts/neo4j.sh runs on this port, if it runs here. */
+function neo4jCpuMs(url: string): number | undefined {
+  const pidfile = join(ROOT, '.tools', 'neo4j', `neo4j-${new URL(url).port}.pid`);
+  if (!existsSync(pidfile)) return undefined;
+  try {
+    const f = readFileSync(`/proc/${readFileSync(pidfile, 'utf8').trim()}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, in 10 ms ticks
+  } catch {
+    return undefined;
   }
-  return performance.now() - t;
+}
+
+/**
+ * The collector's own path for each body (JSON parse, validation, chain, rules, store commit),
+ * with as many batches in flight as a JetStream collector applies at once; wall and CPU ms.
+ */
+async function applyAll(store: GraphStore, w: IngestWorkload, rules: RuleEngine, concurrency = DEFAULT_CONCURRENCY): Promise<{ ms: number; cpuMs: number }> {
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  let next = 0;
+  const worker = async () => {
+    while (next < w.bodies.length) {
+      const r = await applyBatch(store, JSON.parse(w.bodies[next++]!), undefined, rules);
+      if (r.status !== 'stored') throw new Error('ingest: a fresh batch was not stored');
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const c = process.cpuUsage(cpu);
+  return { ms: performance.now() - t, cpuMs: (c.user + c.system) / 1000 };
 }
 
 /** Events of a recorded capture per second through the collector's apply path, into SQLite and Neo4j. */
@@ -76,8 +97,9 @@ export const ingest: Benchmark = {
       // SQLite: in-process (what `faasprov up` and `run` do), then the same batches over HTTP.
       const store = new SqliteGraphStore(join(dir, 's.db'));
       try {
-        const ms = await applyAll(store, w, rules);
+        const { ms, cpuMs } = await applyAll(store, w, rules);
         out.sqliteEventsPerSec = (w.events / ms) * 1000;
+        out.sqliteCollectorCpuUsPerEvent = (cpuMs * 1000) / w.events;
         progress(`sqlite: ${ms.toFixed(0)} ms, ${Math.round(out.sqliteEventsPerSec)} events/s`);
       } finally {
         await store.close();
@@ -105,8 +127,12 @@ export const ingest: Benchmark = {
         await neo.clear();
         await applyAll(neo, w, rules);
         await neo.clear();
-        const ms = await applyAll(neo, w, rules);
+        const server = neo4jCpuMs(url);
+        const { ms, cpuMs } = await applyAll(neo, w, rules);
         out.neo4jEventsPerSec = (w.events / ms) * 1000;
+        out.neo4jCollectorCpuUsPerEvent = (cpuMs * 1000) / w.events;
+        if (server !== undefined) out.neo4jServerCpuUsPerEvent = ((neo4jCpuMs(url)! - server) * 1000) / w.events;
+        out.wireBytesPerEvent = w.bodies.reduce((a, b) => a + Buffer.byteLength(b), 0) / w.events;
         progress(`neo4j: ${ms.toFixed(0)} ms, ${Math.round(out.neo4jEventsPerSec)} events/s`);
         await neo.clear();
       } finally {

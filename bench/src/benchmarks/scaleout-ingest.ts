@@ -1,93 +1,138 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { BATCH_STREAM, batchMessageId, batchSubject, type Batch } from '@faasprov/model';
-import { replayRecording } from '@faasprov/agent';
 import { ensureStream } from '@faasprov/collector';
 import { Neo4jGraphStore, openGraphStore } from '@faasprov/store';
 import type { Benchmark } from './index.js';
+import { ingestWorkload, type IngestWorkload } from './ingest.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const FAASPROV = join(ROOT, 'cli', 'bin', 'faasprov');
+/** Our own services unless FAASPROV_BENCH_NEO4J / FAASPROV_BENCH_NATS name running ones. */
 const NEO4J_PORT = '27687';
 const NATS_PORT = '24222';
+/** A drain that makes no progress for this long has failed (a collector stuck or gone). */
+const STALL_MS = 120000;
 
-/** A real capture (test/fixtures) replayed as `agents` agents: the same shape of load as a node's. */
-function workload(agents: number): Batch[] {
-  const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'recorded-capture.lines'), 'utf8').split('\n').filter(Boolean);
-  return Array.from({ length: agents }, (_, a) => replayRecording(lines, { agent: `node-${a}:bench`, node: `node-${a}` })).flat();
-}
-
-async function publish(url: string, batches: Batch[]): Promise<void> {
+async function publish(url: string, w: IngestWorkload): Promise<void> {
   const nc = await connect({ servers: url });
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.delete(BATCH_STREAM.name).catch(() => undefined);
-  await ensureStream(jsm);
-  const js = jetstream(nc);
-  await Promise.all(batches.map((b) => js.publish(batchSubject(b.agent), JSON.stringify(b), { msgID: batchMessageId(b.agent, b.seq) })));
-  await nc.close();
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(BATCH_STREAM.name).catch(() => undefined);
+    await ensureStream(jsm);
+    const js = jetstream(nc);
+    await Promise.all(
+      w.bodies.map((body) => {
+        const b = JSON.parse(body) as Batch;
+        return js.publish(batchSubject(b.agent), body, { msgID: batchMessageId(b.agent, b.seq) });
+      }),
+    );
+  } finally {
+    await nc.close();
+  }
 }
 
-async function timeToDrain(store: string, nats: string, collectors: number, batches: number): Promise<number> {
-  const procs: ChildProcess[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < collectors; i++) procs.push(spawn(FAASPROV, ['collector', '--nats', nats, '--store', store], { stdio: 'ignore' }));
+/** Starts a collector and resolves once it consumes; its stderr is kept for the error message. */
+function startCollector(store: string, nats: string): Promise<{ proc: ChildProcess; log: () => string }> {
+  const proc = spawn(FAASPROV, ['collector', '--nats', nats, '--store', store], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+  });
+  return new Promise((res, rej) => {
+    const onExit = (code: number | null) => rej(new Error(`scaleout-ingest: a collector exited (${code}) before consuming: ${err.trim().split('\n').slice(-5).join(' | ')}`));
+    proc.once('exit', onExit);
+    proc.stderr!.on('data', () => {
+      if (!/consuming/.test(err)) return;
+      proc.off('exit', onExit);
+      res({ proc, log: () => err });
+    });
+  });
+}
+
+/**
+ * Starts `collectors` collector processes, waits until each consumes (start-up is not timed), then
+ * publishes the workload to JetStream and times until the store holds every batch.
+ */
+async function timeToDrain(store: string, nats: string, collectors: number, w: IngestWorkload): Promise<number> {
+  const started: { proc: ChildProcess; log: () => string }[] = [];
   const probe = await openGraphStore(store);
   try {
+    const starts = await Promise.allSettled(Array.from({ length: collectors }, () => startCollector(store, nats)));
+    for (const c of starts) if (c.status === 'fulfilled') started.push(c.value);
+    for (const c of starts) if (c.status === 'rejected') throw c.reason;
+    const exited = started.find((c) => c.proc.exitCode !== null);
+    if (exited) throw new Error(`scaleout-ingest: a collector exited: ${exited.log()}`);
+    const t0 = performance.now();
+    await publish(nats, w);
+    let last = -1;
+    let progressAt = performance.now();
     for (;;) {
-      if ((await probe.stats()).batches >= batches) break;
-      if (performance.now() - t0 > 600000) throw new Error('scaleout-ingest: not drained within 10 minutes');
-      await new Promise((r) => setTimeout(r, 100));
+      const n = (await probe.stats()).batches;
+      if (n >= w.bodies.length) break;
+      if (n > last) [last, progressAt] = [n, performance.now()];
+      const gone = started.find((c) => c.proc.exitCode !== null);
+      if (gone) throw new Error(`scaleout-ingest: a collector exited (${gone.proc.exitCode}) with ${n} of ${w.bodies.length} batches stored: ${gone.log().trim().split('\n').slice(-5).join(' | ')}`);
+      if (performance.now() - progressAt > STALL_MS) {
+        throw new Error(`scaleout-ingest: ${n} of ${w.bodies.length} batches stored and none more in ${STALL_MS / 1000} s; collectors said: ${started.map((c) => c.log().trim().split('\n').slice(-3).join(' | ')).join(' || ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
     return performance.now() - t0;
   } finally {
     await probe.close();
-    for (const p of procs) p.kill('SIGTERM');
+    for (const c of started) c.proc.kill('SIGTERM');
+    await Promise.all(started.map((c) => (c.proc.exitCode !== null ? undefined : new Promise((r) => c.proc.once('exit', r)))));
   }
 }
 
 /** Ingest through JetStream into each store, with one and with two collector processes. */
 export const scaleoutIngest: Benchmark = {
   name: 'scaleout-ingest',
-  description: 'events/s from a JetStream backlog into SQLite and Neo4j, with 1 and 2 collectors (real NATS, real Neo4j)',
+  description: 'events/s of the recorded capture from JetStream into SQLite and Neo4j, with 1 and 2 collector processes (real NATS, real Neo4j)',
   async run(progress): Promise<Record<string, number | string>> {
     const dir = mkdtempSync(join(tmpdir(), 'fp-bench-scale-'));
     const env = { ...process.env, NEO4J_PASSWORD: process.env.NEO4J_PASSWORD ?? 'faasprov-bench-password' };
     process.env.NEO4J_PASSWORD = env.NEO4J_PASSWORD;
-    const nats = execFileSync(join(ROOT, 'scripts', 'nats.sh'), ['start', NATS_PORT], { encoding: 'utf8', env }).trim();
-    const neo = execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', NEO4J_PORT], { encoding: 'utf8', env, timeout: 600000 }).trim();
-    const batches = workload(24);
-    const events = batches.reduce((a, b) => a + b.edges.reduce((x, e) => x + e.count, 0), 0);
-    const out: Record<string, number | string> = { batches: batches.length, events };
+    const ownNats = !process.env.FAASPROV_BENCH_NATS;
+    const ownNeo4j = !process.env.FAASPROV_BENCH_NEO4J;
     try {
+      const nats = process.env.FAASPROV_BENCH_NATS ?? execFileSync(join(ROOT, 'scripts', 'nats.sh'), ['start', NATS_PORT], { encoding: 'utf8', env }).trim();
+      const neo = process.env.FAASPROV_BENCH_NEO4J ?? execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', NEO4J_PORT], { encoding: 'utf8', env, timeout: 600000 }).trim();
+      const w = ingestWorkload(Number(process.env.FAASPROV_BENCH_INGEST_AGENTS ?? 8), 50);
+      const out: Record<string, number | string> = { batches: w.bodies.length, events: w.events, operations: w.operations };
+      const emptyNeo4j = async () => {
+        // Opening creates the schema, so that the collectors do not race to make it.
+        const s = (await openGraphStore(neo)) as Neo4jGraphStore;
+        await s.clear();
+        await s.close();
+      };
       // Warm-up (untimed): a JVM just started compiles its hot paths during the first round.
-      await publish(nats, batches);
-      await timeToDrain(neo, nats, 2, batches.length);
+      await emptyNeo4j();
+      await timeToDrain(neo, nats, 2, w);
       progress('neo4j warmed up');
       for (const kind of ['sqlite', 'neo4j'] as const) {
         for (const collectors of [1, 2]) {
           const store = kind === 'sqlite' ? join(dir, `s-${collectors}.db`) : neo;
-          if (kind === 'neo4j') {
-            const s = (await openGraphStore(neo)) as Neo4jGraphStore;
-            await s.clear();
-            await s.close();
-          }
-          await publish(nats, batches);
-          const ms = await timeToDrain(store, nats, collectors, batches.length);
-          const rate = (events / ms) * 1000;
-          progress(`${kind}, ${collectors} collector(s): ${batches.length} batches in ${ms.toFixed(0)} ms, ${rate.toFixed(0)} events/s`);
+          if (kind === 'neo4j') await emptyNeo4j();
+          const ms = await timeToDrain(store, nats, collectors, w);
+          const rate = (w.events / ms) * 1000;
+          progress(`${kind}, ${collectors} collector(s): ${w.bodies.length} batches in ${ms.toFixed(0)} ms, ${rate.toFixed(0)} events/s`);
           out[`${kind}${collectors}EventsPerSec`] = rate;
         }
       }
+      await emptyNeo4j();
       out.neo4jOverSqliteOneCollector = (out.neo4j1EventsPerSec as number) / (out.sqlite1EventsPerSec as number);
+      out.twoOverOneCollectorsSqlite = (out.sqlite2EventsPerSec as number) / (out.sqlite1EventsPerSec as number);
       out.twoOverOneCollectorsNeo4j = (out.neo4j2EventsPerSec as number) / (out.neo4j1EventsPerSec as number);
       return out;
     } finally {
-      execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', NEO4J_PORT], { env });
-      execFileSync(join(ROOT, 'scripts', 'nats.sh'), ['stop', NATS_PORT], { env });
+      if (ownNeo4j) execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', NEO4J_PORT], { env });
+      if (ownNats) execFileSync(join(ROOT, 'scripts', 'nats.sh'), ['stop', NATS_PORT], { env });
       rmSync(dir, { recursive: true, force: true });
     }
   },
