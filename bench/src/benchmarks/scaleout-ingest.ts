@@ -6,7 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { BATCH_STREAM, batchMessageId, batchSubject, type Batch } from '@faasprov/model';
 import { ensureStream } from '@faasprov/collector';
-import { Neo4jGraphStore, openGraphStore } from '@faasprov/store';
+import { Neo4jGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import type { Benchmark } from './index.js';
 import { ingestWorkload, type IngestWorkload } from './ingest.js';
 
@@ -18,12 +18,21 @@ const NATS_PORT = '24222';
 /** A drain that makes no progress for this long has failed (a collector stuck or gone). */
 const STALL_MS = 120000;
 
-async function publish(url: string, w: IngestWorkload): Promise<void> {
+/** An empty batch stream (and no consumer) before the collectors start: deleting it under them would strand them. */
+async function resetStream(url: string): Promise<void> {
   const nc = await connect({ servers: url });
   try {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(BATCH_STREAM.name).catch(() => undefined);
     await ensureStream(jsm);
+  } finally {
+    await nc.close();
+  }
+}
+
+async function publish(url: string, w: IngestWorkload): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
     const js = jetstream(nc);
     await Promise.all(
       w.bodies.map((body) => {
@@ -34,6 +43,12 @@ async function publish(url: string, w: IngestWorkload): Promise<void> {
   } finally {
     await nc.close();
   }
+}
+
+/** Batches stored: a count the store keeps (stats() would also count every edge, competing with the collectors). */
+async function storedBatches(store: GraphStore): Promise<number> {
+  if (store instanceof Neo4jGraphStore) return Number((await store.readCypher('MATCH (b:Batch) RETURN count(b) AS n'))[0]?.n ?? 0);
+  return (await store.stats()).batches;
 }
 
 /** Starts a collector and resolves once it consumes; its stderr is kept for the error message. */
@@ -62,6 +77,7 @@ async function timeToDrain(store: string, nats: string, collectors: number, w: I
   const started: { proc: ChildProcess; log: () => string }[] = [];
   const probe = await openGraphStore(store);
   try {
+    await resetStream(nats);
     const starts = await Promise.allSettled(Array.from({ length: collectors }, () => startCollector(store, nats)));
     for (const c of starts) if (c.status === 'fulfilled') started.push(c.value);
     for (const c of starts) if (c.status === 'rejected') throw c.reason;
@@ -72,7 +88,7 @@ async function timeToDrain(store: string, nats: string, collectors: number, w: I
     let last = -1;
     let progressAt = performance.now();
     for (;;) {
-      const n = (await probe.stats()).batches;
+      const n = await storedBatches(probe);
       if (n >= w.bodies.length) break;
       if (n > last) [last, progressAt] = [n, performance.now()];
       const gone = started.find((c) => c.proc.exitCode !== null);
@@ -80,7 +96,7 @@ async function timeToDrain(store: string, nats: string, collectors: number, w: I
       if (performance.now() - progressAt > STALL_MS) {
         throw new Error(`scaleout-ingest: ${n} of ${w.bodies.length} batches stored and none more in ${STALL_MS / 1000} s; collectors said: ${started.map((c) => c.log().trim().split('\n').slice(-3).join(' | ')).join(' || ')}`);
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 100));
     }
     return performance.now() - t0;
   } finally {
