@@ -71,8 +71,10 @@ export async function attackView(store: GraphStore, traced: TraceResult, scope: 
   const out = new Map<string, GraphEdge[]>();
   const into = new Map<string, GraphEdge[]>();
   for (const e of full.edges) {
-    out.set(e.from, [...(out.get(e.from) ?? []), e]);
-    into.set(e.to, [...(into.get(e.to) ?? []), e]);
+    if (!out.has(e.from)) out.set(e.from, []);
+    if (!into.has(e.to)) into.set(e.to, []);
+    out.get(e.from)!.push(e);
+    into.get(e.to)!.push(e);
   }
   const pinned = new Set([full.start, ...(out.get(full.start) ?? []).filter((e) => e.type === 'CONCERNS').map((e) => e.to)]);
   const unitStarts = full.nodes.filter((n) => n.type === 'Unit').map((n) => n.start);
@@ -136,7 +138,10 @@ export async function attackView(store: GraphStore, traced: TraceResult, scope: 
 
 function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string, string>, pruned: string[]): AttackView {
   const members = new Map<string, string[]>();
-  for (const [id, g] of group) members.set(g, [...(members.get(g) ?? []), id]);
+  for (const [id, g] of group) {
+    if (!members.has(g)) members.set(g, []);
+    members.get(g)!.push(id);
+  }
   const keys = [...members.keys()].sort();
   const summaryId = (g: string) => hashId('sum', ['Summary', full.start, full.direction, g]);
   const on = owners(full, group, keys);
@@ -198,8 +203,10 @@ function owners(full: TraceResult, group: Map<string, string>, keys: string[]): 
     if (gf !== undefined && gt === undefined && better({ t: e.firstTime, id: e.to }, best.get(gf))) best.set(gf, { t: e.firstTime, id: e.to });
     if (gt !== undefined && gf === undefined && better({ t: e.firstTime, id: e.from }, best.get(gt))) best.set(gt, { t: e.firstTime, id: e.from });
     if (gf !== undefined && gt !== undefined && gf !== gt) {
-      links.set(gf, [...(links.get(gf) ?? []), { t: e.firstTime, g: gt }]);
-      links.set(gt, [...(links.get(gt) ?? []), { t: e.firstTime, g: gf }]);
+      if (!links.has(gf)) links.set(gf, []);
+      if (!links.has(gt)) links.set(gt, []);
+      links.get(gf)!.push({ t: e.firstTime, g: gt });
+      links.get(gt)!.push({ t: e.firstTime, g: gf });
     }
   }
   const out = new Map<string, string>();

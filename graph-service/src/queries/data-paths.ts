@@ -17,17 +17,20 @@ export function isNamespaceLocal(address: string): boolean {
  *   path through one never joins two instances with namespaces of their own (nor one with its own
  *   and one on the host).
  * An activity is a client of the endpoint when it, its process or another unit of that process
- * connected to it (a USED edge marked `initiated`); its namespace is its instance's (one with `addresses` has its own; else the host's). Where either is
- * unknown the path is followed. The time rule is the trace's (replayed on its own edges), so what
+ * connected to it (a USED edge marked `initiated`); its namespace is its instance's (one with
+ * `addresses` has its own; else the host's). Where either is unknown the path is followed. The time rule is the trace's (replayed on its own edges), so what
  * this keeps is a subset of the trace, and what it leaves out had no path that could carry data.
  */
 export function dataPaths(full: TraceResult, via?: Map<string, string>): Set<string> {
+  // via, when given, gets the node each reached node was first reached from (to explain a path).
   const byId = new Map(full.nodes.map((n) => [n.id, n]));
   const out = new Map<string, GraphEdge[]>();
   const into = new Map<string, GraphEdge[]>();
   for (const e of full.edges) {
-    out.set(e.from, [...(out.get(e.from) ?? []), e]);
-    into.set(e.to, [...(into.get(e.to) ?? []), e]);
+    if (!out.has(e.from)) out.set(e.from, []);
+    if (!into.has(e.to)) into.set(e.to, []);
+    out.get(e.from)!.push(e);
+    into.get(e.to)!.push(e);
   }
   const ns = namespaces(full, byId, out);
   // The process each activity runs in (a unit's, or the process itself), and the activities of each process.
@@ -37,17 +40,26 @@ export function dataPaths(full: TraceResult, via?: Map<string, string>): Set<str
     if (n.type === 'Unit') procOf.set(n.id, processId(n.node, n.pid, n.processStart));
   }
   const ofProc = new Map<string, string[]>();
-  for (const [a, p] of procOf) ofProc.set(p, [...(ofProc.get(p) ?? []), a]);
+  for (const [a, p] of procOf) {
+    if (!ofProc.has(p)) ofProc.set(p, []);
+    ofProc.get(p)!.push(a);
+  }
   // A connect (`initiated`) by the activity, else by its process or another unit of it, makes it a client.
   // A read on a connected socket carries no mark, and neither does a server's, so nothing here tells a server.
   const connected = (a: string, endpoint: string) => (out.get(a) ?? []).some((e) => e.type === 'USED' && e.to === endpoint && e.attrs?.initiated);
+  const clients = new Map<string, boolean>();
   const isClient = (activity: string, endpoint: string): boolean => {
-    if (connected(activity, endpoint)) return true;
-    const p = procOf.get(activity);
-    return p !== undefined && (ofProc.get(p) ?? []).some((a) => connected(a, endpoint));
+    const key = `${activity}\0${endpoint}`;
+    let c = clients.get(key);
+    if (c === undefined) {
+      const p = procOf.get(activity);
+      c = connected(activity, endpoint) || (p !== undefined && (ofProc.get(p) ?? []).some((a) => connected(a, endpoint)));
+      clients.set(key, c);
+    }
+    return c;
   };
   const isActivity = (id: string) => ['Process', 'Unit', 'Invocation', 'GpuKernel'].includes(byId.get(id)?.type ?? '');
-  // A hop through endpoint E from activity a to activity b: opposite sides, and one namespace when E is namespace-local.
+  // A hop through endpoint E from activity a to activity b: not between two of its clients, and in one namespace when E is namespace-local.
   const joins = (e: GraphNode, a: string, b: string): boolean => {
     if (e.type !== 'Endpoint' || !isActivity(a) || !isActivity(b) || a === b) return true;
     if (isClient(a, e.id) && isClient(b, e.id)) return false;
