@@ -10,6 +10,7 @@ import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } fr
 import { trace } from '@faasprov/graph-service';
 import { Agent, Collector, TOKEN, fakeWatchdog, freePort, until } from './agent-harness.js';
 import { FAASPROV, tempDir } from './helpers.js';
+import { NatsServer } from './nats-harness.js';
 
 type Node = GraphNode & Record<string, unknown>;
 
@@ -122,28 +123,6 @@ async function waitFor(agent: Agent, what: string, ok: () => boolean | Promise<b
   }
 }
 
-
-/** A nats-server of the test's own (free port, its own file store), killed with -9 and started again on the same store. */
-class NatsServer {
-  proc: ResultPromise | undefined;
-  constructor(readonly port: number, readonly storeDir: string) {}
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    const proc = (this.proc = execa('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { reject: false, all: true }));
-    let exited = false;
-    void proc.then(() => (exited = true));
-    await until('nats-server', async () => {
-      if (exited) throw new Error(`nats-server exited: ${String((await proc).all).slice(-2000)}`);
-      return connect({ servers: this.url, maxReconnectAttempts: 0 }).then((nc) => nc.close().then(() => true), () => false);
-    }, 60000);
-  }
-  async kill9(): Promise<void> {
-    this.proc?.kill('SIGKILL');
-    await this.proc;
-  }
-}
 
 // kill -9 of the agent, the collector, nats-server and several at once, under a watched workload (real bpftrace, real stores).
 describe('crash safety (kill -9)', () => {
