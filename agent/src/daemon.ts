@@ -326,8 +326,9 @@ export class NodeAgent {
     const now = Date.now();
     if (now - this.lastCut < (this.opts.flushIntervalMs ?? 1000)) return;
     this.lastCut = now;
+    this.saveLive();
     this.cut();
-    this.saveState();
+    this.saveVersions();
     this.metrics.spoolBytes.set(this.spool.bytes);
     this.metrics.spoolPending.set(this.spool.pendingCount);
     this.metrics.attributionInferred.set(this.observer.stats.inferredCharges);
@@ -344,30 +345,52 @@ export class NodeAgent {
     const max = Math.min(this.opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, this.sender.maxBodyBytes?.() ?? Infinity);
     const batches = this.buffer.cutBounded(this.spool.agent, this.spool.nextSeq, this.spool.lastHash, max);
     let dropped = 0;
+    // The interval of what was dropped: its operations' own times, so the Gap covers each of them.
+    let from = Infinity;
+    let to = 0;
     for (const batch of batches) {
       const ops = batch.edges.reduce((a, e) => a + e.count, 0);
       // After a refused append the rest of the cut would not chain to the spool: it is dropped too.
       if (dropped === 0 && this.spool.append(batch)) {
         this.metrics.batchesSpooled.inc();
         this.metrics.edgesSent.inc(ops);
-      } else dropped += ops;
+      } else {
+        dropped += ops;
+        for (const e of batch.edges) {
+          from = Math.min(from, e.firstTime);
+          to = Math.max(to, e.lastTime);
+        }
+      }
     }
     this.shipper.wake();
     if (dropped > 0) {
       const now = Date.now() * 1000;
       this.metrics.eventsLost.inc({ cause: 'spool-full' }, dropped);
-      if (this.spoolDropped.count === 0) this.spoolDropped.from = now;
-      this.spoolDropped.count += dropped;
-      this.spoolDropped.to = now;
+      const d = this.spoolDropped;
+      d.from = Math.min(d.count === 0 ? Infinity : d.from, from === Infinity ? now : from);
+      d.to = Math.max(d.to, to || now);
+      d.count += dropped;
     }
   }
 
-  /** After the batches holding them are spooled: the file versions made and the processes alive. */
-  private saveState(): void {
-    const at = this.observer.lastEventTime;
+  /**
+   * Before the batch that names them is spooled: the processes alive and the starts their ids
+   * were made with. Saved after it, a kill -9 between the two would leave a spooled Instance
+   * that the next run re-keys from /proc: a second Instance for one root, and the agent-down Gap
+   * attributed to the new one only.
+   */
+  private saveLive(): void {
     try {
-      this.versions.persist(at);
-      this.live.save(this.observer.liveProcesses(), at);
+      this.live.save(this.observer.liveProcesses(), this.observer.lastEventTime);
+    } catch (err) {
+      this.log(`cannot save restart state in ${this.opts.spoolDir}: ${(err as Error).message}`);
+    }
+  }
+
+  /** After the batches holding them are spooled: the file versions made. */
+  private saveVersions(): void {
+    try {
+      this.versions.persist(this.observer.lastEventTime);
     } catch (err) {
       this.log(`cannot save restart state in ${this.opts.spoolDir}: ${(err as Error).message}`);
     }
@@ -402,8 +425,9 @@ export class NodeAgent {
     this.app.drain(true);
     // Held request reads go out with the last batch (request-reads.ts).
     this.observer.settlePendingReads(true);
+    this.saveLive();
     this.cut();
-    this.saveState();
+    this.saveVersions();
     const delivered = await this.shipper.drain(drainMs);
     this.spool.close();
     await this.nats?.close();
