@@ -11,9 +11,11 @@ export default async function globalSetup(): Promise<void> {
   if (!process.env.FAASPROV_TEST_NEO4J) {
     const url = execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', NEO4J_TEST_PORT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600000 }).trim();
     process.env.FAASPROV_TEST_NEO4J = url;
+    process.env.FAASPROV_STARTED_NEO4J = NEO4J_TEST_PORT;
   }
   if (!process.env.FAASPROV_TEST_NATS) {
     const url = execFileSync(join(ROOT, 'scripts', 'nats.sh'), ['start', NATS_TEST_PORT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300000 }).trim();
     process.env.FAASPROV_TEST_NATS = url;
+    process.env.FAASPROV_STARTED_NATS = NATS_TEST_PORT;
   }
 }

@@ -5,6 +5,9 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 export default async function globalTeardown(): Promise<void> {
   if (process.env.FAASPROV_KEEP_SERVICES) return;
-  execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', '17687'], { stdio: 'inherit' });
-  execFileSync(join(ROOT, 'scripts', 'nats.sh'), ['stop', '14222'], { stdio: 'inherit' });
+  // Only what global-setup started: services given through FAASPROV_TEST_* belong to whoever gave them.
+  const neo4j = process.env.FAASPROV_STARTED_NEO4J;
+  const nats = process.env.FAASPROV_STARTED_NATS;
+  if (neo4j) execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', neo4j], { stdio: 'inherit' });
+  if (nats) execFileSync(join(ROOT, 'scripts', 'nats.sh'), ['stop', nats], { stdio: 'inherit' });
 }
