@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { NODE_NAME_PATTERN } from '@faasprov/model';
+import { NODE_NAME_PATTERN, type Batch } from '@faasprov/model';
 import { clockOffsetNs } from './sensor/clock.js';
 import { buildProgram, COMM_PATTERN } from './sensor/program.js';
 import { BpftraceSensor } from './sensor/bpftrace.js';
@@ -86,6 +86,20 @@ function batchSpan(body: string): { from: number; to: number; count: number } {
   }
 }
 const DRAIN_PENDING = 8192;
+
+/**
+ * A dropped batch's Gaps (kernel loss, parse failures...) go back into the buffer for the next
+ * cut: a full spool drops operations and says so, but never drops what says something was lost.
+ */
+function keepGaps(batch: Batch, buffer: GraphBuffer): void {
+  const byId = new Map(batch.nodes.map((n) => [n.id, n]));
+  for (const n of batch.nodes) if (n.type === 'Gap') buffer.upsertNode(n);
+  for (const e of batch.edges) {
+    const from = byId.get(e.from);
+    const to = byId.get(e.to);
+    if (from?.type === 'Gap' && to) buffer.addEdge(e.type, from, to, e.firstTime, e.lastTime, e.count, e.bytes);
+  }
+}
 
 /**
  * faasprov agent: one per node, for hours. Watches every tree rooted at a watchdog, ships
@@ -360,6 +374,7 @@ export class NodeAgent {
           from = Math.min(from, e.firstTime);
           to = Math.max(to, e.lastTime);
         }
+        keepGaps(batch, this.buffer);
       }
     }
     this.shipper.wake();
