@@ -21,4 +21,6 @@ export class NatsConsumerMetrics {
   /** Subscriptions that ended (consumer or stream gone, pull silent) and were made again. */
   subscriptionsLost = 0;
   resubscribed = 0;
+  /** Consumers made again because batches awaited an ack that no redelivery came for. */
+  consumersRemade = 0;
 }

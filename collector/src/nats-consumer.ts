@@ -17,6 +17,9 @@ export const DEFAULT_CONCURRENCY = 4;
  * client re-pulls after each miss by itself; this many means the pull is not coming back.
  */
 const HEARTBEATS_BEFORE_RESUBSCRIBE = 4;
+const ACK_WAIT_MS = 30000;
+/** Ack waits without progress, with batches awaiting an ack and none in flight here, before the consumer is made again. */
+const STALLED_ACK_WAITS = 3;
 
 export interface NatsCollectorOptions {
   url: string;
@@ -33,6 +36,8 @@ export interface NatsCollectorOptions {
   retryDelayMs?: number;
   /** Longest wait between two attempts to subscribe again. */
   maxResubscribeDelayMs?: number;
+  /** How often the consumer's progress is checked (default: its ack wait, 30 s). */
+  stallCheckMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -57,6 +62,9 @@ export class NatsCollector {
   /** When the connection was lost, until the first batch after it is handled. */
   private outageSince: number | undefined;
   private wakeUp: (() => void) | undefined;
+  private inflight = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private progress = { key: '', since: 0 };
   storeErrors = 0;
 
   constructor(private readonly o: NatsCollectorOptions) {}
@@ -76,6 +84,36 @@ export class NatsCollector {
     void this.watchConnection(this.nc);
     const first = await this.subscribe();
     this.loop = this.supervise(first);
+    const every = this.o.stallCheckMs ?? ACK_WAIT_MS;
+    this.stallTimer = setInterval(() => void this.checkStall(every).catch(() => undefined), every);
+  }
+
+  /**
+   * After a kill -9 of nats-server 2.9, a batch delivered before it can stay "awaiting an ack"
+   * and never be delivered again. When the consumer's delivered and ack floor have not moved for
+   * STALLED_ACK_WAITS ack waits while batches await an ack and none is in flight here, the
+   * consumer is made again: it delivers what the stream still holds, and what was stored
+   * already is a duplicate by (agent, seq), acknowledged and dropped.
+   */
+  private async checkStall(every: number): Promise<void> {
+    if (this.stopping || !this.nc || this.nc.isClosed()) return;
+    const jsm = await jetstreamManager(this.nc);
+    const durable = this.o.durable ?? DEFAULT_DURABLE;
+    const c = await jsm.consumers.info(STREAM, durable);
+    const key = `${c.delivered.stream_seq}/${c.ack_floor.stream_seq}/${c.num_ack_pending}`;
+    if (c.num_ack_pending === 0 || this.inflight > 0 || key !== this.progress.key) {
+      this.progress = { key, since: Date.now() };
+      return;
+    }
+    if (Date.now() - this.progress.since < STALLED_ACK_WAITS * every) return;
+    this.progress = { key: '', since: Date.now() };
+    this.nats.consumersRemade++;
+    this.log(`consumer ${durable} stalled: ${c.num_ack_pending} batches awaiting an ack for ${Math.round((STALLED_ACK_WAITS * every) / 1000)} s, none in flight here; making it again (batches already stored are duplicates)`);
+    await jsm.consumers.delete(STREAM, durable).catch(() => undefined);
+    if (!this.endedBecause) {
+      this.endedBecause = `consumer ${durable} made again after a stall`;
+      this.messages?.stop();
+    }
   }
 
   /** Makes the stream and the durable consumer when missing (whoever comes first), and consumes. */
@@ -182,7 +220,11 @@ export class NatsCollector {
     const inflight = new Set<Promise<void>>();
     try {
       for await (const m of messages) {
-        const p = this.handle(m).finally(() => inflight.delete(p));
+        this.inflight++;
+        const p = this.handle(m).finally(() => {
+          inflight.delete(p);
+          this.inflight--;
+        });
         inflight.add(p);
         if (inflight.size >= (this.o.concurrency ?? DEFAULT_CONCURRENCY)) await Promise.race(inflight);
       }
@@ -223,6 +265,7 @@ export class NatsCollector {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.stallTimer);
     this.wakeUp?.();
     this.messages?.stop();
     await this.loop?.catch(() => undefined);
