@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { edgeId, fileId, processId, type Batch, type EdgeType, type GraphEdge, type GraphNode, ALL_TENANTS } from '@faasprov/model';
+import { edgeId, fileId, processId, type Batch, type EdgeType, type GraphEdge, type GraphNode, type SerializedGraph, ALL_TENANTS } from '@faasprov/model';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { trace } from '@faasprov/graph-service';
 import type { Benchmark } from './index.js';
@@ -24,7 +24,7 @@ function rng(seed: number): () => number {
  * A provenance-shaped graph: processes forked from earlier ones, each reading a few files (often
  * popular ones, like libraries) and writing new versions that later processes read.
  */
-function* generate(edges: number, perBatch: number): Generator<Batch> {
+export function* generate(edges: number, perBatch: number): Generator<Batch> {
   const r = rng(42);
   const procs = Math.floor(edges / 20);
   const files = Math.floor(edges / 5);
@@ -57,29 +57,63 @@ function* generate(edges: number, perBatch: number): Generator<Batch> {
   }
 }
 
-async function load(store: GraphStore, edges: number, progress: (m: string) => void, name: string): Promise<number> {
-  const t0 = performance.now();
-  let n = 0;
+/** The generated batches merged as a store merges them (one row per id), for a bulk load. */
+export function merged(edges: number): SerializedGraph {
+  const nodes = new Map<string, GraphNode>();
+  const es = new Map<string, GraphEdge>();
   for (const b of generate(edges, 5000)) {
-    await store.applyBatch(b);
-    n += b.edges.length;
-    if (b.seq % 40 === 0) progress(`${name}: ${n} edges loaded`);
-  }
-  return performance.now() - t0;
-}
-
-async function measure(store: GraphStore, starts: string[]): Promise<{ p50: number; p95: number; nodes: number }> {
-  const times: number[] = [];
-  let nodes = 0;
-  for (const id of starts) {
-    for (const direction of ['backward', 'forward'] as const) {
-      const t = performance.now();
-      const r = await trace(store, id, { direction, scope: ALL_TENANTS, maxDepth: 6, maxNodes: 10000 });
-      times.push(performance.now() - t);
-      nodes += r.nodes.length;
+    for (const n of b.nodes) nodes.set(n.id, n);
+    for (const e of b.edges) {
+      const had = es.get(e.id);
+      if (!had) es.set(e.id, { ...e });
+      else Object.assign(had, { firstTime: Math.min(had.firstTime, e.firstTime), lastTime: Math.max(had.lastTime, e.lastTime), count: had.count + e.count, bytes: had.bytes + e.bytes });
     }
   }
-  return { p50: percentile(times, 50), p95: percentile(times, 95), nodes: nodes / times.length };
+  return { nodes: [...nodes.values()], edges: [...es.values()] };
+}
+
+interface TraceTime {
+  start: string;
+  direction: 'backward' | 'forward';
+  ms: number;
+  nodes: number;
+  edges: number;
+  truncated: boolean;
+}
+
+async function measure(store: GraphStore, starts: string[]): Promise<{ p50: number; p95: number; nodes: number; traces: TraceTime[] }> {
+  const traces: TraceTime[] = [];
+  for (const start of starts) {
+    for (const direction of ['backward', 'forward'] as const) {
+      const t = performance.now();
+      const r = await trace(store, start, { direction, scope: ALL_TENANTS, maxDepth: 6, maxNodes: 10000 });
+      traces.push({ start, direction, ms: performance.now() - t, nodes: r.nodes.length, edges: r.edges.length, truncated: r.truncated });
+    }
+  }
+  const times = traces.map((x) => x.ms);
+  return { p50: percentile(times, 50), p95: percentile(times, 95), nodes: traces.reduce((a, x) => a + x.nodes, 0) / traces.length, traces };
+}
+
+/** Drops a file's pages from the OS page cache (GNU dd: nocache with count=0 drops the whole file). */
+function evict(file: string): void {
+  execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0'], { stdio: 'ignore' });
+}
+
+/** Reads a file once, so its pages are in the OS page cache. */
+function readOnce(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(4 << 20);
+    while (readSync(fd, buf, 0, buf.length, null) > 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Mean node count of the slowest 5% of traces: a tail made of the largest traces says "size", not "plan". */
+function slowestNodes(traces: TraceTime[]): number {
+  const slow = [...traces].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.round(traces.length / 20)));
+  return slow.reduce((a, x) => a + x.nodes, 0) / slow.length;
 }
 
 /** Trace latency on a generated graph of a million edges, for each store. */
@@ -88,41 +122,73 @@ export const traceLatency: Benchmark = {
   description: 'p50/p95 trace latency (depth 6, at most 10k nodes) on a generated graph of 1,000,000 edges, SQLite vs Neo4j',
   async run(progress): Promise<Record<string, number | string>> {
     const edges = Number(process.env.FAASPROV_BENCH_EDGES ?? 1_000_000);
+    const port = process.env.FAASPROV_BENCH_NEO4J_PORT ?? NEO4J_PORT;
     const dir = mkdtempSync(join(tmpdir(), 'fp-bench-trace-'));
-    const env = { ...process.env, NEO4J_PASSWORD: process.env.NEO4J_PASSWORD ?? 'faasprov-bench-password' };
+    const file = join(dir, 's.db');
+    // A Neo4j of its own in the temporary directory: removed with it, nothing to delete row by row.
+    const env = { ...process.env, NEO4J_PASSWORD: process.env.NEO4J_PASSWORD ?? 'faasprov-bench-password', NEO4J_HOME_DIR: join(dir, 'neo4j') };
     process.env.NEO4J_PASSWORD = env.NEO4J_PASSWORD;
-    const neoUrl = execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', NEO4J_PORT], { encoding: 'utf8', env, timeout: 600000 }).trim();
-    const sqlite = new SqliteGraphStore(join(dir, 's.db'));
+    const neoUrl = execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', port], { encoding: 'utf8', env, timeout: 600000 }).trim();
+    let sqlite = new SqliteGraphStore(file);
     const neo = (await openGraphStore(neoUrl)) as Neo4jGraphStore;
     try {
       await neo.clear();
-      const sqliteLoad = await load(sqlite, edges, progress, 'sqlite');
-      const neoLoad = await load(neo, edges, progress, 'neo4j');
+      const graph = merged(edges);
+      progress(`${graph.nodes.length} nodes, ${graph.edges.length} edges generated; bulk-loading SQLite`);
+      let t = performance.now();
+      await sqlite.load(graph);
+      const sqliteLoad = performance.now() - t;
+      progress('bulk-loading Neo4j');
+      t = performance.now();
+      await neo.load(graph);
+      const neoLoad = performance.now() - t;
       // The same start nodes for both: processes and files spread over the graph.
       const r = rng(7);
       const sample = await sqlite.searchNodes({ limit: 500, offset: Math.floor(r() * 1000) });
       const starts = sample.filter((_, i) => i % 10 === 0).map((n) => n.id);
-      await measure(neo, starts.slice(0, 5)); // warm-up
+      // Cold: the SQLite file out of the OS page cache and a fresh connection (the state of a
+      // store not read for a while); every trace then waits for its pages from the disk.
+      await sqlite.close();
+      evict(file);
+      sqlite = new SqliteGraphStore(file);
+      const cold = await measure(sqlite, starts);
+      // Warm, as Neo4j's page cache holds its whole store after the load: the file read once,
+      // and the same warm-up for both (code paths compiled, query plans cached).
+      readOnce(file);
+      await measure(sqlite, starts.slice(0, 5));
+      await measure(neo, starts.slice(0, 5));
       const a = await measure(sqlite, starts);
       const b = await measure(neo, starts);
-      progress(`sqlite p50 ${a.p50.toFixed(1)} ms p95 ${a.p95.toFixed(1)} ms; neo4j p50 ${b.p50.toFixed(1)} ms p95 ${b.p95.toFixed(1)} ms`);
+      progress(`sqlite p50 ${a.p50.toFixed(1)} ms p95 ${a.p95.toFixed(1)} ms (cold ${cold.p50.toFixed(1)} / ${cold.p95.toFixed(1)}); neo4j p50 ${b.p50.toFixed(1)} ms p95 ${b.p95.toFixed(1)} ms`);
+      // Per trace, for finding what makes the tail (bench/results/, beside latest.json).
+      const out = join(ROOT, 'bench', 'results');
+      mkdirSync(out, { recursive: true });
+      writeFileSync(
+        join(out, 'trace-latency-traces.json'),
+        JSON.stringify(a.traces.map((x, i) => ({ ...x, sqliteMs: x.ms, sqliteColdMs: cold.traces[i]!.ms, neo4jMs: b.traces[i]!.ms, ms: undefined })), null, 1),
+      );
       return {
         edges,
         traces: starts.length * 2,
         meanNodesPerTrace: a.nodes,
+        loadPath: 'bulk',
         sqliteLoadSec: sqliteLoad / 1000,
         neo4jLoadSec: neoLoad / 1000,
         sqliteP50Ms: a.p50,
         sqliteP95Ms: a.p95,
+        sqliteColdP50Ms: cold.p50,
+        sqliteColdP95Ms: cold.p95,
         neo4jP50Ms: b.p50,
         neo4jP95Ms: b.p95,
         neo4jOverSqliteP50: b.p50 / a.p50,
+        meanNodesSlowest5PctSqliteCold: slowestNodes(cold.traces),
+        meanNodesSlowest5PctSqlite: slowestNodes(a.traces),
+        meanNodesSlowest5PctNeo4j: slowestNodes(b.traces),
       };
     } finally {
       await sqlite.close();
-      await neo.clear().catch(() => undefined);
       await neo.close();
-      execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', NEO4J_PORT], { env });
+      execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', port], { env });
       rmSync(dir, { recursive: true, force: true });
     }
   },
