@@ -71,4 +71,23 @@ describe('SqliteGraphStore', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('answers many frontier entries and ids in one call, per entry and in the order given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
+    const s = new SqliteGraphStore(join(dir, 's.db'));
+    try {
+      await s.applyBatch(batch(0));
+      const [p, f] = batch(0).nodes.map((n) => n.id) as [string, string];
+      // Each entry with its own bound: the same node twice, once too early.
+      const steps = await s.expand([{ id: p, bound: 9 }, { id: 'p_missing', bound: 99 }, { id: p, bound: 10 }], 'backward');
+      expect(steps.map((x) => [x.via, x.neighbor])).toEqual([[p, f]]);
+      const back = await s.expand([{ id: f, bound: 20 }, { id: f, bound: 0 }], 'forward');
+      expect(back.map((x) => [x.via, x.neighbor, x.edge.firstTime])).toEqual([[f, p, 10], [f, p, 10]]);
+      expect((await s.getNodes([f, 'p_missing', p])).map((n) => n.id)).toEqual([f, p]);
+      expect(await s.getNodes([])).toEqual([]);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
