@@ -182,3 +182,59 @@ describe('attack view', () => {
     expect(cli.stdout).toContain('6 with no data path to the start left out');
   });
 });
+
+/**
+ * A catalog function g keeps product files on volume `cat`: w0 (outside the trace) and w1 write
+ * products there, w2 writes a plugin into g's code; x, of another function f, stashes a file in the
+ * same directory; r lists the directory, reads the product, the stash and the plugin, and sends them
+ * to the attacker (the alert).
+ */
+function ownStateScenario() {
+  const node = 'n1';
+  const file = (path: string, version: number): GraphNode => ({ id: fileId(node, path, version, 'cat'), type: 'File', node, path, version, volume: 'cat' });
+  const inv = (callId: string, start: number, fn: string): GraphNode => ({ id: invocationId(callId), type: 'Invocation', callId, start, function: fn, source: 'shim' });
+  const unit = (callId: string, start: number, fn: string): GraphNode => ({ id: unitId(node, 7, 10, callId, start), type: 'Unit', node, pid: 7, processStart: 10, callId, start, function: fn });
+  const n = {
+    W0: inv('w0', 50, 'g'), uW0: unit('w0', 50, 'g'), W1: inv('w1', 100, 'g'), uW1: unit('w1', 100, 'g'), W2: inv('w2', 110, 'g'), uW2: unit('w2', 110, 'g'),
+    X: inv('x', 130, 'f'), uX: unit('x', 130, 'f'), R: inv('r', 200, 'g'), uR: unit('r', 200, 'g'),
+    dir: file('/', 0), mugOld: file('/mug.json', 60), mug: file('/mug.json', 120), plugOld: file('/plug.py', 61), plug: file('/plug.py', 115), stash: file('/zz.json', 140),
+    attacker: { id: endpointId('10.0.0.5', 4711), type: 'Endpoint', address: '10.0.0.5', port: 4711 } as GraphNode,
+  };
+  const alert: GraphNode = { id: alertId('egress', n.uR.id, n.attacker.id), type: 'Alert', rule: 'egress', severity: 'high', time: 230, summary: 'r sent data to 10.0.0.5:4711', subject: n.uR.id, object: n.attacker.id, function: 'g' };
+  const e = (type: EdgeType, from: GraphNode, to: GraphNode, t: number): GraphEdge => ({ id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime: t, lastTime: t, count: 1, bytes: 10 });
+  const edges = [
+    e('PART_OF', n.uW0, n.W0, 50), e('WAS_GENERATED_BY', n.mugOld, n.uW0, 60), e('WAS_GENERATED_BY', n.plugOld, n.uW0, 61),
+    e('PART_OF', n.uW1, n.W1, 100), e('WAS_GENERATED_BY', n.mug, n.uW1, 120),
+    e('PART_OF', n.uW2, n.W2, 110), e('WAS_GENERATED_BY', n.plug, n.uW2, 115),
+    e('PART_OF', n.uX, n.X, 130), e('WAS_GENERATED_BY', n.stash, n.uX, 140),
+    e('PART_OF', n.uR, n.R, 200), e('USED', n.uR, n.dir, 205), e('USED', n.uR, n.mug, 210), e('USED', n.uR, n.stash, 211), e('USED', n.uR, n.plug, 212),
+    e('WAS_GENERATED_BY', n.attacker, n.uR, 230), e('CONCERNS', alert, n.uR, 230), e('CONCERNS', alert, n.attacker, 230),
+  ];
+  return { n, alert, nodes: [...Object.values(n), alert], edges };
+}
+
+describe("attack view: a function's own state", () => {
+  const dir = tempDir('fp-attackview-own-');
+  const s = ownStateScenario();
+  let store: SqliteGraphStore;
+  let view: AttackView;
+
+  beforeAll(async () => {
+    store = new SqliteGraphStore(join(dir, 's.db'));
+    await store.applyBatch({ agent: 'n1:t', seq: 0, nodes: s.nodes, edges: s.edges });
+    view = await attackView(store, await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS }), ALL_TENANTS);
+  }, 60000);
+
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('folds the files the function writes and reads back in its normal flow, with the invocations that only wrote them; never code, never another function\'s file', () => {
+    const { n, alert } = s;
+    expect(view.nodes.map((x) => x.id).sort()).toEqual([alert, n.uR, n.R, n.attacker, n.stash, n.uX, n.X, n.plug, n.uW2, n.W2].map((x) => x.id).sort());
+    const byLabel = Object.fromEntries(view.context.map((x) => [x.label, [...x.members].sort()]));
+    expect(byLabel).toEqual({ 'g baseline: 2 files, 1 invocation, 1 unit': [n.dir, n.mug, n.uW1, n.W1].map((x) => x.id).sort() });
+    expect(view.pruned).toEqual([]);
+  });
+});

@@ -1,8 +1,8 @@
-import { hashId, isLoopback, isSystemPath, runtimePrefix, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope } from '@faasprov/model';
+import { hashId, isCodePath, isLoopback, isSystemPath, runtimePrefix, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import type { TraceResult } from './trace.js';
 import { dataPaths } from './data-paths.js';
-import { baselineKeys, entityKey } from './baseline.js';
+import { baselineKeys, entityKey, parentKey, type Baseline } from './baseline.js';
 import { attackSteps } from './attack-steps.js';
 
 /** A trace reduced to its causal chain: the same graph format, folded context in groups beside it. */
@@ -53,6 +53,9 @@ const isRequest = (n: GraphNode) => isConnection(n) && (n as unknown as { flow?:
  *    interpreter's library, shared objects, or the installation PREFIX of a process's
  *    PREFIX/bin/EXE) into `system and runtime files`; loopback
  *    peers that were only accepted (never connected to) into `loopback peers`.
+ * 3b. The function's own state: a file version its units alone wrote and read in the trace, in a
+ *    directory its other invocations write in, folds into `FUNCTION baseline` (not code, not what
+ *    the start concerns), with the writers it alone brought in (ownState()).
  * 4. Requests received from outside the chain (a connection's client-to-server direction that no
  *    kept activity wrote: from a caller not watched, through the watchdog's relay) fold into
  *    `requests received`; the steps still say who sent each one.
@@ -124,16 +127,62 @@ export async function attackView(store: GraphStore, traced: TraceResult, scope: 
       return u?.type === 'Unit' && u.function ? [u.function] : [];
     });
     const key = entityKey(n);
-    const fn = [...new Set(fns)].sort().find((f) => baseline.get(f)?.has(key));
+    // Used as the function's other invocations use it, or the listing of a directory they keep their files in.
+    const fn = [...new Set(fns)].sort().find((f) => baseline.get(f)?.used.has(key) || (n.type === 'File' && n.version === 0 && baseline.get(f)?.writesIn.has(key)));
     if (fn) group.set(n.id, `baseline\0${fn}`);
     else if (n.type === 'File' && isSystemPath(n.path, runtimes)) group.set(n.id, 'system\0');
     else if (n.type === 'Endpoint' && isLoopback(n.address) && users.every((e) => !e.attrs?.initiated)) group.set(n.id, 'peers\0');
   }
+  // Rule 3b: the function's own state, written and read back by its invocations in their normal flow.
+  ownState(sorted, byId, out, into, pinned, baseline, group);
   // Rule 4: requests received from outside the chain (connections the agent models: data the client sent).
   for (const n of sorted) if (isRequest(n) && !pinned.has(n.id) && !group.has(n.id) && writers(n.id).every((w) => group.has(w))) group.set(n.id, 'requests\0');
   // Rule 5: directories changed during capture.
   for (const n of sorted) if (!pinned.has(n.id) && !group.has(n.id) && n.type === 'File' && n.version > 0 && n.fileType === 'directory') group.set(n.id, 'directories\0');
   return fold(full, byId, group, pruned);
+}
+
+/**
+ * Rule 3b. A file version written during capture folds into `FUNCTION baseline` when it is not
+ * code (isCodePath), not what the start concerns, not part of an append chain (no
+ * WAS_DERIVED_FROM either way), units of that one function alone wrote it and read it in the trace,
+ * and the function's other invocations (outside the trace) write files in its directory: what the
+ * function keeps and serves in its normal flow (a catalog's product files). The units that wrote it
+ * and their invocations join the group when every edge that brought them into the trace comes from
+ * it: that write is all they gave. Content another function wrote always stays a node.
+ */
+function ownState(sorted: GraphNode[], byId: Map<string, GraphNode>, out: Map<string, GraphEdge[]>, into: Map<string, GraphEdge[]>, pinned: Set<string>, baseline: Map<string, Baseline>, group: Map<string, string>): void {
+  const unitFn = (id: string) => {
+    const u = byId.get(id);
+    return u?.type === 'Unit' ? u.function : undefined;
+  };
+  for (const n of sorted) {
+    if (n.type !== 'File' || n.version === 0 || n.fileType === 'directory' || pinned.has(n.id) || group.has(n.id) || isCodePath(n.path)) continue;
+    const ins = into.get(n.id) ?? [];
+    const users = ins.filter((e) => e.type === 'USED').map((e) => unitFn(e.from));
+    // Its writers and what it derives from are its own edges; readers and later versions point at it.
+    const own = out.get(n.id) ?? [];
+    if (users.length === 0 || own.some((e) => e.type === 'WAS_DERIVED_FROM') || ins.some((e) => e.type === 'WAS_DERIVED_FROM')) continue;
+    const wrote = own.filter((e) => e.type === 'WAS_GENERATED_BY').map((e) => unitFn(e.to));
+    const fns = new Set([...users, ...wrote]);
+    const fn = [...fns][0];
+    if (wrote.length === 0 || fns.size !== 1 || fn === undefined) continue;
+    const dir = parentKey(n);
+    if (dir !== undefined && baseline.get(fn)?.writesIn.has(dir)) group.set(n.id, `baseline\0${fn}`);
+  }
+  // Writers (units, then their invocations) whose every reason to be in the trace is in the group.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of sorted) {
+      if ((n.type !== 'Unit' && n.type !== 'Invocation') || pinned.has(n.id) || group.has(n.id)) continue;
+      const ins = into.get(n.id) ?? [];
+      const g = group.get(ins[0]?.from ?? '');
+      if (g === undefined || !g.startsWith('baseline\0') || !ins.every((e) => group.get(e.from) === g)) continue;
+      if (n.type === 'Unit' && `baseline\0${n.function ?? ''}` !== g) continue;
+      group.set(n.id, g);
+      changed = true;
+    }
+  }
 }
 
 function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string, string>, pruned: string[]): AttackView {

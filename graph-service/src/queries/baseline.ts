@@ -12,13 +12,26 @@ export function entityKey(n: GraphNode): string {
   return `${n.type}\0${n.id}`;
 }
 
+/** The entityKey of the directory a file is in (`file\0VOLUME-OR-NODE\0DIR`). */
+export function parentKey(n: GraphNode): string | undefined {
+  if (n.type !== 'File') return undefined;
+  const cut = n.path.lastIndexOf('/');
+  return `file\0${n.volume ?? n.node}\0${cut <= 0 ? '/' : n.path.slice(0, cut)}`;
+}
+
+/** What a function's other invocations did: content they used, and the directories they wrote files in. */
+export interface Baseline {
+  used: Set<string>;
+  writesIn: Set<string>;
+}
+
 /**
  * A function's baseline: what units of its other invocations (call ids not in the trace) used, by
- * entityKey. Learned from the store, bounded to BASELINE_UNITS units per function (by id order,
- * so the answer is deterministic).
+ * entityKey, and the directories they wrote files in (parentKey). Learned from the store, bounded
+ * to BASELINE_UNITS units per function (by id order, so the answer is deterministic).
  */
-export async function baselineKeys(store: GraphStore, functions: string[], callIds: ReadonlySet<string>, scope: TenantScope): Promise<Map<string, Set<string>>> {
-  const out = new Map<string, Set<string>>();
+export async function baselineKeys(store: GraphStore, functions: string[], callIds: ReadonlySet<string>, scope: TenantScope): Promise<Map<string, Baseline>> {
+  const out = new Map<string, Baseline>();
   const tenants = tenantFilter(scope);
   for (const fn of functions) {
     const units: GraphNode[] = [];
@@ -29,12 +42,17 @@ export async function baselineKeys(store: GraphStore, functions: string[], callI
       if (page.length < 200) break;
     }
     units.splice(BASELINE_UNITS);
-    const keys = new Set<string>();
+    const b: Baseline = { used: new Set(), writesIn: new Set() };
     if (units.length > 0) {
       const used = (await store.expand(units.map((u) => ({ id: u.id, bound: Number.MAX_SAFE_INTEGER })), 'backward')).filter((s) => s.edge.type === 'USED');
-      for (const n of await store.getNodes([...new Set(used.map((s) => s.neighbor))])) keys.add(entityKey(n));
+      for (const n of await store.getNodes([...new Set(used.map((s) => s.neighbor))])) b.used.add(entityKey(n));
+      const wrote = (await store.expand(units.map((u) => ({ id: u.id, bound: 0 })), 'forward')).filter((s) => s.edge.type === 'WAS_GENERATED_BY');
+      for (const n of await store.getNodes([...new Set(wrote.map((s) => s.neighbor))])) {
+        const dir = n.type === 'File' && n.fileType !== 'directory' ? parentKey(n) : undefined;
+        if (dir) b.writesIn.add(dir);
+      }
     }
-    out.set(fn, keys);
+    out.set(fn, b);
   }
   return out;
 }
