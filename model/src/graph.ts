@@ -353,6 +353,14 @@ export type ConnectionNode = Static<typeof ConnectionNode>;
 export type FileNode = Static<typeof FileNode>;
 export type EndpointNode = Static<typeof EndpointNode>;
 export type GapNode = Static<typeof GapNode>;
+
+/**
+ * A Gap whose cause ends in `-inferred` (attribution-inferred, connection-inferred) counts operations
+ * charged by inference, not events lost: capture saw them, the edges say `inferred`.
+ */
+export function isInferenceGap(g: Pick<GapNode, 'cause'>): boolean {
+  return g.cause.endsWith('-inferred');
+}
 export type InvocationNode = Static<typeof InvocationNode>;
 export type UnitNode = Static<typeof UnitNode>;
 export type GpuBufferNode = Static<typeof GpuBufferNode>;

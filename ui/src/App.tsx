@@ -325,7 +325,7 @@ function Instances(props: { api: Api }) {
       <h2 id="inst-h">Functions and instances</h2>
       <table className="instances">
         <thead>
-          <tr><th>Function</th><th>Instance</th><th>Node</th><th>Processes</th><th>Invocations</th><th>Operations</th><th>Edges stored</th><th>Reduction</th><th>Gaps</th><th>Lost events</th></tr>
+          <tr><th>Function</th><th>Instance</th><th>Node</th><th>Processes</th><th>Invocations</th><th>Operations</th><th>Edges stored</th><th>Reduction</th><th>Gaps</th><th>Lost events</th><th title="operations charged by inference (edges marked inferred); nothing lost">Inferred</th></tr>
         </thead>
         <tbody>
           {data!.instances.map((i: InstanceHealth) => (
@@ -340,6 +340,7 @@ function Instances(props: { api: Api }) {
               <td>{i.edges ? `${(i.operations / i.edges).toFixed(1)}×` : '-'}</td>
               <td className={i.gaps > 0 ? 'loss' : ''}>{i.gaps}</td>
               <td className={i.lost > 0 ? 'loss' : ''}>{i.lost}</td>
+              <td>{i.inferred}</td>
             </tr>
           ))}
         </tbody>

@@ -57,6 +57,7 @@ export interface InstanceHealth {
   edges: number;
   gaps: number;
   lost: number;
+  inferred: number;
 }
 
 export class ApiError extends Error {

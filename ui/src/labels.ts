@@ -42,7 +42,7 @@ export function nodeName(n: GraphNode): string {
     case 'Alert':
       return `${s('severity')}: ${s('summary')}`;
     case 'Gap':
-      return `gap: ${s('cause')} (${s('count')} lost)`;
+      return `gap: ${s('cause')} (${s('count')} ${s('cause').endsWith('-inferred') ? 'inferred' : 'lost'})`;
     case 'Instance':
       return `instance ${s('function') || s('exe')}`;
     case 'GpuBuffer':

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { alertId, edgeId, type AlertNode, type Batch, type GraphEdge, type GraphNode, type Severity } from '@faasprov/model';
+import { alertId, edgeId, isInferenceGap, type AlertNode, type Batch, type GraphEdge, type GraphNode, type Severity } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import type { Rule } from './rules.js';
 import { codeDirs, inside, isCompiledCache, type CodeDirs } from './code.js';
@@ -164,7 +164,8 @@ export class RuleEngine {
           break;
         case 'gap':
           for (const n of batch.nodes) {
-            if (n.type !== 'Gap') continue;
+            // An inference Gap lost nothing: its edges are in the graph, marked inferred.
+            if (n.type !== 'Gap' || isInferenceGap(n)) continue;
             hit(rule, n.from, `capture lost ${n.count || 'an unknown number of'} events (${n.cause})`, n);
           }
           break;

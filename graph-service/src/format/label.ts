@@ -1,4 +1,4 @@
-import type { GraphNode } from '@faasprov/model';
+import { isInferenceGap, type GraphNode } from '@faasprov/model';
 
 /** Makes any string safe for a terminal or a DOT label: control bytes become \xNN. */
 export function printable(s: string): string {
@@ -18,7 +18,7 @@ export function nodeLabel(n: GraphNode): string {
     case 'Endpoint':
       return printable(`Endpoint ${n.address.includes(':') ? `[${n.address}]` : n.address}:${n.port}`);
     case 'Gap':
-      return printable(`Gap ${n.cause}: ${n.count} lost`);
+      return printable(`Gap ${n.cause}: ${n.count} ${isInferenceGap(n) ? 'inferred' : 'lost'}`);
     case 'Instance':
       return printable(`Instance ${n.function ?? n.exe ?? '?'} (root ${n.rootPid}${n.cgroupPath ? `, ${n.cgroupPath}` : ''})`);
     case 'Pipe':

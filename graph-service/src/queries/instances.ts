@@ -1,4 +1,4 @@
-import { visibility, type GapNode, type GraphNode, type TenantScope } from '@faasprov/model';
+import { isInferenceGap, visibility, type GapNode, type GraphNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { requireScope } from './scope.js';
 
@@ -9,9 +9,11 @@ export interface InstanceHealth {
   /** Operations seen (syscalls after in-kernel reduction, summed over edges) and edges stored. */
   operations: number;
   edges: number;
-  /** Gaps attributed to the instance and the events they lost (0 when unknown). */
+  /** Loss Gaps attributed to the instance and the events they lost (0 when unknown). */
   gaps: number;
   lost: number;
+  /** Operations charged to its processes by inference (inference Gaps: nothing lost, edges marked inferred). */
+  inferred: number;
 }
 
 /** Function instances with what capture saw of them and what it lost. */
@@ -24,7 +26,8 @@ export async function instances(store: GraphStore, o: { function?: string; limit
     const around = await store.expand([{ id: inst.id, bound: 0 }], 'forward');
     const procs = around.filter((s) => s.edge.type === 'WAS_ASSOCIATED_WITH').map((s) => s.neighbor);
     const gapIds = around.filter((s) => s.edge.type === 'WAS_ATTRIBUTED_TO').map((s) => s.neighbor);
-    const gaps = (await store.getNodes(gapIds)).filter((g): g is GapNode => g.type === 'Gap');
+    const allGaps = (await store.getNodes(gapIds)).filter((g): g is GapNode => g.type === 'Gap');
+    const gaps = allGaps.filter((g) => !isInferenceGap(g));
     const activities = await store.getNodes(procs);
     // Units hang off their processes (Unit WAS_INFORMED_BY Process): their work is the instance's too.
     const units = (await store.expand(procs.map((id) => ({ id, bound: 0 })), 'forward')).filter((s) => s.edge.type === 'WAS_INFORMED_BY').map((s) => s.neighbor);
@@ -42,6 +45,7 @@ export async function instances(store: GraphStore, o: { function?: string; limit
       edges: all.length,
       gaps: gaps.length,
       lost: gaps.reduce((a, g) => a + g.count, 0),
+      inferred: allGaps.filter(isInferenceGap).reduce((a, g) => a + g.count, 0),
     });
   }
   return out;
