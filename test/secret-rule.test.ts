@@ -5,15 +5,13 @@
  * an invocation where the function's earlier invocations never read it raise. On both stores.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  edgeId, fileId, instanceId, invocationId, processId, unitId,
-  type AlertNode, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode, type InstanceNode, type ProcessNode, type UnitNode,
+  fileId, instanceId, invocationId, processId, unitId,
+  type AlertNode, type Batch, type GraphNode, type InstanceNode, type ProcessNode, type UnitNode,
 } from '@faasprov/model';
-import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
-import { DEFAULT_RULES_FILE, RuleEngine, applyBatch, captureNeeds, loadRules } from '@faasprov/collector';
-import { tempDir } from './helpers.js';
+import type { GraphStore } from '@faasprov/store';
+import { DEFAULT_RULES_FILE, captureNeeds, loadRules } from '@faasprov/collector';
+import { edgeBatch, ruleStores, type HistoryEdge, type RuleStores } from './rule-history.js';
 
 const N = 'node-s';
 const T0 = 1_790_000_000_000_000;
@@ -26,21 +24,11 @@ const unit = (p: ProcessNode, callId: string, start: number, i: InstanceNode): U
   id: unitId(N, p.pid, p.start, callId, start), type: 'Unit', node: N, pid: p.pid, processStart: p.start, callId, start, instance: i.id, function: i.function, tenant: 'shop',
 });
 const file = (path: string): GraphNode => ({ id: fileId(N, path, 0), type: 'File', node: N, path, version: 0 });
-type E = [EdgeType, GraphNode, GraphNode, number, EdgeAttrs?];
-function batch(seq: number, edges: E[]): Batch {
-  const nodes = new Map<string, GraphNode>();
-  const es: GraphEdge[] = edges.map(([type, from, to, t, attrs]) => {
-    nodes.set(from.id, from);
-    nodes.set(to.id, to);
-    return { id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime: t, lastTime: t, count: 1, bytes: 10, ...(attrs ? { attrs } : {}) };
-  });
-  return { agent: `${N}:1`, seq, nodes: [...nodes.values()], edges: es };
-}
+type E = HistoryEdge;
+const batch = (seq: number, edges: HistoryEdge[]): Batch => edgeBatch(`${N}:1`, seq, edges);
 const part = (u: UnitNode): E => ['PART_OF', u, { id: invocationId(u.callId, 'shop'), type: 'Invocation', callId: u.callId, start: u.start, source: 'shim', tenant: 'shop' }, u.start];
 
 describe('secret-read: what a function does with its own mounted secrets is its baseline', () => {
-  const dir = tempDir('fp-secret-rule-');
-  const rules = new RuleEngine(loadRules(DEFAULT_RULES_FILE));
   let sqlite: GraphStore;
   let neo: GraphStore;
   // pay reads its key at start-up and never in an invocation; sign reads its key in every invocation.
@@ -84,17 +72,14 @@ describe('secret-read: what a function does with its own mounted secrets is its 
     ]),
   ];
 
+  let stores: RuleStores | undefined;
   beforeAll(async () => {
-    sqlite = new SqliteGraphStore(join(dir, 's.db'));
-    neo = await openGraphStore(process.env.FAASPROV_TEST_NEO4J!);
-    await (neo as Neo4jGraphStore).clear();
-    for (const s of [sqlite, neo]) for (const b of history) await applyBatch(s, structuredClone(b), undefined, rules);
+    stores = await ruleStores('fp-rule-', history);
+    ({ sqlite, neo } = stores);
   }, 120000);
 
   afterAll(async () => {
-    await sqlite?.close();
-    await neo?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stores?.close();
   });
 
   const secretAlerts = async (s: GraphStore) => ((await s.alerts({ limit: 100, offset: 0 })) as AlertNode[]).filter((a) => a.rule === 'secret-read');

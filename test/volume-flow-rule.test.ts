@@ -4,12 +4,9 @@
  * its own files on the volume, or a file no unit wrote, does not. On both stores.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { edgeId, fileId, processId, unitId, type AlertNode, type Batch, type EdgeType, type GraphEdge, type GraphNode, type ProcessNode, type UnitNode } from '@faasprov/model';
-import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
-import { DEFAULT_RULES_FILE, RuleEngine, applyBatch, loadRules } from '@faasprov/collector';
-import { tempDir } from './helpers.js';
+import { fileId, processId, unitId, type AlertNode, type Batch, type GraphNode, type ProcessNode, type UnitNode } from '@faasprov/model';
+import type { GraphStore } from '@faasprov/store';
+import { edgeBatch, ruleStores, type HistoryEdge, type RuleStores } from './rule-history.js';
 
 const N = 'node-v';
 const T0 = 1_790_000_000_000_000;
@@ -18,19 +15,9 @@ const unit = (p: ProcessNode, fn: string, callId: string, start: number): UnitNo
   id: unitId(N, p.pid, p.start, callId, start), type: 'Unit', node: N, pid: p.pid, processStart: p.start, callId, start, function: fn,
 });
 const onVolume = (path: string, version: number): GraphNode => ({ id: fileId('store-node', path, version, 'catalog'), type: 'File', node: 'store-node', path, version, volume: 'catalog', tier: 'durable' });
-function batch(seq: number, edges: [EdgeType, GraphNode, GraphNode, number][]): Batch {
-  const nodes = new Map<string, GraphNode>();
-  const es: GraphEdge[] = edges.map(([type, from, to, t]) => {
-    nodes.set(from.id, from);
-    nodes.set(to.id, to);
-    return { id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime: t, lastTime: t, count: 1, bytes: 10 };
-  });
-  return { agent: `${N}:1`, seq, nodes: [...nodes.values()], edges: es };
-}
+const batch = (seq: number, edges: HistoryEdge[]): Batch => edgeBatch(`${N}:1`, seq, edges);
 
 describe('volume-flow-between-functions', () => {
-  const dir = tempDir('fp-volume-rule-');
-  const rules = new RuleEngine(loadRules(DEFAULT_RULES_FILE));
   let sqlite: GraphStore;
   let neo: GraphStore;
   const pay = proc(10);
@@ -47,17 +34,14 @@ describe('volume-flow-between-functions', () => {
     batch(1, [['USED', c2, stash, T0 + 31], ['USED', c2, product, T0 + 32], ['USED', c2, found, T0 + 33]]),
   ];
 
+  let stores: RuleStores | undefined;
   beforeAll(async () => {
-    sqlite = new SqliteGraphStore(join(dir, 's.db'));
-    neo = await openGraphStore(process.env.FAASPROV_TEST_NEO4J!);
-    await (neo as Neo4jGraphStore).clear();
-    for (const s of [sqlite, neo]) for (const b of history) await applyBatch(s, structuredClone(b), undefined, rules);
+    stores = await ruleStores('fp-rule-', history);
+    ({ sqlite, neo } = stores);
   }, 120000);
 
   afterAll(async () => {
-    await sqlite?.close();
-    await neo?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stores?.close();
   });
 
   it('raises on the read of what another function wrote, only', async () => {
