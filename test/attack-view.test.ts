@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import {
-  ALL_TENANTS, alertId, connectionId, edgeId, endpointId, fileId, instanceId, invocationId, processId, unitId,
+  ALL_TENANTS, alertId, connectionId, edgeId, endpointId, fileId, instanceId, invocationId, processId, spanNodeId, unitId,
   type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode,
 } from '@faasprov/model';
 import { SqliteGraphStore } from '@faasprov/store';
@@ -236,5 +236,69 @@ describe("attack view: a function's own state", () => {
     const byLabel = Object.fromEntries(view.context.map((x) => [x.label, [...x.members].sort()]));
     expect(byLabel).toEqual({ 'g baseline: 2 files, 1 invocation, 1 unit': [n.dir, n.mug, n.uW1, n.W1].map((x) => x.id).sort() });
     expect(view.pruned).toEqual([]);
+  });
+});
+
+/**
+ * k, an invocation of f, reads f's mounted secret (the alert), then calls g through the gateway G
+ * with it: g's invocation p (stitched to k) appends to an events file. k answers its caller (a
+ * response no watched activity read) and reports a span; another alert is about p.
+ */
+function readForwardScenario() {
+  const node = 'n1';
+  const inv = (callId: string, start: number, fn: string): GraphNode => ({ id: invocationId(callId), type: 'Invocation', callId, start, function: fn, source: 'shim' });
+  const unit = (callId: string, pid: number, start: number, fn: string): GraphNode => ({ id: unitId(node, pid, 10, callId, start), type: 'Unit', node, pid, processStart: 10, callId, start, function: fn });
+  const n = {
+    K: inv('k', 100, 'f'), uK: unit('k', 7, 100, 'f'), P: inv('p', 130, 'g'), uP: unit('p', 8, 130, 'g'),
+    secret: { id: fileId(node, '/var/openfaas/secrets/key', 0), type: 'File', node, path: '/var/openfaas/secrets/key', version: 0 } as GraphNode,
+    events: { id: fileId(node, '/data/events.log', 140), type: 'File', node, path: '/data/events.log', version: 140 } as GraphNode,
+    G: { id: endpointId('10.0.0.1', 8080), type: 'Endpoint', address: '10.0.0.1', port: 8080 } as GraphNode,
+    answer: { id: connectionId(node, 7, 5, 99, 'toClient'), type: 'Connection', node, pid: 7, fd: 5, opened: 99, flow: 'toClient', server: '127.0.0.1:5000', client: '127.0.0.1:40000' } as GraphNode,
+    span: { id: spanNodeId('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331'), type: 'Span', traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', callId: 'k', function: 'f' } as GraphNode,
+  };
+  const alert: GraphNode = { id: alertId('secret-read', n.uK.id, n.secret.id), type: 'Alert', rule: 'secret-read', severity: 'high', time: 110, summary: 'k read the secret', subject: n.uK.id, object: n.secret.id, function: 'f' };
+  const other: GraphNode = { id: alertId('late', n.uP.id), type: 'Alert', rule: 'late', severity: 'low', time: 141, summary: 'p wrote', subject: n.uP.id, function: 'g' };
+  const e = (type: EdgeType, from: GraphNode, to: GraphNode, t: number, attrs?: EdgeAttrs): GraphEdge => ({ id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime: t, lastTime: t, count: 1, bytes: 10, ...(attrs ? { attrs } : {}) });
+  const edges = [
+    e('PART_OF', n.uK, n.K, 100), e('USED', n.uK, n.secret, 110), e('CONCERNS', alert, n.uK, 110), e('CONCERNS', alert, n.secret, 110),
+    e('USED', n.uK, n.G, 120, { initiated: true }), e('WAS_GENERATED_BY', n.G, n.uK, 121),
+    e('WAS_INFORMED_BY', n.P, n.K, 130), e('PART_OF', n.uP, n.P, 130), e('WAS_GENERATED_BY', n.events, n.uP, 140), e('CONCERNS', other, n.uP, 141),
+    e('WAS_GENERATED_BY', n.answer, n.uK, 150), e('PART_OF', n.span, n.K, 160),
+  ];
+  return { n, alert, nodes: [...Object.values(n), alert, other], edges };
+}
+
+describe('attack view: an alert about a read', () => {
+  const dir = tempDir('fp-attackview-read-');
+  const s = readForwardScenario();
+  let store: SqliteGraphStore;
+  let view: AttackView;
+
+  beforeAll(async () => {
+    store = new SqliteGraphStore(join(dir, 's.db'));
+    await store.applyBatch({ agent: 'n1:t', seq: 0, nodes: s.nodes, edges: s.edges });
+    view = await attackView(store, await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS }), ALL_TENANTS);
+  }, 60000);
+
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows where what was read went from the alert on (the call it made, what that call wrote); its answer and spans fold; other alerts stay out', () => {
+    const { n, alert } = s;
+    expect(view.nodes.map((x) => x.id).sort()).toEqual([alert, n.uK, n.K, n.secret, n.G, n.P, n.uP, n.events].map((x) => x.id).sort());
+    const byLabel = Object.fromEntries(view.context.map((x) => [x.label, [...x.members].sort()]));
+    expect(byLabel).toEqual({ 'responses sent: 1 connection': [n.answer.id], 'telemetry spans: 1 span': [n.span.id] });
+    expect(view.steps).toEqual([
+      'invocation k of f began',
+      'invocation k read /var/openfaas/secrets/key (10 bytes)',
+      'alert secret-read (high): k read the secret',
+      'invocation k sent 10 bytes to 10.0.0.1:8080',
+      'invocation p of g began',
+      'invocation k called invocation p',
+      'invocation p wrote /data/events.log (10 bytes)',
+      'invocation k wrote the response from 127.0.0.1:5000 to 127.0.0.1:40000 (10 bytes)',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { hashId, isCodePath, isLoopback, isSystemPath, runtimePrefix, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
-import type { TraceResult } from './trace.js';
+import { trace, type TraceResult } from './trace.js';
 import { dataPaths } from './data-paths.js';
 import { baselineKeys, entityKey, parentKey, type Baseline } from './baseline.js';
 import { attackSteps } from './attack-steps.js';
@@ -38,6 +38,9 @@ const isRequest = (n: GraphNode) => isConnection(n) && (n as unknown as { flow?:
  * 0. Pruned: what no data path links to the start (data-paths.ts: a path through a socket goes
  *    from one side to the other, and a loopback or wildcard address stays in its network
  *    namespace). Listed in `pruned`; the full view still has it.
+ * 0b. From an alert about a read (its subject USED its object), the forward trace from the
+ *    subject from the alert's time on is added, pruned the same way, without other alerts
+ *    (alertedReadForward()): where what was read went.
  * Then it folds, and never drops:
  * 1. Kept always: the start node and what it concerns, invocations, units, GPU work, gaps, file
  *    versions written during capture (they carry data into the effect), and any process that
@@ -61,6 +64,8 @@ const isRequest = (n: GraphNode) => isConnection(n) && (n as unknown as { flow?:
  *    `requests received`; the steps still say who sent each one.
  * 5. Directories changed during capture (names added or removed) fold into `directories changed`:
  *    the files made in them stay, each a node.
+ * 6. Responses no kept activity read fold into `responses sent` (the steps still tell them);
+ *    telemetry spans into `telemetry spans`.
  * Everything else stays. Every folded node is listed in one `context` group and in `folded` (with
  * every edge that touches it); `nodes` and `edges` are the shown graph only, and a group hangs from
  * the shown node it is context of (see owners()), so the view's nodes are what carries the chain.
@@ -68,8 +73,11 @@ const isRequest = (n: GraphNode) => isConnection(n) && (n as unknown as { flow?:
 export async function attackView(store: GraphStore, traced: TraceResult, scope: TenantScope): Promise<AttackView> {
   // Rule 0: only what a data path links to the start.
   const reach = dataPaths(traced);
-  const pruned = traced.nodes.filter((n) => !reach.has(n.id)).map((n) => n.id).sort();
-  const full: TraceResult = { ...traced, ends: traced.ends.filter((id) => reach.has(id)), nodes: traced.nodes.filter((n) => reach.has(n.id)), edges: traced.edges.filter((e) => reach.has(e.from) && reach.has(e.to)) };
+  let full: TraceResult = { ...traced, ends: traced.ends.filter((id) => reach.has(id)), nodes: traced.nodes.filter((n) => reach.has(n.id)), edges: traced.edges.filter((e) => reach.has(e.from) && reach.has(e.to)) };
+  // Rule 0b: an alert about a read also shows where what was read went.
+  full = withReadForward(full, await alertedReadForward(store, traced, scope));
+  const shownOrFolded = new Set(full.nodes.map((n) => n.id));
+  const pruned = traced.nodes.filter((n) => !shownOrFolded.has(n.id)).map((n) => n.id).sort();
   const byId = new Map(full.nodes.map((n) => [n.id, n]));
   const out = new Map<string, GraphEdge[]>();
   const into = new Map<string, GraphEdge[]>();
@@ -139,6 +147,12 @@ export async function attackView(store: GraphStore, traced: TraceResult, scope: 
   for (const n of sorted) if (isRequest(n) && !pinned.has(n.id) && !group.has(n.id) && writers(n.id).every((w) => group.has(w))) group.set(n.id, 'requests\0');
   // Rule 5: directories changed during capture.
   for (const n of sorted) if (!pinned.has(n.id) && !group.has(n.id) && n.type === 'File' && n.version > 0 && n.fileType === 'directory') group.set(n.id, 'directories\0');
+  // Rule 6: responses to callers not watched (a connection's server-to-client direction no kept activity read), and telemetry spans.
+  for (const n of sorted) {
+    if (pinned.has(n.id) || group.has(n.id)) continue;
+    if (n.type === 'Span') group.set(n.id, 'spans\0');
+    else if (isConnection(n) && (n as unknown as { flow?: string }).flow === 'toClient' && (into.get(n.id) ?? []).every((e) => e.type !== 'USED' || group.has(e.from))) group.set(n.id, 'responses\0');
+  }
   return fold(full, byId, group, pruned);
 }
 
@@ -209,7 +223,7 @@ function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string
   const holder = new Map<string, string>();
   for (const c of context) for (const m of c.members) holder.set(m, c.id);
   const kept = full.nodes.filter((n) => !group.has(n.id));
-  const requests = full.nodes.filter((n) => group.get(n.id) === 'requests\0');
+  const requests = full.nodes.filter((n) => group.get(n.id) === 'requests\0' || group.get(n.id) === 'responses\0');
   const requestIds = new Set(requests.map((n) => n.id));
   // The graph keeps only edges between shown nodes; every edge that touches a folded node is in `folded`.
   const edges = full.edges.filter((e) => !group.has(e.from) && !group.has(e.to)).sort((a, b) => a.firstTime - b.firstTime || a.id.localeCompare(b.id));
@@ -224,8 +238,8 @@ function fold(full: TraceResult, byId: Map<string, GraphNode>, group: Map<string
     context,
     folded: { nodes: full.nodes.filter((n) => group.has(n.id)), edges: full.edges.filter((e) => group.has(e.from) || group.has(e.to)) },
     pruned,
-    // The requests folded (rule 4) still tell who sent each invocation its request.
-    steps: attackSteps([...kept, ...requests], [...edges, ...full.edges.filter((e) => requestIds.has(e.to) && !group.has(e.from))]),
+    // The requests and responses folded (rules 4 and 6) still tell who sent each invocation its request, and what it answered.
+    steps: attackSteps([...kept, ...requests], [...edges, ...full.edges.filter((e) => (requestIds.has(e.to) && !group.has(e.from)) || (requestIds.has(e.from) && !group.has(e.to)))]),
   };
 }
 
@@ -236,7 +250,42 @@ const TITLES: Record<SummaryNode['kind'], (name: string) => string> = {
   peers: () => 'loopback peers',
   directories: () => 'directories changed',
   requests: () => 'requests received',
+  responses: () => 'responses sent',
+  spans: () => 'telemetry spans',
 };
+
+/**
+ * Rule 0b. From an alert about a read (its subject USED its object, in the trace), the forward
+ * trace from the subject from the alert's time on: where what was read could have gone (the
+ * secret used to call another function, what that call wrote). Pruned by data paths as rule 0
+ * does; other alerts it reaches are left out (an alert is not data). Undefined for any other start.
+ */
+async function alertedReadForward(store: GraphStore, traced: TraceResult, scope: TenantScope): Promise<TraceResult | undefined> {
+  if (traced.direction !== 'backward') return undefined;
+  const alert = traced.nodes.find((n) => n.id === traced.start);
+  if (alert?.type !== 'Alert' || alert.object === undefined) return undefined;
+  if (!traced.edges.some((e) => e.type === 'USED' && e.from === alert.subject && e.to === alert.object)) return undefined;
+  const forward = await trace(store, alert.subject, { direction: 'forward', since: alert.time, scope });
+  const reach = dataPaths(forward);
+  const nodes = forward.nodes.filter((n) => reach.has(n.id) && n.type !== 'Alert');
+  const ids = new Set(nodes.map((n) => n.id));
+  return { ...forward, nodes, edges: forward.edges.filter((e) => ids.has(e.from) && ids.has(e.to)) };
+}
+
+/**
+ * The backward trace with the forward part added: the nodes it does not hold, and the forward
+ * edges that touch one of those. An edge between two nodes of the backward trace is not added (an
+ * invocation sending back to the address its cause came from would draw a cause after its effect).
+ */
+function withReadForward(full: TraceResult, forward: TraceResult | undefined): TraceResult {
+  if (!forward) return full;
+  const ids = new Set(full.nodes.map((n) => n.id));
+  const edgeIds = new Set(full.edges.map((e) => e.id));
+  const added = forward.nodes.filter((n) => !ids.has(n.id));
+  const fresh = new Set(added.map((n) => n.id));
+  const edges = [...full.edges, ...forward.edges.filter((e) => !edgeIds.has(e.id) && (fresh.has(e.from) || fresh.has(e.to)) && (ids.has(e.from) || fresh.has(e.from)) && (ids.has(e.to) || fresh.has(e.to)))];
+  return { ...full, nodes: [...full.nodes, ...added], edges };
+}
 
 /**
  * The shown node each group hangs from: of the edges between a member and a shown node, the
