@@ -1,5 +1,6 @@
 /** Shared by the rule tests: a history of batches built from edges, applied with the shipped rules to both stores. */
 import { rmSync } from 'node:fs';
+import { afterAll, beforeAll } from '@jest/globals';
 import { join } from 'node:path';
 import { edgeId, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
@@ -21,26 +22,32 @@ export function edgeBatch(agent: string, seq: number, edges: HistoryEdge[], extr
 }
 
 export interface RuleStores {
-  sqlite: GraphStore;
-  neo: GraphStore;
-  close(): Promise<void>;
+  readonly sqlite: GraphStore;
+  readonly neo: GraphStore;
 }
 
-/** A fresh SQLite store and the test Neo4j (cleared), each given the history through the collector's apply path with the shipped rules. */
-export async function ruleStores(prefix: string, history: Batch[]): Promise<RuleStores> {
-  const dir = tempDir(prefix);
-  const rules = new RuleEngine(loadRules(DEFAULT_RULES_FILE));
-  const sqlite = new SqliteGraphStore(join(dir, 's.db'));
-  const neo = await openGraphStore(process.env.FAASPROV_TEST_NEO4J!);
-  await (neo as Neo4jGraphStore).clear();
-  for (const s of [sqlite, neo]) for (const b of history) await applyBatch(s, structuredClone(b), undefined, rules);
+/**
+ * Registers the suite's hooks: before it, a fresh SQLite store and the test Neo4j (cleared), each
+ * given the history through the collector's apply path with the shipped rules; after it, both closed.
+ */
+export function useRuleStores(history: Batch[]): RuleStores {
+  const dir = tempDir('fp-rule-');
+  let stores: { sqlite: GraphStore; neo: GraphStore } | undefined;
+  beforeAll(async () => {
+    const rules = new RuleEngine(loadRules(DEFAULT_RULES_FILE));
+    const sqlite = new SqliteGraphStore(join(dir, 's.db'));
+    const neo = await openGraphStore(process.env.FAASPROV_TEST_NEO4J!);
+    stores = { sqlite, neo };
+    await (neo as Neo4jGraphStore).clear();
+    for (const s of [sqlite, neo]) for (const b of history) await applyBatch(s, structuredClone(b), undefined, rules);
+  }, 120000);
+  afterAll(async () => {
+    await stores?.sqlite.close();
+    await stores?.neo.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   return {
-    sqlite,
-    neo,
-    async close() {
-      await sqlite.close();
-      await neo.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    get sqlite() { return stores!.sqlite; },
+    get neo() { return stores!.neo; },
   };
 }

@@ -4,14 +4,14 @@
  * function's secret, a probe for one, a read by a process an invocation spawned, and a read inside
  * an invocation where the function's earlier invocations never read it raise. On both stores.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   fileId, instanceId, invocationId, processId, unitId,
   type AlertNode, type Batch, type GraphNode, type InstanceNode, type ProcessNode, type UnitNode,
 } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { DEFAULT_RULES_FILE, captureNeeds, loadRules } from '@faasprov/collector';
-import { edgeBatch, ruleStores, type HistoryEdge, type RuleStores } from './rule-history.js';
+import { edgeBatch, useRuleStores, type HistoryEdge } from './rule-history.js';
 
 const N = 'node-s';
 const T0 = 1_790_000_000_000_000;
@@ -29,8 +29,6 @@ const batch = (seq: number, edges: HistoryEdge[]): Batch => edgeBatch(`${N}:1`, 
 const part = (u: UnitNode): E => ['PART_OF', u, { id: invocationId(u.callId, 'shop'), type: 'Invocation', callId: u.callId, start: u.start, source: 'shim', tenant: 'shop' }, u.start];
 
 describe('secret-read: what a function does with its own mounted secrets is its baseline', () => {
-  let sqlite: GraphStore;
-  let neo: GraphStore;
   // pay reads its key at start-up and never in an invocation; sign reads its key in every invocation.
   const pay = inst(100, 'pay', [SECRETS]);
   const sign = inst(200, 'sign', [SECRETS]);
@@ -72,20 +70,12 @@ describe('secret-read: what a function does with its own mounted secrets is its 
     ]),
   ];
 
-  let stores: RuleStores | undefined;
-  beforeAll(async () => {
-    stores = await ruleStores('fp-rule-', history);
-    ({ sqlite, neo } = stores);
-  }, 120000);
-
-  afterAll(async () => {
-    await stores?.close();
-  });
+  const stores = useRuleStores(history);
 
   const secretAlerts = async (s: GraphStore) => ((await s.alerts({ limit: 100, offset: 0 })) as AlertNode[]).filter((a) => a.rule === 'secret-read');
 
   it('raises on a probe, an invocation unlike the earlier ones, and a process an invocation spawned; not on start-up or a baseline', async () => {
-    const a = await secretAlerts(sqlite);
+    const a = await secretAlerts(stores.sqlite);
     const about = a.map((x) => [x.subject, x.object]).sort();
     expect(about).toEqual([
       [b1.id, probe.id], // bare has no secret mounted: a probe
@@ -102,16 +92,16 @@ describe('secret-read: what a function does with its own mounted secrets is its 
   });
 
   it('a path outside the secret globs is not this rule\'s', async () => {
-    const a = await secretAlerts(sqlite);
+    const a = await secretAlerts(stores.sqlite);
     expect(a.some((x) => x.object === elsewhere.id)).toBe(false);
     // sensitive-file-open leaves mounted secrets to this rule.
-    const all = (await sqlite.alerts({ limit: 100, offset: 0 })) as AlertNode[];
+    const all = (await stores.sqlite.alerts({ limit: 100, offset: 0 })) as AlertNode[];
     expect(all.filter((x) => x.rule === 'sensitive-file-open')).toEqual([]);
   });
 
   it('answers the same on Neo4j', async () => {
     const ids = async (s: GraphStore) => (await secretAlerts(s)).map((x) => x.id).sort();
-    expect(await ids(neo)).toEqual(await ids(sqlite));
+    expect(await ids(stores.neo)).toEqual(await ids(stores.sqlite));
   });
 
   it('asks the agent to keep failed opens of secrets and to record the mounts below the secret roots', () => {

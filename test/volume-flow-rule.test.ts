@@ -3,10 +3,10 @@
  * file version on an F3 volume that a unit of another function wrote raises; a function reading
  * its own files on the volume, or a file no unit wrote, does not. On both stores.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { fileId, processId, unitId, type AlertNode, type Batch, type GraphNode, type ProcessNode, type UnitNode } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
-import { edgeBatch, ruleStores, type HistoryEdge, type RuleStores } from './rule-history.js';
+import { edgeBatch, useRuleStores, type HistoryEdge } from './rule-history.js';
 
 const N = 'node-v';
 const T0 = 1_790_000_000_000_000;
@@ -18,8 +18,6 @@ const onVolume = (path: string, version: number): GraphNode => ({ id: fileId('st
 const batch = (seq: number, edges: HistoryEdge[]): Batch => edgeBatch(`${N}:1`, seq, edges);
 
 describe('volume-flow-between-functions', () => {
-  let sqlite: GraphStore;
-  let neo: GraphStore;
   const pay = proc(10);
   const cat = proc(20);
   const stash = onVolume('/zz.json', T0 + 10);
@@ -34,18 +32,10 @@ describe('volume-flow-between-functions', () => {
     batch(1, [['USED', c2, stash, T0 + 31], ['USED', c2, product, T0 + 32], ['USED', c2, found, T0 + 33]]),
   ];
 
-  let stores: RuleStores | undefined;
-  beforeAll(async () => {
-    stores = await ruleStores('fp-rule-', history);
-    ({ sqlite, neo } = stores);
-  }, 120000);
-
-  afterAll(async () => {
-    await stores?.close();
-  });
+  const stores = useRuleStores(history);
 
   it('raises on the read of what another function wrote, only', async () => {
-    for (const s of [sqlite, neo]) {
+    for (const s of [stores.sqlite, stores.neo]) {
       const a = ((await s.alerts({ limit: 50, offset: 0 })) as AlertNode[]).filter((x) => x.rule === 'volume-flow-between-functions');
       expect(a.map((x) => [x.subject, x.object])).toEqual([[c2.id, stash.id]]);
       expect(a[0]).toMatchObject({ severity: 'high', function: 'catalog' });

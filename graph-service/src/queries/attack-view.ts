@@ -1,7 +1,7 @@
 import { hashId, isCodePath, isLoopback, isSystemPath, runtimePrefix, type GraphEdge, type GraphNode, type SummaryNode, type TenantScope } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import { trace, type TraceResult } from './trace.js';
-import { dataPaths } from './data-paths.js';
+import { adjacency, dataPaths } from './data-paths.js';
 import { baselineKeys, entityKey, parentKey, type Baseline } from './baseline.js';
 import { attackSteps } from './attack-steps.js';
 
@@ -79,14 +79,7 @@ export async function attackView(store: GraphStore, traced: TraceResult, scope: 
   const shownOrFolded = new Set(full.nodes.map((n) => n.id));
   const pruned = traced.nodes.filter((n) => !shownOrFolded.has(n.id)).map((n) => n.id).sort();
   const byId = new Map(full.nodes.map((n) => [n.id, n]));
-  const out = new Map<string, GraphEdge[]>();
-  const into = new Map<string, GraphEdge[]>();
-  for (const e of full.edges) {
-    if (!out.has(e.from)) out.set(e.from, []);
-    if (!into.has(e.to)) into.set(e.to, []);
-    out.get(e.from)!.push(e);
-    into.get(e.to)!.push(e);
-  }
+  const { out, into } = adjacency(full.edges);
   const pinned = new Set([full.start, ...(out.get(full.start) ?? []).filter((e) => e.type === 'CONCERNS').map((e) => e.to)]);
   const unitStarts = full.nodes.filter((n) => n.type === 'Unit').map((n) => n.start);
   const firstUnit = unitStarts.length > 0 ? Math.min(...unitStarts) : undefined;

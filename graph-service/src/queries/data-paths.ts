@@ -6,6 +6,19 @@ export function isNamespaceLocal(address: string): boolean {
   return isLoopback(address) || address === '0.0.0.0' || address === '::';
 }
 
+/** Each node's edges by their `from` (out) and by their `to` (into), built once in linear time. */
+export function adjacency(edges: readonly GraphEdge[]): { out: Map<string, GraphEdge[]>; into: Map<string, GraphEdge[]> } {
+  const out = new Map<string, GraphEdge[]>();
+  const into = new Map<string, GraphEdge[]>();
+  for (const e of edges) {
+    if (!out.has(e.from)) out.set(e.from, []);
+    if (!into.has(e.to)) into.set(e.to, []);
+    out.get(e.from)!.push(e);
+    into.get(e.to)!.push(e);
+  }
+  return { out, into };
+}
+
 /**
  * The nodes of a trace that a data path links to its start, under two rules the trace itself
  * does not apply (it follows every edge that respects time), both about socket endpoints, which
@@ -24,14 +37,7 @@ export function isNamespaceLocal(address: string): boolean {
 export function dataPaths(full: TraceResult, via?: Map<string, string>): Set<string> {
   // via, when given, gets the node each reached node was first reached from (to explain a path).
   const byId = new Map(full.nodes.map((n) => [n.id, n]));
-  const out = new Map<string, GraphEdge[]>();
-  const into = new Map<string, GraphEdge[]>();
-  for (const e of full.edges) {
-    if (!out.has(e.from)) out.set(e.from, []);
-    if (!into.has(e.to)) into.set(e.to, []);
-    out.get(e.from)!.push(e);
-    into.get(e.to)!.push(e);
-  }
+  const { out, into } = adjacency(full.edges);
   const ns = namespaces(full, byId, out);
   // The process each activity runs in (a unit's, or the process itself), and the activities of each process.
   const procOf = new Map<string, string>();
