@@ -213,29 +213,33 @@ function ownStateScenario() {
   return { n, alert, nodes: [...Object.values(n), alert], edges };
 }
 
-describe("attack view: a function's own state", () => {
-  const dir = tempDir('fp-attackview-own-');
-  const s = ownStateScenario();
-  let store: SqliteGraphStore;
-  let view: AttackView;
-
+/** Registers the suite's hooks: the scenario in a fresh SQLite store, and the attack view from its alert. */
+function useAttackView(prefix: string, s: { alert: GraphNode; nodes: GraphNode[]; edges: GraphEdge[] }): () => AttackView {
+  const dir = tempDir(prefix);
+  let store: SqliteGraphStore | undefined;
+  let view: AttackView | undefined;
   beforeAll(async () => {
     store = new SqliteGraphStore(join(dir, 's.db'));
     await store.applyBatch({ agent: 'n1:t', seq: 0, nodes: s.nodes, edges: s.edges });
     view = await attackView(store, await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS }), ALL_TENANTS);
   }, 60000);
-
   afterAll(async () => {
-    await store.close();
+    await store?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return () => view!;
+}
+
+describe("attack view: a function's own state", () => {
+  const s = ownStateScenario();
+  const view = useAttackView('fp-attackview-own-', s);
 
   it('folds the files the function writes and reads back in its normal flow, with the invocations that only wrote them; never code, never another function\'s file', () => {
     const { n, alert } = s;
-    expect(view.nodes.map((x) => x.id).sort()).toEqual([alert, n.uR, n.R, n.attacker, n.stash, n.uX, n.X, n.plug, n.uW2, n.W2].map((x) => x.id).sort());
-    const byLabel = Object.fromEntries(view.context.map((x) => [x.label, [...x.members].sort()]));
+    expect(view().nodes.map((x) => x.id).sort()).toEqual([alert, n.uR, n.R, n.attacker, n.stash, n.uX, n.X, n.plug, n.uW2, n.W2].map((x) => x.id).sort());
+    const byLabel = Object.fromEntries(view().context.map((x) => [x.label, [...x.members].sort()]));
     expect(byLabel).toEqual({ 'g baseline: 2 files, 1 invocation, 1 unit': [n.dir, n.mug, n.uW1, n.W1].map((x) => x.id).sort() });
-    expect(view.pruned).toEqual([]);
+    expect(view().pruned).toEqual([]);
   });
 });
 
@@ -269,28 +273,15 @@ function readForwardScenario() {
 }
 
 describe('attack view: an alert about a read', () => {
-  const dir = tempDir('fp-attackview-read-');
   const s = readForwardScenario();
-  let store: SqliteGraphStore;
-  let view: AttackView;
-
-  beforeAll(async () => {
-    store = new SqliteGraphStore(join(dir, 's.db'));
-    await store.applyBatch({ agent: 'n1:t', seq: 0, nodes: s.nodes, edges: s.edges });
-    view = await attackView(store, await trace(store, s.alert.id, { direction: 'backward', scope: ALL_TENANTS }), ALL_TENANTS);
-  }, 60000);
-
-  afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const view = useAttackView('fp-attackview-read-', s);
 
   it('shows where what was read went from the alert on (the call it made, what that call wrote); its answer and spans fold; other alerts stay out', () => {
     const { n, alert } = s;
-    expect(view.nodes.map((x) => x.id).sort()).toEqual([alert, n.uK, n.K, n.secret, n.G, n.P, n.uP, n.events].map((x) => x.id).sort());
-    const byLabel = Object.fromEntries(view.context.map((x) => [x.label, [...x.members].sort()]));
+    expect(view().nodes.map((x) => x.id).sort()).toEqual([alert, n.uK, n.K, n.secret, n.G, n.P, n.uP, n.events].map((x) => x.id).sort());
+    const byLabel = Object.fromEntries(view().context.map((x) => [x.label, [...x.members].sort()]));
     expect(byLabel).toEqual({ 'responses sent: 1 connection': [n.answer.id], 'telemetry spans: 1 span': [n.span.id] });
-    expect(view.steps).toEqual([
+    expect(view().steps).toEqual([
       'invocation k of f began',
       'invocation k read /var/openfaas/secrets/key (10 bytes)',
       'alert secret-read (high): k read the secret',
