@@ -156,6 +156,20 @@ describe('faasprov run (real bpftrace)', () => {
     expect(unknown.stderr).toContain('FP_ERR_UNKNOWN_NODE');
   });
 
+  it('trace writes a graph larger than a pipe holds whole to stdout (`| jq`)', async () => {
+    const many = join(dir, 'many');
+    const out = join(dir, 'many.json');
+    const r = await faasprov(['run', '--store', store, '--format', 'json', '--out', out, '--', 'sh', '-c', `mkdir ${many} && for i in $(seq 1 400); do echo $i > ${many}/file-$i.txt; done`]);
+    expect(r.exitCode).toBe(0);
+    const g = readGraph(out) as unknown as { nodes: { type: string; path?: string; id: string; exe?: string }[] };
+    expect(g.nodes.filter((n) => n.type === 'File' && n.path?.startsWith(`${many}/file-`)).length).toBe(400);
+    const sh = g.nodes.find((n) => n.type === 'Process' && n.exe?.endsWith('sh'))!;
+    const fwd = await faasprov(['trace', sh.id, '--forward', '--store', store, '--format', 'json']);
+    expect(fwd.exitCode).toBe(0);
+    expect(String(fwd.stdout).length).toBeGreaterThan(65536);
+    expect((JSON.parse(String(fwd.stdout)) as { nodes: unknown[] }).nodes.length).toBeGreaterThan(400);
+  });
+
   it('`run -- true` stops cleanly: exit 0, no warning, no Gap', async () => {
     const out = join(dir, 'true.json');
     const r = await faasprov(['run', '--store', store, '--format', 'json', '--out', out, '--', 'true']);

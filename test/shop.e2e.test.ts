@@ -272,6 +272,11 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
       const missing = Object.entries(names).flatMap(([name, ns]) => ns.filter((n) => !shown.has(n.id)).map((n) => `${name}: ${n.type} ${n.id}`));
       expect(missing).toEqual([]);
       expect(missingEdges({ edges: Object.values(views).flatMap((v) => v.edges) as GraphEdge[] }, truth, names)).toEqual([]);
+      // And from the alert itself, as an investigator opens it: every node the truth names (what attack-precision measures).
+      const t = await execa(FAASPROV, ['trace', alert.id, '--backward', '--view', 'attack', '--format', 'json', '--store', collector.store], { reject: false, timeout: 120000 });
+      expect([t.exitCode, t.exitCode === 0 ? '' : t.stderr]).toEqual([0, '']);
+      const fromAlert = new Set((JSON.parse(t.stdout) as ShownView).nodes.map((n) => n.id));
+      expect(refs.nodes.filter((n) => !fromAlert.has(n.id)).map((n) => `${n.type} ${n.id}`)).toEqual([]);
     }, 300000);
   }
 

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CLI_FORMATS } from './render.js';
+import { exitFlushed } from './output.js';
 import { DEFAULT_PORT, defaultSpoolDir, defaultStorePath } from './defaults.js';
 import { agentCommand } from './commands/agent.js';
 import { collectorCommand } from './commands/collector.js';
@@ -44,7 +45,7 @@ program
   .option('--bpftrace <path>', 'the bpftrace to check (default: the one run and agent use)')
   .addOption(new Option('--store <store>', 'also check this store (a neo4j:// or bolt:// URL is connected to)').env('FAASPROV_STORE'))
   .option('--nats <url>', 'also check this NATS server (JetStream)')
-  .action(async (o) => process.exit(await doctorCommand(o)));
+  .action(async (o) => exitFlushed(await doctorCommand(o)));
 
 program
   .command('run')
@@ -68,8 +69,7 @@ program
   .option('--no-rules', 'evaluate no alert rules')
   .passThroughOptions()
   .action(async (cmd: string[], o) => {
-    const code = await runCommand(cmd, o);
-    process.exit(code);
+    await exitFlushed(await runCommand(cmd, o));
   });
 
 program
@@ -179,7 +179,7 @@ listOptions(
     .addOption(new Option('--severity <level>', 'at least this severity').choices([...SEVERITIES])),
   'alerts',
   'only alerts about this function',
-).action(async (o) => process.exit(await alertsCommand(o)));
+).action(async (o) => exitFlushed(await alertsCommand(o)));
 
 listOptions(
   program
@@ -189,7 +189,7 @@ listOptions(
     .addOption(new Option('--type <type>', 'only this node type').choices([...NODE_TYPES])),
   'nodes',
   'only instances of this function',
-).action(async (text: string | undefined, o) => process.exit(await searchCommand(text, o)));
+).action(async (text: string | undefined, o) => exitFlushed(await searchCommand(text, o)));
 
 program
   .command('demo')
@@ -203,7 +203,7 @@ program
   .addOption(storeOption())
   .addOption(serverOption())
   .addOption(keyOption())
-  .action(async (o) => process.exit(await demoCommand(o)));
+  .action(async (o) => exitFlushed(await demoCommand(o)));
 
 program
   .command('export')
@@ -216,7 +216,7 @@ program
   .addOption(storeOption())
   .addOption(serverOption())
   .addOption(keyOption())
-  .action(async (id: string, o) => process.exit(await exportCommand(id, o)));
+  .action(async (id: string, o) => exitFlushed(await exportCommand(id, o)));
 
 program
   .command('trace')
@@ -233,6 +233,6 @@ program
   .addOption(new Option('--view <view>', 'full: every node; attack: the causal chain with steps, context folded into summaries (tree or json)').choices(['full', 'attack']).default('full'))
   .addOption(serverOption())
   .addOption(keyOption())
-  .action(async (id: string, o) => process.exit(await traceCommand(id, o)));
+  .action(async (id: string, o) => exitFlushed(await traceCommand(id, o)));
 
 await program.parseAsync(process.argv);
