@@ -1,4 +1,4 @@
-import { edgeId, fileId, type Batch, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { collapseEdge, edgeId, fileId, type Batch, type GraphEdge, type GraphNode } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 
 /**
@@ -40,11 +40,7 @@ function dedupe(batch: Batch): void {
       edges.set(e.id, e);
       continue;
     }
-    prev.firstTime = Math.min(prev.firstTime, e.firstTime);
-    prev.lastTime = Math.max(prev.lastTime, e.lastTime);
-    prev.count += e.count;
-    prev.bytes += e.bytes;
-    if (e.attrs) prev.attrs = { ...prev.attrs, ...e.attrs };
+    collapseEdge(prev, e);
   }
   batch.nodes = [...nodes.values()];
   batch.edges = [...edges.values()];

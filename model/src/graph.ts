@@ -354,6 +354,15 @@ export type FileNode = Static<typeof FileNode>;
 export type EndpointNode = Static<typeof EndpointNode>;
 export type GapNode = Static<typeof GapNode>;
 
+/** Folds edge e into edge into (same id): the span of both times, summed counts and bytes, e's attributes over into's. */
+export function collapseEdge(into: GraphEdge, e: GraphEdge): void {
+  into.firstTime = Math.min(into.firstTime, e.firstTime);
+  into.lastTime = Math.max(into.lastTime, e.lastTime);
+  into.count += e.count;
+  into.bytes += e.bytes;
+  if (e.attrs) into.attrs = { ...into.attrs, ...e.attrs };
+}
+
 /**
  * A Gap whose cause ends in `-inferred` (attribution-inferred, connection-inferred) counts operations
  * charged by inference, not events lost: capture saw them, the edges say `inferred`.

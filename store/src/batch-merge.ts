@@ -1,4 +1,4 @@
-import type { GraphEdge, GraphNode } from '@faasprov/model';
+import { collapseEdge, type GraphEdge, type GraphNode } from '@faasprov/model';
 
 export interface NodeRow {
   id: string;
@@ -33,11 +33,7 @@ export function mergeEdges(edges: readonly GraphEdge[]): GraphEdge[] {
       m.set(e.id, { ...e, ...(e.attrs ? { attrs: { ...e.attrs } } : {}) });
       continue;
     }
-    had.firstTime = Math.min(had.firstTime, e.firstTime);
-    had.lastTime = Math.max(had.lastTime, e.lastTime);
-    had.count += e.count;
-    had.bytes += e.bytes;
-    if (e.attrs) had.attrs = { ...had.attrs, ...e.attrs };
+    collapseEdge(had, e);
   }
   return [...m.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
