@@ -12,8 +12,9 @@ export default {
   },
   testMatch: ['<rootDir>/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-  // make demo leaves the shop's build folders and dependencies (their package.json names repeat the templates').
-  modulePathIgnorePatterns: ['<rootDir>/examples/[^/]+/(build|template|\.faasprov)/'],
+  // make demo leaves the shop's build folders and dependencies, and the install step keeps the templates'
+  // dependencies in .tools (their package.json names repeat the templates').
+  modulePathIgnorePatterns: ['<rootDir>/examples/[^/]+/(build|template|\.faasprov)/', '<rootDir>/\.tools/'],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',

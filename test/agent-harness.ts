@@ -93,6 +93,8 @@ export class Agent {
 export interface StoredFile {
   path: string;
   writes: number;
+  /** When the file's first recorded operation happened (µs). */
+  firstTime: number;
 }
 
 /** Reads the store directly (WAL lets readers in beside the collector). */
@@ -109,12 +111,13 @@ export function readStore(file: string) {
     // An open for writing is an operation of the edge too (attrs.openFlags; the workloads open each file once): not a write.
     const writesOf = (id: string) =>
       edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === id).reduce((a, e) => a + e.count - (e.attrs.openFlags !== undefined ? 1 : 0), 0);
+    const firstTimeOf = (id: string) => Math.min(...edges.filter((e) => e.src === id || e.dst === id).map((e) => e.first_time));
     return {
       nodes: parsed,
       edges,
       batches,
       gaps: parsed.filter((n) => n.type === 'Gap') as unknown as { id: string; cause: string; count: number; from: number; to: number; detail?: string }[],
-      filesUnder: (dir: string): StoredFile[] => files.filter((f) => f.path.startsWith(dir)).map((f) => ({ path: f.path, writes: writesOf(f.id) })),
+      filesUnder: (dir: string): StoredFile[] => files.filter((f) => f.path.startsWith(dir)).map((f) => ({ path: f.path, writes: writesOf(f.id), firstTime: firstTimeOf(f.id) })),
     };
   } finally {
     db.close();
