@@ -1,7 +1,7 @@
 import { copyFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { readSqliteStore } from '@faasprov/store';
 import { execa, type ResultPromise } from 'execa';
 import { FAASPROV } from './helpers.js';
 
@@ -99,29 +99,21 @@ export interface StoredFile {
 
 /** Reads the store directly (WAL lets readers in beside the collector). */
 export function readStore(file: string) {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const nodes = db.prepare('SELECT id, type, attrs FROM nodes').all() as { id: string; type: string; attrs: string }[];
-    const edges = (db.prepare('SELECT id, type, src, dst, count, bytes, first_time, attrs FROM edges').all() as
-      { id: string; type: string; src: string; dst: string; count: number; bytes: number; first_time: number; attrs: string | null }[])
-      .map((e) => ({ ...e, attrs: e.attrs ? (JSON.parse(e.attrs) as Record<string, unknown>) : {} }));
-    const batches = db.prepare('SELECT agent, seq FROM batches').all() as { agent: string; seq: number }[];
-    const parsed = nodes.map((n) => ({ ...(JSON.parse(n.attrs) as Record<string, unknown>), id: n.id, type: n.type })) as { id: string; type: string; [k: string]: unknown }[];
-    const files = parsed.filter((n) => n.type === 'File') as unknown as { id: string; path: string; version: number }[];
-    // An open for writing is an operation of the edge too (attrs.openFlags; the workloads open each file once): not a write.
-    const writesOf = (id: string) =>
-      edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === id).reduce((a, e) => a + e.count - (e.attrs.openFlags !== undefined ? 1 : 0), 0);
-    const firstTimeOf = (id: string) => Math.min(...edges.filter((e) => e.src === id || e.dst === id).map((e) => e.first_time));
-    return {
-      nodes: parsed,
-      edges,
-      batches,
-      gaps: parsed.filter((n) => n.type === 'Gap') as unknown as { id: string; cause: string; count: number; from: number; to: number; detail?: string }[],
-      filesUnder: (dir: string): StoredFile[] => files.filter((f) => f.path.startsWith(dir)).map((f) => ({ path: f.path, writes: writesOf(f.id), firstTime: firstTimeOf(f.id) })),
-    };
-  } finally {
-    db.close();
-  }
+  const g = readSqliteStore(file);
+  const edges = g.edges.map((e) => ({ id: e.id, type: e.type, src: e.from, dst: e.to, count: e.count, bytes: e.bytes, first_time: e.firstTime, attrs: (e.attrs ?? {}) as Record<string, unknown> }));
+  const parsed = g.nodes as unknown as { id: string; type: string; [k: string]: unknown }[];
+  const files = parsed.filter((n) => n.type === 'File') as unknown as { id: string; path: string; version: number }[];
+  // An open for writing is an operation of the edge too (attrs.openFlags; the workloads open each file once): not a write.
+  const writesOf = (id: string) =>
+    edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === id).reduce((a, e) => a + e.count - (e.attrs.openFlags !== undefined ? 1 : 0), 0);
+  const firstTimeOf = (id: string) => Math.min(...edges.filter((e) => e.src === id || e.dst === id).map((e) => e.first_time));
+  return {
+    nodes: parsed,
+    edges,
+    batches: g.batches,
+    gaps: parsed.filter((n) => n.type === 'Gap') as unknown as { id: string; cause: string; count: number; from: number; to: number; detail?: string }[],
+    filesUnder: (dir: string): StoredFile[] => files.filter((f) => f.path.startsWith(dir)).map((f) => ({ path: f.path, writes: writesOf(f.id), firstTime: firstTimeOf(f.id) })),
+  };
 }
 
 export function spoolLines(dir: string, files: string[]): string[] {

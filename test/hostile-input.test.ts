@@ -106,7 +106,9 @@ function sqliteDump(file: string): string {
     for (const t of tables) {
       h.update(`${t.name}\n${t.sql}\n`);
       if (!t.sql?.startsWith('CREATE TABLE')) continue;
-      for (const row of db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).raw().iterate()) h.update(JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)) + '\n');
+      // A WITHOUT ROWID table is read in its key's order.
+      const order = t.sql.includes('WITHOUT ROWID') ? '' : ' ORDER BY rowid';
+      for (const row of db.prepare(`SELECT * FROM "${t.name}"${order}`).raw().iterate()) h.update(JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)) + '\n');
     }
     return h.digest('hex');
   } finally {

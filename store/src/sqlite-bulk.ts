@@ -1,12 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { GraphEdge } from '@faasprov/model';
 import type { NodeRow } from './batch-merge.js';
+import { EDGE_CODE, NODE_CODE, encodeEdgeId, encodeId } from './sqlite-codec.js';
 
 const NODE_UPSERT = `INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)
    ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs)`;
 
-const EDGE_UPSERT = `INSERT INTO edges(id, type, src, dst, first_time, last_time, count, bytes, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-   ON CONFLICT(id) DO UPDATE SET
+const EDGE_UPSERT = `INSERT INTO edges(src, type, dst, first_time, last_time, count, bytes, id, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+   ON CONFLICT(src, type, dst) DO UPDATE SET
      first_time = min(edges.first_time, excluded.first_time),
      last_time = max(edges.last_time, excluded.last_time),
      count = edges.count + excluded.count,
@@ -29,10 +30,10 @@ export class BulkWriter {
   }
 
   writeNodes(rows: readonly NodeRow[]): void {
-    for (const r of rows) this.node.run(r.id, r.type, JSON.stringify(r.attrs));
+    for (const r of rows) this.node.run(encodeId(r.id), NODE_CODE[r.type as keyof typeof NODE_CODE], JSON.stringify(r.attrs));
   }
 
   writeEdges(rows: readonly GraphEdge[]): void {
-    for (const e of rows) this.edge.run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes, e.attrs ? JSON.stringify(e.attrs) : null);
+    for (const e of rows) this.edge.run(encodeId(e.from), EDGE_CODE[e.type], encodeId(e.to), e.firstTime, e.lastTime, e.count, e.bytes, encodeEdgeId(e.id), e.attrs ? JSON.stringify(e.attrs) : null);
   }
 }

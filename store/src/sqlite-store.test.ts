@@ -90,4 +90,36 @@ describe('SqliteGraphStore', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('rewrites a schema 2 store (ids and types as text) in the current schema, content unchanged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
+    const file = join(dir, 'old.db');
+    const b = batch(0);
+    b.edges[0]!.attrs = { readWhileWrite: true };
+    const old = new Database(file);
+    old.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE nodes (id TEXT PRIMARY KEY, type TEXT NOT NULL, attrs TEXT NOT NULL);
+      CREATE INDEX nodes_type ON nodes(type);
+      CREATE TABLE edges (id TEXT PRIMARY KEY, type TEXT NOT NULL, src TEXT NOT NULL, dst TEXT NOT NULL, first_time INTEGER NOT NULL,
+        last_time INTEGER NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, attrs TEXT);
+      CREATE INDEX edges_src ON edges(src, first_time);
+      CREATE INDEX edges_dst ON edges(dst, last_time);
+      CREATE TABLE batches (agent TEXT NOT NULL, seq INTEGER NOT NULL, received INTEGER NOT NULL, nodes INTEGER NOT NULL, edges INTEGER NOT NULL,
+        hash TEXT, prev TEXT, PRIMARY KEY (agent, seq));
+      INSERT INTO meta VALUES ('schema', '2');
+      INSERT INTO batches VALUES ('a', 0, 1, 2, 1, NULL, NULL);`);
+    for (const { id, type, ...attrs } of b.nodes) old.prepare('INSERT INTO nodes VALUES (?, ?, ?)').run(id, type, JSON.stringify(attrs));
+    const e = b.edges[0]!;
+    old.prepare('INSERT INTO edges VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes, JSON.stringify(e.attrs));
+    old.close();
+    const s = new SqliteGraphStore(file);
+    try {
+      expect(await s.all()).toEqual({ nodes: b.nodes, edges: b.edges });
+      expect((await s.applyBatch(batch(0))).applied).toBe(false);
+      expect(await s.expand([{ id: e.from, bound: 99 }], 'backward')).toEqual([{ via: e.from, edge: e, neighbor: e.to }]);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -7,30 +7,40 @@ import { StoreErrors } from './errors.js';
 import { BulkWriter } from './sqlite-bulk.js';
 import { mergeEdges, mergeNodes } from './batch-merge.js';
 import { checkUnique } from './bulk-load.js';
+import { EDGE_CODE, NODE_CODE, decodeId, encodeEdgeId, encodeId, idHex, nodeTypeOf, toEdge, toNode, type StoredEdge, type StoredNode } from './sqlite-codec.js';
+import { migrate } from './sqlite-migrate.js';
 
+const N = NODE_CODE;
+const E = EDGE_CODE;
+/**
+ * Schema 3: ids as blobs and types as codes (sqlite-codec.ts); edges keyed by (src, type, dst)
+ * in a WITHOUT ROWID table, so the table itself is the index a backward trace seeks (all of a
+ * node's outgoing edges side by side) and the edge's id, which ingest checks is the hash of
+ * that key, is kept but not indexed.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
-  id TEXT PRIMARY KEY,
-  type TEXT NOT NULL,
+  id BLOB PRIMARY KEY,
+  type INTEGER NOT NULL,
   attrs TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS nodes_type ON nodes(type);
-CREATE INDEX IF NOT EXISTS nodes_alert_time ON nodes(json_extract(attrs, '$.time')) WHERE type = 'Alert';
+CREATE INDEX IF NOT EXISTS nodes_alert_time ON nodes(json_extract(attrs, '$.time')) WHERE type = ${N.Alert};
 CREATE INDEX IF NOT EXISTS nodes_volume_file ON nodes(json_extract(attrs, '$.volume'), json_extract(attrs, '$.path'), json_extract(attrs, '$.version'))
-  WHERE type = 'File';
+  WHERE type = ${N.File};
 CREATE TABLE IF NOT EXISTS edges (
-  id TEXT PRIMARY KEY,
-  type TEXT NOT NULL,
-  src TEXT NOT NULL,
-  dst TEXT NOT NULL,
+  src BLOB NOT NULL,
+  type INTEGER NOT NULL,
+  dst BLOB NOT NULL,
   first_time INTEGER NOT NULL,
   last_time INTEGER NOT NULL,
   count INTEGER NOT NULL,
   bytes INTEGER NOT NULL,
-  attrs TEXT
-);
-CREATE INDEX IF NOT EXISTS edges_src ON edges(src, first_time);
+  id BLOB NOT NULL,
+  attrs TEXT,
+  PRIMARY KEY (src, type, dst)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, last_time);
 CREATE TABLE IF NOT EXISTS batches (
   agent TEXT NOT NULL,
@@ -43,42 +53,11 @@ CREATE TABLE IF NOT EXISTS batches (
   PRIMARY KEY (agent, seq)
 );
 `;
-const SCHEMA_VERSION = '2';
-/** Schema 1 stores gain the edges' attrs column (schema 2) in place. */
-const MIGRATIONS: Record<string, string> = { '1': 'ALTER TABLE edges ADD COLUMN attrs TEXT' };
+const SCHEMA_VERSION = '3';
 /** The attributes a text search looks in. */
 const TEXT_FIELDS = ['path', 'address', 'exe', 'function', 'cause', 'callId', 'rule'];
-
-interface EdgeRow {
-  id: string;
-  type: GraphEdge['type'];
-  src: string;
-  dst: string;
-  first_time: number;
-  last_time: number;
-  count: number;
-  bytes: number;
-  attrs: string | null;
-}
-
-function toEdge(r: EdgeRow): GraphEdge {
-  const e: GraphEdge = {
-    id: r.id,
-    type: r.type,
-    from: r.src,
-    to: r.dst,
-    firstTime: r.first_time,
-    lastTime: r.last_time,
-    count: r.count,
-    bytes: r.bytes,
-  };
-  if (r.attrs) e.attrs = JSON.parse(r.attrs) as GraphEdge['attrs'];
-  return e;
-}
-
-function toNode(r: { id: string; type: string; attrs: string }): GraphNode {
-  return { ...(JSON.parse(r.attrs) as object), id: r.id, type: r.type } as GraphNode;
-}
+/** Ids as a JSON array of their stored form in hex, for json_each. */
+const idsJson = (list: readonly string[]) => JSON.stringify(list.map(idHex));
 
 /** The embedded store: SQLite in WAL mode, zero setup. */
 export class SqliteGraphStore implements GraphStore {
@@ -102,17 +81,15 @@ export class SqliteGraphStore implements GraphStore {
     // Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB: each batch dirties pages
     // of four random-keyed indexes, and ingest measured ~1.7x faster (BENCHMARKS.md, ingest).
     this.db.pragma('wal_autocheckpoint = 10000');
-    this.db.exec(SCHEMA);
-    const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
-    if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
-    else if (v.value !== SCHEMA_VERSION) {
-      const step = MIGRATIONS[v.value];
-      if (!step) throw StoreErrors.FP_ERR_STORE_SCHEMA(file, v.value, SCHEMA_VERSION);
-      this.db.transaction(() => {
-        this.db.exec(step);
-        this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema');
-      })();
+    // An older store is rewritten in the current schema first (one transaction), else created.
+    const v = this.db.prepare("SELECT name FROM sqlite_master WHERE name = 'meta'").get()
+      ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined)
+      : undefined;
+    if (v && v.value !== SCHEMA_VERSION) {
+      if (!migrate(this.db, v.value, SCHEMA, SCHEMA_VERSION)) throw StoreErrors.FP_ERR_STORE_SCHEMA(file, v.value, SCHEMA_VERSION);
     }
+    this.db.exec(SCHEMA);
+    if (!v) this.db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
     this.bulk = new BulkWriter(this.db);
     this.applyTx = this.db.transaction((b: Batch): ApplyResult => {
       if (this.stmts.seen.get(b.agent, b.seq)) return { applied: false, nodes: 0, edges: 0 };
@@ -129,13 +106,13 @@ export class SqliteGraphStore implements GraphStore {
       batchAt: this.db.prepare('SELECT seq, hash, prev FROM batches WHERE agent = ? AND seq = ?'),
       // Many ids (or [id, bound] pairs) in one statement, as a JSON array: one call per depth of a
       // trace, not one per node (a quarter less CPU per trace on the 1M-edge benchmark).
-      getNodes: this.db.prepare('SELECT n.id, n.type, n.attrs FROM json_each(?) j JOIN nodes n ON n.id = j.value'),
-      out: this.db.prepare("SELECT e.*, j.value ->> '$[0]' AS via FROM json_each(?) j JOIN edges e ON e.src = j.value ->> '$[0]' AND e.first_time <= j.value ->> '$[1]'"),
-      in: this.db.prepare("SELECT e.*, j.value ->> '$[0]' AS via FROM json_each(?) j JOIN edges e ON e.dst = j.value ->> '$[0]' AND e.last_time >= j.value ->> '$[1]'"),
+      getNodes: this.db.prepare('SELECT n.id, n.type, n.attrs FROM json_each(?) j JOIN nodes n ON n.id = unhex(j.value)'),
+      out: this.db.prepare("SELECT e.*, j.key AS via FROM json_each(?) j JOIN edges e ON e.src = unhex(j.value ->> '$[0]') AND e.first_time <= j.value ->> '$[1]'"),
+      in: this.db.prepare("SELECT e.*, j.key AS via FROM json_each(?) j JOIN edges e ON e.dst = unhex(j.value ->> '$[0]') AND e.last_time >= j.value ->> '$[1]'"),
       edgesFrom: this.db.prepare('SELECT * FROM edges WHERE src = ?'),
       versionAt: this.db.prepare(
         `SELECT max(json_extract(attrs, '$.version')) AS v FROM nodes
-         WHERE type = 'File' AND json_extract(attrs, '$.volume') = ? AND json_extract(attrs, '$.path') = ? AND json_extract(attrs, '$.version') <= ?`,
+         WHERE type = ${N.File} AND json_extract(attrs, '$.volume') = ? AND json_extract(attrs, '$.path') = ? AND json_extract(attrs, '$.version') <= ?`,
       ),
     };
   }
@@ -162,9 +139,12 @@ export class SqliteGraphStore implements GraphStore {
       const indexes = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('nodes', 'edges')").all() as { name: string }[];
       for (const { name } of indexes) this.db.exec(`DROP INDEX "${name}"`);
       const node = this.db.prepare('INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)');
-      for (const { id, type, ...attrs } of [...g.nodes].sort(byId)) node.run(id, type, JSON.stringify(attrs));
-      const edge = this.db.prepare('INSERT INTO edges(id, type, src, dst, first_time, last_time, count, bytes, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      for (const e of [...g.edges].sort(byId)) edge.run(e.id, e.type, e.from, e.to, e.firstTime, e.lastTime, e.count, e.bytes, e.attrs ? JSON.stringify(e.attrs) : null);
+      for (const { id, type, ...attrs } of [...g.nodes].sort(byId)) node.run(encodeId(id), NODE_CODE[type], JSON.stringify(attrs));
+      // In key order: the table is the edges' primary key, which cannot be dropped.
+      const edge = this.db.prepare('INSERT INTO edges(src, type, dst, first_time, last_time, count, bytes, id, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      const keyed = g.edges.map((e) => ({ e, src: encodeId(e.from), dst: encodeId(e.to), type: EDGE_CODE[e.type] }));
+      keyed.sort((a, b) => Buffer.compare(a.src, b.src) || a.type - b.type || Buffer.compare(a.dst, b.dst));
+      for (const { e, src, dst, type } of keyed) edge.run(src, type, dst, e.firstTime, e.lastTime, e.count, e.bytes, encodeEdgeId(e.id), e.attrs ? JSON.stringify(e.attrs) : null);
       // The schema's CREATE INDEX IF NOT EXISTS builds what was dropped.
       this.db.exec(SCHEMA);
     }).immediate();
@@ -185,15 +165,18 @@ export class SqliteGraphStore implements GraphStore {
   /** In the order of ids; missing ids are left out. */
   private getNodesSync(ids: readonly string[]): GraphNode[] {
     if (ids.length === 0) return [];
-    return (this.stmts.getNodes.all(JSON.stringify(ids)) as { id: string; type: string; attrs: string }[]).map(toNode);
+    return (this.stmts.getNodes.all(idsJson(ids)) as StoredNode[]).map(toNode);
   }
 
   /** Per frontier entry in order, its edges in index order. */
   async expand(frontier: readonly FrontierEntry[], direction: Direction): Promise<ExpandStep[]> {
     if (frontier.length === 0) return [];
     const backward = direction === 'backward';
-    const rows = (backward ? this.stmts.out : this.stmts.in).all(JSON.stringify(frontier.map((f) => [f.id, f.bound]))) as (EdgeRow & { via: string })[];
-    return rows.map((r) => ({ via: r.via, edge: toEdge(r), neighbor: backward ? r.dst : r.src }));
+    const rows = (backward ? this.stmts.out : this.stmts.in).all(JSON.stringify(frontier.map((f) => [idHex(f.id), f.bound]))) as (StoredEdge & { via: number })[];
+    return rows.map((r) => {
+      const edge = toEdge(r);
+      return { via: frontier[r.via]!.id, edge, neighbor: backward ? edge.to : edge.from };
+    });
   }
 
   async searchNodes(q: NodeQuery): Promise<GraphNode[]> {
@@ -201,7 +184,7 @@ export class SqliteGraphStore implements GraphStore {
     const args: unknown[] = [];
     if (q.type !== undefined) {
       where.push('type = ?');
-      args.push(q.type);
+      args.push(NODE_CODE[q.type as keyof typeof NODE_CODE] ?? -1);
     }
     if (q.text !== undefined) {
       where.push(`(${TEXT_FIELDS.map((f) => `instr(lower(coalesce(json_extract(attrs, '$.${f}'), '')), lower(?)) > 0`).join(' OR ')})`);
@@ -223,10 +206,10 @@ export class SqliteGraphStore implements GraphStore {
     if (q.tenants !== undefined) {
       const marks = q.tenants.map(() => '?').join(', ') || "''";
       where.push(`(json_extract(attrs, '$.tenant') IN (${marks}) OR (json_extract(attrs, '$.tenant') IS NULL AND type IN (${SHARED_TYPES.map(() => '?').join(', ')})))`);
-      args.push(...q.tenants, ...SHARED_TYPES);
+      args.push(...q.tenants, ...SHARED_TYPES.map((t) => NODE_CODE[t]));
     }
     const sql = `SELECT id, type, attrs FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ? OFFSET ?`;
-    return (this.db.prepare(sql).all(...args, q.limit, q.offset) as { id: string; type: string; attrs: string }[]).map(toNode);
+    return (this.db.prepare(sql).all(...args, q.limit, q.offset) as StoredNode[]).map(toNode);
   }
 
   async subgraph(ids: readonly string[]): Promise<SerializedGraph> {
@@ -234,20 +217,23 @@ export class SqliteGraphStore implements GraphStore {
     const nodes = this.getNodesSync([...set]);
     const edges: GraphEdge[] = [];
     for (const id of set) {
-      for (const r of this.stmts.edgesFrom.all(id) as EdgeRow[]) if (set.has(r.dst)) edges.push(toEdge(r));
+      for (const r of this.stmts.edgesFrom.all(encodeId(id)) as StoredEdge[]) {
+        const e = toEdge(r);
+        if (set.has(e.to)) edges.push(e);
+      }
     }
     return { nodes, edges };
   }
 
   async all(): Promise<SerializedGraph> {
-    const nodes = (this.db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as { id: string; type: string; attrs: string }[]).map(toNode);
-    const edges = (this.db.prepare('SELECT * FROM edges ORDER BY rowid').all() as EdgeRow[]).map(toEdge);
+    const nodes = (this.db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode);
+    const edges = (this.db.prepare('SELECT * FROM edges').all() as StoredEdge[]).map(toEdge);
     return { nodes, edges };
   }
 
   async stats(): Promise<StoreStats> {
     const c = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
-    const byType = this.db.prepare('SELECT type, count(*) AS n FROM nodes GROUP BY type').all() as { type: string; n: number }[];
+    const byType = (this.db.prepare('SELECT type, count(*) AS n FROM nodes GROUP BY type').all() as { type: number; n: number }[]).map((r) => ({ type: nodeTypeOf(r.type), n: r.n }));
     return {
       nodes: c('SELECT count(*) AS n FROM nodes'),
       edges: c('SELECT count(*) AS n FROM edges'),
@@ -262,7 +248,7 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   async alerts(q: AlertQuery): Promise<GraphNode[]> {
-    const where: string[] = ["type = 'Alert'"];
+    const where: string[] = [`type = ${N.Alert}`];
     const args: unknown[] = [];
     if (q.since !== undefined) {
       where.push("json_extract(attrs, '$.time') >= ?");
@@ -288,7 +274,7 @@ export class SqliteGraphStore implements GraphStore {
     }
     const rows = this.db
       .prepare(`SELECT id, type, attrs FROM nodes WHERE ${where.join(' AND ')} ORDER BY json_extract(attrs, '$.time') DESC, id LIMIT ? OFFSET ?`)
-      .all(...args, q.limit, q.offset) as { id: string; type: string; attrs: string }[];
+      .all(...args, q.limit, q.offset) as StoredNode[];
     return rows.map(toNode);
   }
 
@@ -307,22 +293,23 @@ export class SqliteGraphStore implements GraphStore {
       where += ` AND json_extract(r.attrs, '$.tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'})`;
       args.push(...q.tenants);
     }
-    const rows = this.db
+    const raw = this.db
       .prepare(
         `SELECT r.id AS reader, w.id AS producer, f.id AS file, u.first_time AS readAt, u.attrs AS attrs,
                 json_extract(w.attrs, '$.node') AS producedOn, json_extract(r.attrs, '$.node') AS readOn,
-                (SELECT p.dst FROM edges p WHERE p.src = r.id AND p.type = 'PART_OF' LIMIT 1) AS invocation
+                (SELECT p.dst FROM edges p WHERE p.src = r.id AND p.type = ${E.PART_OF} LIMIT 1) AS invocation
          FROM nodes f
-         JOIN edges g ON g.src = f.id AND g.type = 'WAS_GENERATED_BY'
-         JOIN edges u ON u.dst = f.id AND u.type = 'USED'
+         JOIN edges g ON g.src = f.id AND g.type = ${E.WAS_GENERATED_BY}
+         JOIN edges u ON u.dst = f.id AND u.type = ${E.USED}
          JOIN nodes w ON w.id = g.dst
          JOIN nodes r ON r.id = u.src
-         WHERE f.type = 'File' AND json_extract(f.attrs, '$.volume') IS NOT NULL
+         WHERE f.type = ${N.File} AND json_extract(f.attrs, '$.volume') IS NOT NULL
            AND json_extract(w.attrs, '$.node') IS NOT json_extract(r.attrs, '$.node')
            AND u.last_time >= g.first_time${where}
          ORDER BY u.first_time, r.id LIMIT ?`,
       )
-      .all(...args, q.limit) as { reader: string; producer: string; file: string; readAt: number; attrs: string | null; producedOn: string; readOn: string; invocation: string | null }[];
+      .all(...args, q.limit) as { reader: Buffer; producer: Buffer; file: Buffer; readAt: number; attrs: string | null; producedOn: string; readOn: string; invocation: Buffer | null }[];
+    const rows = raw.map((r) => ({ ...r, reader: decodeId(r.reader), producer: decodeId(r.producer), file: decodeId(r.file), invocation: r.invocation ? decodeId(r.invocation) : null }));
     const nodes = new Map((await this.getNodes([...new Set(rows.flatMap((r) => [r.reader, r.producer, r.file, ...(r.invocation ? [r.invocation] : [])]))])).map((n) => [n.id, n]));
     return rows.map((r) => ({
       reader: nodes.get(r.reader)!,

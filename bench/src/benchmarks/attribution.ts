@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
-import Database from 'better-sqlite3';
+import { readSqliteStore } from '@faasprov/store';
 import type { Benchmark } from './index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -49,47 +49,41 @@ export interface Accuracy {
  * (USED) by a unit of that call. Reads the SQLite file directly (WAL lets readers in).
  */
 export function attributionAccuracy(storeFile: string, dir: string, callIds: string[], paths = PATHS_PER_CALL): Accuracy {
-  const db = new Database(storeFile, { readonly: true, fileMustExist: true });
-  try {
-    const nodes = new Map<string, Record<string, unknown>>();
-    for (const n of db.prepare("SELECT id, type, attrs FROM nodes WHERE type IN ('File', 'Unit', 'Process')").all() as { id: string; type: string; attrs: string }[]) {
-      nodes.set(n.id, { ...(JSON.parse(n.attrs) as Record<string, unknown>), type: n.type });
-    }
-    const edges = db.prepare("SELECT type, src, dst, attrs FROM edges WHERE type IN ('USED', 'WAS_GENERATED_BY')").all() as { type: string; src: string; dst: string; attrs: string | null }[];
-    const ops = new Map<string, { subject: Record<string, unknown>; inferred: boolean }[]>();
-    for (const e of edges) {
-      const [fileId, subjectId] = e.type === 'USED' ? [e.dst, e.src] : [e.src, e.dst];
-      const file = nodes.get(fileId);
-      const subject = nodes.get(subjectId);
-      if (!file || !subject || file.type !== 'File' || typeof file.path !== 'string' || !file.path.startsWith(`${dir}/k-`)) continue;
-      const key = `${e.type}:${file.path}`;
-      const inferred = e.attrs ? (JSON.parse(e.attrs) as { inferred?: boolean }).inferred === true : false;
-      ops.set(key, [...(ops.get(key) ?? []), { subject, inferred }]);
-    }
-    let correct = 0;
-    let wrong = 0;
-    let missing = 0;
-    let inferred = 0;
-    for (const callId of callIds) {
-      for (let k = 0; k < paths; k++) {
-        for (const type of ['WAS_GENERATED_BY', 'USED']) {
-          const seen = ops.get(`${type}:${join(dir, `k-${callId}-${k}`)}`);
-          if (!seen) {
-            missing++;
-            continue;
-          }
-          // Right only when every subject charged with it is a unit of this call.
-          if (seen.every((s) => s.subject.type === 'Unit' && s.subject.callId === callId)) correct++;
-          else wrong++;
-          if (seen.some((s) => s.inferred)) inferred++;
+  const g = readSqliteStore(storeFile);
+  const nodes = new Map<string, Record<string, unknown>>();
+  for (const n of g.nodes) if (n.type === 'File' || n.type === 'Unit' || n.type === 'Process') nodes.set(n.id, n as unknown as Record<string, unknown>);
+  const edges = g.edges.filter((e) => e.type === 'USED' || e.type === 'WAS_GENERATED_BY').map((e) => ({ type: e.type, src: e.from, dst: e.to, attrs: e.attrs }));
+  const ops = new Map<string, { subject: Record<string, unknown>; inferred: boolean }[]>();
+  for (const e of edges) {
+    const [fileId, subjectId] = e.type === 'USED' ? [e.dst, e.src] : [e.src, e.dst];
+    const file = nodes.get(fileId);
+    const subject = nodes.get(subjectId);
+    if (!file || !subject || file.type !== 'File' || typeof file.path !== 'string' || !file.path.startsWith(`${dir}/k-`)) continue;
+    const key = `${e.type}:${file.path}`;
+    const inferred = e.attrs?.inferred === true;
+    ops.set(key, [...(ops.get(key) ?? []), { subject, inferred }]);
+  }
+  let correct = 0;
+  let wrong = 0;
+  let missing = 0;
+  let inferred = 0;
+  for (const callId of callIds) {
+    for (let k = 0; k < paths; k++) {
+      for (const type of ['WAS_GENERATED_BY', 'USED']) {
+        const seen = ops.get(`${type}:${join(dir, `k-${callId}-${k}`)}`);
+        if (!seen) {
+          missing++;
+          continue;
         }
+        // Right only when every subject charged with it is a unit of this call.
+        if (seen.every((s) => s.subject.type === 'Unit' && s.subject.callId === callId)) correct++;
+        else wrong++;
+        if (seen.some((s) => s.inferred)) inferred++;
       }
     }
-    const expected = callIds.length * paths * 2;
-    return { expected, correct, wrong, missing, inferred, accuracy: expected === 0 ? 0 : correct / expected };
-  } finally {
-    db.close();
   }
+  const expected = callIds.length * paths * 2;
+  return { expected, correct, wrong, missing, inferred, accuracy: expected === 0 ? 0 : correct / expected };
 }
 
 const freePort = (): Promise<number> =>

@@ -1,0 +1,20 @@
+import Database from 'better-sqlite3';
+import type { SerializedGraph } from '@faasprov/model';
+import { toEdge, toNode, type StoredEdge, type StoredNode } from './sqlite-codec.js';
+
+/**
+ * Every node, edge and batch record of a SQLite store file, opened read-only (WAL lets a reader in
+ * beside the collector that writes it): for tests and benchmarks that look at a live store.
+ */
+export function readSqliteStore(file: string): SerializedGraph & { batches: { agent: string; seq: number }[] } {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return {
+      nodes: (db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode),
+      edges: (db.prepare('SELECT * FROM edges').all() as StoredEdge[]).map(toEdge),
+      batches: db.prepare('SELECT agent, seq FROM batches').all() as { agent: string; seq: number }[],
+    };
+  } finally {
+    db.close();
+  }
+}
