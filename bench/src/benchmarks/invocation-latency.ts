@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
-import { SqliteGraphStore } from '@faasprov/store';
+import { SqliteGraphStore, sqliteStoreSize, storeSizePer, type StoreSize } from '@faasprov/store';
 import { bpftraceEnv, buildProgram, defaultBpftrace, scanWatchedTrees, watchScope } from '@faasprov/agent';
 import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
@@ -23,6 +23,8 @@ const PHASES = ['off', 'on', 'off', 'on', 'off', 'sensor', 'off'] as const;
 /** The watchdog's comm in each deployment: A is watched, B is not. */
 const WATCHED = 'fplatwd';
 const PLAIN = 'fplatplain';
+/** Invocations of the trivial function (the template's own handler) whose growth of the store is measured. */
+const TRIVIAL = Number(process.env.FAASPROV_BENCH_TRIVIAL ?? 300);
 
 /** Mean over the phases of a kind of A's p50 over the mean of B's p50 in the off-phases just before and after. */
 function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): number {
@@ -37,6 +39,7 @@ function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): nu
 /**
  * The shop (checkout: node24-faasprov; catalog and payment: python3-http-faasprov) as a faas-cli
  * stack in dir, with the faasprov templates' shim (A) or without it (B: FAASPROV_SHIM=off, the plain template).
+ * A also runs `hello`, the Node template's own handler (it echoes the body): the trivial function.
  */
 function writeShop(dir: string, data: string, shim: boolean): void {
   for (const t of ['node24-faasprov', 'python3-http-faasprov']) cpSync(join(TEMPLATES, t), join(dir, 'template', t), { recursive: true });
@@ -46,6 +49,10 @@ function writeShop(dir: string, data: string, shim: boolean): void {
     cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
     copyFileSync(join(SHOP, src), join(dir, name, target));
     lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`, ...(shim ? [] : ['      FAASPROV_SHIM: "off"']));
+  }
+  if (shim) {
+    cpSync(join(dir, 'template', 'node24-faasprov', 'function'), join(dir, 'hello'), { recursive: true });
+    lines.push('  hello:', '    lang: node24-faasprov', '    handler: ./hello', '    image: hello:latest');
   }
   writeFileSync(join(dir, 'stack.yaml'), `${lines.join('\n')}\n`);
 }
@@ -78,6 +85,15 @@ async function load(rounds: number, gateways: string[]): Promise<Record<string, 
     }
   }
   return out;
+}
+
+/** n calls of the trivial function. */
+async function hello(gateway: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`${gateway}/function/hello`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) });
+    const body = await r.text();
+    if (r.status !== 200) throw new Error(`hello at ${gateway} answered ${r.status}: ${body.slice(0, 200)}`);
+  }
 }
 
 /** CPU seconds (user + system) of a process and of its bpftrace children, from /proc. */
@@ -194,16 +210,21 @@ export const invocationLatency: Benchmark = {
       let bpftraceCpu = 0;
       let seen = 0;
       let sensorCpu = 0;
+      // The store's growth while the agent ran, over the invocations it watched (three per checkout).
+      let shopGrowth = 0;
+      const startAgent = async (mport: number): Promise<ChildProcess> => {
+        const agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', WATCHED,
+          '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1', ...otlpArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+        await until('the agent', async () => (await metric(mport, 'faasprov_agent_events_seen_total')) > 0, 90000);
+        return agent;
+      };
       for (const [i, phase] of PHASES.entries()) {
         let agent: ChildProcess | undefined;
         let sensor: ChildProcess | undefined;
         const mport = await freePort();
         if (phase === 'sensor') sensor = await startSensorOnly(WATCHED, join(dir, 'sensor.jsonl'));
-        if (phase === 'on') {
-          agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', WATCHED,
-            '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1', ...otlpArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
-          await until('the agent', async () => (await metric(mport, 'faasprov_agent_events_seen_total')) > 0, 90000);
-        }
+        const size0 = phase === 'on' ? sqliteStoreSize(db) : undefined;
+        if (phase === 'on') agent = await startAgent(mport);
         try {
           const cpu0 = agent ? cpuSec(agent.pid!) : undefined;
           const sensorCpu0 = sensor ? cpuSec(sensor.pid!).self : 0;
@@ -229,19 +250,38 @@ export const invocationLatency: Benchmark = {
             await new Promise((r) => setTimeout(r, 2000));
             lost += await metric(mport, 'faasprov_agent_events_lost_total');
             await stop(agent);
+            shopGrowth += sqliteStoreSize(db).bytes - size0!.bytes;
           }
+        }
+      }
+      // The trivial function, watched: the store's growth over TRIVIAL invocations after a warm-up
+      // (the instance, its processes and the agent's start are already stored).
+      let trivial: { bytes: number; byObject: Record<string, number> } | undefined;
+      {
+        const mport = await freePort();
+        const agent = await startAgent(mport);
+        try {
+          await hello(a, 30);
+          await new Promise((r) => setTimeout(r, 4000));
+          const before: StoreSize = sqliteStoreSize(db);
+          await hello(a, TRIVIAL);
+          await new Promise((r) => setTimeout(r, 4000));
+          trivial = storeSizePer(before, sqliteStoreSize(db), TRIVIAL);
+          lost += await metric(mport, 'faasprov_agent_events_lost_total');
+          progress(`trivial function: ${Math.round(trivial.bytes)} stored bytes per invocation ${JSON.stringify(trivial.byObject)}`);
+        } finally {
+          await stop(agent);
         }
       }
       await stop(collector);
       const store = new SqliteGraphStore(db);
-      const { nodes, edges } = await store.all();
+      const { nodes } = await store.all();
       const gaps = await gapTotals(store);
       await store.close();
       const ms = (x: number) => x * 1000;
       const withP50 = percentile(lat.on.a, 50);
       const withoutP50 = percentile(lat.off.b, 50);
       const units = nodes.filter((n) => n.type === 'Unit').length;
-      const storedBytes = Buffer.byteLength(JSON.stringify(nodes)) + Buffer.byteLength(JSON.stringify(edges));
       return {
         checkoutsPerDeploymentAndPhase: ROUNDS,
         withAgentP50Ms: ms(withP50),
@@ -264,7 +304,10 @@ export const invocationLatency: Benchmark = {
         agentCpuMsPerCheckout: (agentCpu * 1000) / checkoutsWatched,
         bpftraceCpuMsPerCheckout: (bpftraceCpu * 1000) / checkoutsWatched,
         unitsStored: units,
-        storedBytesPerInvocation: units > 0 ? storedBytes / units : 0,
+        // Pages in use of the SQLite store (tables and indexes), its growth per invocation.
+        storedBytesPerInvocation: trivial.bytes,
+        storedBytesPerInvocationByObject: Object.entries(trivial.byObject).map(([k, v]) => `${k} ${v}`).join(', '),
+        shopStoredBytesPerInvocation: shopGrowth / (checkoutsWatched * 3),
         ...lossFigures(lost, gaps),
       };
     } finally {
