@@ -157,14 +157,19 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
       const b = s.nodes.find((n) => n.type === 'GpuBuffer' && n.ptr === '0x7f00cafe0000') as { freed?: number } | undefined;
       return !!unitOf(s, 'gpu-2') && !!b && s.edges.some((e) => e.type === 'WAS_INVALIDATED_BY');
     });
-    const buf = s.nodes.find((n) => n.type === 'GpuBuffer' && n.ptr === '0x7f00cafe0000') as Node;
-    expect(buf).toMatchObject({ size: 4096, api: 'cudaMalloc', rc });
+    const buf = s.nodes.find((n) => n.type === 'GpuBuffer' && n.ptr === '0x7f00cafe0000' && n.api === 'cudaMalloc') as Node;
+    expect(buf).toMatchObject({ size: 4096, rc });
     const u1 = unitOf(s, 'gpu-1')!;
     const u2 = unitOf(s, 'gpu-2')!;
-    const h2d = s.edges.find((e) => e.type === 'WAS_GENERATED_BY' && e.src === buf.id && e.dst === u1.id)!;
+    // The first invocation's copy made a version of the buffer (an attempt: it failed), derived from the allocation for the 3 KiB it left.
+    const h2d = s.edges.find((e) => e.type === 'WAS_GENERATED_BY' && e.dst === u1.id && e.attrs.copyKind === 1)!;
+    const version = s.nodes.find((n) => n.id === h2d.src) as Node;
+    expect(version).toMatchObject({ type: 'GpuBuffer', ptr: '0x7f00cafe0000', size: 4096, allocated: buf.allocated, rc: codes.h2d });
     expect(h2d.bytes).toBe(1024);
     expect(h2d.attrs).toMatchObject({ copyKind: 1, rc: codes.h2d });
-    const d2h = s.edges.find((e) => e.type === 'USED' && e.src === u2.id && e.dst === buf.id)!;
+    expect(s.edges.find((e) => e.type === 'WAS_DERIVED_FROM' && e.src === version.id && e.dst === buf.id)).toMatchObject({ bytes: 3072 });
+    // The second invocation's 512 bytes are all in that version.
+    const d2h = s.edges.find((e) => e.type === 'USED' && e.src === u2.id && e.dst === version.id)!;
     expect(d2h.bytes).toBe(512);
     expect(d2h.attrs).toMatchObject({ copyKind: 2, rc: codes.d2h });
     const kernel = s.nodes.find((n) => n.type === 'GpuKernel') as Node;
@@ -178,10 +183,10 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
     expect(t.exitCode).toBe(0);
     const g = JSON.parse(String(t.stdout)) as { nodes: Node[] };
     const ids = new Set(g.nodes.map((n) => n.id));
-    expect(ids.has(buf.id)).toBe(true);
+    expect(ids.has(version.id)).toBe(true);
     expect(ids.has(u1.id)).toBe(true);
     // The collector's rules saw a device buffer read across invocations.
-    expect(s.nodes.find((n) => n.type === 'Alert' && n.rule === 'gpu-buffer-cross-read' && n.subject === u2.id)).toMatchObject({ object: buf.id, severity: 'critical' });
+    expect(s.nodes.find((n) => n.type === 'Alert' && n.rule === 'gpu-buffer-cross-read' && n.subject === u2.id)).toMatchObject({ object: version.id, severity: 'critical' });
   });
 
   it('a disaggregated GPU: the channel is a gpu-server Endpoint, and a buffer written by one tenant and read by another is a path and a cross-tenant fact', async () => {
@@ -194,12 +199,16 @@ describe('F3 volumes and GPU calls (real mounts, real libcudart)', () => {
     const s = await settle('the remote GPU invocations', (s) => !!unitOf(s, 'rg-2') && s.edges.some((e) => e.type === 'USED' && e.src === unitOf(s, 'rg-2')!.id && e.attrs.copyKind === 2));
     const [addr, port] = gpuServerAt.split(':');
     expect(s.nodes.find((n) => n.type === 'Endpoint' && n.address === addr && n.port === Number(port))).toMatchObject({ role: 'gpu-server' });
-    const buf = s.nodes.find((n) => n.type === 'GpuBuffer' && n.ptr === `0x${ptr}`) as Node;
+    const buf = s.nodes.find((n) => n.type === 'GpuBuffer' && n.ptr === `0x${ptr}` && n.api === 'cudaMalloc') as Node;
     expect(buf).toMatchObject({ device: `gpu-server:${gpuServerAt}/cuda0`, size: 64, rc: 0, tenant: 'tenant-a' });
     const u1 = unitOf(s, 'rg-1')!;
     const u2 = unitOf(s, 'rg-2')!;
-    expect(s.edges.some((e) => e.type === 'WAS_GENERATED_BY' && e.src === buf.id && e.dst === u1.id && e.bytes === 64)).toBe(true);
-    const read = s.edges.find((e) => e.type === 'USED' && e.src === u2.id && e.dst === buf.id)!;
+    // Tenant a's copy covered the whole buffer: a version of its own, derived from nothing.
+    const write = s.edges.find((e) => e.type === 'WAS_GENERATED_BY' && e.dst === u1.id && e.bytes === 64 && e.attrs.copyKind === 1)!;
+    const version = s.nodes.find((n) => n.id === write.src) as Node;
+    expect(version).toMatchObject({ type: 'GpuBuffer', device: buf.device, ptr: buf.ptr, tenant: 'tenant-a' });
+    expect(s.edges.some((e) => e.type === 'WAS_DERIVED_FROM' && e.src === version.id)).toBe(false);
+    const read = s.edges.find((e) => e.type === 'USED' && e.src === u2.id && e.dst === version.id)!;
     expect(read.attrs).toMatchObject({ crossTenant: true, copyKind: 2 });
     expect(u2.tenant).toBe('tenant-b');
     expect(s.nodes.find((n) => n.type === 'Alert' && n.rule === 'gpu-buffer-cross-read' && n.subject === u2.id)).toMatchObject({ tenant: 'tenant-b', summary: expect.stringContaining('tenant tenant-a') });

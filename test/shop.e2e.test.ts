@@ -128,10 +128,13 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
     const buffers = s.nodes.filter((n) => n.type === 'GpuBuffer' && n.api === 'cudaMalloc');
     expect(buffers.map((b) => [b.size, Number(b.rc) > 0])).toEqual([[1048576, true]]);
     const [first, second] = photos;
-    // The first thumbnail allocated the staging buffer and copied its 64 bytes in; the second copied in and out.
-    expect(s.edges.find((e) => e.type === 'WAS_GENERATED_BY' && e.src === buffers[0]!.id && e.dst === first!.id)).toMatchObject({ bytes: 64, attrs: { copyKind: 1 } });
-    expect(s.edges.find((e) => e.type === 'USED' && e.src === second!.id && e.dst === buffers[0]!.id)).toMatchObject({ bytes: 64, attrs: { copyKind: 2 } });
-    expect(Number(s.edges.find((e) => e.type === 'USED' && e.src === second!.id && e.dst === buffers[0]!.id)!.attrs.rc)).toBeGreaterThan(0);
+    // The first thumbnail allocated the staging buffer and copied its 64 bytes in (a version of the buffer); the second copied in and read its own 64 bytes back.
+    expect(s.edges.find((e) => e.type === 'WAS_GENERATED_BY' && e.src === buffers[0]!.id && e.dst === first!.id)).toMatchObject({ bytes: 0 });
+    const versionBy = (u: { id: string }) => s.nodes.find((n) => n.type === 'GpuBuffer' && n.allocated === buffers[0]!.allocated && n.version !== undefined && s.edges.some((e) => e.type === 'WAS_GENERATED_BY' && e.src === n.id && e.dst === u.id))!;
+    expect(s.edges.find((e) => e.type === 'WAS_GENERATED_BY' && e.src === versionBy(first!).id && e.dst === first!.id)).toMatchObject({ bytes: 64, attrs: { copyKind: 1 } });
+    const readBack = s.edges.filter((e) => e.type === 'USED' && e.src === second!.id && s.nodes.some((n) => n.id === e.dst && n.type === 'GpuBuffer'));
+    expect(readBack.map((e) => [e.dst, e.bytes, e.attrs.copyKind])).toEqual([[versionBy(second!).id, 64, 2]]);
+    expect(Number(readBack[0]!.attrs.rc)).toBeGreaterThan(0);
   });
 
   it('attack (d): a GPU buffer left by one invocation and read by another; the alert leads, with view=attack, to every ground-truth node and edge (recall 1.0)', async () => {
@@ -147,13 +150,17 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
     const unitsOf = (callId: string) => s.nodes.filter((n) => n.type === 'Unit' && n.callId === callId);
     const invOf = (callId: string) => s.nodes.filter((n) => n.type === 'Invocation' && n.callId === callId);
     const [writerUnits, readerUnits] = [unitsOf(truth.writer), unitsOf(truth.reader)];
-    const buffer = s.nodes.filter((n) => n.type === 'GpuBuffer' && n.ptr === truth.buffer.ptr && n.size === truth.buffer.size && String(n.device).includes(`/${truth.buffer.pid}.`));
-    for (const set of [writerUnits, readerUnits, buffer, invOf(truth.writer), invOf(truth.reader)]) expect(set.length).toBeGreaterThan(0);
+    // The staging buffer's allocation, and the version the customer's copy made (the reader got its 256 bytes, the rest as allocated).
+    const ofBuffer = (n: { type: string; [k: string]: unknown }) => n.type === 'GpuBuffer' && n.ptr === truth.buffer.ptr && n.size === truth.buffer.size && String(n.device).includes(`/${truth.buffer.pid}.`);
+    const allocation = s.nodes.filter((n) => ofBuffer(n) && n.api === 'cudaMalloc');
+    const written = s.nodes.filter((n) => ofBuffer(n) && n.version !== undefined && s.edges.some((e) => e.type === 'WAS_GENERATED_BY' && e.src === n.id && writerUnits.some((u) => u.id === e.dst)));
+    const buffer = [...allocation, ...written];
+    for (const set of [writerUnits, readerUnits, allocation, written, invOf(truth.writer), invOf(truth.reader)]) expect(set.length).toBeGreaterThan(0);
     // The ground truth as the attack-precision benchmark reads it names the same nodes.
-    const refs = resolveTruth(truth.nodes, s.nodes as unknown as GraphNode[]);
+    const refs = resolveTruth(truth.nodes, s.nodes as unknown as GraphNode[], s.edges.map((e) => ({ type: e.type as GraphEdge['type'], from: e.src, to: e.dst })));
     expect(refs.unmatched).toEqual([]);
     expect(refs.nodes.map((n) => n.id).sort()).toEqual([...writerUnits, ...readerUnits, ...buffer, ...invOf(truth.writer), ...invOf(truth.reader)].map((n) => n.id).sort());
-    expect(alert).toMatchObject({ rule: 'gpu-buffer-cross-read', severity: 'critical', function: 'photos', object: buffer[0]!.id });
+    expect(alert).toMatchObject({ rule: 'gpu-buffer-cross-read', severity: 'critical', function: 'photos', object: written[0]!.id });
     expect(alert.summary).toContain(`written by invocation ${truth.writer} `);
     expect(readerUnits.map((u) => u.id)).toContain(alert.subject);
     expect(invOf(truth.reader).map((n) => n.id)).toContain(out.invocation);
@@ -162,10 +169,14 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
     const truthNodes = [...writerUnits, ...readerUnits, ...buffer, ...invOf(truth.writer), ...invOf(truth.reader)];
     expect(truthNodes.filter((n) => !shown.has(n.id)).map((n) => `${n.type} ${n.id}`)).toEqual([]);
     const has = (type: string, from: { id: string }[], to: { id: string }[]) => view.edges.some((e) => e.type === type && from.some((f) => f.id === e.from) && to.some((t) => t.id === e.to));
-    const names: Record<string, { id: string }[]> = { writer: writerUnits, reader: readerUnits, buffer };
+    const names: Record<string, { id: string }[]> = { writer: writerUnits, reader: readerUnits, buffer: written };
     for (const [type, from, to] of truth.edges) expect([type, from, to, has(type, names[from]!, names[to]!)]).toEqual([type, from, to, true]);
-    // The story says the copies were attempted: the calls failed.
-    expect(view.steps.find((st) => st.startsWith(`invocation ${truth.reader} copied 65536 bytes out of GPU buffer ${truth.buffer.ptr}`))).toMatch(/the call failed: CUDA error \d+/);
+    // The story says the copies were attempted: the calls failed. The reader's 64 KiB: the customer's 256 bytes, the rest as allocated.
+    expect(view.steps.find((st) => st.startsWith(`invocation ${truth.reader} copied 256 bytes out of GPU buffer ${truth.buffer.ptr}`))).toMatch(/the call failed: CUDA error \d+/);
+    expect(view.steps.find((st) => st.startsWith(`invocation ${truth.reader} copied 65280 bytes out of GPU buffer ${truth.buffer.ptr}`))).toMatch(/the call failed: CUDA error \d+/);
+    // No benign photos invocation (the one that allocated the buffer included) is in the view.
+    const benignIds = new Set(benign.filter((b) => b.function === 'photos').map((b) => b.callId));
+    expect(s.nodes.filter((n) => (n.type === 'Unit' || n.type === 'Invocation') && benignIds.has(String(n.callId)) && shown.has(n.id)).map((n) => n.callId)).toEqual([]);
     // Benign thumbnails, which read back what they uploaded, raised nothing.
     const benignPhotoUnits = new Set(s.nodes.filter((n) => n.type === 'Unit' && benign.some((b) => b.function === 'photos' && b.callId === n.callId)).map((n) => n.id));
     expect((await alerts()).filter((a) => benignPhotoUnits.has(a.subject))).toEqual([]);

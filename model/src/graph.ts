@@ -269,7 +269,10 @@ export const AlertNode = Type.Object(
 
 /**
  * Device memory from one allocation: device is where the pointer means something (a local
- * GPU context of one process, or a GPU server shared by every client).
+ * GPU context of one process, or a GPU server shared by every client). The allocation itself is
+ * version 0 (its content as allocated: the allocator wrote nothing); each copy into it (or kernel
+ * that may have written it) makes a version, a node of its own with the allocation's fields and
+ * `version`, `WAS_DERIVED_FROM` the versions whose bytes it kept (agent's observer/gpu.ts).
  */
 export const GpuBufferNode = Type.Object(
   {
@@ -284,10 +287,21 @@ export const GpuBufferNode = Type.Object(
     api: Type.Optional(Type.String({ maxLength: 64 })),
     rc: Type.Optional(Type.Integer({ minimum: -MAX_INT, maximum: MAX_INT })),
     freed: Type.Optional(Time),
+    /** A version made by a write (µs, > allocated): absent on the allocation. Its rc is the write's, when it failed. */
+    version: Type.Optional(Time),
     tenant: Type.Optional(Tenant),
   },
   { additionalProperties: false },
 );
+
+/**
+ * A buffer's allocation edge: WAS_GENERATED_BY from the allocation (not a version) at its
+ * allocation time, no copy. It made the buffer but put no data in it, so no data path goes through
+ * it. (An older agent's copies and kernel writes on the allocation itself are not it.)
+ */
+export function isGpuAllocation(e: Pick<GraphEdge, 'type' | 'firstTime' | 'attrs'>, from: GraphNode | undefined): boolean {
+  return e.type === 'WAS_GENERATED_BY' && from?.type === 'GpuBuffer' && !from.version && e.attrs?.copyKind === undefined && e.firstTime === from.allocated;
+}
 
 /** A kernel launch (cudaLaunchKernel, cuLaunchKernel): an activity of the unit that launched it. */
 export const GpuKernelNode = Type.Object(
@@ -484,8 +498,9 @@ export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): str
     (type === 'PART_OF' && (from === 'Unit' || from === 'Span') && to === 'Invocation') ||
     (type === 'CONCERNS' && from === 'Alert' && to !== 'Alert') ||
     // A file version made by a write that kept part of the version before it (append, partial overwrite),
-    // or a request or response a relay forwarded from one connection to another.
-    (type === 'WAS_DERIVED_FROM' && ((from === 'File' && to === 'File') || (from === 'Connection' && to === 'Connection')));
+    // a request or response a relay forwarded from one connection to another, or a GPU buffer version
+    // that kept bytes of earlier ones (a partial copy).
+    (type === 'WAS_DERIVED_FROM' && ((from === 'File' && to === 'File') || (from === 'Connection' && to === 'Connection') || (from === 'GpuBuffer' && to === 'GpuBuffer')));
   return ok ? undefined : `${type} cannot join ${from} to ${to}`;
 }
 
@@ -512,8 +527,9 @@ export function unitId(node: string, pid: number, processStart: number, callId: 
 export function spanNodeId(traceId: string, spanId: string): string {
   return hashId(PREFIX.Span, ['Span', traceId, spanId]);
 }
-export function gpuBufferId(device: string, ptr: string, allocated: number): string {
-  return hashId(PREFIX.GpuBuffer, ['GpuBuffer', device, ptr, allocated]);
+/** The allocation (version 0, or absent) keeps the id it had before buffers had versions. */
+export function gpuBufferId(device: string, ptr: string, allocated: number, version = 0): string {
+  return hashId(PREFIX.GpuBuffer, version ? ['GpuBuffer', device, ptr, allocated, version] : ['GpuBuffer', device, ptr, allocated]);
 }
 export function alertId(rule: string, subject: string, object?: string): string {
   return hashId(PREFIX.Alert, ['Alert', rule, subject, object ?? '']);
@@ -563,7 +579,7 @@ export function expectedNodeId(n: GraphNode): string {
     case 'Unit':
       return unitId(n.node, n.pid, n.processStart, n.callId, n.start);
     case 'GpuBuffer':
-      return gpuBufferId(n.device, n.ptr, n.allocated);
+      return gpuBufferId(n.device, n.ptr, n.allocated, n.version);
     case 'GpuKernel':
       return gpuKernelId(n.node, n.pid, n.start, n.func);
     case 'Alert':

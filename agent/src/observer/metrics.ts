@@ -28,6 +28,8 @@ export class ObserverStats {
   attemptsIgnored = 0;
   /** GPU calls on device addresses no allocation in capture covers. */
   gpuUnknownBuffer = 0;
+  /** Byte ranges of a GPU buffer merged over the per-buffer cap: their versions are then all taken as the source of either range. */
+  gpuRangesMerged = 0;
 
   seen(kind: string): void {
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;

@@ -116,8 +116,8 @@ export async function shopAttacks(progress: (msg: string) => void): Promise<Reco
         continue;
       }
       // The demo prints once the view holds the chain; the store has it too.
-      const { nodes } = await store.all();
-      const t = resolveTruth(truth.nodes, nodes);
+      const { nodes, edges } = await store.all();
+      const t = resolveTruth(truth.nodes, nodes, edges);
       if (t.unmatched.length > 0) out[`${name} ground truth not in the store`] = t.unmatched.map((u) => `${u.type} ${JSON.stringify(u.match)}`).join('; ');
       const figures = await viewPrecision(store, name, alert, t.nodes);
       Object.assign(out, { [`${name} alert`]: alert.rule }, figures);

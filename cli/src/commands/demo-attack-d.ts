@@ -26,7 +26,7 @@ export interface GpuGroundTruth {
   /** The invocation the alert must be about. */
   alerted: string;
   benign: { function: string; callId: string }[];
-  /** Edges as TYPE from to, naming nodes: writer, reader (their units), buffer. */
+  /** Edges as TYPE from to, naming nodes: writer, reader (their units), buffer (the version the writer's copy made). */
   edges: [string, string, string][];
   /** The nodes the attack view must show (with the alert), as the attack-precision benchmark reads them. */
   nodes: TruthRef[];
@@ -83,7 +83,11 @@ export async function attackD(stackFile: string, log: (s: string) => void, other
     attack: 'd', function: 'photos', writer: writer.callId, reader: reader.callId, buffer: buf, calls: { writer: writer.answer.gpu, reader: reader.answer.gpu },
     alerted: reader.callId, benign,
     edges: [['WAS_GENERATED_BY', 'buffer', 'writer'], ['USED', 'reader', 'buffer']],
-    // The buffer by pointer and size: one photos instance has one (its device names the process, whose start the scenario cannot know).
-    nodes: [...invocationTruth(writer.callId), ...invocationTruth(reader.callId), { type: 'GpuBuffer', match: { ptr: buf.ptr, size: buf.size, api: 'cudaMalloc' } }],
+    // The buffer by pointer and size: one photos instance has one (its device names the process, whose start the scenario cannot know);
+    // its allocation (the bytes the customer did not overwrite are as allocated) and the version the customer's copy made.
+    nodes: [
+      ...invocationTruth(writer.callId), ...invocationTruth(reader.callId),
+      { type: 'GpuBuffer', match: { ptr: buf.ptr, size: buf.size, api: 'cudaMalloc' } }, { type: 'GpuBuffer', match: { ptr: buf.ptr, size: buf.size }, by: writer.callId },
+    ],
   };
 }

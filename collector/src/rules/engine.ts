@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { alertId, edgeId, isInferenceGap, type AlertNode, type Batch, type GraphEdge, type GraphNode, type Severity } from '@faasprov/model';
+import { alertId, edgeId, isGpuAllocation, isInferenceGap, type AlertNode, type Batch, type GraphEdge, type GraphNode, type Severity } from '@faasprov/model';
 import type { GraphStore } from '@faasprov/store';
 import type { Rule } from './rules.js';
 import { codeDirs, inside, isCompiledCache, type CodeDirs } from './code.js';
@@ -122,7 +122,9 @@ export class RuleEngine {
               continue;
             }
             writers ??= await writerIndex(store, batch, nodes);
-            const w = gpuLeftBy(writers(entity.id, e.lastTime), reader, e);
+            // The allocation put no data in the buffer; a kernel's writes are its launcher's.
+            const writes = await launchers(store, batch, nodes, writers(entity.id, e.lastTime).filter((x) => !isGpuAllocation(x.edge, entity)));
+            const w = gpuLeftBy(writes, reader, e);
             if (w) hit(rule, e.firstTime, `${label(reader)} ${read} written by ${label(w)}`, reader, entity);
           }
           break;
@@ -183,13 +185,35 @@ interface Write {
   first: number;
   last: number;
   bytes: number;
+  edge: GraphEdge;
+}
+
+/** Writes by GPU kernels as writes by the units that launched them (WAS_INFORMED_BY, in the batch or the store). */
+async function launchers(store: GraphStore, batch: Batch, nodes: Map<string, GraphNode>, writes: Write[]): Promise<Write[]> {
+  const kernels = writes.filter((w) => w.node.type === 'GpuKernel');
+  if (kernels.length === 0) return writes;
+  const by = new Map<string, string>();
+  for (const e of batch.edges) if (e.type === 'WAS_INFORMED_BY' && nodes.get(e.from)?.type === 'GpuKernel') by.set(e.from, e.to);
+  const missing = kernels.filter((k) => !by.has(k.node.id)).map((k) => ({ id: k.node.id, bound: Number.MAX_SAFE_INTEGER }));
+  for (const st of missing.length > 0 ? await store.expand(missing, 'backward') : []) {
+    if (st.edge.type === 'WAS_INFORMED_BY' && st.edge.from === st.via) by.set(st.via, st.neighbor);
+  }
+  const ids = [...new Set(by.values())];
+  const found = new Map(ids.filter((id) => nodes.has(id)).map((id) => [id, nodes.get(id)!]));
+  for (const n of await store.getNodes(ids.filter((id) => !found.has(id)))) found.set(n.id, n);
+  return writes.flatMap((w) => {
+    if (w.node.type !== 'GpuKernel') return [w];
+    const u = found.get(by.get(w.node.id) ?? '');
+    return u ? [{ ...w, node: u }] : [];
+  });
 }
 
 /**
- * The other invocation whose data a GPU read may return, or none. Copies carry no offsets, so a
- * buffer is one place: the read returns another invocation's data unless the reader wrote the buffer
- * after every other writer's last possible write before the read, and at least as many bytes as it
- * reads (a read-back longer than the upload reaches past it: an over-read).
+ * The other invocation whose data a GPU read may return, or none. A read uses the buffer versions
+ * that held the bytes it copied (the agent's gpu.ts), so a version's writer is who left them. For a
+ * buffer with no versions (an older agent's), the buffer is one place: the read returns another
+ * invocation's data unless the reader wrote the buffer after every other writer's last possible
+ * write before the read, and at least as many bytes as it reads (an over-read reaches past it).
  */
 function gpuLeftBy(writes: Write[], reader: Extract<GraphNode, { type: 'Unit' }>, read: GraphEdge): GraphNode | undefined {
   const t = read.lastTime;
@@ -215,8 +239,8 @@ async function writerIndex(store: GraphStore, batch: Batch, nodes: Map<string, G
     const to = nodes.get(e.to)?.type;
     if (to === 'File' || to === 'GpuBuffer') bound.set(e.to, Math.max(bound.get(e.to) ?? 0, e.lastTime));
   }
-  const writes = new Map<string, { writer: string; first: number; last: number; bytes: number }[]>();
-  const add = (entity: string, writer: string, e: GraphEdge) => writes.set(entity, [...(writes.get(entity) ?? []), { writer, first: e.firstTime, last: e.lastTime, bytes: e.bytes }]);
+  const writes = new Map<string, { writer: string; first: number; last: number; bytes: number; edge: GraphEdge }[]>();
+  const add = (entity: string, writer: string, e: GraphEdge) => writes.set(entity, [...(writes.get(entity) ?? []), { writer, first: e.firstTime, last: e.lastTime, bytes: e.bytes, edge: e }]);
   for (const e of batch.edges) if (e.type === 'WAS_GENERATED_BY' && bound.has(e.from)) add(e.from, e.to, e);
   const frontier = [...bound].map(([id, t]) => ({ id, bound: t }));
   for (const st of frontier.length > 0 ? await store.expand(frontier, 'backward') : []) {
@@ -225,7 +249,7 @@ async function writerIndex(store: GraphStore, batch: Batch, nodes: Map<string, G
   const ids = new Set([...writes.values()].flat().map((w) => w.writer));
   const found = new Map([...ids].filter((id) => nodes.has(id)).map((id) => [id, nodes.get(id)!]));
   for (const n of await store.getNodes([...ids].filter((id) => !found.has(id)))) found.set(n.id, n);
-  return (entity, t) => (writes.get(entity) ?? []).filter((w) => w.first <= t && found.has(w.writer)).map((w) => ({ node: found.get(w.writer)!, first: w.first, last: w.last, bytes: w.bytes }));
+  return (entity, t) => (writes.get(entity) ?? []).filter((w) => w.first <= t && found.has(w.writer)).map((w) => ({ node: found.get(w.writer)!, first: w.first, last: w.last, bytes: w.bytes, edge: w.edge }));
 }
 
 function addAlerts(batch: Batch, findings: Finding[]): number {

@@ -1,4 +1,4 @@
-import { isLoopback, processId, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { isGpuAllocation, isLoopback, processId, type GraphEdge, type GraphNode } from '@faasprov/model';
 import type { TraceResult } from './trace.js';
 
 /** Addresses that mean "this network namespace": what is sent to them never leaves it. */
@@ -20,8 +20,8 @@ export function adjacency(edges: readonly GraphEdge[]): { out: Map<string, Graph
 }
 
 /**
- * The nodes of a trace that a data path links to its start, under two rules the trace itself
- * does not apply (it follows every edge that respects time), both about socket endpoints, which
+ * The nodes of a trace that a data path links to its start, under rules the trace itself
+ * does not apply (it follows every edge that respects time). Two are about socket endpoints, which
  * name the server's address on both sides of a connection:
  * - sides: what a client writes reaches the server, never another client of it, so a path through
  *   an endpoint never joins two of its clients (two servers' requests and responses are told apart
@@ -29,6 +29,8 @@ export function adjacency(edges: readonly GraphEdge[]): { out: Map<string, Graph
  * - namespaces: a loopback or wildcard address means the network namespace it is used in, so a
  *   path through one never joins two instances with namespaces of their own (nor one with its own
  *   and one on the host).
+ * And one about GPU memory: a buffer's allocation put no data in it (each copy into it is a version
+ * of its own), so a path never goes between an allocation and the activity that made it.
  * An activity is a client of the endpoint when it, its process or another unit of that process
  * connected to it (a USED edge marked `initiated`); its namespace is its instance's (one with
  * `addresses` has its own; else the host's). Where either is unknown the path is followed. The time rule is the trace's (replayed on its own edges), so what
@@ -94,7 +96,7 @@ export function dataPaths(full: TraceResult, via?: Map<string, string>): Set<str
     if (!node) continue;
     if (backward) {
       for (const e of out.get(id) ?? []) {
-        if (e.firstTime > bound) continue;
+        if (e.firstTime > bound || isGpuAllocation(e, node)) continue;
         if (from !== undefined && !joins(node, from, e.to)) continue;
         visit(e.to, id, Math.min(bound, e.lastTime));
       }
@@ -102,7 +104,7 @@ export function dataPaths(full: TraceResult, via?: Map<string, string>): Set<str
       if (node.type === 'Invocation') for (const e of into.get(id) ?? []) if (e.type === 'PART_OF' && e.firstTime <= bound) visit(e.from, id, bound);
     } else {
       for (const e of into.get(id) ?? []) {
-        if (e.lastTime < bound) continue;
+        if (e.lastTime < bound || isGpuAllocation(e, byId.get(e.from))) continue;
         if (from !== undefined && !joins(node, from, e.from)) continue;
         visit(e.from, id, Math.max(bound, e.firstTime));
       }
