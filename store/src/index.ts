@@ -5,5 +5,4 @@ export * from './neo4j-store.js';
 export * from './open.js';
 export * from './sqlite-runtime.js';
 export * from './sqlite-size.js';
-export * from './sqlite-codec.js';
 export * from './sqlite-read.js';

@@ -2,9 +2,12 @@ import type Database from 'better-sqlite3';
 import type { GraphEdge } from '@faasprov/model';
 import type { NodeRow } from './batch-merge.js';
 import { EDGE_CODE, NODE_CODE, encodeEdgeId, encodeId } from './sqlite-codec.js';
+import { splitAttrs } from './sqlite-attrs.js';
 
-const NODE_UPSERT = `INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)
-   ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs)`;
+const NODE_UPSERT = `INSERT INTO nodes(id, type, attrs, more) VALUES (?, ?, ?, ?)
+   ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs),
+     more = CASE WHEN excluded.more IS NULL THEN nodes.more WHEN nodes.more IS NULL THEN excluded.more
+                 ELSE fp_patch_more(nodes.more, excluded.more) END`;
 
 const EDGE_UPSERT = `INSERT INTO edges(src, type, dst, first_time, last_time, count, bytes, id, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
    ON CONFLICT(src, type, dst) DO UPDATE SET
@@ -30,7 +33,10 @@ export class BulkWriter {
   }
 
   writeNodes(rows: readonly NodeRow[]): void {
-    for (const r of rows) this.node.run(encodeId(r.id), NODE_CODE[r.type as keyof typeof NODE_CODE], JSON.stringify(r.attrs));
+    for (const r of rows) {
+      const { json, more } = splitAttrs(r.attrs);
+      this.node.run(encodeId(r.id), NODE_CODE[r.type as keyof typeof NODE_CODE], json, more);
+    }
   }
 
   writeEdges(rows: readonly GraphEdge[]): void {

@@ -1,4 +1,4 @@
-import type { EdgeType, GraphEdge, GraphNode, NodeType } from '@faasprov/model';
+import type { EdgeType, GraphEdge, NodeType } from '@faasprov/model';
 
 // How the SQLite store writes ids and types (schema 3): an id `pre_<32 hex>` is stored as the
 // prefix and `_` in ASCII and the hash's 16 bytes (18-21 bytes instead of 34-37 characters, in the
@@ -65,17 +65,6 @@ export function encodeEdgeId(id: string): Buffer {
 export function decodeEdgeId(b: Buffer): string {
   if (b.length === HASH_BYTES) return `e_${b.toString('hex')}`;
   return b.toString('utf8', 1, b.length === HASH_BYTES + 1 && b[HASH_BYTES] === OTHER ? HASH_BYTES : b.length);
-}
-
-/** A stored node row. */
-export interface StoredNode {
-  id: Buffer;
-  type: number;
-  attrs: string;
-}
-
-export function toNode(r: StoredNode): GraphNode {
-  return { ...(JSON.parse(r.attrs) as object), id: decodeId(r.id), type: nodeTypeOf(r.type) } as GraphNode;
 }
 
 /** A stored edge row. */

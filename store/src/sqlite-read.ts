@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { SerializedGraph } from '@faasprov/model';
-import { toEdge, toNode, type StoredEdge, type StoredNode } from './sqlite-codec.js';
+import { toEdge, type StoredEdge } from './sqlite-codec.js';
+import { toNode, type StoredNode } from './sqlite-attrs.js';
 
 /**
  * Every node, edge and batch record of a SQLite store file, opened read-only (WAL lets a reader in
@@ -10,7 +11,7 @@ export function readSqliteStore(file: string): SerializedGraph & { batches: { ag
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     return {
-      nodes: (db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode),
+      nodes: (db.prepare('SELECT id, type, attrs, more FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode),
       edges: (db.prepare('SELECT * FROM edges').all() as StoredEdge[]).map(toEdge),
       batches: db.prepare('SELECT agent, seq FROM batches').all() as { agent: string; seq: number }[],
     };

@@ -7,13 +7,15 @@ import { StoreErrors } from './errors.js';
 import { BulkWriter } from './sqlite-bulk.js';
 import { mergeEdges, mergeNodes } from './batch-merge.js';
 import { checkUnique } from './bulk-load.js';
-import { EDGE_CODE, NODE_CODE, decodeId, encodeEdgeId, encodeId, idHex, nodeTypeOf, toEdge, toNode, type StoredEdge, type StoredNode } from './sqlite-codec.js';
+import { EDGE_CODE, NODE_CODE, decodeId, encodeEdgeId, encodeId, idHex, nodeTypeOf, toEdge, type StoredEdge } from './sqlite-codec.js';
+import { patchMore, splitAttrs, toNode, type StoredNode } from './sqlite-attrs.js';
 import { migrate } from './sqlite-migrate.js';
 
 const N = NODE_CODE;
 const E = EDGE_CODE;
 /**
- * Schema 3: ids as blobs and types as codes (sqlite-codec.ts); edges keyed by (src, type, dst)
+ * Schema 4: ids as blobs and types as codes (sqlite-codec.ts); of a node's attributes, those SQL
+ * reads in JSON, the others in a compact blob (sqlite-attrs.ts); edges keyed by (src, type, dst)
  * in a WITHOUT ROWID table, so the table itself is the index a backward trace seeks (all of a
  * node's outgoing edges side by side) and the edge's id, which ingest checks is the hash of
  * that key, is kept but not indexed.
@@ -23,7 +25,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
   id BLOB PRIMARY KEY,
   type INTEGER NOT NULL,
-  attrs TEXT NOT NULL
+  attrs TEXT NOT NULL,
+  more BLOB
 );
 CREATE INDEX IF NOT EXISTS nodes_type ON nodes(type);
 CREATE INDEX IF NOT EXISTS nodes_alert_time ON nodes(json_extract(attrs, '$.time')) WHERE type = ${N.Alert};
@@ -53,7 +56,7 @@ CREATE TABLE IF NOT EXISTS batches (
   PRIMARY KEY (agent, seq)
 );
 `;
-const SCHEMA_VERSION = '3';
+const SCHEMA_VERSION = '4';
 /** The attributes a text search looks in. */
 const TEXT_FIELDS = ['path', 'address', 'exe', 'function', 'cause', 'callId', 'rule'];
 /** Ids as a JSON array of their stored form in hex, for json_each. */
@@ -90,6 +93,8 @@ export class SqliteGraphStore implements GraphStore {
     }
     this.db.exec(SCHEMA);
     if (!v) this.db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+    // An upsert merges the new `more` blob over the stored one (sqlite-bulk.ts).
+    this.db.function('fp_patch_more', { deterministic: true }, (old: unknown, next: unknown) => patchMore(old as Buffer | null, next as Buffer | null));
     this.bulk = new BulkWriter(this.db);
     this.applyTx = this.db.transaction((b: Batch): ApplyResult => {
       if (this.stmts.seen.get(b.agent, b.seq)) return { applied: false, nodes: 0, edges: 0 };
@@ -106,7 +111,7 @@ export class SqliteGraphStore implements GraphStore {
       batchAt: this.db.prepare('SELECT seq, hash, prev FROM batches WHERE agent = ? AND seq = ?'),
       // Many ids (or [id, bound] pairs) in one statement, as a JSON array: one call per depth of a
       // trace, not one per node (a quarter less CPU per trace on the 1M-edge benchmark).
-      getNodes: this.db.prepare('SELECT n.id, n.type, n.attrs FROM json_each(?) j JOIN nodes n ON n.id = unhex(j.value)'),
+      getNodes: this.db.prepare('SELECT n.id, n.type, n.attrs, n.more FROM json_each(?) j JOIN nodes n ON n.id = unhex(j.value)'),
       out: this.db.prepare("SELECT e.*, j.key AS via FROM json_each(?) j JOIN edges e ON e.src = unhex(j.value ->> '$[0]') AND e.first_time <= j.value ->> '$[1]'"),
       in: this.db.prepare("SELECT e.*, j.key AS via FROM json_each(?) j JOIN edges e ON e.dst = unhex(j.value ->> '$[0]') AND e.last_time >= j.value ->> '$[1]'"),
       edgesFrom: this.db.prepare('SELECT * FROM edges WHERE src = ?'),
@@ -138,8 +143,11 @@ export class SqliteGraphStore implements GraphStore {
       if (this.db.prepare('SELECT 1 FROM nodes LIMIT 1').get()) throw StoreErrors.FP_ERR_STORE_LOAD(this.file, 'it already holds nodes');
       const indexes = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('nodes', 'edges')").all() as { name: string }[];
       for (const { name } of indexes) this.db.exec(`DROP INDEX "${name}"`);
-      const node = this.db.prepare('INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)');
-      for (const { id, type, ...attrs } of [...g.nodes].sort(byId)) node.run(encodeId(id), NODE_CODE[type], JSON.stringify(attrs));
+      const node = this.db.prepare('INSERT INTO nodes(id, type, attrs, more) VALUES (?, ?, ?, ?)');
+      for (const { id, type, ...attrs } of [...g.nodes].sort(byId)) {
+        const { json, more } = splitAttrs(attrs);
+        node.run(encodeId(id), NODE_CODE[type], json, more);
+      }
       // In key order: the table is the edges' primary key, which cannot be dropped.
       const edge = this.db.prepare('INSERT INTO edges(src, type, dst, first_time, last_time, count, bytes, id, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       const keyed = g.edges.map((e) => ({ e, src: encodeId(e.from), dst: encodeId(e.to), type: EDGE_CODE[e.type] }));
@@ -208,7 +216,7 @@ export class SqliteGraphStore implements GraphStore {
       where.push(`(json_extract(attrs, '$.tenant') IN (${marks}) OR (json_extract(attrs, '$.tenant') IS NULL AND type IN (${SHARED_TYPES.map(() => '?').join(', ')})))`);
       args.push(...q.tenants, ...SHARED_TYPES.map((t) => NODE_CODE[t]));
     }
-    const sql = `SELECT id, type, attrs FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ? OFFSET ?`;
+    const sql = `SELECT id, type, attrs, more FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ? OFFSET ?`;
     return (this.db.prepare(sql).all(...args, q.limit, q.offset) as StoredNode[]).map(toNode);
   }
 
@@ -226,7 +234,7 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   async all(): Promise<SerializedGraph> {
-    const nodes = (this.db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode);
+    const nodes = (this.db.prepare('SELECT id, type, attrs, more FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode);
     const edges = (this.db.prepare('SELECT * FROM edges').all() as StoredEdge[]).map(toEdge);
     return { nodes, edges };
   }
@@ -273,7 +281,7 @@ export class SqliteGraphStore implements GraphStore {
       args.push(...q.tenants);
     }
     const rows = this.db
-      .prepare(`SELECT id, type, attrs FROM nodes WHERE ${where.join(' AND ')} ORDER BY json_extract(attrs, '$.time') DESC, id LIMIT ? OFFSET ?`)
+      .prepare(`SELECT id, type, attrs, more FROM nodes WHERE ${where.join(' AND ')} ORDER BY json_extract(attrs, '$.time') DESC, id LIMIT ? OFFSET ?`)
       .all(...args, q.limit, q.offset) as StoredNode[];
     return rows.map(toNode);
   }

@@ -1,0 +1,187 @@
+import type { GraphNode } from '@faasprov/model';
+import { decodeId, encodeId, nodeTypeOf } from './sqlite-codec.js';
+
+// A node's attributes in the SQLite store (schema 4) are split in two: those a query of the store
+// reads in SQL (json_extract: search, alerts, tenants, F3 versions, locality) stay in the JSON
+// column `attrs`; the rest go into the blob `more`, written compactly: per attribute one varint
+// (key code × 8 + tag) and its value, integers as varints, lowercase hex (trace and span ids) as
+// bytes, model ids as the codec's 18-21 bytes. A trivial invocation's nodes shrink by half.
+
+/** Read by SQL in sqlite-store.ts: these stay JSON. */
+export const QUERIED_KEYS: ReadonlySet<string> = new Set([
+  'tenant', 'function', 'path', 'address', 'exe', 'cause', 'callId', 'rule', 'start', 'version', 'from', 'created', 'time', 'severity', 'volume', 'node',
+]);
+
+/**
+ * Codes of the other attributes (on disk: never renumber or reuse one, only append). An attribute
+ * not listed is written with its name (code 0), so a new model field needs no change here.
+ */
+const KEYS = [
+  '', 'pid', 'processStart', 'end', 'tid', 'instance', 'source', 'appFunction', 'appTrigger', 'appColdStart', 'appStatus', 'appStart', 'appEnd',
+  'appDuration', 'traceId', 'spanId', 'contradictions', 'parentSpanId', 'name', 'kind', 'status', 'statusMessage', 'service', 'invocation',
+  'trigger', 'coldStart', 'httpMethod', 'httpTarget', 'httpStatus', 'unitSeen', 'argv', 'argvTruncated', 'exeTruncated', 'exitCode', 'uid',
+  'euid', 'gid', 'egid', 'credChanged', 'nsChanged', 'nsFlags', 'traceme', 'env', 'envTruncated', 'pathTruncated', 'deleted', 'fileType',
+  'linkTarget', 'removedAtInvocationEnd', 'tier', 'port', 'role', 'socketKind', 'agent', 'to', 'count', 'seq', 'detail', 'rootPid', 'mode',
+  'cgroupId', 'cgroupPath', 'addresses', 'secrets', 'fd', 'opened', 'flow', 'server', 'client', 'matchInferred', 'summary', 'subject', 'object',
+  'device', 'ptr', 'allocated', 'size', 'api', 'rc', 'freed', 'func', 'symbol',
+] as const;
+const CODE = new Map<string, number>(KEYS.map((k, i) => [k, i]));
+
+const enum Tag {
+  False = 0,
+  True = 1,
+  Uint = 2,
+  NegInt = 3,
+  Text = 4,
+  Hex = 5,
+  Json = 6,
+  Id = 7,
+}
+
+const MODEL_ID = /^[a-z]{1,4}_[0-9a-f]{32}$/;
+const HEX = /^(?:[0-9a-f]{2})+$/;
+
+class Writer {
+  private buf = Buffer.allocUnsafe(256);
+  private n = 0;
+
+  private room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
+    this.buf.copy(b, 0, 0, this.n);
+    this.buf = b;
+  }
+
+  varint(v: number): void {
+    this.room(8);
+    while (v >= 128) {
+      this.buf[this.n++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.n++] = v;
+  }
+
+  bytes(b: Buffer): void {
+    this.varint(b.length);
+    this.room(b.length);
+    b.copy(this.buf, this.n);
+    this.n += b.length;
+  }
+
+  done(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.n));
+  }
+}
+
+/** The attributes SQL reads (JSON text) and the others (a blob, or null when there are none). */
+export function splitAttrs(attrs: Record<string, unknown>): { json: string; more: Buffer | null } {
+  const queried: Record<string, unknown> = {};
+  const w = new Writer();
+  let any = false;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined) continue;
+    if (QUERIED_KEYS.has(k)) {
+      queried[k] = v;
+      continue;
+    }
+    any = true;
+    const code = CODE.get(k) ?? 0;
+    const head = (tag: Tag) => {
+      w.varint(code * 8 + tag);
+      if (code === 0) w.bytes(Buffer.from(k, 'utf8'));
+    };
+    if (v === true || v === false) head(v ? Tag.True : Tag.False);
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) {
+      head(v >= 0 ? Tag.Uint : Tag.NegInt);
+      w.varint(Math.abs(v));
+    } else if (typeof v === 'string' && MODEL_ID.test(v)) {
+      head(Tag.Id);
+      w.bytes(encodeId(v));
+    } else if (typeof v === 'string' && HEX.test(v)) {
+      head(Tag.Hex);
+      w.bytes(Buffer.from(v, 'hex'));
+    } else if (typeof v === 'string') {
+      head(Tag.Text);
+      w.bytes(Buffer.from(v, 'utf8'));
+    } else {
+      head(Tag.Json);
+      w.bytes(Buffer.from(JSON.stringify(v), 'utf8'));
+    }
+  }
+  return { json: JSON.stringify(queried), more: any ? w.done() : null };
+}
+
+/** The attributes written in a `more` blob. */
+export function readMore(b: Buffer, into: Record<string, unknown> = {}): Record<string, unknown> {
+  let i = 0;
+  const varint = (): number => {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = b[i++]!;
+      v += (byte & 127) * scale;
+      if (byte < 128) return v;
+      scale *= 128;
+    }
+  };
+  const bytes = (): Buffer => {
+    const len = varint();
+    const out = b.subarray(i, i + len);
+    i += len;
+    return out;
+  };
+  while (i < b.length) {
+    const head = varint();
+    const code = Math.floor(head / 8);
+    const tag = head % 8;
+    const key = code === 0 ? bytes().toString('utf8') : KEYS[code];
+    if (key === undefined) throw new Error(`sqlite store: unknown attribute code ${code}`);
+    switch (tag) {
+      case Tag.False:
+        into[key] = false;
+        break;
+      case Tag.True:
+        into[key] = true;
+        break;
+      case Tag.Uint:
+        into[key] = varint();
+        break;
+      case Tag.NegInt:
+        into[key] = -varint();
+        break;
+      case Tag.Text:
+        into[key] = bytes().toString('utf8');
+        break;
+      case Tag.Hex:
+        into[key] = bytes().toString('hex');
+        break;
+      case Tag.Id:
+        into[key] = decodeId(bytes());
+        break;
+      default:
+        into[key] = JSON.parse(bytes().toString('utf8')) as unknown;
+    }
+  }
+  return into;
+}
+
+/** An upsert's merge of two `more` blobs: the new value of each attribute over the old (as json_patch does). */
+export function patchMore(old: Buffer | null, next: Buffer | null): Buffer | null {
+  if (!old) return next;
+  if (!next) return old;
+  return splitAttrs(readMore(next, readMore(old))).more;
+}
+
+/** A stored node row. */
+export interface StoredNode {
+  id: Buffer;
+  type: number;
+  attrs: string;
+  more: Buffer | null;
+}
+
+export function toNode(r: StoredNode): GraphNode {
+  const attrs = JSON.parse(r.attrs) as Record<string, unknown>;
+  if (r.more) readMore(r.more, attrs);
+  return { ...attrs, id: decodeId(r.id), type: nodeTypeOf(r.type) } as GraphNode;
+}
