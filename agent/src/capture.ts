@@ -14,6 +14,7 @@ import type { VolumeTable } from './volumes.js';
 import type { GpuLibrary } from './sensor/gpu-probes.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
+import { receiverKeys } from './observer/telemetry.js';
 import { hostSettings, type HostCaptureOptions } from './host-settings.js';
 
 export interface CaptureOptions {
@@ -84,6 +85,7 @@ export class Capture {
         node, agent: this.agent, clockOffsetNs: clockOffsetNs(), rootCwd: opts.rootCwd, rootFds: opts.rootFds, volumes: opts.volumes,
         gpu: { servers: opts.gpuServers ?? new Set(), probed: new Set((opts.gpuLibraries ?? []).map((l) => l.path)) },
         host: host.observer,
+        telemetry: new Set(opts.otlp ? receiverKeys(opts.otlp.host, opts.otlp.port) : []),
       },
       this.buffer,
     );

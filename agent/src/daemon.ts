@@ -21,6 +21,7 @@ import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 import { applySchedPolicy, type SchedPolicy } from './scheduling.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
+import { receiverKeys } from './observer/telemetry.js';
 import { FileVersions } from './observer/versions.js';
 import { LiveTable } from './live-table.js';
 import { hostSettings, type HostCaptureOptions } from './host-settings.js';
@@ -164,6 +165,7 @@ export class NodeAgent {
         gpu: { servers: gpuServers, probed: this.probedGpu },
         versions: this.versions,
         host: hostSettings(opts.host).observer,
+        telemetry: new Set(opts.otlp ? receiverKeys(opts.otlp.host, opts.otlp.port) : []),
       },
       this.buffer,
     );

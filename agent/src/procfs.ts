@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { InstanceFacts, SeedProcess } from './observer/observer.js';
+import { telemetryTargets } from './observer/telemetry.js';
 import type { Scope } from './sensor/program.js';
 
 const CLK_TCK = 100;
@@ -102,6 +103,8 @@ export function describeInstance(pid: number, secretRoots?: readonly string[]): 
         break;
       }
     }
+    const telemetry = telemetryTargets(vars);
+    if (telemetry.length > 0) facts.telemetry = telemetry;
   }
   return facts;
 }

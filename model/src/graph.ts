@@ -94,8 +94,12 @@ export const EndpointNode = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     /** Set only for loopback addresses, which mean a different host on each node. */
     node: Type.Optional(NodeName),
-    /** A configured GPU server of a disaggregated GPU pool (API remoting). */
-    role: Type.Optional(Type.Literal('gpu-server')),
+    /**
+     * gpu-server: a configured GPU server of a disaggregated GPU pool (API remoting). telemetry: the
+     * agent's own OTLP receiver, or the one an instance's environment sends its spans to (the
+     * product's plumbing: what is sent there goes to the agent, never to another function).
+     */
+    role: Type.Optional(Type.Union([Type.Literal('gpu-server'), Type.Literal('telemetry')])),
     /** A raw IP or packet socket (address raw:inet, raw:inet6 or packet; port is the protocol). */
     socketKind: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('packet')])),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */

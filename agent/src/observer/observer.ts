@@ -28,6 +28,7 @@ import { GpuTracker, gpuDevice } from './gpu.js';
 import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
 import { FileVersions } from './versions.js';
+import { telemetryKey } from './telemetry.js';
 import { ProcessUnits, UninstrumentedCalls, type ActiveUnit } from './attribution.js';
 import { HostOps, type HostFile, type HostOptions } from './host.js';
 import { REQUEST_READ_WAIT_US, type PendingRead } from './request-reads.js';
@@ -122,6 +123,8 @@ export interface InstanceFacts {
   addresses?: string[];
   /** The secrets mounted for it (mount points below the secret roots). */
   secrets?: string[];
+  /** Where its environment sends its spans (telemetry.ts: ADDRESS:PORT keys). */
+  telemetry?: string[];
 }
 
 export interface ObserverOptions {
@@ -142,6 +145,8 @@ export interface ObserverOptions {
   versions?: FileVersions;
   /** Failed opens kept as attempts, the exec's environment variables kept (host.ts). */
   host?: HostOptions;
+  /** The agent's own OTLP receiver (telemetry.ts: ADDRESS:PORT keys), as processes outside a network namespace of their own reach it. */
+  telemetry?: ReadonlySet<string>;
 }
 
 /**
@@ -160,6 +165,8 @@ export class Observer {
   private readonly writers = new Map<string, Set<OpenFile>>();
   /** CUDA libraries mapped by a function but not probed, already reported. */
   private readonly unprobed = new Set<string>();
+  /** Where each instance's environment sends its spans, by instance id (telemetry.ts). */
+  private readonly telemetry = new Map<string, ReadonlySet<string>>();
 
   constructor(private readonly opts: ObserverOptions, private readonly out: GraphBuffer) {
     this.gpu = new GpuTracker(out, this.stats);
@@ -604,6 +611,7 @@ export class Observer {
       for (const a of facts.addresses) this.calls.serve(a, n.id);
     }
     if (facts.secrets?.length) n.secrets = facts.secrets;
+    if (facts.telemetry?.length) this.telemetry.set(n.id, new Set(facts.telemetry));
     this.out.upsertNode(n);
     return n;
   }
@@ -940,7 +948,7 @@ export class Observer {
       // API remoting: this process's CUDA calls now reach a shared GPU server.
       ep.role = 'gpu-server';
       p.gpuServer = `${ep.address}:${ep.port}`;
-    }
+    } else if (this.isTelemetry(p, ep)) ep.role = 'telemetry';
     if (!s.unit) this.calls.connect(ep.address, p.instance?.id, s.node, t);
     this.out.addEdge('USED', s.node, ep, t, t, 1, 0, { ...s.attrs, initiated: true });
     // A server watched on this node will accept it: the connection is an entity of its own (connections.ts).
@@ -950,6 +958,13 @@ export class Observer {
       this.out.upsertNode(conn.toClient);
     }
     this.setFd(p, e.fd, conn ? { refs: 0, kind: 'socket', endpoint: ep, conn, side: 'client' } : { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
+  }
+
+  /** Whether a connect from p reaches the product's telemetry receiver: its instance's, or the agent's own from the host's namespace (telemetry.ts). */
+  private isTelemetry(p: ProcState, ep: EndpointNode): boolean {
+    const key = telemetryKey(ep.address, ep.port);
+    if (p.instance && this.telemetry.get(p.instance.id)?.has(key)) return true;
+    return !p.instance?.addresses?.length && (this.opts.telemetry?.has(key) ?? false);
   }
 
   /**

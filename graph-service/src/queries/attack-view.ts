@@ -65,7 +65,7 @@ const isRequest = (n: GraphNode) => isConnection(n) && (n as unknown as { flow?:
  * 5. Directories changed during capture (names added or removed) fold into `directories changed`:
  *    the files made in them stay, each a node.
  * 6. Responses no kept activity read fold into `responses sent` (the steps still tell them);
- *    telemetry spans into `telemetry spans`.
+ *    telemetry spans, and the telemetry receiver's endpoint (marked at capture), into `telemetry`.
  * Everything else stays. Every folded node is listed in one `context` group and in `folded` (with
  * every edge that touches it); `nodes` and `edges` are the shown graph only, and a group hangs from
  * the shown node it is context of (see owners()), so the view's nodes are what carries the chain.
@@ -103,8 +103,10 @@ export async function attackView(store: GraphStore, traced: TraceResult, scope: 
     const by = (into.get(n.id) ?? []).map((e) => group.get(e.from)).find((g) => g !== undefined);
     if (by) group.set(n.id, by);
   }
+  // Rule 6, first: the product's telemetry receiver (marked at capture) is telemetry, whoever wrote to it.
+  for (const n of sorted) if (!pinned.has(n.id) && n.type === 'Endpoint' && n.role === 'telemetry') group.set(n.id, 'spans\0');
   for (const n of sorted) {
-    if (pinned.has(n.id) || !isStream(n)) continue;
+    if (pinned.has(n.id) || !isStream(n) || group.has(n.id)) continue;
     const by = writers(n.id).map((w) => group.get(w));
     if (by.length > 0 && by.every((g) => g !== undefined)) group.set(n.id, [...by].sort()[0]!);
   }
@@ -244,7 +246,7 @@ const TITLES: Record<SummaryNode['kind'], (name: string) => string> = {
   directories: () => 'directories changed',
   requests: () => 'requests received',
   responses: () => 'responses sent',
-  spans: () => 'telemetry spans',
+  spans: () => 'telemetry',
 };
 
 /**

@@ -29,6 +29,10 @@ export function adjacency(edges: readonly GraphEdge[]): { out: Map<string, Graph
  * - namespaces: a loopback or wildcard address means the network namespace it is used in, so a
  *   path through one never joins two instances with namespaces of their own (nor one with its own
  *   and one on the host).
+ * - telemetry: an endpoint marked `role: 'telemetry'` at capture (the agent's OTLP receiver, or
+ *   the relay to it an instance's environment names) joins no two activities: what a function
+ *   sends there goes to the agent, and the answer it reads back is the receiver's, whatever
+ *   thread or unit the exporter's traffic was charged to.
  * And one about GPU memory: a buffer's allocation put no data in it (each copy into it is a version
  * of its own), so a path never goes between an allocation and the activity that made it.
  * An activity is a client of the endpoint when it, its process or another unit of that process
@@ -70,6 +74,8 @@ export function dataPaths(full: TraceResult, via?: Map<string, string>): Set<str
   // A hop through endpoint E from activity a to activity b: not between two of its clients, and in one namespace when E is namespace-local.
   const joins = (e: GraphNode, a: string, b: string): boolean => {
     if (e.type !== 'Endpoint' || !isActivity(a) || !isActivity(b) || a === b) return true;
+    // The product's telemetry receiver: what is sent there goes to the agent, and what comes back is its acknowledgement.
+    if (e.role === 'telemetry') return false;
     if (isClient(a, e.id) && isClient(b, e.id)) return false;
     if (!isNamespaceLocal(e.address)) return true;
     const [na, nb] = [ns.get(a), ns.get(b)];
