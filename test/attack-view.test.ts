@@ -248,7 +248,7 @@ describe("attack view: a function's own state", () => {
  * with it: g's invocation p (stitched to k) appends to an events file. k answers its caller (a
  * response no watched activity read) and reports a span; another alert is about p.
  */
-function readForwardScenario() {
+function readForwardScenario(gateway?: 'gateway', called = true) {
   const node = 'n1';
   const inv = (callId: string, start: number, fn: string): GraphNode => ({ id: invocationId(callId), type: 'Invocation', callId, start, function: fn, source: 'shim' });
   const unit = (callId: string, pid: number, start: number, fn: string): GraphNode => ({ id: unitId(node, pid, 10, callId, start), type: 'Unit', node, pid, processStart: 10, callId, start, function: fn });
@@ -256,7 +256,10 @@ function readForwardScenario() {
     K: inv('k', 100, 'f'), uK: unit('k', 7, 100, 'f'), P: inv('p', 130, 'g'), uP: unit('p', 8, 130, 'g'),
     secret: { id: fileId(node, '/var/openfaas/secrets/key', 0), type: 'File', node, path: '/var/openfaas/secrets/key', version: 0 } as GraphNode,
     events: { id: fileId(node, '/data/events.log', 140), type: 'File', node, path: '/data/events.log', version: 140 } as GraphNode,
-    G: { id: endpointId('10.0.0.1', 8080), type: 'Endpoint', address: '10.0.0.1', port: 8080 } as GraphNode,
+    // A later append by q, outside the chain: the forward trace reaches the version, never q.
+    events2: { id: fileId(node, '/data/events.log', 170), type: 'File', node, path: '/data/events.log', version: 170 } as GraphNode,
+    Q: inv('q', 165, 'g'), uQ: unit('q', 8, 165, 'g'),
+    G: { id: endpointId('10.0.0.1', 8080), type: 'Endpoint', address: '10.0.0.1', port: 8080, ...(gateway ? { role: gateway } : {}) } as GraphNode,
     answer: { id: connectionId(node, 7, 5, 99, 'toClient'), type: 'Connection', node, pid: 7, fd: 5, opened: 99, flow: 'toClient', server: '127.0.0.1:5000', client: '127.0.0.1:40000' } as GraphNode,
     span: { id: spanNodeId('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331'), type: 'Span', traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', callId: 'k', function: 'f' } as GraphNode,
   };
@@ -266,8 +269,9 @@ function readForwardScenario() {
   const edges = [
     e('PART_OF', n.uK, n.K, 100), e('USED', n.uK, n.secret, 110), e('CONCERNS', alert, n.uK, 110), e('CONCERNS', alert, n.secret, 110),
     e('USED', n.uK, n.G, 120, { initiated: true }), e('WAS_GENERATED_BY', n.G, n.uK, 121),
-    e('WAS_INFORMED_BY', n.P, n.K, 130), e('PART_OF', n.uP, n.P, 130), e('WAS_GENERATED_BY', n.events, n.uP, 140), e('CONCERNS', other, n.uP, 141),
+    ...(called ? [e('WAS_INFORMED_BY', n.P, n.K, 130)] : []), e('PART_OF', n.uP, n.P, 130), e('WAS_GENERATED_BY', n.events, n.uP, 140), e('CONCERNS', other, n.uP, 141),
     e('WAS_GENERATED_BY', n.answer, n.uK, 150), e('PART_OF', n.span, n.K, 160),
+    e('PART_OF', n.uQ, n.Q, 165), e('WAS_DERIVED_FROM', n.events2, n.events, 170), e('WAS_GENERATED_BY', n.events2, n.uQ, 170),
   ];
   return { n, alert, nodes: [...Object.values(n), alert, other], edges };
 }
@@ -276,11 +280,13 @@ describe('attack view: an alert about a read', () => {
   const s = readForwardScenario();
   const view = useAttackView('fp-attackview-read-', s);
 
-  it('shows where what was read went from the alert on (the call it made, what that call wrote); its answer and spans fold; other alerts stay out', () => {
+  it('shows where what was read went from the alert on (the call it made, what that call wrote); its answer, spans and a later append by another fold; other alerts stay out', () => {
     const { n, alert } = s;
     expect(view().nodes.map((x) => x.id).sort()).toEqual([alert, n.uK, n.K, n.secret, n.G, n.P, n.uP, n.events].map((x) => x.id).sort());
     const byLabel = Object.fromEntries(view().context.map((x) => [x.label, [...x.members].sort()]));
-    expect(byLabel).toEqual({ 'responses sent: 1 connection': [n.answer.id], 'telemetry: 1 span': [n.span.id] });
+    expect(byLabel).toEqual({ 'responses sent: 1 connection': [n.answer.id], 'telemetry: 1 span': [n.span.id], 'later versions by others: 1 file': [n.events2.id] });
+    expect(view().context.find((c) => c.kind === 'later')?.on).toBe(n.events.id);
+    for (const x of [n.Q, n.uQ]) expect(view().folded.nodes.concat(view().nodes).some((y) => y.id === x.id)).toBe(false);
     expect(view().steps).toEqual([
       'invocation k of f began',
       'invocation k read /var/openfaas/secrets/key (10 bytes)',
@@ -346,5 +352,27 @@ describe("attack view: the product's telemetry receiver", () => {
     const telemetry = view().context.find((c) => c.members.includes(n.X.id));
     expect(telemetry?.label).toBe('telemetry: 1 endpoint');
     expect(telemetry?.on).toBe(n.uB.id);
+  });
+});
+
+describe('attack view: a call through the gateway', () => {
+  const s = readForwardScenario('gateway');
+  const view = useAttackView('fp-attackview-gw-', s);
+  const unseen = readForwardScenario('gateway', false);
+  const unseenView = useAttackView('fp-attackview-gw2-', unseen);
+
+  it('shows the call as the call between the two invocations, the gateway it went through as context of it', () => {
+    const { n, alert } = s;
+    expect(view().nodes.map((x) => x.id).sort()).toEqual([alert, n.uK, n.K, n.secret, n.P, n.uP, n.events].map((x) => x.id).sort());
+    expect(view().edges).toContainEqual(expect.objectContaining({ type: 'WAS_INFORMED_BY', from: n.P.id, to: n.K.id }));
+    const calls = view().context.find((c) => c.kind === 'calls');
+    expect(calls).toMatchObject({ label: 'calls through the gateway: 1 endpoint', members: [n.G.id], on: n.uK.id });
+    expect(view().steps).toContain('invocation k called invocation p');
+  });
+
+  it('leaves the gateway a node where no call through it is drawn (the callee not watched)', () => {
+    const { n } = unseen;
+    expect(unseenView().nodes.map((x) => x.id)).toContain(n.G.id);
+    expect(unseenView().context.some((c) => c.kind === 'calls')).toBe(false);
   });
 });

@@ -14,7 +14,7 @@ import type { VolumeTable } from './volumes.js';
 import type { GpuLibrary } from './sensor/gpu-probes.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
-import { receiverKeys } from './observer/telemetry.js';
+import { receiverKeys } from './observer/platform-endpoints.js';
 import { hostSettings, type HostCaptureOptions } from './host-settings.js';
 
 export interface CaptureOptions {

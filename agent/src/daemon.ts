@@ -21,7 +21,7 @@ import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 import { applySchedPolicy, type SchedPolicy } from './scheduling.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
-import { receiverKeys } from './observer/telemetry.js';
+import { receiverKeys } from './observer/platform-endpoints.js';
 import { FileVersions } from './observer/versions.js';
 import { LiveTable } from './live-table.js';
 import { hostSettings, type HostCaptureOptions } from './host-settings.js';

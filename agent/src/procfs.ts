@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { InstanceFacts, SeedProcess } from './observer/observer.js';
-import { telemetryTargets } from './observer/telemetry.js';
+import { gatewayTargets, telemetryTargets } from './observer/platform-endpoints.js';
 import type { Scope } from './sensor/program.js';
 
 const CLK_TCK = 100;
@@ -103,8 +103,12 @@ export function describeInstance(pid: number, secretRoots?: readonly string[]): 
         break;
       }
     }
-    const telemetry = telemetryTargets(vars);
+    // Names resolve as the instance resolves them: its own hosts file (a namespace's cluster names).
+    const hosts = safe(() => readFileSync(`/proc/${pid}/root/etc/hosts`, 'utf8'));
+    const telemetry = telemetryTargets(vars, hosts);
     if (telemetry.length > 0) facts.telemetry = telemetry;
+    const gateway = gatewayTargets(vars, hosts);
+    if (gateway.length > 0) facts.gateway = gateway;
   }
   return facts;
 }

@@ -98,8 +98,9 @@ export const EndpointNode = Type.Object(
      * gpu-server: a configured GPU server of a disaggregated GPU pool (API remoting). telemetry: the
      * agent's own OTLP receiver, or the one an instance's environment sends its spans to (the
      * product's plumbing: what is sent there goes to the agent, never to another function).
+     * gateway: the gateway an instance's environment calls other functions through (gateway_url).
      */
-    role: Type.Optional(Type.Union([Type.Literal('gpu-server'), Type.Literal('telemetry')])),
+    role: Type.Optional(Type.Union([Type.Literal('gpu-server'), Type.Literal('telemetry'), Type.Literal('gateway')])),
     /** A raw IP or packet socket (address raw:inet, raw:inet6 or packet; port is the protocol). */
     socketKind: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('packet')])),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */

@@ -8,8 +8,8 @@ import type { GraphEdge, GraphNode } from './graph.js';
 export interface SummaryNode {
   id: string;
   type: 'Summary';
-  /** Why these nodes were folded: a process's start-up, the function's baseline, system files, loopback peers, directories changed, requests received, responses sent, telemetry (spans, and the receiver's endpoint marked at capture). */
-  kind: 'start-up' | 'baseline' | 'system' | 'peers' | 'directories' | 'requests' | 'responses' | 'spans';
+  /** Why these nodes were folded: a process's start-up, the function's baseline, system files, loopback peers, directories changed, requests received, responses sent, telemetry (spans, and the receiver's endpoint marked at capture), the gateway of calls drawn, later versions others appended. */
+  kind: 'start-up' | 'baseline' | 'system' | 'peers' | 'directories' | 'requests' | 'responses' | 'spans' | 'calls' | 'later';
   /** What it holds, in words: `python3 start-up: 1 process, 109 files`. */
   label: string;
   members: string[];

@@ -28,7 +28,7 @@ import { GpuTracker, gpuDevice } from './gpu.js';
 import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
 import { FileVersions } from './versions.js';
-import { telemetryKey } from './telemetry.js';
+import { endpointKey } from './platform-endpoints.js';
 import { ProcessUnits, UninstrumentedCalls, type ActiveUnit } from './attribution.js';
 import { HostOps, type HostFile, type HostOptions } from './host.js';
 import { REQUEST_READ_WAIT_US, type PendingRead } from './request-reads.js';
@@ -123,8 +123,9 @@ export interface InstanceFacts {
   addresses?: string[];
   /** The secrets mounted for it (mount points below the secret roots). */
   secrets?: string[];
-  /** Where its environment sends its spans (telemetry.ts: ADDRESS:PORT keys). */
+  /** Where its environment sends its spans, and the gateway it calls other functions through (platform-endpoints.ts: ADDRESS:PORT keys). */
   telemetry?: string[];
+  gateway?: string[];
 }
 
 export interface ObserverOptions {
@@ -145,7 +146,7 @@ export interface ObserverOptions {
   versions?: FileVersions;
   /** Failed opens kept as attempts, the exec's environment variables kept (host.ts). */
   host?: HostOptions;
-  /** The agent's own OTLP receiver (telemetry.ts: ADDRESS:PORT keys), as processes outside a network namespace of their own reach it. */
+  /** The agent's own OTLP receiver (platform-endpoints.ts: ADDRESS:PORT keys), as processes outside a network namespace of their own reach it. */
   telemetry?: ReadonlySet<string>;
 }
 
@@ -165,8 +166,8 @@ export class Observer {
   private readonly writers = new Map<string, Set<OpenFile>>();
   /** CUDA libraries mapped by a function but not probed, already reported. */
   private readonly unprobed = new Set<string>();
-  /** Where each instance's environment sends its spans, by instance id (telemetry.ts). */
-  private readonly telemetry = new Map<string, ReadonlySet<string>>();
+  /** The platform's endpoints each instance's environment names, by instance id (platform-endpoints.ts). */
+  private readonly platform = new Map<string, { telemetry: ReadonlySet<string>; gateway: ReadonlySet<string> }>();
 
   constructor(private readonly opts: ObserverOptions, private readonly out: GraphBuffer) {
     this.gpu = new GpuTracker(out, this.stats);
@@ -611,7 +612,7 @@ export class Observer {
       for (const a of facts.addresses) this.calls.serve(a, n.id);
     }
     if (facts.secrets?.length) n.secrets = facts.secrets;
-    if (facts.telemetry?.length) this.telemetry.set(n.id, new Set(facts.telemetry));
+    if (facts.telemetry?.length || facts.gateway?.length) this.platform.set(n.id, { telemetry: new Set(facts.telemetry), gateway: new Set(facts.gateway) });
     this.out.upsertNode(n);
     return n;
   }
@@ -948,7 +949,10 @@ export class Observer {
       // API remoting: this process's CUDA calls now reach a shared GPU server.
       ep.role = 'gpu-server';
       p.gpuServer = `${ep.address}:${ep.port}`;
-    } else if (this.isTelemetry(p, ep)) ep.role = 'telemetry';
+    } else {
+      const role = this.platformRole(p, ep);
+      if (role) ep.role = role;
+    }
     if (!s.unit) this.calls.connect(ep.address, p.instance?.id, s.node, t);
     this.out.addEdge('USED', s.node, ep, t, t, 1, 0, { ...s.attrs, initiated: true });
     // A server watched on this node will accept it: the connection is an entity of its own (connections.ts).
@@ -960,11 +964,16 @@ export class Observer {
     this.setFd(p, e.fd, conn ? { refs: 0, kind: 'socket', endpoint: ep, conn, side: 'client' } : { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
   }
 
-  /** Whether a connect from p reaches the product's telemetry receiver: its instance's, or the agent's own from the host's namespace (telemetry.ts). */
-  private isTelemetry(p: ProcState, ep: EndpointNode): boolean {
-    const key = telemetryKey(ep.address, ep.port);
-    if (p.instance && this.telemetry.get(p.instance.id)?.has(key)) return true;
-    return !p.instance?.addresses?.length && (this.opts.telemetry?.has(key) ?? false);
+  /**
+   * Which of the platform's endpoints a connect from p reaches (platform-endpoints.ts): the
+   * telemetry receiver its instance's environment names, or the agent's own from the host's
+   * namespace; the gateway its instance's environment names.
+   */
+  private platformRole(p: ProcState, ep: EndpointNode): 'telemetry' | 'gateway' | undefined {
+    const key = endpointKey(ep.address, ep.port);
+    const named = p.instance ? this.platform.get(p.instance.id) : undefined;
+    if (named?.telemetry.has(key) || (!p.instance?.addresses?.length && this.opts.telemetry?.has(key))) return 'telemetry';
+    return named?.gateway.has(key) ? 'gateway' : undefined;
   }
 
   /**

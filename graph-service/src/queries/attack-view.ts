@@ -66,6 +66,10 @@ const isRequest = (n: GraphNode) => isConnection(n) && (n as unknown as { flow?:
  *    the files made in them stay, each a node.
  * 6. Responses no kept activity read fold into `responses sent` (the steps still tell them);
  *    telemetry spans, and the telemetry receiver's endpoint (marked at capture), into `telemetry`.
+ * 7. The gateway (marked at capture), when every activity that wrote to it made a call the view
+ *    draws (WAS_INFORMED_BY from the callee), into `calls through the gateway` (callsDrawn()).
+ * 8. Later versions of a file the chain wrote, appended by writers the trace does not hold and
+ *    read by nothing in it, into `later versions by others` (laterVersions()).
  * Everything else stays. Every folded node is listed in one `context` group and in `folded` (with
  * every edge that touches it); `nodes` and `edges` are the shown graph only, and a group hangs from
  * the shown node it is context of (see owners()), so the view's nodes are what carries the chain.
@@ -148,6 +152,10 @@ export async function attackView(store: GraphStore, traced: TraceResult, scope: 
     if (n.type === 'Span') group.set(n.id, 'spans\0');
     else if (isConnection(n) && (n as unknown as { flow?: string }).flow === 'toClient' && (into.get(n.id) ?? []).every((e) => e.type !== 'USED' || group.has(e.from))) group.set(n.id, 'responses\0');
   }
+  // Rule 7: the gateway, where every call through it is drawn as the call between two invocations.
+  for (const n of sorted) if (!pinned.has(n.id) && !group.has(n.id) && n.type === 'Endpoint' && n.role === 'gateway' && callsDrawn(n.id, byId, out, into, group)) group.set(n.id, 'calls\0');
+  // Rule 8: later versions of a file the chain wrote, appended by writers the trace does not hold.
+  laterVersions(sorted, byId, out, into, pinned, group);
   return fold(full, byId, group, pruned);
 }
 
@@ -189,6 +197,48 @@ function ownState(sorted: GraphNode[], byId: Map<string, GraphNode>, out: Map<st
       if (g === undefined || !g.startsWith('baseline\0') || !ins.every((e) => group.get(e.from) === g)) continue;
       if (n.type === 'Unit' && `baseline\0${n.function ?? ''}` !== g) continue;
       group.set(n.id, g);
+      changed = true;
+    }
+  }
+}
+
+/**
+ * Rule 7. Whether every activity that wrote to gateway endpoint `id` is shown and made a call the
+ * view draws: its invocation (or itself) WAS_INFORMED_BY-linked from another shown invocation or
+ * unit (the stitched call). Then the gateway is the route of those calls, context of them; a
+ * write to it with no call drawn (a callee not watched) leaves it a node.
+ */
+function callsDrawn(id: string, byId: Map<string, GraphNode>, out: Map<string, GraphEdge[]>, into: Map<string, GraphEdge[]>, group: Map<string, string>): boolean {
+  const writers = (out.get(id) ?? []).filter((e) => e.type === 'WAS_GENERATED_BY').map((e) => e.to);
+  const invocationOf = (a: string) => (byId.get(a)?.type === 'Invocation' ? a : (out.get(a) ?? []).find((e) => e.type === 'PART_OF')?.to);
+  const shownCallee = (x: string) => !group.has(x) && ['Invocation', 'Unit'].includes(byId.get(x)?.type ?? '');
+  return writers.length > 0 && writers.every((w) => {
+    if (group.has(w)) return false;
+    const inv = invocationOf(w);
+    return [w, inv].some((x) => x !== undefined && (into.get(x) ?? []).some((e) => e.type === 'WAS_INFORMED_BY' && e.from !== inv && invocationOf(e.from) !== inv && shownCallee(e.from)));
+  });
+}
+
+/**
+ * Rule 8. A file version that extends (WAS_DERIVED_FROM) a shown version, or one already in this
+ * group, whose writer the trace does not hold (a forward trace reaches a later append to a file
+ * the chain wrote, never who appended), and that nothing in the trace read or extended but versions
+ * of this group: the file growing by others' writes after the chain's, context of the version it
+ * extends. One read, or a writer in the trace, keeps it a node.
+ */
+function laterVersions(sorted: GraphNode[], byId: Map<string, GraphNode>, out: Map<string, GraphEdge[]>, into: Map<string, GraphEdge[]>, pinned: Set<string>, group: Map<string, string>): void {
+  const LATER = 'later\0';
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of sorted) {
+      if (n.type !== 'File' || n.version === 0 || pinned.has(n.id) || group.has(n.id)) continue;
+      const own = out.get(n.id) ?? [];
+      const bases = own.filter((e) => e.type === 'WAS_DERIVED_FROM').map((e) => e.to);
+      if (bases.length === 0 || own.some((e) => e.type !== 'WAS_DERIVED_FROM')) continue;
+      if (!bases.every((b) => byId.get(b)?.type === 'File' && (!group.has(b) || group.get(b) === LATER))) continue;
+      // Nothing read it or extended it, but later versions of this group (the chain's newest first).
+      if ((into.get(n.id) ?? []).some((e) => e.type !== 'WAS_DERIVED_FROM' || group.get(e.from) !== LATER)) continue;
+      group.set(n.id, LATER);
       changed = true;
     }
   }
@@ -247,6 +297,8 @@ const TITLES: Record<SummaryNode['kind'], (name: string) => string> = {
   requests: () => 'requests received',
   responses: () => 'responses sent',
   spans: () => 'telemetry',
+  calls: () => 'calls through the gateway',
+  later: () => 'later versions by others',
 };
 
 /**

@@ -3,10 +3,10 @@ import { parseBatch } from '@faasprov/model';
 import { GraphBuffer } from './graph-buffer.js';
 import { Observer, type InstanceFacts } from './observer.js';
 import { parseLine } from '../sensor/parse.js';
-import { receiverKeys, telemetryTargets } from './telemetry.js';
+import { gatewayTargets, receiverKeys, telemetryTargets } from './platform-endpoints.js';
 
-describe('telemetry receivers', () => {
-  it("reads where an environment sends its spans: the per-signal URL first, IP literals and localhost only, OTLP/HTTP's port by default", () => {
+describe("the platform's endpoints", () => {
+  it("reads where an environment sends its spans: the per-signal URL first, IP literals and localhost (a name only through the instance's hosts file), OTLP/HTTP's port by default", () => {
     expect(telemetryTargets(new Map([['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://10.213.7.1:4318']]))).toEqual(['10.213.7.1:4318']);
     expect(telemetryTargets(new Map([['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'http://[fd00::1]:9999/v1/traces'], ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://10.0.0.1']]))).toEqual(['10.0.0.1:4318', 'fd00::1:9999']);
     expect(telemetryTargets(new Map([['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4318/']]))).toEqual(['127.0.0.1:4318', '::1:4318']);
@@ -14,13 +14,21 @@ describe('telemetry receivers', () => {
     expect(telemetryTargets(new Map([['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://otel-collector:4318']]))).toEqual([]);
     expect(telemetryTargets(new Map([['OTEL_EXPORTER_OTLP_ENDPOINT', 'not a url']]))).toEqual([]);
     expect(receiverKeys('127.0.0.1', 4318)).toEqual(['127.0.0.1:4318']);
+  });
+
+  it("reads the gateway from OpenFaaS's gateway_url, a name resolved by the instance's own hosts file only", () => {
+    const hosts = '127.0.0.1\tlocalhost\n# 10.9.9.9 gateway.openfaas\n10.213.7.1\tgateway.openfaas gateway.openfaas.svc\n';
+    expect(gatewayTargets(new Map([['gateway_url', 'http://gateway.openfaas:8080']]), hosts)).toEqual(['10.213.7.1:8080']);
+    expect(gatewayTargets(new Map([['gateway_url', 'http://gateway.openfaas:8080']]))).toEqual([]);
+    expect(gatewayTargets(new Map([['gateway_url', 'http://10.0.0.1']]))).toEqual(['10.0.0.1:80']);
+    expect(telemetryTargets(new Map([['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://gateway.openfaas.svc:4318']]), hosts)).toEqual(['10.213.7.1:4318']);
     expect(receiverKeys('::1', 4318)).toEqual(['::1:4318']);
     expect(receiverKeys('127.0.0.1', 0)).toEqual([]);
   });
 
-  it("marks the endpoint an instance's environment names, and the agent's own receiver from the host's namespace, role telemetry; other endpoints are not", () => {
+  it("marks the telemetry receiver and the gateway an instance's environment names, and the agent's own receiver from the host's namespace; other endpoints are not", () => {
     const buf = new GraphBuffer();
-    const facts: Record<number, InstanceFacts> = { 50: { function: 'f', addresses: ['10.0.0.5'], telemetry: ['10.0.0.1:4318'] }, 60: { function: 'g' } };
+    const facts: Record<number, InstanceFacts> = { 50: { function: 'f', addresses: ['10.0.0.5'], telemetry: ['10.0.0.1:4318'], gateway: ['10.0.0.1:8080'] }, 60: { function: 'g' } };
     const obs = new Observer(
       { node: 'n1', agent: 'n1:a', clockOffsetNs: 0n, rootCwd: '/', instances: { mode: 'process-tree', describe: (pid) => facts[pid] ?? {} }, telemetry: new Set(['127.0.0.1:4318']) },
       buf,
@@ -38,7 +46,7 @@ describe('telemetry receivers', () => {
     const ep = (address: string, port: number) => b.nodes.find((n) => n.type === 'Endpoint' && n.address === address && n.port === port);
     expect(ep('10.0.0.1', 4318)).toMatchObject({ role: 'telemetry' });
     expect(ep('127.0.0.1', 4318)).toMatchObject({ role: 'telemetry' });
-    expect(ep('10.0.0.1', 8080)).not.toHaveProperty('role');
+    expect(ep('10.0.0.1', 8080)).toMatchObject({ role: 'gateway' });
     expect(ep('10.0.0.2', 4318)).not.toHaveProperty('role');
     // What was sent there is still recorded, as any write.
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: ep('10.0.0.1', 4318)!.id }));
