@@ -68,7 +68,14 @@ describe('parseLine', () => {
     expect((env as { bytes: Buffer }).bytes.toString()).toBe('A=1\0B=2');
   });
 
-  it.each(['', 'Q\tx\t1\t0', 'R\t1\t2', 'Ω\t1', 'O\t1\t2\t3\tflags\t-100\t/x'])('rejects %j with a ParseError', (line) => {
+  it('reads numbers in place: negative values, PID/TID, and no field too many or too few', () => {
+    expect(parseLine('O\t1\t2/3\t-2\t0\t-100\t/etc/shadow')).toMatchObject({ kind: 'open-failed', pid: 2, tid: 3, rc: -2, dirfd: -100 });
+    expect(parseLine('D\t5\t6\t3\t10\t1')).toMatchObject({ kind: 'dup', oldfd: 3, newfd: 10, cloexec: true });
+    expect(parseLine('k\t18446744073709551615')).toMatchObject({ kind: 'counters-flushed', ts: 18446744073709551615n });
+  });
+
+  it.each(['', 'Q\tx\t1\t0', 'R\t1\t2', 'Ω\t1', 'O\t1\t2\t3\tflags\t-100\t/x', 'R\t9\t1\t2\t3\t100\t7', 'R\t9\t1/\t2\t3\t100', 'R\t9\t/1\t2\t3\t100',
+    'L\t9\t1\t2\t3\t4\t5\t6\t', 'B\t-1', 'F\t1\t2\t-'])('rejects %j with a ParseError', (line) => {
     expect(() => parseLine(line)).toThrow(ParseError);
   });
 });

@@ -1,14 +1,12 @@
 import type { SensorEvent } from './events.js';
 import { parseHostLine } from './parse-host.js';
+import { ParseError } from './parse-error.js';
+import { LineReader } from './line-reader.js';
 
 /** The longest string bpftrace's str() returns with BPFTRACE_MAX_STRLEN=200 (one byte for NUL). */
 export const STR_MAX = 199;
 
-export class ParseError extends Error {
-  constructor(readonly line: string, why: string) {
-    super(`cannot parse bpftrace line (${why}): ${line.slice(0, 200)}`);
-  }
-}
+export { ParseError };
 
 export function int(s: string | undefined, line: string): number {
   if (s === undefined || !/^-?\d+$/.test(s)) throw new ParseError(line, `bad integer ${JSON.stringify(s)}`);
@@ -63,7 +61,8 @@ function hex(s: string | undefined, line: string): string {
 }
 
 export function path(p: string): { path: string; truncated: boolean } {
-  return { path: p, truncated: Buffer.byteLength(p, 'utf8') >= STR_MAX };
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short paths need no count.
+  return { path: p, truncated: p.length * 3 >= STR_MAX && Buffer.byteLength(p, 'utf8') >= STR_MAX };
 }
 
 /** Parses the data of one printf line of the program in program.ts. */
@@ -74,142 +73,234 @@ export function parseLine(data: string): SensorEvent {
     if (s === undefined || !/^\d+$/.test(s)) throw new ParseError(line, 'bad timestamp');
     return BigInt(s);
   };
+  const r = new LineReader(line);
   switch (tag) {
     case 'B\t': {
-      const [, t] = fields(line, 2, line);
-      return { kind: 'ready', ts: ts(t), pid: 0 };
+      const e = { kind: 'ready' as const, ts: r.ts(), pid: 0 };
+      r.done();
+      return e;
     }
     case 'X\t': {
-      const [, t, pid, gen, cgroup, uid, euid, exe] = fields(line, 8, line);
-      const p = path(exe!);
-      if (!/^\d+$/.test(cgroup!)) throw new ParseError(line, 'bad cgroup id');
-      return {
-        kind: 'exec', ts: ts(t), ...who(pid, line), gen: int(gen, line), cgroup: cgroup!,
-        uid: int(uid, line), euid: int(euid, line), exe: p.path, exeTruncated: p.truncated,
-      };
+      const t = r.ts();
+      const e = r.who({ kind: 'exec' as const, ts: t, pid: 0, gen: 0, cgroup: '', uid: 0, euid: 0, exe: '', exeTruncated: false });
+      e.gen = r.int();
+      const cgroup = r.str();
+      if (!/^\d+$/.test(cgroup)) throw new ParseError(line, 'bad cgroup id');
+      e.cgroup = cgroup;
+      e.uid = r.int();
+      e.euid = r.int();
+      const p = path(r.rest());
+      e.exe = p.path;
+      e.exeTruncated = p.truncated;
+      return e;
     }
     case 'A\t': {
-      const [, t, pid, gen, len, raw] = fields(line, 6, line);
-      const bytes = decodeEscaped(raw!);
-      const total = int(len, line);
+      const t = r.ts();
+      const e = r.who({ kind: 'argv' as const, ts: t, pid: 0, gen: 0, argv: [] as string[], truncated: false });
+      e.gen = r.int();
+      const total = r.int();
+      const bytes = decodeEscaped(r.rest());
       const parts = bytes.toString('utf8').split('\0');
       if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
-      return { kind: 'argv', ts: ts(t), ...who(pid, line), gen: int(gen, line), argv: parts, truncated: bytes.length < total };
+      e.argv = parts;
+      e.truncated = bytes.length < total;
+      return e;
     }
     case 'F\t': {
-      const [, t, ppid, child] = fields(line, 4, line);
-      return { kind: 'fork', ts: ts(t), ...who(ppid, line), child: int(child, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'fork' as const, ts: t, pid: 0, child: 0 });
+      e.child = r.int();
+      r.done();
+      return e;
     }
     case 't\t': {
-      const [, t, pid, child] = fields(line, 4, line);
-      const e = who(pid, line);
-      return { kind: 'thread', ts: ts(t), pid: e.pid, tid: e.tid ?? e.pid, child: int(child, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'thread' as const, ts: t, pid: 0, tid: -1, child: 0 });
+      if (e.tid < 0) e.tid = e.pid;
+      e.child = r.int();
+      r.done();
+      return e;
     }
     case 'Q\t': {
-      const [, t, pid, code] = fields(line, 4, line);
-      return { kind: 'exit', ts: ts(t), ...who(pid, line), code: int(code, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'exit' as const, ts: t, pid: 0, code: 0 });
+      e.code = r.int();
+      r.done();
+      return e;
     }
     case 'O\t': {
-      const [, t, pid, fd, flags, dirfd, p] = fields(line, 7, line);
-      const n = int(fd, line);
-      if (n < 0) return { kind: 'open-failed', ts: ts(t), ...who(pid, line), rc: n, flags: int(flags, line), dirfd: int(dirfd, line), ...path(p!) };
-      return { kind: 'open', ts: ts(t), ...who(pid, line), fd: n, flags: int(flags, line), dirfd: int(dirfd, line), ...path(p!) };
+      const t = r.ts();
+      const w = r.who({ pid: 0 } as { pid: number; tid?: number });
+      const fd = r.int();
+      const flags = r.int();
+      const dirfd = r.int();
+      const p = path(r.rest());
+      if (fd < 0) return { kind: 'open-failed', ts: t, ...w, rc: fd, flags, dirfd, ...p };
+      return { kind: 'open', ts: t, ...w, fd, flags, dirfd, ...p };
     }
     case 'R\t':
     case 'W\t': {
-      const [, t, pid, gen, fd, bytes] = fields(line, 6, line);
-      return { kind: tag === 'R\t' ? 'read' : 'write', ts: ts(t), ...who(pid, line), gen: int(gen, line), fd: int(fd, line), bytes: int(bytes, line) };
+      const t = r.ts();
+      const e = r.who({ kind: tag === 'R\t' ? ('read' as const) : ('write' as const), ts: t, pid: 0, gen: 0, fd: 0, bytes: 0 });
+      e.gen = r.int();
+      e.fd = r.int();
+      e.bytes = r.int();
+      r.done();
+      return e;
     }
     case 'L\t':
     case 'C\t': {
-      const [, t, pid, gen, fd, rc, rb, wc, wb] = fields(line, 9, line);
-      return {
-        kind: tag === 'L\t' ? 'close' : 'flush',
-        ts: ts(t), ...who(pid, line), gen: int(gen, line), fd: int(fd, line),
-        rc: int(rc, line), rb: int(rb, line), wc: int(wc, line), wb: int(wb, line),
-      };
+      const t = r.ts();
+      const e = r.who({ kind: tag === 'L\t' ? ('close' as const) : ('flush' as const), ts: t, pid: 0, gen: 0, fd: 0, rc: 0, rb: 0, wc: 0, wb: 0 });
+      e.gen = r.int();
+      e.fd = r.int();
+      e.rc = r.int();
+      e.rb = r.int();
+      e.wc = r.int();
+      e.wb = r.int();
+      r.done();
+      return e;
     }
     case 'D\t': {
-      const [, t, pid, oldfd, newfd, cloexec] = fields(line, 6, line);
-      return { kind: 'dup', ts: ts(t), ...who(pid, line), oldfd: int(oldfd, line), newfd: int(newfd, line), cloexec: cloexec === '1' };
+      const t = r.ts();
+      const e = r.who({ kind: 'dup' as const, ts: t, pid: 0, oldfd: 0, newfd: 0, cloexec: false });
+      e.oldfd = r.int();
+      e.newfd = r.int();
+      e.cloexec = r.rest() === '1';
+      return e;
     }
     case 'N\t':
     case 'M\t':
     case 'U\t': {
-      const [, t, pid, dirfd, p] = fields(line, 5, line);
-      const kind = tag === 'N\t' ? 'rename-from' : tag === 'M\t' ? 'rename-to' : 'unlink';
-      return { kind, ts: ts(t), ...who(pid, line), dirfd: int(dirfd, line), ...path(p!) };
+      const kind = tag === 'N\t' ? ('rename-from' as const) : tag === 'M\t' ? ('rename-to' as const) : ('unlink' as const);
+      const t = r.ts();
+      const w = r.who({ pid: 0 } as { pid: number; tid?: number });
+      const dirfd = r.int();
+      return { kind, ts: t, ...w, dirfd, ...path(r.rest()) };
     }
     case 'K\t':
     case 'I\t': {
-      const [, t, pid, fd, family, port, address] = fields(line, 7, line);
-      return {
-        kind: tag === 'K\t' ? 'connect' : 'bind',
-        ts: ts(t), ...who(pid, line), fd: int(fd, line), family: int(family, line), port: int(port, line), address: address!,
-      };
+      const t = r.ts();
+      const e = r.who({ kind: tag === 'K\t' ? ('connect' as const) : ('bind' as const), ts: t, pid: 0, fd: 0, family: 0, port: 0, address: '' });
+      e.fd = r.int();
+      e.family = r.int();
+      e.port = r.int();
+      e.address = r.rest();
+      return e;
     }
     case 'Y\t': {
-      const [, t, pid, lfd, fd, family, port, address] = fields(line, 8, line);
-      return {
-        kind: 'accept', ts: ts(t), ...who(pid, line), lfd: int(lfd, line), fd: int(fd, line),
-        family: int(family, line), port: int(port, line), address: address!,
-      };
+      const t = r.ts();
+      const e = r.who({ kind: 'accept' as const, ts: t, pid: 0, lfd: 0, fd: 0, family: 0, port: 0, address: '' });
+      e.lfd = r.int();
+      e.fd = r.int();
+      e.family = r.int();
+      e.port = r.int();
+      e.address = r.rest();
+      return e;
     }
     case 'P\t': {
-      const [, t, pid, kind, rfd, wfd] = fields(line, 6, line);
-      return { kind: 'pipe', ts: ts(t), ...who(pid, line), socketpair: kind === '1', rfd: int(rfd, line), wfd: int(wfd, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'pipe' as const, ts: t, pid: 0, socketpair: false, rfd: 0, wfd: 0 });
+      e.socketpair = r.str() === '1';
+      e.rfd = r.int();
+      e.wfd = r.int();
+      r.done();
+      return e;
     }
     case 'E\t': {
-      const [, t, pid, gen, fd, len] = fields(line, 6, line);
-      return { kind: 'mmap-exec', ts: ts(t), ...who(pid, line), gen: int(gen, line), fd: int(fd, line), length: int(len, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'mmap-exec' as const, ts: t, pid: 0, gen: 0, fd: 0, length: 0 });
+      e.gen = r.int();
+      e.fd = r.int();
+      e.length = r.int();
+      r.done();
+      return e;
     }
     case 'S\t': {
-      const [, t, pid, uid, euid, gid, egid] = fields(line, 7, line);
-      return { kind: 'setid', ts: ts(t), ...who(pid, line), uid: int(uid, line), euid: int(euid, line), gid: int(gid, line), egid: int(egid, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'setid' as const, ts: t, pid: 0, uid: 0, euid: 0, gid: 0, egid: 0 });
+      e.uid = r.int();
+      e.euid = r.int();
+      e.gid = r.int();
+      e.egid = r.int();
+      r.done();
+      return e;
     }
     case 'G\t': {
-      const [, t, pid, target, sig] = fields(line, 5, line);
-      return { kind: 'kill', ts: ts(t), ...who(pid, line), target: int(target, line), signal: int(sig, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'kill' as const, ts: t, pid: 0, target: 0, signal: 0 });
+      e.target = r.int();
+      e.signal = r.int();
+      r.done();
+      return e;
     }
     case 'T\t': {
-      const [, t, pid, req, target] = fields(line, 5, line);
-      return { kind: 'ptrace', ts: ts(t), ...who(pid, line), request: int(req, line), target: int(target, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'ptrace' as const, ts: t, pid: 0, request: 0, target: 0 });
+      e.request = r.int();
+      e.target = r.int();
+      r.done();
+      return e;
     }
     case 'V\t': {
-      const [, t, pid, dirfd, mode, p] = fields(line, 6, line);
-      return { kind: 'chmod', ts: ts(t), ...who(pid, line), dirfd: int(dirfd, line), mode: int(mode, line), ...path(p!) };
+      const t = r.ts();
+      const w = r.who({ pid: 0 } as { pid: number; tid?: number });
+      const dirfd = r.int();
+      const mode = r.int();
+      return { kind: 'chmod', ts: t, ...w, dirfd, mode, ...path(r.rest()) };
     }
     case 'v\t': {
-      const [, t, pid, fd, mode] = fields(line, 5, line);
-      return { kind: 'fchmod', ts: ts(t), ...who(pid, line), fd: int(fd, line), mode: int(mode, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'fchmod' as const, ts: t, pid: 0, fd: 0, mode: 0 });
+      e.fd = r.int();
+      e.mode = r.int();
+      r.done();
+      return e;
     }
     case 'n\t': {
-      const [, t, pid, dirfd, len, p] = fields(line, 6, line);
-      return { kind: 'truncate', ts: ts(t), ...who(pid, line), dirfd: int(dirfd, line), length: int(len, line), ...path(p!) };
+      const t = r.ts();
+      const w = r.who({ pid: 0 } as { pid: number; tid?: number });
+      const dirfd = r.int();
+      const length = r.int();
+      return { kind: 'truncate', ts: t, ...w, dirfd, length, ...path(r.rest()) };
     }
     case 'e\t': {
-      const [, t, pid, fd, len] = fields(line, 5, line);
-      return { kind: 'ftruncate', ts: ts(t), ...who(pid, line), fd: int(fd, line), length: int(len, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'ftruncate' as const, ts: t, pid: 0, fd: 0, length: 0 });
+      e.fd = r.int();
+      e.length = r.int();
+      r.done();
+      return e;
     }
     case 'k\t': {
-      const [, t] = fields(line, 2, line);
-      return { kind: 'counters-flushed', ts: ts(t), pid: 0, dump: [] };
+      const e = { kind: 'counters-flushed' as const, ts: r.ts(), pid: 0, dump: [] };
+      r.done();
+      return e;
     }
     case 'z\t': {
-      const [, t] = fields(line, 2, line);
-      return { kind: 'stopped', ts: ts(t), pid: 0 };
+      const e = { kind: 'stopped' as const, ts: r.ts(), pid: 0 };
+      r.done();
+      return e;
     }
     case 'H\t': {
-      const [, t, pid, p] = fields(line, 4, line);
-      return { kind: 'chdir', ts: ts(t), ...who(pid, line), ...path(p!) };
+      const t = r.ts();
+      const w = r.who({ pid: 0 } as { pid: number; tid?: number });
+      return { kind: 'chdir', ts: t, ...w, ...path(r.rest()) };
     }
     case 'J\t': {
-      const [, t, pid, fd] = fields(line, 4, line);
-      return { kind: 'fchdir', ts: ts(t), ...who(pid, line), fd: int(fd, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'fchdir' as const, ts: t, pid: 0, fd: 0 });
+      e.fd = r.int();
+      r.done();
+      return e;
     }
     case 'Z\t': {
-      const [, t, pid, first, last] = fields(line, 5, line);
-      return { kind: 'close-range', ts: ts(t), ...who(pid, line), first: int(first, line), last: int(last, line) };
+      const t = r.ts();
+      const e = r.who({ kind: 'close-range' as const, ts: t, pid: 0, first: 0, last: 0 });
+      e.first = r.int();
+      e.last = r.int();
+      r.done();
+      return e;
     }
     case 'm\t': {
       const [, t, pid, tid, text] = fields(line, 5, line);

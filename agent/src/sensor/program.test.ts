@@ -18,9 +18,21 @@ describe('buildProgram', () => {
   it('never deletes counter entries that a periodic print may be walking (bpftrace 0.17 aborts)', () => {
     const periodic = buildProgram({ scope: { kind: 'launcher', rootPid: 5 }, counterFlushSec: 1 });
     expect(periodic).not.toMatch(/delete\(@(s|rc|rb|wc|wb)\[/);
-    expect(periodic).toContain('@rc[pid, $g, $fd] = 0; @rb[pid, $g, $fd] = (uint64)0;');
+    expect(periodic).toContain('if (@rc[pid, $g, $fd]) { @rc[pid, $g, $fd] = 0; } if (@rb[pid, $g, $fd]) { @rb[pid, $g, $fd] = (uint64)0; }');
     const atEnd = buildProgram({ scope: { kind: 'launcher', rootPid: 5 } });
-    expect(atEnd).toContain('delete(@rc[pid, $g, $fd]);');
+    expect(atEnd).toContain('if (@rc[pid, $g, $fd]) { delete(@rc[pid, $g, $fd]); }');
+  });
+
+  it('deletes an entry that may be missing only after checking it (bpftrace 0.23 prints a helper error per missing delete)', () => {
+    for (const flush of [0, 1]) {
+      const p = buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [] }, counterFlushSec: flush });
+      // Per-fd state and the marker descriptors: a close or an open touches keys that often were never set.
+      for (const m of ['s', 'rc', 'rb', 'wc', 'wb', 'dn', 'ulr']) {
+        for (const d of p.matchAll(new RegExp(`delete\\(@${m}\\[([^\\]]*)\\]\\)`, 'g'))) {
+          expect(p.slice(Math.max(0, d.index - 40), d.index)).toContain(`if (@${m}[${d[1]}]) { `);
+        }
+      }
+    }
   });
 
   it('reports failed opens only under the sensitive prefixes (8 bytes compared as one word), and reads the environment only when asked', () => {

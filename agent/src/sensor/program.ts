@@ -104,10 +104,16 @@ const FD_STATE_MAPS = [['@s', '0'], ['@rc', '0'], ['@rb', '(uint64)0'], ['@wc', 
  * periodically, a probe must not delete entries: bpftrace 0.17 aborts ("failed to look up elem")
  * when an entry vanishes while print() walks the map. Zero means "nothing" to every reader of
  * these maps, and the periodic clear() removes the keys.
+ * Only entries that hold something are touched: bpftrace 0.23 reports every delete of a missing
+ * key as a helper error through the output ring buffer (a record and a line per close, as many
+ * as the events themselves), and a zero written to a missing key only makes the map bigger.
  */
 function forgetFdState(periodicPrint: boolean): (k: string) => string {
-  return (k) => FD_STATE_MAPS.map(([m, zero]) => (periodicPrint ? `${m}[${k}] = ${zero};` : `delete(${m}[${k}]);`)).join(' ');
+  return (k) => FD_STATE_MAPS.map(([m, zero]) => `if (${m}[${k}]) { ${periodicPrint ? `${m}[${k}] = ${zero};` : `delete(${m}[${k}]);`} }`).join(' ');
 }
+
+/** Deletes a map entry that may be missing (see forgetFdState): for maps whose entries are never 0. */
+const deleteIfSet = (entry: string) => `if (${entry}) { delete(${entry}); }`;
 
 /** A new fd got this number: flush the counters of its previous occupant (close_range, dup2...). */
 function rebind(fdExpr: string, forget: (k: string) => string): string {
@@ -253,7 +259,7 @@ ${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat
     if ($ret >= 0) { ${rebindFd('$ret')} }
     printf("O\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, $ret, @of[tid], @od[tid], str(@op[tid]));
     // A shim announces invocations by writing markers to /dev/null (11 bytes tell it from longer paths).
-    if ($ret >= 0) { if (str(@op[tid], 11) == "/dev/null") { @dn[pid, $ret] = 1; } else { delete(@dn[pid, $ret]); } }
+    if ($ret >= 0) { if (str(@op[tid], 11) == "/dev/null") { @dn[pid, $ret] = 1; } else { ${deleteIfSet('@dn[pid, $ret]')} } }
   }
   delete(@op[tid]); delete(@of[tid]); delete(@od[tid]);
 }
@@ -295,7 +301,7 @@ ${sc('exit_copy_file_range')}, ${sc('exit_splice')}, ${sc('exit_sendfile64')} /@
 
 ${sc('enter_close')} /@t[pid]/ {
   $g = @g[pid]; $fd = (int64)args->fd;
-  delete(@dn[pid, $fd]);
+  ${deleteIfSet('@dn[pid, $fd]')}
   printf("L\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, $fd, ${COUNTERS('pid, $g, $fd')});
   ${forget('pid, $g, $fd')}
 }
@@ -332,15 +338,15 @@ ${sc('exit_rename')}, ${sc('exit_renameat')}, ${sc('exit_renameat2')} /@ro[tid]/
   delete(@ro[tid]); delete(@rn[tid]); delete(@rod[tid]); delete(@rnd[tid]);
 }
 
-${sc('enter_unlink')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = ${AT_FDCWD}; }
-${sc('enter_unlinkat')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = args->dfd; @ulr[tid] = (args->flag & ${AT_REMOVEDIR}) ? 1 : 0; }
+${sc('enter_unlink')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = ${AT_FDCWD}; ${deleteIfSet('@ulr[tid]')} }
+${sc('enter_unlinkat')} /@t[pid]/ { @ul[tid] = args->pathname; @uld[tid] = args->dfd; if (args->flag & ${AT_REMOVEDIR}) { @ulr[tid] = 1; } else { ${deleteIfSet('@ulr[tid]')} } }
 ${sc('exit_unlink')}, ${sc('exit_unlinkat')} /@ul[tid]/ {
   if (args->ret == 0) {
     // A directory removed (unlinkat with AT_REMOVEDIR) is reported as rmdir (host-probes.ts).
     if (@ulr[tid]) { printf("u\\t%llu\\t%d/%d\\t%d\\t%s\\n", nsecs, pid, tid, @uld[tid], str(@ul[tid])); }
     else { printf("U\\t%llu\\t%d/%d\\t%d\\t%s\\n", nsecs, pid, tid, @uld[tid], str(@ul[tid])); }
   }
-  delete(@ul[tid]); delete(@uld[tid]); delete(@ulr[tid]);
+  delete(@ul[tid]); delete(@uld[tid]); ${deleteIfSet('@ulr[tid]')}
 }
 
 ${sc('enter_connect')} /@t[pid]/ { @ca[tid] = args->uservaddr; @cf[tid] = args->fd + 1; }
