@@ -315,7 +315,7 @@ export class NodeAgent {
   }
 
   private onEvent(e: SensorEvent): void {
-    this.metrics.eventsSeen.inc({ kind: e.kind });
+    this.metrics.seen(e.kind);
     if (e.kind === 'exec' && this.watched.has(basename(e.exe).slice(0, 15))) {
       this.facts.set(e.pid, describeInstance(e.pid, this.opts.host?.secretRoots));
       if (this.facts.size > 1000) this.facts.delete(this.facts.keys().next().value!);

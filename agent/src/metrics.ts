@@ -4,7 +4,24 @@ import { Counter, Gauge, Registry } from 'prom-client';
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly rawSyscalls = new Gauge({ name: 'faasprov_agent_raw_syscalls', help: 'Syscalls of tracked processes counted in the kernel (only with --count-raw)', registers: [this.registry] });
-  readonly eventsSeen = new Counter({ name: 'faasprov_agent_events_seen_total', help: 'Events printed by the kernel program and parsed', labelNames: ['kind'], registers: [this.registry] });
+  /** Events seen since the last scrape, by kind: a labelled inc() per event costs as much as parsing the event. */
+  private readonly seenSinceScrape = new Map<string, number>();
+  readonly eventsSeen: Counter<'kind'> = new Counter({
+    name: 'faasprov_agent_events_seen_total',
+    help: 'Events printed by the kernel program and parsed',
+    labelNames: ['kind'],
+    registers: [this.registry],
+    collect: () => {
+      for (const [kind, n] of this.seenSinceScrape) this.eventsSeen.inc({ kind }, n);
+      this.seenSinceScrape.clear();
+    },
+  });
+
+  /** Counts one parsed event (added to eventsSeen when it is read). */
+  seen(kind: string): void {
+    this.seenSinceScrape.set(kind, (this.seenSinceScrape.get(kind) ?? 0) + 1);
+  }
+
   readonly eventsReduced = new Counter({ name: 'faasprov_agent_events_reduced_total', help: 'Reads and writes counted in the kernel instead of printed', registers: [this.registry] });
   readonly edgesSent = new Counter({ name: 'faasprov_agent_edge_events_spooled_total', help: 'Operations (edge counts) in batches written to the spool', registers: [this.registry] });
   readonly eventsLost = new Counter({ name: 'faasprov_agent_events_lost_total', help: 'Events lost, by cause (each loss is also a Gap node)', labelNames: ['cause'], registers: [this.registry] });
