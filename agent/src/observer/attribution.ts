@@ -14,6 +14,9 @@ import type { FileNode, InvocationNode, ProcessNode, UnitNode } from '@faasprov/
  * 4. A thread serving no unit, in a process with no open unit: the process image, exactly.
  * 5. A thread serving no unit, in a process with open units (a worker pool, the accepting
  *    thread): with one open unit, that unit; with several, the process image; both `inferred`.
+ * 6. Except a thread serving no unit that connects to, writes to or reads from the product's
+ *    telemetry receiver (an Endpoint marked `role: 'telemetry'`, platform-endpoints.ts): a span
+ *    exporter's thread, whose batches hold many invocations' spans: the process image, exactly.
  *
  * Whoever applies these rules counts every `inferred` charge and records it as data.
  */

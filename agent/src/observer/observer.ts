@@ -410,6 +410,12 @@ export class Observer {
     return c.unit ? { node: c.unit.node, unit: c.unit, attrs } : { node: img.node, attrs };
   }
 
+  /** subject(), but a span exporter's thread (serving no unit) talking to the telemetry receiver is the process image, exactly: attribution.ts rule 6. */
+  private endpointSubject(p: ProcState, tid: number | undefined, t: number, ep: EndpointNode, img: Image = p.image): Subject {
+    if (ep.role === 'telemetry' && img === p.image && !p.units.serves(tid ?? p.pid)) return { node: img.node };
+    return this.subject(p, tid, t, img);
+  }
+
   private gpuCaller(p: ProcState, tid: number | undefined, t: number) {
     const device = gpuDevice(this.opts.node, p.pid, p.image.node.start, p.gpuOrdinal ?? 0, p.gpuServer);
     return { node: this.opts.node, pid: p.pid, device, subject: this.subject(p, tid, t).node, tenant: p.instance?.tenant };
@@ -755,7 +761,7 @@ export class Observer {
     // Data written to /dev/null goes nowhere (and the shim's markers go there).
     if (f.kind === 'file' && f.path === '/dev/null') return;
     if (f.kind === 'socket' && f.conn) return this.onConnData(p, f.conn, f.side!, kind, gen, fd, t, bytes, tid, img);
-    const s = this.subject(p, tid, t, img);
+    const s = f.kind === 'socket' ? this.endpointSubject(p, tid, t, f.endpoint, img) : this.subject(p, tid, t, img);
     const subject = s.node;
     let entity: GraphNode;
     let attrs: EdgeAttrs | undefined = s.attrs;
@@ -936,8 +942,8 @@ export class Observer {
       return;
     }
     const cloexec = p.fds.get(e.fd)?.cloexec ?? false;
-    const s = this.subject(p, e.tid, t);
     if (e.kind === 'bind') {
+      const s = this.subject(p, e.tid, t);
       // Serving an endpoint is an effect: whoever connects to it depends on this process.
       this.owned(ep, p);
       this.setFd(p, e.fd, { refs: 0, kind: 'socket', endpoint: ep }, cloexec);
@@ -953,6 +959,7 @@ export class Observer {
       const role = this.platformRole(p, ep);
       if (role) ep.role = role;
     }
+    const s = this.endpointSubject(p, e.tid, t, ep);
     if (!s.unit) this.calls.connect(ep.address, p.instance?.id, s.node, t);
     this.out.addEdge('USED', s.node, ep, t, t, 1, 0, { ...s.attrs, initiated: true });
     // A server watched on this node will accept it: the connection is an entity of its own (connections.ts).

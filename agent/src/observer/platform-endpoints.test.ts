@@ -52,3 +52,35 @@ describe("the platform's endpoints", () => {
     expect(b.edges).toContainEqual(expect.objectContaining({ type: 'WAS_GENERATED_BY', from: ep('10.0.0.1', 4318)!.id }));
   });
 });
+
+describe('attribution of telemetry traffic (attribution.ts rule 6)', () => {
+  it("charges a span exporter's thread to the process image, exactly, while one invocation is open; that thread's other traffic stays rule 5's inferred charge", () => {
+    const buf = new GraphBuffer();
+    const facts: Record<number, InstanceFacts> = { 50: { function: 'f', telemetry: ['10.0.0.1:4318'] } };
+    const obs = new Observer({ node: 'n1', agent: 'n1:a', clockOffsetNs: 0n, rootCwd: '/', instances: { mode: 'process-tree', describe: (pid) => facts[pid] ?? {} } }, buf);
+    for (const l of [
+      'X\t1000\t50\t1\t1\t0\t0\t/usr/bin/python3',
+      'O\t1100\t50\t3\t1\t-100\t/dev/null',
+      // Invocation a opens on thread 50; thread 51, the exporter, started before it.
+      'm\t2000\t50\t50\tfaasprov:B:call-a fn',
+      'K\t2100\t50/51\t5\t2\t4318\t10.0.0.1',
+      'W\t2200\t50/51\t1\t5\t300',
+      'R\t2300\t50/51\t1\t5\t20',
+      'K\t2400\t50/51\t6\t2\t9000\t10.0.0.2',
+      'W\t2500\t50/51\t1\t6\t10',
+    ]) obs.handle(parseLine(l));
+    const b = parseBatch(buf.cut('n1:a', 0));
+    const proc = b.nodes.find((n) => n.type === 'Process' && n.pid === 50)!;
+    const unit = b.nodes.find((n) => n.type === 'Unit' && n.callId === 'call-a')!;
+    const ep = (port: number) => b.nodes.find((n) => n.type === 'Endpoint' && n.port === port)!;
+    const touching = (id: string) => b.edges.filter((e) => e.from === id || e.to === id).map((e) => ({ type: e.type, by: e.from === id ? e.to : e.from, attrs: e.attrs }));
+    expect(touching(ep(4318).id).sort((x, y) => x.type.localeCompare(y.type))).toEqual([
+      { type: 'USED', by: proc.id, attrs: { initiated: true } },
+      { type: 'WAS_GENERATED_BY', by: proc.id, attrs: undefined },
+    ]);
+    expect(touching(ep(9000).id).sort((x, y) => x.type.localeCompare(y.type))).toEqual([
+      { type: 'USED', by: unit.id, attrs: { inferred: true, initiated: true } },
+      { type: 'WAS_GENERATED_BY', by: unit.id, attrs: { inferred: true } },
+    ]);
+  });
+});
