@@ -3,11 +3,13 @@ import type { GraphEdge } from '@faasprov/model';
 import type { NodeRow } from './batch-merge.js';
 import { EDGE_CODE, NODE_CODE, encodeEdgeId, encodeId } from './sqlite-codec.js';
 import { splitAttrs } from './sqlite-attrs.js';
+import { StoreErrors } from './errors.js';
 
 const NODE_UPSERT = `INSERT INTO nodes(id, type, attrs, more) VALUES (?, ?, ?, ?)
    ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs),
      more = CASE WHEN excluded.more IS NULL THEN nodes.more WHEN nodes.more IS NULL THEN excluded.more
-                 ELSE fp_patch_more(nodes.more, excluded.more) END`;
+                 ELSE fp_patch_more(nodes.more, excluded.more) END
+   RETURNING n`;
 
 const EDGE_UPSERT = `INSERT INTO edges(src, type, dst, first_time, last_time, count, bytes, id, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
    ON CONFLICT(src, type, dst) DO UPDATE SET
@@ -26,20 +28,33 @@ const EDGE_UPSERT = `INSERT INTO edges(src, type, dst, first_time, last_time, co
 export class BulkWriter {
   private readonly node: Database.Statement;
   private readonly edge: Database.Statement;
+  private readonly rowOf: Database.Statement;
+  /** Row numbers of the nodes the current batch wrote: its edges' endpoints, without a lookup. */
+  private rows = new Map<string, number>();
 
   constructor(db: Database.Database) {
     this.node = db.prepare(NODE_UPSERT);
     this.edge = db.prepare(EDGE_UPSERT);
+    this.rowOf = db.prepare('SELECT n FROM nodes WHERE id = ?').pluck();
   }
 
   writeNodes(rows: readonly NodeRow[]): void {
+    this.rows = new Map();
     for (const r of rows) {
       const { json, more } = splitAttrs(r.attrs);
-      this.node.run(encodeId(r.id), NODE_CODE[r.type as keyof typeof NODE_CODE], json, more);
+      const { n } = this.node.get(encodeId(r.id), NODE_CODE[r.type as keyof typeof NODE_CODE], json, more) as { n: number };
+      this.rows.set(r.id, n);
     }
   }
 
+  /** After writeNodes of the same batch. An endpoint stored nowhere fails the batch's transaction. */
   writeEdges(rows: readonly GraphEdge[]): void {
-    for (const e of rows) this.edge.run(encodeId(e.from), EDGE_CODE[e.type], encodeId(e.to), e.firstTime, e.lastTime, e.count, e.bytes, encodeEdgeId(e.id), e.attrs ? JSON.stringify(e.attrs) : null);
+    const row = (id: string, e: GraphEdge): number => {
+      const n = this.rows.get(id) ?? (this.rowOf.get(encodeId(id)) as number | undefined);
+      if (n === undefined) throw StoreErrors.FP_ERR_STORE_DANGLING(e.id, id);
+      return n;
+    };
+    for (const e of rows) this.edge.run(row(e.from, e), EDGE_CODE[e.type], row(e.to, e), e.firstTime, e.lastTime, e.count, e.bytes, encodeEdgeId(e.id), e.attrs ? JSON.stringify(e.attrs) : null);
+    this.rows = new Map();
   }
 }

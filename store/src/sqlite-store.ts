@@ -14,16 +14,18 @@ import { migrate } from './sqlite-migrate.js';
 const N = NODE_CODE;
 const E = EDGE_CODE;
 /**
- * Schema 4: ids as blobs and types as codes (sqlite-codec.ts); of a node's attributes, those SQL
- * reads in JSON, the others in a compact blob (sqlite-attrs.ts); edges keyed by (src, type, dst)
- * in a WITHOUT ROWID table, so the table itself is the index a backward trace seeks (all of a
- * node's outgoing edges side by side) and the edge's id, which ingest checks is the hash of
- * that key, is kept but not indexed.
+ * Schema 5: ids as blobs and types as codes (sqlite-codec.ts); of a node's attributes, those SQL
+ * reads in JSON, the others in a compact blob (sqlite-attrs.ts). An edge names its endpoints by
+ * their row numbers (n: 1-4 bytes where an id takes 18-21, in the table and in edges_dst); edges
+ * are keyed by (src, type, dst) in a WITHOUT ROWID table, so the table itself is the index a
+ * backward trace seeks (all of a node's outgoing edges side by side), and the edge's id, which
+ * ingest checks is the hash of its type and endpoints' ids, is kept but not indexed.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
-  id BLOB PRIMARY KEY,
+  n INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
   type INTEGER NOT NULL,
   attrs TEXT NOT NULL,
   more BLOB
@@ -33,9 +35,9 @@ CREATE INDEX IF NOT EXISTS nodes_alert_time ON nodes(json_extract(attrs, '$.time
 CREATE INDEX IF NOT EXISTS nodes_volume_file ON nodes(json_extract(attrs, '$.volume'), json_extract(attrs, '$.path'), json_extract(attrs, '$.version'))
   WHERE type = ${N.File};
 CREATE TABLE IF NOT EXISTS edges (
-  src BLOB NOT NULL,
+  src INTEGER NOT NULL,
   type INTEGER NOT NULL,
-  dst BLOB NOT NULL,
+  dst INTEGER NOT NULL,
   first_time INTEGER NOT NULL,
   last_time INTEGER NOT NULL,
   count INTEGER NOT NULL,
@@ -56,7 +58,9 @@ CREATE TABLE IF NOT EXISTS batches (
   PRIMARY KEY (agent, seq)
 );
 `;
-const SCHEMA_VERSION = '4';
+const SCHEMA_VERSION = '5';
+/** An edge row with its endpoints' ids (nodes s and d joined on their row numbers). */
+const EDGE_COLUMNS = 'e.type, e.first_time, e.last_time, e.count, e.bytes, e.id, e.attrs, s.id AS src, d.id AS dst';
 /** The attributes a text search looks in. */
 const TEXT_FIELDS = ['path', 'address', 'exe', 'function', 'cause', 'callId', 'rule'];
 /** Ids as a JSON array of their stored form in hex, for json_each. */
@@ -112,9 +116,15 @@ export class SqliteGraphStore implements GraphStore {
       // Many ids (or [id, bound] pairs) in one statement, as a JSON array: one call per depth of a
       // trace, not one per node (a quarter less CPU per trace on the 1M-edge benchmark).
       getNodes: this.db.prepare('SELECT n.id, n.type, n.attrs, n.more FROM json_each(?) j JOIN nodes n ON n.id = unhex(j.value)'),
-      out: this.db.prepare("SELECT e.*, j.key AS via FROM json_each(?) j JOIN edges e ON e.src = unhex(j.value ->> '$[0]') AND e.first_time <= j.value ->> '$[1]'"),
-      in: this.db.prepare("SELECT e.*, j.key AS via FROM json_each(?) j JOIN edges e ON e.dst = unhex(j.value ->> '$[0]') AND e.last_time >= j.value ->> '$[1]'"),
-      edgesFrom: this.db.prepare('SELECT * FROM edges WHERE src = ?'),
+      out: this.db.prepare(
+        `SELECT ${EDGE_COLUMNS}, j.key AS via FROM json_each(?) j JOIN nodes s ON s.id = unhex(j.value ->> '$[0]')
+         JOIN edges e ON e.src = s.n AND e.first_time <= j.value ->> '$[1]' JOIN nodes d ON d.n = e.dst`,
+      ),
+      in: this.db.prepare(
+        `SELECT ${EDGE_COLUMNS}, j.key AS via FROM json_each(?) j JOIN nodes d ON d.id = unhex(j.value ->> '$[0]')
+         JOIN edges e ON e.dst = d.n AND e.last_time >= j.value ->> '$[1]' JOIN nodes s ON s.n = e.src`,
+      ),
+      edgesFrom: this.db.prepare(`SELECT ${EDGE_COLUMNS} FROM nodes s JOIN edges e ON e.src = s.n JOIN nodes d ON d.n = e.dst WHERE s.id = ?`),
       versionAt: this.db.prepare(
         `SELECT max(json_extract(attrs, '$.version')) AS v FROM nodes
          WHERE type = ${N.File} AND json_extract(attrs, '$.volume') = ? AND json_extract(attrs, '$.path') = ? AND json_extract(attrs, '$.version') <= ?`,
@@ -144,14 +154,20 @@ export class SqliteGraphStore implements GraphStore {
       const indexes = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('nodes', 'edges')").all() as { name: string }[];
       for (const { name } of indexes) this.db.exec(`DROP INDEX "${name}"`);
       const node = this.db.prepare('INSERT INTO nodes(id, type, attrs, more) VALUES (?, ?, ?, ?)');
+      const rowOf = new Map<string, number>();
       for (const { id, type, ...attrs } of [...g.nodes].sort(byId)) {
         const { json, more } = splitAttrs(attrs);
-        node.run(encodeId(id), NODE_CODE[type], json, more);
+        rowOf.set(id, Number(node.run(encodeId(id), NODE_CODE[type], json, more).lastInsertRowid));
       }
       // In key order: the table is the edges' primary key, which cannot be dropped.
       const edge = this.db.prepare('INSERT INTO edges(src, type, dst, first_time, last_time, count, bytes, id, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      const keyed = g.edges.map((e) => ({ e, src: encodeId(e.from), dst: encodeId(e.to), type: EDGE_CODE[e.type] }));
-      keyed.sort((a, b) => Buffer.compare(a.src, b.src) || a.type - b.type || Buffer.compare(a.dst, b.dst));
+      const row = (id: string, e: GraphEdge) => {
+        const n = rowOf.get(id);
+        if (n === undefined) throw StoreErrors.FP_ERR_STORE_LOAD(this.file, `edge ${e.id} joins ${id}, which is no node of the graph`);
+        return n;
+      };
+      const keyed = g.edges.map((e) => ({ e, src: row(e.from, e), dst: row(e.to, e), type: EDGE_CODE[e.type] }));
+      keyed.sort((a, b) => a.src - b.src || a.type - b.type || a.dst - b.dst);
       for (const { e, src, dst, type } of keyed) edge.run(src, type, dst, e.firstTime, e.lastTime, e.count, e.bytes, encodeEdgeId(e.id), e.attrs ? JSON.stringify(e.attrs) : null);
       // The schema's CREATE INDEX IF NOT EXISTS builds what was dropped.
       this.db.exec(SCHEMA);
@@ -235,7 +251,7 @@ export class SqliteGraphStore implements GraphStore {
 
   async all(): Promise<SerializedGraph> {
     const nodes = (this.db.prepare('SELECT id, type, attrs, more FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode);
-    const edges = (this.db.prepare('SELECT * FROM edges').all() as StoredEdge[]).map(toEdge);
+    const edges = (this.db.prepare(`SELECT ${EDGE_COLUMNS} FROM edges e JOIN nodes s ON s.n = e.src JOIN nodes d ON d.n = e.dst`).all() as StoredEdge[]).map(toEdge);
     return { nodes, edges };
   }
 
@@ -305,12 +321,12 @@ export class SqliteGraphStore implements GraphStore {
       .prepare(
         `SELECT r.id AS reader, w.id AS producer, f.id AS file, u.first_time AS readAt, u.attrs AS attrs,
                 json_extract(w.attrs, '$.node') AS producedOn, json_extract(r.attrs, '$.node') AS readOn,
-                (SELECT p.dst FROM edges p WHERE p.src = r.id AND p.type = ${E.PART_OF} LIMIT 1) AS invocation
+                (SELECT i.id FROM edges p JOIN nodes i ON i.n = p.dst WHERE p.src = r.n AND p.type = ${E.PART_OF} LIMIT 1) AS invocation
          FROM nodes f
-         JOIN edges g ON g.src = f.id AND g.type = ${E.WAS_GENERATED_BY}
-         JOIN edges u ON u.dst = f.id AND u.type = ${E.USED}
-         JOIN nodes w ON w.id = g.dst
-         JOIN nodes r ON r.id = u.src
+         JOIN edges g ON g.src = f.n AND g.type = ${E.WAS_GENERATED_BY}
+         JOIN edges u ON u.dst = f.n AND u.type = ${E.USED}
+         JOIN nodes w ON w.n = g.dst
+         JOIN nodes r ON r.n = u.src
          WHERE f.type = ${N.File} AND json_extract(f.attrs, '$.volume') IS NOT NULL
            AND json_extract(w.attrs, '$.node') IS NOT json_extract(r.attrs, '$.node')
            AND u.last_time >= g.first_time${where}
