@@ -179,6 +179,12 @@ export function namedInvocations(alert: AlertNode): string[] {
   return [...new Set([...alert.summary.matchAll(/invocation (\S+)/g)].map((m) => m[1]!))];
 }
 
+/** Where the steps left out of the story are, only when there are any. */
+function moreSteps(n: number, fullCommand: string): string[] {
+  if (n <= 0) return [`  (the whole provenance: ${fullCommand})`];
+  return [`  (${n} more ${n === 1 ? 'step' : 'steps'} of start-up and other invocations: ${fullCommand})`];
+}
+
 /**
  * The story in plain words: the alert, then the numbered steps of the invocations it names, from
  * the backward attack view of the alerted invocation (which also holds what that invocation did
@@ -193,7 +199,7 @@ export function story(alert: AlertNode, v: AttackView, fullCommand: string, call
     '',
     'What happened, step by step:',
     ...steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${printable(s)}`),
-    `  (${v.steps.length - steps.length} more steps of start-up and other invocations: ${fullCommand})`,
+    ...moreSteps(v.steps.length - steps.length, fullCommand),
     '',
   ];
   const mentioned = (n: ViewNode) => n.type === 'Invocation'
