@@ -128,3 +128,51 @@ describe("Neo4j's one-query trace answers as the walk over expand", () => {
     }
   });
 });
+
+/**
+ * A trace wider than one result record holds (RESULT_GROUP items): a fork chain 7 deep, then a
+ * process that read 450 files, each written by a process of its own. From the chain's top, depth 8
+ * ends with 450 nodes still to expand (the front the next query takes), and depth 9 reaches 908.
+ */
+describe("Neo4j's trace split over several result records", () => {
+  const dir = tempDir('fp-walk-wide-');
+  const W = 450;
+  const chain = Array.from({ length: 8 }, (_, i): GraphNode => ({ id: processId('w', 10 + i, i), type: 'Process', node: 'w', pid: 10 + i, start: i, exe: '/bin/c', argv: [] }));
+  const files = Array.from({ length: W }, (_, i): GraphNode => ({ id: fileId('w', `/wide/f${i}`, 0), type: 'File', node: 'w', path: `/wide/f${i}`, version: 0 }));
+  const writers = Array.from({ length: W }, (_, i): GraphNode => ({ id: processId('w', 1000 + i, 0), type: 'Process', node: 'w', pid: 1000 + i, start: 0, exe: '/bin/w', argv: [`w${i}`] }));
+  const edges: GraphEdge[] = [];
+  const edge = (type: EdgeType, from: GraphNode, to: GraphNode, t: number) =>
+    edges.push({ id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime: t, lastTime: t + 1, count: 1, bytes: 10 });
+  chain.forEach((p, i) => i > 0 && edge('WAS_INFORMED_BY', p, chain[i - 1]!, 900 + i));
+  files.forEach((f, i) => {
+    edge('USED', chain[0]!, f, 100 + i);
+    edge('WAS_GENERATED_BY', f, writers[i]!, 50);
+  });
+  let sqlite: SqliteGraphStore;
+  let neo: Neo4jGraphStore;
+
+  beforeAll(async () => {
+    sqlite = new SqliteGraphStore(join(dir, 's.db'));
+    neo = (await openGraphStore(process.env.FAASPROV_TEST_NEO4J!)) as Neo4jGraphStore;
+    await neo.clear();
+    for (const st of [sqlite, neo]) await st.applyBatch({ agent: 'wide', seq: 0, nodes: [...chain, ...files, ...writers], edges });
+  }, 120000);
+
+  afterAll(async () => {
+    await sqlite?.close();
+    await neo?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives every node and edge, and the front the next query expands, as the walk over expand does', async () => {
+    const top = chain[7]!.id;
+    for (const [maxDepth, nodes, truncated] of [[8, 8 + W, true], [9, 8 + 2 * W, true], [10, 8 + 2 * W, false]] as const) {
+      const [a, b] = [await attempt(trace(sqlite, top, { direction: 'backward', scope: ALL_TENANTS, maxDepth })), await attempt(trace(neo, top, { direction: 'backward', scope: ALL_TENANTS, maxDepth }))];
+      expect(b).toEqual(a);
+      expect('nodes' in b && [b.nodes.length, b.truncated]).toEqual([nodes, truncated]);
+    }
+    // Forward from one writer: its file, the reader, and up the chain.
+    const [a, b] = [await attempt(trace(sqlite, writers[3]!.id, { direction: 'forward', scope: ALL_TENANTS })), await attempt(trace(neo, writers[3]!.id, { direction: 'forward', scope: ALL_TENANTS }))];
+    expect(b).toEqual(a);
+  }, 120000);
+});

@@ -325,7 +325,7 @@ export class Neo4jGraphStore implements GraphStore {
       all: req.tenants === undefined,
       tenants: [...(req.tenants ?? [])],
       shared: [...SHARED_TYPES],
-      derived: [...DERIVED],
+      nodeOmit: ['id', ...DERIVED],
       edgeCore: EDGE_CORE,
     };
     return this.read(async (tx) => {
@@ -339,18 +339,29 @@ export class Neo4jGraphStore implements GraphStore {
         const params = first
           ? { ...base, start: req.start, bound: neo4j.int(req.direction === 'backward' ? req.until : req.since) }
           : { ...base, best: [...bounds].map(([id, b]) => ({ id, b: neo4j.int(b), f: front.has(id) })) };
-        const rec = (await tx.run(walkQuery(req.direction, depths, first), params)).records[0];
-        if (!rec) return undefined;
-        for (const [id, bound, full, pairs] of rec.get('nodes') as [string, number, boolean, [string, unknown][] | null][]) {
-          bounds.set(id, bound);
-          if (pairs) nodes.set(id, { node: toNode(Object.fromEntries(pairs)), full });
+        const records = (await tx.run(walkQuery(req.direction, depths, first), params)).records;
+        // No record at all: the start node is not in the store.
+        if (records.length === 0) return undefined;
+        front = new Set<string>();
+        for (const rec of records) {
+          const kind = rec.get('kind') as number;
+          const items = rec.get('items') as unknown[];
+          if (kind === 0) {
+            for (const [id, bound, full, pairs] of items as [string, number, boolean, [string, unknown][] | null][]) {
+              bounds.set(id, bound);
+              if (pairs) nodes.set(id, { node: toNode({ id, ...Object.fromEntries(pairs) }), full });
+            }
+          } else if (kind === 1) {
+            for (const [type, from, to, across, id, firstTime, lastTime, count, bytes, pairs] of items as [string, string, string, boolean, string, number, number, number, number, [string, unknown][]][]) {
+              const edge = toEdge(type, from, to, { ...Object.fromEntries(pairs), id, firstTime, lastTime, count, bytes });
+              steps.set(`${across ? 'x' : 'a'}${id}`, { edge, across });
+            }
+          } else if (kind === 2) {
+            for (const [id] of items as [string, number][]) front.add(id);
+          } else {
+            truncated = items[0] as boolean;
+          }
         }
-        for (const [type, from, to, across, id, firstTime, lastTime, count, bytes, pairs] of rec.get('edges') as [string, string, string, boolean, string, number, number, number, number, [string, unknown][]][]) {
-          const edge = toEdge(type, from, to, { ...Object.fromEntries(pairs), id, firstTime, lastTime, count, bytes });
-          steps.set(`${across ? 'x' : 'a'}${id}`, { edge, across });
-        }
-        front = new Set((rec.get('front') as [string, number][]).map(([id]) => id));
-        truncated = rec.get('trunc') as boolean;
         done += depths;
       }
       // Stopped by the depth limit with nodes still to expand.

@@ -72,21 +72,42 @@ MATCH (n:Node {id: e.id})
 WITH collect({n: n, b: e.b, k: true, f: e.f}) AS best
 WITH best, [e IN best WHERE e.f | {n: e.n, b: e.b}] AS front, [] AS steps, false AS trunc`;
 
+/** Items (nodes, edges or front entries) per result record. */
+export const RESULT_GROUP = 200;
+
 /**
- * nodes: [id, bound, visible, properties as [key, value] pairs or null when returned before];
- * front: [id, bound] still to expand; edges: [type, from, to, across, id, firstTime, lastTime,
- * count, bytes, other properties as pairs]. Lists, not maps: the driver decodes them ~3x faster.
+ * Records of kind 0: nodes [id, bound, visible, properties but id as [key, value] pairs, or null
+ * when returned before]; 1: edges [type, from, to, across, id, firstTime, lastTime, count, bytes,
+ * other properties as pairs]; 2: front [id, bound] still to expand; 3: [trunc]. Lists, not maps:
+ * the driver decodes them ~3x faster. At most RESULT_GROUP items a record: the JS driver reads a
+ * record spanning several Bolt chunks through a buffer whose every byte read walks all the
+ * chunks, so one record holding a whole trace cost more to decode than the query cost to run.
  */
 const RESULT = `
 CALL {
+  WITH best
+  UNWIND range(0, size(best) - 1, ${RESULT_GROUP}) AS i
+  RETURN 0 AS kind, [e IN best[i..i + ${RESULT_GROUP}] | [e.n.id, e.b, ${visible('e.n')}, CASE WHEN e.k THEN null ELSE [k IN keys(e.n) WHERE NOT k IN $nodeOmit | [k, e.n[k]]] END]] AS items
+  UNION ALL
   WITH steps
-  UNWIND steps AS s
-  WITH DISTINCT s.r AS r, s.x AS x
-  RETURN collect([type(r), startNode(r).id, endNode(r).id, x, r.id, r.firstTime, r.lastTime, r.count, r.bytes,
-                  [k IN keys(r) WHERE NOT k IN $edgeCore | [k, r[k]]]]) AS edges
+  CALL {
+    WITH steps
+    UNWIND steps AS s
+    WITH DISTINCT s.r AS r, s.x AS x
+    RETURN collect([type(r), startNode(r).id, endNode(r).id, x, r.id, r.firstTime, r.lastTime, r.count, r.bytes,
+                    [k IN keys(r) WHERE NOT k IN $edgeCore | [k, r[k]]]]) AS edges
+  }
+  UNWIND range(0, size(edges) - 1, ${RESULT_GROUP}) AS i
+  RETURN 1 AS kind, edges[i..i + ${RESULT_GROUP}] AS items
+  UNION ALL
+  WITH front
+  UNWIND range(0, size(front) - 1, ${RESULT_GROUP}) AS i
+  RETURN 2 AS kind, [e IN front[i..i + ${RESULT_GROUP}] | [e.n.id, e.b]] AS items
+  UNION ALL
+  WITH trunc
+  RETURN 3 AS kind, [trunc] AS items
 }
-RETURN [e IN best | [e.n.id, e.b, ${visible('e.n')}, CASE WHEN e.k THEN null ELSE [k IN keys(e.n) WHERE NOT k IN $derived | [k, e.n[k]]] END]] AS nodes,
-       [e IN front | [e.n.id, e.b]] AS front, edges, trunc`;
+RETURN kind, items`;
 
 const cache = new Map<string, string>();
 

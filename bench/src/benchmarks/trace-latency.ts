@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { edgeId, fileId, processId, type Batch, type EdgeType, type GraphEdge, type GraphNode, type SerializedGraph, ALL_TENANTS } from '@faasprov/model';
@@ -73,6 +73,8 @@ export function merged(edges: number): SerializedGraph {
 }
 
 interface TraceTime {
+  /** Wall-clock start (ms since the epoch), to line a trace up with the JVM's GC log and Neo4j's debug.log. */
+  at: number;
   start: string;
   direction: 'backward' | 'forward';
   ms: number;
@@ -85,9 +87,10 @@ async function measure(store: GraphStore, starts: string[]): Promise<{ p50: numb
   const traces: TraceTime[] = [];
   for (const start of starts) {
     for (const direction of ['backward', 'forward'] as const) {
+      const at = Date.now();
       const t = performance.now();
       const r = await trace(store, start, { direction, scope: ALL_TENANTS, maxDepth: 6, maxNodes: 10000 });
-      traces.push({ start, direction, ms: performance.now() - t, nodes: r.nodes.length, edges: r.edges.length, truncated: r.truncated });
+      traces.push({ at, start, direction, ms: performance.now() - t, nodes: r.nodes.length, edges: r.edges.length, truncated: r.truncated });
     }
   }
   const times = traces.map((x) => x.ms);
@@ -123,25 +126,38 @@ export const traceLatency: Benchmark = {
   async run(progress): Promise<Record<string, number | string>> {
     const edges = Number(process.env.FAASPROV_BENCH_EDGES ?? 1_000_000);
     const port = process.env.FAASPROV_BENCH_NEO4J_PORT ?? NEO4J_PORT;
-    const dir = mkdtempSync(join(tmpdir(), 'fp-bench-trace-'));
+    // FAASPROV_BENCH_TRACE_DIR keeps both stores between runs (for experiments: the Neo4j bulk load
+    // takes minutes); a run finding them loaded with as many edges measures without loading.
+    const kept = process.env.FAASPROV_BENCH_TRACE_DIR;
+    const dir = kept ? resolve(kept) : mkdtempSync(join(tmpdir(), 'fp-bench-trace-'));
     const file = join(dir, 's.db');
-    // A Neo4j of its own in the temporary directory: removed with it, nothing to delete row by row.
+    const marker = join(dir, `loaded-${edges}`);
+    const reuse = kept !== undefined && existsSync(marker);
+    if (!reuse) {
+      for (const f of [marker, file, join(dir, 'neo4j')]) rmSync(f, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+    }
+    // A Neo4j of its own in that directory: removed with it, nothing to delete row by row.
     const env = { ...process.env, NEO4J_PASSWORD: process.env.NEO4J_PASSWORD ?? 'faasprov-bench-password', NEO4J_HOME_DIR: join(dir, 'neo4j') };
     process.env.NEO4J_PASSWORD = env.NEO4J_PASSWORD;
     const neoUrl = execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['start', port], { encoding: 'utf8', env, timeout: 600000 }).trim();
     let sqlite = new SqliteGraphStore(file);
     const neo = (await openGraphStore(neoUrl)) as Neo4jGraphStore;
     try {
-      await neo.clear();
-      const graph = merged(edges);
-      progress(`${graph.nodes.length} nodes, ${graph.edges.length} edges generated; bulk-loading SQLite`);
-      let t = performance.now();
-      await sqlite.load(graph);
-      const sqliteLoad = performance.now() - t;
-      progress('bulk-loading Neo4j');
-      t = performance.now();
-      await neo.load(graph);
-      const neoLoad = performance.now() - t;
+      const loads: Record<string, number | string> = { loadPath: 'reused (FAASPROV_BENCH_TRACE_DIR)' };
+      if (!reuse) {
+        const graph = merged(edges);
+        progress(`${graph.nodes.length} nodes, ${graph.edges.length} edges generated; bulk-loading SQLite`);
+        let t = performance.now();
+        await sqlite.load(graph);
+        const sqliteLoad = performance.now() - t;
+        progress('bulk-loading Neo4j');
+        t = performance.now();
+        await neo.load(graph);
+        const neoLoad = performance.now() - t;
+        Object.assign(loads, { loadPath: 'bulk', sqliteLoadSec: sqliteLoad / 1000, neo4jLoadSec: neoLoad / 1000 });
+        if (kept) writeFileSync(marker, '');
+      }
       // The same start nodes for both: processes and files spread over the graph.
       const r = rng(7);
       const sample = await sqlite.searchNodes({ limit: 500, offset: Math.floor(r() * 1000) });
@@ -152,11 +168,19 @@ export const traceLatency: Benchmark = {
       evict(file);
       sqlite = new SqliteGraphStore(file);
       const cold = await measure(sqlite, starts);
-      // Warm, as Neo4j's page cache holds its whole store after the load: the file read once,
-      // and the same warm-up for both (code paths compiled, query plans cached).
+      // Warm, as a store that has been answering traces for a while is: each store read once whole
+      // (SQLite's file into the OS page cache; every Neo4j node and relationship with its properties
+      // into Neo4j's page cache, which a restart on a kept store starts empty), then the same 300
+      // warm-up traces on both from other start nodes. Neo4j's JVM needs them: its CPU per trace
+      // fell from 87-140 ms over the first 100 traces to 12-17 ms after 200 (JIT compilation of
+      // the Cypher runtime; the bulk load compiles other code), and 10 warm-up traces left the
+      // measured ones inside that curve.
       readOnce(file);
-      await measure(sqlite, starts.slice(0, 5));
-      await measure(neo, starts.slice(0, 5));
+      await neo.readCypher('MATCH (n) RETURN sum(size(keys(n))) AS k', {}, { timeoutMs: 600000 });
+      await neo.readCypher('MATCH ()-[r]->() RETURN sum(size(keys(r))) AS k', {}, { timeoutMs: 600000 });
+      const others = (await sqlite.searchNodes({ limit: 1500, offset: 2000 })).filter((_, i) => i % 10 === 0).map((n) => n.id);
+      await measure(sqlite, others);
+      await measure(neo, others);
       const a = await measure(sqlite, starts);
       const b = await measure(neo, starts);
       progress(`sqlite p50 ${a.p50.toFixed(1)} ms p95 ${a.p95.toFixed(1)} ms (cold ${cold.p50.toFixed(1)} / ${cold.p95.toFixed(1)}); neo4j p50 ${b.p50.toFixed(1)} ms p95 ${b.p95.toFixed(1)} ms`);
@@ -165,15 +189,13 @@ export const traceLatency: Benchmark = {
       mkdirSync(out, { recursive: true });
       writeFileSync(
         join(out, 'trace-latency-traces.json'),
-        JSON.stringify(a.traces.map((x, i) => ({ ...x, sqliteMs: x.ms, sqliteColdMs: cold.traces[i]!.ms, neo4jMs: b.traces[i]!.ms, ms: undefined })), null, 1),
+        JSON.stringify(a.traces.map((x, i) => ({ ...x, sqliteMs: x.ms, sqliteColdMs: cold.traces[i]!.ms, neo4jMs: b.traces[i]!.ms, neo4jNodes: b.traces[i]!.nodes, neo4jAt: b.traces[i]!.at, ms: undefined })), null, 1),
       );
       return {
         edges,
         traces: starts.length * 2,
         meanNodesPerTrace: a.nodes,
-        loadPath: 'bulk',
-        sqliteLoadSec: sqliteLoad / 1000,
-        neo4jLoadSec: neoLoad / 1000,
+        ...loads,
         sqliteP50Ms: a.p50,
         sqliteP95Ms: a.p95,
         sqliteColdP50Ms: cold.p50,
@@ -189,7 +211,7 @@ export const traceLatency: Benchmark = {
       await sqlite.close();
       await neo.close();
       execFileSync(join(ROOT, 'scripts', 'neo4j.sh'), ['stop', port], { env });
-      rmSync(dir, { recursive: true, force: true });
+      if (!kept) rmSync(dir, { recursive: true, force: true });
     }
   },
 };
