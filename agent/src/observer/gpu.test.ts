@@ -140,6 +140,19 @@ describe('failed CUDA calls (no GPU)', () => {
   });
 });
 
+describe('buffers allocated before capture', () => {
+  it('a copy into one (size unknown) is a version derived from what was there, and a read of it uses that version', () => {
+    const g = run([[h2d('0x20000', 64), 'a'], [d2h('0x20000', 80), 'b']]);
+    const v = views(g);
+    const [va] = v.wrote('a');
+    expect(v.allocation).toMatchObject({ ptr: '0x20000', allocated: 0 });
+    expect(g.edges.find((e) => e.type === 'WAS_DERIVED_FROM' && e.from === va!.id)).toMatchObject({ to: v.allocation.id, bytes: 0 });
+    // Past the 64 bytes a wrote: what was there before capture.
+    expect(v.read('b')).toEqual([[va, 64], [v.allocation, 16]]);
+    expect(g.stats.gpuUnknownBuffer).toBe(1);
+  });
+});
+
 describe('freed device memory', () => {
   it('a buffer allocated over memory freed earlier derives (inferred) from the versions that held it, until written', () => {
     const free: Gpu = { kind: 'gpu-free', ts: 0n, ...who, api: 'cudaFree', rc: 0, ptr: '0x10000' };

@@ -135,7 +135,8 @@ export class GpuTracker {
     // What the write kept: every byte outside [a, b), or (a kernel) any byte at all.
     const kept = sources(l.ranges, 0n, keepAll ? end : a);
     if (!keepAll) for (const [k, n] of sources(l.ranges, b, end)) kept.set(k, (kept.get(k) ?? 0n) + n);
-    for (const [from, n] of kept) this.out.addEdge('WAS_DERIVED_FROM', node, from, t, t, 1, Number(n));
+    // A buffer of unknown size (found before capture): how many bytes were kept is unknown too.
+    for (const [from, n] of kept) this.out.addEdge('WAS_DERIVED_FROM', node, from, t, t, 1, l.size > 0n ? Number(n) : 0);
     if (keepAll) {
       l.ranges = [{ start: 0n, end, from: [node] }];
     } else {
