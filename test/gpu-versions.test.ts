@@ -93,7 +93,11 @@ describe('GPU buffer versions: what the attack view from a cross-read alert hold
       // The customer's version (the call failed: its rc says so) and the allocation (an attempt, rc 35), which holds the other 65,280 bytes read.
       expect(buffers.map((b) => [b.version ? 'version' : 'allocation', b.rc]).sort()).toEqual([['allocation', RC], ['version', RC]]);
       expect(view.edges.filter((e) => e.type === 'USED' && e.from === u.get('attacker')!.id).map((e) => [e.bytes, e.attrs?.rc]).sort()).toEqual([[256, RC], [65280, RC]]);
-      expect(view.steps.some((s) => s.includes('invocation attacker') && s.includes('the call failed: CUDA error 35'))).toBe(true);
+      // The story says whose bytes each part was, and that the calls failed.
+      expect(view.steps.filter((s) => s.startsWith('invocation attacker copied'))).toEqual([
+        'invocation attacker copied 256 bytes out of GPU buffer 0x0, written by invocation customer (the call failed: CUDA error 35)',
+        'invocation attacker copied 65280 bytes out of GPU buffer 0x0 as allocated (the call failed: CUDA error 35)',
+      ]);
       // The full trace still has the allocation's maker (provenance); no data path reaches it.
       expect(full.nodes.some((n) => n.id === u.get('benign-1')!.id)).toBe(true);
       expect(shown(u.get('benign-1')!)).toBe(false);

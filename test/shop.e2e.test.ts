@@ -172,8 +172,8 @@ describe('the example shop under faasprov: benign traffic, then attack (a)', () 
     const names: Record<string, { id: string }[]> = { writer: writerUnits, reader: readerUnits, buffer: written };
     for (const [type, from, to] of truth.edges) expect([type, from, to, has(type, names[from]!, names[to]!)]).toEqual([type, from, to, true]);
     // The story says the copies were attempted: the calls failed. The reader's 64 KiB: the customer's 256 bytes, the rest as allocated.
-    expect(view.steps.find((st) => st.startsWith(`invocation ${truth.reader} copied 256 bytes out of GPU buffer ${truth.buffer.ptr}`))).toMatch(/the call failed: CUDA error \d+/);
-    expect(view.steps.find((st) => st.startsWith(`invocation ${truth.reader} copied 65280 bytes out of GPU buffer ${truth.buffer.ptr}`))).toMatch(/the call failed: CUDA error \d+/);
+    expect(view.steps.find((st) => st.startsWith(`invocation ${truth.reader} copied 256 bytes out of GPU buffer ${truth.buffer.ptr}, written by invocation ${truth.writer} `))).toMatch(/the call failed: CUDA error \d+/);
+    expect(view.steps.find((st) => st.startsWith(`invocation ${truth.reader} copied 65280 bytes out of GPU buffer ${truth.buffer.ptr} as allocated `))).toMatch(/the call failed: CUDA error \d+/);
     // No benign photos invocation (the one that allocated the buffer included) is in the view.
     const benignIds = new Set(benign.filter((b) => b.function === 'photos').map((b) => b.callId));
     expect(s.nodes.filter((n) => (n.type === 'Unit' || n.type === 'Invocation') && benignIds.has(String(n.callId)) && shown.has(n.id)).map((n) => n.callId)).toEqual([]);

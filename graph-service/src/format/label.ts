@@ -30,7 +30,7 @@ export function nodeLabel(n: GraphNode): string {
     case 'Unit':
       return printable(`Unit of ${n.pid} in ${n.callId}`);
     case 'GpuBuffer':
-      return printable(`GpuBuffer ${n.ptr}${n.size !== undefined ? ` (${n.size} bytes)` : ''} on ${n.device}${n.rc ? ` [rc ${n.rc}]` : ''}`);
+      return printable(`GpuBuffer ${n.ptr}${n.size !== undefined ? ` (${n.size} bytes)` : ''}${n.version ? ` version ${n.version}` : ''} on ${n.device}${n.rc ? ` [rc ${n.rc}]` : ''}`);
     case 'Alert':
       return printable(`Alert ${n.severity} ${n.rule}: ${n.summary}`);
     case 'GpuKernel':

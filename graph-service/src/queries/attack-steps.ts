@@ -39,12 +39,26 @@ const bytes = (e: GraphEdge) => (e.bytes > 0 ? ` (${e.bytes} bytes)` : '');
 /** A CUDA call that returned an error (no GPU, for one) was attempted, not done: said so. */
 const failed = (e: GraphEdge) => (e.attrs?.rc !== undefined ? ` (the call failed: CUDA error ${e.attrs.rc})` : '');
 
+/** Whose bytes a copy out of a GPU buffer got: a version's writer, or the allocation's content (a buffer with versions in the view). */
+type GpuSources = (buffer: GraphNode) => string;
+
+function gpuSources(nodes: GraphNode[], edges: GraphEdge[], byId: Map<string, GraphNode>): GpuSources {
+  const writer = new Map<string, GraphNode>();
+  for (const e of edges) if (e.type === 'WAS_GENERATED_BY' && e.attrs?.copyKind !== undefined && byId.get(e.from)?.type === 'GpuBuffer') writer.set(e.from, byId.get(e.to)!);
+  const versioned = new Set(nodes.flatMap((n) => (n.type === 'GpuBuffer' && n.version ? [`${n.device}\0${n.ptr}\0${n.allocated}`] : [])));
+  return (b) => {
+    if (b.type !== 'GpuBuffer') return '';
+    if (b.version) return writer.has(b.id) ? `, written by ${who(writer.get(b.id)!)}` : '';
+    return versioned.has(`${b.device}\0${b.ptr}\0${b.allocated}`) ? ' as allocated' : '';
+  };
+}
+
 /** Device memory in words: allocations, copies in and out (with their size), frees. */
-function gpuSentence(e: GraphEdge, from: GraphNode, to: GraphNode): string | undefined {
+function gpuSentence(e: GraphEdge, from: GraphNode, to: GraphNode, sources: GpuSources): string | undefined {
   // A kernel's arguments are opaque: it is linked to every live buffer of its device.
   if (e.type === 'USED' && from.type === 'GpuKernel') return `${who(from)} may have read ${what(to)}`;
   if (e.type === 'WAS_GENERATED_BY' && to.type === 'GpuKernel') return `${who(to)} may have written ${what(from)}`;
-  if (e.type === 'USED' && to.type === 'GpuBuffer') return `${who(from)} copied ${e.bytes} bytes out of ${what(to)}${failed(e)}`;
+  if (e.type === 'USED' && to.type === 'GpuBuffer') return `${who(from)} copied ${e.bytes} bytes out of ${what(to)}${sources(to)}${failed(e)}`;
   if (e.type === 'WAS_GENERATED_BY' && from.type === 'GpuBuffer') {
     const made = e.attrs?.copyKind !== undefined ? `copied ${e.bytes} bytes into ${what(from)}` : `allocated ${what(from)}${from.size !== undefined ? ` (${from.size} bytes)` : ''}`;
     return `${who(to)} ${made}${failed(e)}`;
@@ -53,8 +67,8 @@ function gpuSentence(e: GraphEdge, from: GraphNode, to: GraphNode): string | und
   return undefined;
 }
 
-function sentence(e: GraphEdge, from: GraphNode, to: GraphNode): string | undefined {
-  if (from.type === 'GpuBuffer' || to.type === 'GpuBuffer') return gpuSentence(e, from, to);
+function sentence(e: GraphEdge, from: GraphNode, to: GraphNode, sources: GpuSources): string | undefined {
+  if (from.type === 'GpuBuffer' || to.type === 'GpuBuffer') return gpuSentence(e, from, to, sources);
   switch (e.type) {
     case 'USED':
       if (to.type === 'Endpoint') return e.attrs?.initiated ? `${who(from)} connected to ${addr(to)}` : `${who(from)} received data from ${addr(to)}${bytes(e)}`;
@@ -83,6 +97,7 @@ export function attackSteps(nodes: GraphNode[], edges: GraphEdge[]): string[] {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   // At one time: an invocation begins, then operations, then the alert they raised.
   const events: { t: number; rank: number; text: string }[] = [];
+  const sources = gpuSources(nodes, edges, byId);
   for (const n of nodes) {
     if (n.type === 'Invocation') events.push({ t: n.start, rank: 0, text: `invocation ${n.callId}${n.function ? ` of ${n.function}` : ''} began` });
     if (n.type === 'Alert') events.push({ t: n.time, rank: 2, text: `alert ${n.rule} (${n.severity}): ${n.summary}` });
@@ -90,7 +105,7 @@ export function attackSteps(nodes: GraphNode[], edges: GraphEdge[]): string[] {
   for (const e of edges) {
     const [from, to] = [byId.get(e.from), byId.get(e.to)];
     if (!from || !to) continue;
-    const text = sentence(e, from, to);
+    const text = sentence(e, from, to, sources);
     if (text) events.push({ t: e.firstTime, rank: 1, text });
   }
   events.sort((a, b) => a.t - b.t || a.rank - b.rank || a.text.localeCompare(b.text));
