@@ -1,16 +1,11 @@
 import type { GraphNode } from '@faasprov/model';
 import { decodeId, encodeId, nodeTypeOf } from './sqlite-codec.js';
 
-// A node's attributes in the SQLite store (schema 4) are split in two: those a query of the store
-// reads in SQL (json_extract: search, alerts, tenants, F3 versions, locality) stay in the JSON
-// column `attrs`; the rest go into the blob `more`, written compactly: per attribute one varint
-// (key code × 8 + tag) and its value, integers as varints, lowercase hex (trace and span ids) as
-// bytes, model ids as the codec's 18-21 bytes. A trivial invocation's nodes shrink by half.
-
-/** Read by SQL in sqlite-store.ts: these stay JSON. */
-export const QUERIED_KEYS: ReadonlySet<string> = new Set([
-  'tenant', 'function', 'path', 'address', 'exe', 'cause', 'callId', 'rule', 'start', 'version', 'from', 'created', 'time', 'severity', 'volume', 'node',
-]);
+// A node's attributes in the SQLite store (schema 6) are one compact blob: per attribute one
+// varint (key code × 8 + tag) and its value, integers as varints, lowercase hex (trace and span
+// ids) as bytes, model ids as the codec's 18-21 bytes, UUIDs (call ids) as 16 bytes. SQL reads
+// an attribute through fp_attr(attrs, key), a function the store registers (attrValue).
+// Schemas 4 and 5 kept the attributes SQL reads as JSON and wrote the others in this format.
 
 /**
  * Codes of the other attributes (on disk: never renumber or reuse one, only append). An attribute
@@ -24,6 +19,8 @@ const KEYS = [
   'linkTarget', 'removedAtInvocationEnd', 'tier', 'port', 'role', 'socketKind', 'agent', 'to', 'count', 'seq', 'detail', 'rootPid', 'mode',
   'cgroupId', 'cgroupPath', 'addresses', 'secrets', 'fd', 'opened', 'flow', 'server', 'client', 'matchInferred', 'summary', 'subject', 'object',
   'device', 'ptr', 'allocated', 'size', 'api', 'rc', 'freed', 'func', 'symbol',
+  // Since schema 6 (JSON before).
+  'tenant', 'function', 'path', 'address', 'exe', 'cause', 'callId', 'rule', 'start', 'version', 'from', 'created', 'time', 'severity', 'volume', 'node',
 ] as const;
 const CODE = new Map<string, number>(KEYS.map((k, i) => [k, i]));
 
@@ -39,6 +36,9 @@ const enum Tag {
 }
 
 const MODEL_ID = /^[a-z]{1,4}_[0-9a-f]{32}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A Tag.Id payload that starts with this byte is a UUID (an encoded id starts with a-z or 0xff). */
+const UUID_MARK = 0xfe;
 const HEX = /^(?:[0-9a-f]{2})+$/;
 
 class Writer {
@@ -73,17 +73,12 @@ class Writer {
   }
 }
 
-/** The attributes SQL reads (JSON text) and the others (a blob, or null when there are none). */
-export function splitAttrs(attrs: Record<string, unknown>): { json: string; more: Buffer | null } {
-  const queried: Record<string, unknown> = {};
+/** A node's attributes as stored (null when it has none). */
+export function encodeAttrs(attrs: Record<string, unknown>): Buffer | null {
   const w = new Writer();
   let any = false;
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined) continue;
-    if (QUERIED_KEYS.has(k)) {
-      queried[k] = v;
-      continue;
-    }
     any = true;
     const code = CODE.get(k) ?? 0;
     const head = (tag: Tag) => {
@@ -97,6 +92,9 @@ export function splitAttrs(attrs: Record<string, unknown>): { json: string; more
     } else if (typeof v === 'string' && MODEL_ID.test(v)) {
       head(Tag.Id);
       w.bytes(encodeId(v));
+    } else if (typeof v === 'string' && UUID.test(v)) {
+      head(Tag.Id);
+      w.bytes(Buffer.concat([Buffer.of(UUID_MARK), Buffer.from(v.replaceAll('-', ''), 'hex')]));
     } else if (typeof v === 'string' && HEX.test(v)) {
       head(Tag.Hex);
       w.bytes(Buffer.from(v, 'hex'));
@@ -108,11 +106,16 @@ export function splitAttrs(attrs: Record<string, unknown>): { json: string; more
       w.bytes(Buffer.from(JSON.stringify(v), 'utf8'));
     }
   }
-  return { json: JSON.stringify(queried), more: any ? w.done() : null };
+  return any ? w.done() : null;
 }
 
-/** The attributes written in a `more` blob. */
-export function readMore(b: Buffer, into: Record<string, unknown> = {}): Record<string, unknown> {
+function uuid(b: Buffer): string {
+  const h = b.toString('hex', 1);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The attributes in a stored blob (into: merged over what it holds). */
+export function readAttrs(b: Buffer, into: Record<string, unknown> = {}): Record<string, unknown> {
   let i = 0;
   const varint = (): number => {
     let v = 0;
@@ -155,9 +158,11 @@ export function readMore(b: Buffer, into: Record<string, unknown> = {}): Record<
       case Tag.Hex:
         into[key] = bytes().toString('hex');
         break;
-      case Tag.Id:
-        into[key] = decodeId(bytes());
+      case Tag.Id: {
+        const v = bytes();
+        into[key] = v[0] === UUID_MARK ? uuid(v) : decodeId(v);
         break;
+      }
       default:
         into[key] = JSON.parse(bytes().toString('utf8')) as unknown;
     }
@@ -165,23 +170,34 @@ export function readMore(b: Buffer, into: Record<string, unknown> = {}): Record<
   return into;
 }
 
-/** An upsert's merge of two `more` blobs: the new value of each attribute over the old (as json_patch does). */
-export function patchMore(old: Buffer | null, next: Buffer | null): Buffer | null {
+/** An upsert's merge of two blobs: the new value of each attribute over the old (as json_patch does). */
+export function patchAttrs(old: Buffer | null, next: Buffer | null): Buffer | null {
   if (!old) return next;
   if (!next) return old;
-  return splitAttrs(readMore(next, readMore(old))).more;
+  return encodeAttrs(readAttrs(next, readAttrs(old)));
+}
+
+let last: { blob: Buffer; attrs: Record<string, unknown> } | undefined;
+
+/** One attribute as SQL sees it (json_extract's types: booleans 1 and 0, arrays and objects as JSON text). */
+export function attrValue(b: Buffer | null, key: string): string | number | null {
+  if (!b) return null;
+  // A query asks several attributes of one row in turn: decode it once.
+  if (!last || !last.blob.equals(b)) last = { blob: Buffer.from(b), attrs: readAttrs(b) };
+  const v = last.attrs[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number' || typeof v === 'string') return v;
+  return JSON.stringify(v);
 }
 
 /** A stored node row. */
 export interface StoredNode {
   id: Buffer;
   type: number;
-  attrs: string;
-  more: Buffer | null;
+  attrs: Buffer | null;
 }
 
 export function toNode(r: StoredNode): GraphNode {
-  const attrs = JSON.parse(r.attrs) as Record<string, unknown>;
-  if (r.more) readMore(r.more, attrs);
-  return { ...attrs, id: decodeId(r.id), type: nodeTypeOf(r.type) } as GraphNode;
+  return { ...(r.attrs ? readAttrs(r.attrs) : {}), id: decodeId(r.id), type: nodeTypeOf(r.type) } as GraphNode;
 }

@@ -2,13 +2,12 @@ import type Database from 'better-sqlite3';
 import type { GraphEdge } from '@faasprov/model';
 import type { NodeRow } from './batch-merge.js';
 import { EDGE_CODE, NODE_CODE, encodeEdgeId, encodeId } from './sqlite-codec.js';
-import { splitAttrs } from './sqlite-attrs.js';
+import { encodeAttrs } from './sqlite-attrs.js';
 import { StoreErrors } from './errors.js';
 
-const NODE_UPSERT = `INSERT INTO nodes(id, type, attrs, more) VALUES (?, ?, ?, ?)
-   ON CONFLICT(id) DO UPDATE SET attrs = json_patch(nodes.attrs, excluded.attrs),
-     more = CASE WHEN excluded.more IS NULL THEN nodes.more WHEN nodes.more IS NULL THEN excluded.more
-                 ELSE fp_patch_more(nodes.more, excluded.more) END
+const NODE_UPSERT = `INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)
+   ON CONFLICT(id) DO UPDATE SET attrs = CASE WHEN excluded.attrs IS NULL THEN nodes.attrs WHEN nodes.attrs IS NULL THEN excluded.attrs
+                                              ELSE fp_patch(nodes.attrs, excluded.attrs) END
    RETURNING n`;
 
 const EDGE_UPSERT = `INSERT INTO edges(src, type, dst, first_time, last_time, count, bytes, id, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -41,8 +40,7 @@ export class BulkWriter {
   writeNodes(rows: readonly NodeRow[]): void {
     this.rows = new Map();
     for (const r of rows) {
-      const { json, more } = splitAttrs(r.attrs);
-      const { n } = this.node.get(encodeId(r.id), NODE_CODE[r.type as keyof typeof NODE_CODE], json, more) as { n: number };
+      const { n } = this.node.get(encodeId(r.id), NODE_CODE[r.type as keyof typeof NODE_CODE], encodeAttrs(r.attrs)) as { n: number };
       this.rows.set(r.id, n);
     }
   }

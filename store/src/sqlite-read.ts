@@ -11,7 +11,7 @@ export function readSqliteStore(file: string): SerializedGraph & { batches: { ag
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     return {
-      nodes: (db.prepare('SELECT id, type, attrs, more FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode),
+      nodes: (db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode),
       edges: (db.prepare('SELECT e.type, e.first_time, e.last_time, e.count, e.bytes, e.id, e.attrs, s.id AS src, d.id AS dst FROM edges e JOIN nodes s ON s.n = e.src JOIN nodes d ON d.n = e.dst').all() as StoredEdge[]).map(toEdge),
       batches: db.prepare('SELECT agent, seq FROM batches').all() as { agent: string; seq: number }[],
     };

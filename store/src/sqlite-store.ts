@@ -8,14 +8,14 @@ import { BulkWriter } from './sqlite-bulk.js';
 import { mergeEdges, mergeNodes } from './batch-merge.js';
 import { checkUnique } from './bulk-load.js';
 import { EDGE_CODE, NODE_CODE, decodeId, encodeEdgeId, encodeId, idHex, nodeTypeOf, toEdge, type StoredEdge } from './sqlite-codec.js';
-import { patchMore, splitAttrs, toNode, type StoredNode } from './sqlite-attrs.js';
+import { attrValue, encodeAttrs, patchAttrs, toNode, type StoredNode } from './sqlite-attrs.js';
 import { migrate } from './sqlite-migrate.js';
 
 const N = NODE_CODE;
 const E = EDGE_CODE;
 /**
- * Schema 5: ids as blobs and types as codes (sqlite-codec.ts); of a node's attributes, those SQL
- * reads in JSON, the others in a compact blob (sqlite-attrs.ts). An edge names its endpoints by
+ * Schema 6: ids as blobs and types as codes (sqlite-codec.ts); a node's attributes in a compact
+ * blob that SQL reads through fp_attr (sqlite-attrs.ts). An edge names its endpoints by
  * their row numbers (n: 1-4 bytes where an id takes 18-21, in the table and in edges_dst); edges
  * are keyed by (src, type, dst) in a WITHOUT ROWID table, so the table itself is the index a
  * backward trace seeks (all of a node's outgoing edges side by side), and the edge's id, which
@@ -27,12 +27,11 @@ CREATE TABLE IF NOT EXISTS nodes (
   n INTEGER PRIMARY KEY,
   id BLOB NOT NULL UNIQUE,
   type INTEGER NOT NULL,
-  attrs TEXT NOT NULL,
-  more BLOB
+  attrs BLOB
 );
 CREATE INDEX IF NOT EXISTS nodes_type ON nodes(type);
-CREATE INDEX IF NOT EXISTS nodes_alert_time ON nodes(json_extract(attrs, '$.time')) WHERE type = ${N.Alert};
-CREATE INDEX IF NOT EXISTS nodes_volume_file ON nodes(json_extract(attrs, '$.volume'), json_extract(attrs, '$.path'), json_extract(attrs, '$.version'))
+CREATE INDEX IF NOT EXISTS nodes_alert_time ON nodes(fp_attr(attrs, 'time')) WHERE type = ${N.Alert};
+CREATE INDEX IF NOT EXISTS nodes_volume_file ON nodes(fp_attr(attrs, 'volume'), fp_attr(attrs, 'path'), fp_attr(attrs, 'version'))
   WHERE type = ${N.File};
 CREATE TABLE IF NOT EXISTS edges (
   src INTEGER NOT NULL,
@@ -58,7 +57,7 @@ CREATE TABLE IF NOT EXISTS batches (
   PRIMARY KEY (agent, seq)
 );
 `;
-const SCHEMA_VERSION = '5';
+const SCHEMA_VERSION = '6';
 /** An edge row with its endpoints' ids (nodes s and d joined on their row numbers). */
 const EDGE_COLUMNS = 'e.type, e.first_time, e.last_time, e.count, e.bytes, e.id, e.attrs, s.id AS src, d.id AS dst';
 /** The attributes a text search looks in. */
@@ -88,6 +87,9 @@ export class SqliteGraphStore implements GraphStore {
     // Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB: each batch dirties pages
     // of four random-keyed indexes, and ingest measured ~1.7x faster (BENCHMARKS.md, ingest).
     this.db.pragma('wal_autocheckpoint = 10000');
+    // What SQL (and the indexes on attributes) reads a node attribute with, and the upsert's merge.
+    this.db.function('fp_attr', { deterministic: true }, (attrs: unknown, key: unknown) => attrValue(attrs as Buffer | null, String(key)));
+    this.db.function('fp_patch', { deterministic: true }, (old: unknown, next: unknown) => patchAttrs(old as Buffer | null, next as Buffer | null));
     // An older store is rewritten in the current schema first (one transaction), else created.
     const v = this.db.prepare("SELECT name FROM sqlite_master WHERE name = 'meta'").get()
       ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined)
@@ -97,8 +99,6 @@ export class SqliteGraphStore implements GraphStore {
     }
     this.db.exec(SCHEMA);
     if (!v) this.db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
-    // An upsert merges the new `more` blob over the stored one (sqlite-bulk.ts).
-    this.db.function('fp_patch_more', { deterministic: true }, (old: unknown, next: unknown) => patchMore(old as Buffer | null, next as Buffer | null));
     this.bulk = new BulkWriter(this.db);
     this.applyTx = this.db.transaction((b: Batch): ApplyResult => {
       if (this.stmts.seen.get(b.agent, b.seq)) return { applied: false, nodes: 0, edges: 0 };
@@ -115,7 +115,7 @@ export class SqliteGraphStore implements GraphStore {
       batchAt: this.db.prepare('SELECT seq, hash, prev FROM batches WHERE agent = ? AND seq = ?'),
       // Many ids (or [id, bound] pairs) in one statement, as a JSON array: one call per depth of a
       // trace, not one per node (a quarter less CPU per trace on the 1M-edge benchmark).
-      getNodes: this.db.prepare('SELECT n.id, n.type, n.attrs, n.more FROM json_each(?) j JOIN nodes n ON n.id = unhex(j.value)'),
+      getNodes: this.db.prepare('SELECT n.id, n.type, n.attrs FROM json_each(?) j JOIN nodes n ON n.id = unhex(j.value)'),
       out: this.db.prepare(
         `SELECT ${EDGE_COLUMNS}, j.key AS via FROM json_each(?) j JOIN nodes s ON s.id = unhex(j.value ->> '$[0]')
          JOIN edges e ON e.src = s.n AND e.first_time <= j.value ->> '$[1]' JOIN nodes d ON d.n = e.dst`,
@@ -126,8 +126,8 @@ export class SqliteGraphStore implements GraphStore {
       ),
       edgesFrom: this.db.prepare(`SELECT ${EDGE_COLUMNS} FROM nodes s JOIN edges e ON e.src = s.n JOIN nodes d ON d.n = e.dst WHERE s.id = ?`),
       versionAt: this.db.prepare(
-        `SELECT max(json_extract(attrs, '$.version')) AS v FROM nodes
-         WHERE type = ${N.File} AND json_extract(attrs, '$.volume') = ? AND json_extract(attrs, '$.path') = ? AND json_extract(attrs, '$.version') <= ?`,
+        `SELECT max(fp_attr(attrs, 'version')) AS v FROM nodes
+         WHERE type = ${N.File} AND fp_attr(attrs, 'volume') = ? AND fp_attr(attrs, 'path') = ? AND fp_attr(attrs, 'version') <= ?`,
       ),
     };
   }
@@ -153,12 +153,9 @@ export class SqliteGraphStore implements GraphStore {
       if (this.db.prepare('SELECT 1 FROM nodes LIMIT 1').get()) throw StoreErrors.FP_ERR_STORE_LOAD(this.file, 'it already holds nodes');
       const indexes = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('nodes', 'edges')").all() as { name: string }[];
       for (const { name } of indexes) this.db.exec(`DROP INDEX "${name}"`);
-      const node = this.db.prepare('INSERT INTO nodes(id, type, attrs, more) VALUES (?, ?, ?, ?)');
+      const node = this.db.prepare('INSERT INTO nodes(id, type, attrs) VALUES (?, ?, ?)');
       const rowOf = new Map<string, number>();
-      for (const { id, type, ...attrs } of [...g.nodes].sort(byId)) {
-        const { json, more } = splitAttrs(attrs);
-        rowOf.set(id, Number(node.run(encodeId(id), NODE_CODE[type], json, more).lastInsertRowid));
-      }
+      for (const { id, type, ...attrs } of [...g.nodes].sort(byId)) rowOf.set(id, Number(node.run(encodeId(id), NODE_CODE[type], encodeAttrs(attrs)).lastInsertRowid));
       // In key order: the table is the edges' primary key, which cannot be dropped.
       const edge = this.db.prepare('INSERT INTO edges(src, type, dst, first_time, last_time, count, bytes, id, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       const row = (id: string, e: GraphEdge) => {
@@ -211,14 +208,14 @@ export class SqliteGraphStore implements GraphStore {
       args.push(NODE_CODE[q.type as keyof typeof NODE_CODE] ?? -1);
     }
     if (q.text !== undefined) {
-      where.push(`(${TEXT_FIELDS.map((f) => `instr(lower(coalesce(json_extract(attrs, '$.${f}'), '')), lower(?)) > 0`).join(' OR ')})`);
+      where.push(`(${TEXT_FIELDS.map((f) => `instr(lower(coalesce(fp_attr(attrs, '${f}'), '')), lower(?)) > 0`).join(' OR ')})`);
       for (let i = 0; i < TEXT_FIELDS.length; i++) args.push(q.text);
     }
     if (q.function !== undefined) {
-      where.push("json_extract(attrs, '$.function') = ?");
+      where.push("fp_attr(attrs, 'function') = ?");
       args.push(q.function);
     }
-    const time = "coalesce(json_extract(attrs, '$.start'), json_extract(attrs, '$.version'), json_extract(attrs, '$.from'), json_extract(attrs, '$.created'))";
+    const time = "coalesce(fp_attr(attrs, 'start'), fp_attr(attrs, 'version'), fp_attr(attrs, 'from'), fp_attr(attrs, 'created'))";
     if (q.since !== undefined) {
       where.push(`${time} >= ?`);
       args.push(q.since);
@@ -229,10 +226,10 @@ export class SqliteGraphStore implements GraphStore {
     }
     if (q.tenants !== undefined) {
       const marks = q.tenants.map(() => '?').join(', ') || "''";
-      where.push(`(json_extract(attrs, '$.tenant') IN (${marks}) OR (json_extract(attrs, '$.tenant') IS NULL AND type IN (${SHARED_TYPES.map(() => '?').join(', ')})))`);
+      where.push(`(fp_attr(attrs, 'tenant') IN (${marks}) OR (fp_attr(attrs, 'tenant') IS NULL AND type IN (${SHARED_TYPES.map(() => '?').join(', ')})))`);
       args.push(...q.tenants, ...SHARED_TYPES.map((t) => NODE_CODE[t]));
     }
-    const sql = `SELECT id, type, attrs, more FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ? OFFSET ?`;
+    const sql = `SELECT id, type, attrs FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ? OFFSET ?`;
     return (this.db.prepare(sql).all(...args, q.limit, q.offset) as StoredNode[]).map(toNode);
   }
 
@@ -250,7 +247,7 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   async all(): Promise<SerializedGraph> {
-    const nodes = (this.db.prepare('SELECT id, type, attrs, more FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode);
+    const nodes = (this.db.prepare('SELECT id, type, attrs FROM nodes ORDER BY rowid').all() as StoredNode[]).map(toNode);
     const edges = (this.db.prepare(`SELECT ${EDGE_COLUMNS} FROM edges e JOIN nodes s ON s.n = e.src JOIN nodes d ON d.n = e.dst`).all() as StoredEdge[]).map(toEdge);
     return { nodes, edges };
   }
@@ -275,29 +272,29 @@ export class SqliteGraphStore implements GraphStore {
     const where: string[] = [`type = ${N.Alert}`];
     const args: unknown[] = [];
     if (q.since !== undefined) {
-      where.push("json_extract(attrs, '$.time') >= ?");
+      where.push("fp_attr(attrs, 'time') >= ?");
       args.push(q.since);
     }
     if (q.until !== undefined) {
-      where.push("json_extract(attrs, '$.time') <= ?");
+      where.push("fp_attr(attrs, 'time') <= ?");
       args.push(q.until);
     }
     if (q.minSeverity) {
       const sev = SEVERITIES.slice(SEVERITIES.indexOf(q.minSeverity));
-      where.push(`json_extract(attrs, '$.severity') IN (${sev.map(() => '?').join(', ')})`);
+      where.push(`fp_attr(attrs, 'severity') IN (${sev.map(() => '?').join(', ')})`);
       args.push(...sev);
     }
     if (q.function !== undefined) {
-      where.push("json_extract(attrs, '$.function') = ?");
+      where.push("fp_attr(attrs, 'function') = ?");
       args.push(q.function);
     }
     if (q.tenants) {
       // An alert without a tenant (a capture gap) concerns everyone, like other shared entities.
-      where.push(`(json_extract(attrs, '$.tenant') IS NULL OR json_extract(attrs, '$.tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'}))`);
+      where.push(`(fp_attr(attrs, 'tenant') IS NULL OR fp_attr(attrs, 'tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'}))`);
       args.push(...q.tenants);
     }
     const rows = this.db
-      .prepare(`SELECT id, type, attrs, more FROM nodes WHERE ${where.join(' AND ')} ORDER BY json_extract(attrs, '$.time') DESC, id LIMIT ? OFFSET ?`)
+      .prepare(`SELECT id, type, attrs FROM nodes WHERE ${where.join(' AND ')} ORDER BY fp_attr(attrs, 'time') DESC, id LIMIT ? OFFSET ?`)
       .all(...args, q.limit, q.offset) as StoredNode[];
     return rows.map(toNode);
   }
@@ -314,21 +311,21 @@ export class SqliteGraphStore implements GraphStore {
       args.push(q.until);
     }
     if (q.tenants) {
-      where += ` AND json_extract(r.attrs, '$.tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'})`;
+      where += ` AND fp_attr(r.attrs, 'tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'})`;
       args.push(...q.tenants);
     }
     const raw = this.db
       .prepare(
         `SELECT r.id AS reader, w.id AS producer, f.id AS file, u.first_time AS readAt, u.attrs AS attrs,
-                json_extract(w.attrs, '$.node') AS producedOn, json_extract(r.attrs, '$.node') AS readOn,
+                fp_attr(w.attrs, 'node') AS producedOn, fp_attr(r.attrs, 'node') AS readOn,
                 (SELECT i.id FROM edges p JOIN nodes i ON i.n = p.dst WHERE p.src = r.n AND p.type = ${E.PART_OF} LIMIT 1) AS invocation
          FROM nodes f
          JOIN edges g ON g.src = f.n AND g.type = ${E.WAS_GENERATED_BY}
          JOIN edges u ON u.dst = f.n AND u.type = ${E.USED}
          JOIN nodes w ON w.n = g.dst
          JOIN nodes r ON r.n = u.src
-         WHERE f.type = ${N.File} AND json_extract(f.attrs, '$.volume') IS NOT NULL
-           AND json_extract(w.attrs, '$.node') IS NOT json_extract(r.attrs, '$.node')
+         WHERE f.type = ${N.File} AND fp_attr(f.attrs, 'volume') IS NOT NULL
+           AND fp_attr(w.attrs, 'node') IS NOT fp_attr(r.attrs, 'node')
            AND u.last_time >= g.first_time${where}
          ORDER BY u.first_time, r.id LIMIT ?`,
       )
