@@ -509,7 +509,8 @@ export function edgeKindError(type: EdgeType, from: NodeType, to: NodeType): str
   return ok ? undefined : `${type} cannot join ${from} to ${to}`;
 }
 
-const PREFIX: Record<NodeType, string> = {
+/** Each node type's id prefix (`p_…`): an id says its node's type. */
+export const PREFIX: Readonly<Record<NodeType, string>> = {
   Process: 'p', File: 'f', Endpoint: 'ep', Gap: 'gap', Instance: 'i', Pipe: 'pp', Connection: 'cn',
   Invocation: 'inv', Unit: 'u', GpuBuffer: 'gb', GpuKernel: 'gk', Alert: 'al', Span: 'sp',
 };

@@ -1,4 +1,4 @@
-import type { EdgeType, GraphEdge, NodeType } from '@faasprov/model';
+import { PREFIX, type EdgeType, type GraphEdge, type NodeType } from '@faasprov/model';
 
 // How the SQLite store writes ids and types (schema 3): an id `pre_<32 hex>` is stored as the
 // prefix and `_` in ASCII and the hash's 16 bytes (18-21 bytes instead of 34-37 characters, in the
@@ -42,6 +42,16 @@ export function encodeId(id: string): Buffer {
   b.write(id.slice(cut), cut, 'hex');
   return b;
 }
+
+/**
+ * The stored ids of a node type lie in [lo, hi): its prefix, then `_` (and '`' is the byte after
+ * `_`), so the id index is also the type index. Ids outside the model's pattern (bulk-loaded) lie
+ * at OTHER and above, whatever their type.
+ */
+export function typeRange(type: NodeType): [Buffer, Buffer] {
+  return [Buffer.from(`${PREFIX[type]}_`, 'latin1'), Buffer.from(`${PREFIX[type]}\``, 'latin1')];
+}
+export const OTHER_IDS = Buffer.of(OTHER);
 
 /** The stored id as hex, for ids passed in a JSON array (unhex() in SQL). */
 export function idHex(id: string): string {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { edgeId, fileId, processId, type Batch } from '@faasprov/model';
+import { edgeId, fileId, pipeId, processId, type Batch, type GraphNode } from '@faasprov/model';
 import { SqliteGraphStore } from './sqlite-store.js';
 
 function batch(seq: number, exitCode?: number): Batch {
@@ -117,6 +117,25 @@ describe('SqliteGraphStore', () => {
       expect(await s.all()).toEqual({ nodes: b.nodes, edges: b.edges });
       expect((await s.applyBatch(batch(0))).applied).toBe(false);
       expect(await s.expand([{ id: e.from, bound: 99 }], 'backward')).toEqual([{ via: e.from, edge: e, neighbor: e.to }]);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds and counts nodes of a type through the id index, odd bulk-loaded ids too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-store-'));
+    const s = new SqliteGraphStore(join(dir, 's.db'));
+    try {
+      const b = batch(0);
+      const odd = { ...b.nodes[0]!, id: 'odd process' } as GraphNode;
+      const pipe = { id: pipeId('n', 1, 1, 3), type: 'Pipe' as const, node: 'n', kind: 'pipe' as const, pid: 1, created: 1, fd: 3 };
+      await s.load({ nodes: [...b.nodes, odd, pipe], edges: b.edges });
+      expect((await s.stats()).nodesByType).toEqual({ Process: 2, File: 1, Pipe: 1 });
+      const ids = async (type: string) => (await s.searchNodes({ type, limit: 10, offset: 0 })).map((n) => n.id).sort();
+      expect(await ids('Process')).toEqual([b.nodes[0]!.id, 'odd process'].sort());
+      expect(await ids('Pipe')).toEqual([pipe.id]);
+      expect(await ids('Nope')).toEqual([]);
     } finally {
       await s.close();
       rmSync(dir, { recursive: true, force: true });

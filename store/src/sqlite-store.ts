@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import { NODE_TYPES, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type NodeType, type SerializedGraph } from '@faasprov/model';
 import type {
   AlertQuery, ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, RemoteRead, RemoteReadQuery, StoreStats,
 } from './graph-store.js';
@@ -7,7 +7,7 @@ import { StoreErrors } from './errors.js';
 import { BulkWriter } from './sqlite-bulk.js';
 import { mergeEdges, mergeNodes } from './batch-merge.js';
 import { checkUnique } from './bulk-load.js';
-import { EDGE_CODE, NODE_CODE, decodeId, encodeEdgeId, encodeId, idHex, nodeTypeOf, toEdge, type StoredEdge } from './sqlite-codec.js';
+import { EDGE_CODE, NODE_CODE, OTHER_IDS, decodeId, encodeEdgeId, encodeId, idHex, nodeTypeOf, toEdge, typeRange, type StoredEdge } from './sqlite-codec.js';
 import { attrValue, encodeAttrs, patchAttrs, toNode, type StoredNode } from './sqlite-attrs.js';
 import { migrate } from './sqlite-migrate.js';
 
@@ -29,7 +29,6 @@ CREATE TABLE IF NOT EXISTS nodes (
   type INTEGER NOT NULL,
   attrs BLOB
 );
-CREATE INDEX IF NOT EXISTS nodes_type ON nodes(type);
 CREATE INDEX IF NOT EXISTS nodes_alert_time ON nodes(fp_attr(attrs, 'time')) WHERE type = ${N.Alert};
 CREATE INDEX IF NOT EXISTS nodes_volume_file ON nodes(fp_attr(attrs, 'volume'), fp_attr(attrs, 'path'), fp_attr(attrs, 'version'))
   WHERE type = ${N.File};
@@ -204,8 +203,11 @@ export class SqliteGraphStore implements GraphStore {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.type !== undefined) {
-      where.push('type = ?');
-      args.push(NODE_CODE[q.type as keyof typeof NODE_CODE] ?? -1);
+      const code = NODE_CODE[q.type as keyof typeof NODE_CODE];
+      if (code === undefined) return [];
+      // The id index is the type index (typeRange).
+      where.push('(id >= ? AND id < ? OR id >= ?) AND type = ?');
+      args.push(...typeRange(q.type as NodeType), OTHER_IDS, code);
     }
     if (q.text !== undefined) {
       where.push(`(${TEXT_FIELDS.map((f) => `instr(lower(coalesce(fp_attr(attrs, '${f}'), '')), lower(?)) > 0`).join(' OR ')})`);
@@ -254,7 +256,17 @@ export class SqliteGraphStore implements GraphStore {
 
   async stats(): Promise<StoreStats> {
     const c = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
-    const byType = (this.db.prepare('SELECT type, count(*) AS n FROM nodes GROUP BY type').all() as { type: number; n: number }[]).map((r) => ({ type: nodeTypeOf(r.type), n: r.n }));
+    // Counted in the id index, type by type (typeRange), and apart for ids outside the model's pattern.
+    const inRange = this.db.prepare('SELECT count(*) AS n FROM nodes WHERE id >= ? AND id < ?').pluck();
+    const counts = new Map<NodeType, number>();
+    for (const t of NODE_TYPES) {
+      const n = inRange.get(...typeRange(t)) as number;
+      if (n > 0) counts.set(t, n);
+    }
+    for (const r of this.db.prepare('SELECT type, count(*) AS n FROM nodes WHERE id >= ? GROUP BY type').all(OTHER_IDS) as { type: number; n: number }[]) {
+      counts.set(nodeTypeOf(r.type), (counts.get(nodeTypeOf(r.type)) ?? 0) + r.n);
+    }
+    const byType = [...counts].map(([type, n]) => ({ type, n }));
     return {
       nodes: c('SELECT count(*) AS n FROM nodes'),
       edges: c('SELECT count(*) AS n FROM edges'),
@@ -324,12 +336,12 @@ export class SqliteGraphStore implements GraphStore {
          JOIN edges u ON u.dst = f.n AND u.type = ${E.USED}
          JOIN nodes w ON w.n = g.dst
          JOIN nodes r ON r.n = u.src
-         WHERE f.type = ${N.File} AND fp_attr(f.attrs, 'volume') IS NOT NULL
+         WHERE (f.id >= ? AND f.id < ? OR f.id >= ?) AND f.type = ${N.File} AND fp_attr(f.attrs, 'volume') IS NOT NULL
            AND fp_attr(w.attrs, 'node') IS NOT fp_attr(r.attrs, 'node')
            AND u.last_time >= g.first_time${where}
          ORDER BY u.first_time, r.id LIMIT ?`,
       )
-      .all(...args, q.limit) as { reader: Buffer; producer: Buffer; file: Buffer; readAt: number; attrs: string | null; producedOn: string; readOn: string; invocation: Buffer | null }[];
+      .all(...typeRange('File'), OTHER_IDS, ...args, q.limit) as { reader: Buffer; producer: Buffer; file: Buffer; readAt: number; attrs: string | null; producedOn: string; readOn: string; invocation: Buffer | null }[];
     const rows = raw.map((r) => ({ ...r, reader: decodeId(r.reader), producer: decodeId(r.producer), file: decodeId(r.file), invocation: r.invocation ? decodeId(r.invocation) : null }));
     const nodes = new Map((await this.getNodes([...new Set(rows.flatMap((r) => [r.reader, r.producer, r.file, ...(r.invocation ? [r.invocation] : [])]))])).map((n) => [n.id, n]));
     return rows.map((r) => ({
