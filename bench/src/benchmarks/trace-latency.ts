@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { edgeId, fileId, processId, type Batch, type EdgeType, type GraphEdge, type GraphNode, type SerializedGraph, ALL_TENANTS } from '@faasprov/model';
 import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import { trace } from '@faasprov/graph-service';
@@ -81,18 +84,53 @@ interface TraceTime {
   nodes: number;
   edges: number;
   truncated: boolean;
+  /** This process's own GC pauses inside the trace (ms). */
+  clientGcMs: number;
+}
+
+/** This process's GC pauses (performance.now() times), to tell them from the store's time. */
+const gcPauses: { start: number; end: number }[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push({ start: e.startTime, end: e.startTime + e.duration });
+});
+
+function gcWithin(start: number, end: number): number {
+  return gcPauses.reduce((a, p) => a + Math.max(0, Math.min(end, p.end) - Math.max(start, p.start)), 0);
+}
+
+/** A full collection now: the generated graph (hundreds of MB) must not be collected during measured traces. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** Neo4j checkpoints (debug.log) that started between two wall-clock times. */
+function checkpointsWithin(home: string, from: number, to: number): number {
+  let log = '';
+  try {
+    log = readFileSync(join(home, 'logs', 'debug.log'), 'utf8');
+  } catch {
+    return 0;
+  }
+  return log.split('\n').filter((l) => / Checkpoint triggered by .* checkpoint started/.test(l)).map((l) => Date.parse(l.slice(0, 23).replace(' ', 'T') + 'Z')).filter((t) => t >= from && t <= to).length;
 }
 
 async function measure(store: GraphStore, starts: string[]): Promise<{ p50: number; p95: number; nodes: number; traces: TraceTime[] }> {
   const traces: TraceTime[] = [];
+  const spans: [number, number][] = [];
   for (const start of starts) {
     for (const direction of ['backward', 'forward'] as const) {
       const at = Date.now();
       const t = performance.now();
       const r = await trace(store, start, { direction, scope: ALL_TENANTS, maxDepth: 6, maxNodes: 10000 });
-      traces.push({ at, start, direction, ms: performance.now() - t, nodes: r.nodes.length, edges: r.edges.length, truncated: r.truncated });
+      const end = performance.now();
+      traces.push({ at, start, direction, ms: end - t, nodes: r.nodes.length, edges: r.edges.length, truncated: r.truncated, clientGcMs: 0 });
+      spans.push([t, end]);
     }
   }
+  // GC entries reach the observer a task later.
+  await new Promise((r) => setTimeout(r, 50));
+  traces.forEach((x, i) => (x.clientGcMs = gcWithin(...spans[i]!)));
   const times = traces.map((x) => x.ms);
   return { p50: percentile(times, 50), p95: percentile(times, 95), nodes: traces.reduce((a, x) => a + x.nodes, 0) / traces.length, traces };
 }
@@ -158,6 +196,8 @@ export const traceLatency: Benchmark = {
         Object.assign(loads, { loadPath: 'bulk', sqliteLoadSec: sqliteLoad / 1000, neo4jLoadSec: neoLoad / 1000 });
         if (kept) writeFileSync(marker, '');
       }
+      collectGarbage();
+      gcObserver.observe({ entryTypes: ['gc'] });
       // The same start nodes for both: processes and files spread over the graph.
       const r = rng(7);
       const sample = await sqlite.searchNodes({ limit: 500, offset: Math.floor(r() * 1000) });
@@ -183,13 +223,16 @@ export const traceLatency: Benchmark = {
       await measure(neo, others);
       const a = await measure(sqlite, starts);
       const b = await measure(neo, starts);
+      gcObserver.disconnect();
+      const neoFrom = b.traces[0]!.at;
+      const neoTo = b.traces.at(-1)!.at + b.traces.at(-1)!.ms;
       progress(`sqlite p50 ${a.p50.toFixed(1)} ms p95 ${a.p95.toFixed(1)} ms (cold ${cold.p50.toFixed(1)} / ${cold.p95.toFixed(1)}); neo4j p50 ${b.p50.toFixed(1)} ms p95 ${b.p95.toFixed(1)} ms`);
       // Per trace, for finding what makes the tail (bench/results/, beside latest.json).
       const out = join(ROOT, 'bench', 'results');
       mkdirSync(out, { recursive: true });
       writeFileSync(
         join(out, 'trace-latency-traces.json'),
-        JSON.stringify(a.traces.map((x, i) => ({ ...x, sqliteMs: x.ms, sqliteColdMs: cold.traces[i]!.ms, neo4jMs: b.traces[i]!.ms, neo4jNodes: b.traces[i]!.nodes, neo4jAt: b.traces[i]!.at, ms: undefined })), null, 1),
+        JSON.stringify(a.traces.map((x, i) => ({ ...x, sqliteMs: x.ms, sqliteColdMs: cold.traces[i]!.ms, neo4jMs: b.traces[i]!.ms, neo4jClientGcMs: b.traces[i]!.clientGcMs, neo4jNodes: b.traces[i]!.nodes, neo4jAt: b.traces[i]!.at, ms: undefined })), null, 1),
       );
       return {
         edges,
@@ -203,6 +246,8 @@ export const traceLatency: Benchmark = {
         neo4jP50Ms: b.p50,
         neo4jP95Ms: b.p95,
         neo4jOverSqliteP50: b.p50 / a.p50,
+        neo4jCheckpointsDuringTraces: checkpointsWithin(join(dir, 'neo4j'), neoFrom, neoTo),
+        clientGcMsDuringNeo4jTraces: b.traces.reduce((x, t) => x + t.clientGcMs, 0),
         meanNodesSlowest5PctSqliteCold: slowestNodes(cold.traces),
         meanNodesSlowest5PctSqlite: slowestNodes(a.traces),
         meanNodesSlowest5PctNeo4j: slowestNodes(b.traces),
