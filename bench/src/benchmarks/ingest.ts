@@ -44,7 +44,7 @@ export function ingestWorkload(agents: number, repeat: number): IngestWorkload {
 }
 
 /** CPU ms used so far by the Neo4j that scripts/neo4j.sh runs on this port, if it runs here. */
-function neo4jCpuMs(url: string): number | undefined {
+export function neo4jCpuMs(url: string): number | undefined {
   const pidfile = join(ROOT, '.tools', 'neo4j', `neo4j-${new URL(url).port}.pid`);
   if (!existsSync(pidfile)) return undefined;
   try {

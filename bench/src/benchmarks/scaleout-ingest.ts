@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -8,7 +8,33 @@ import { BATCH_STREAM, batchMessageId, batchSubject, type Batch } from '@faaspro
 import { ensureStream } from '@faasprov/collector';
 import { Neo4jGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
 import type { Benchmark } from './index.js';
-import { ingestWorkload, type IngestWorkload } from './ingest.js';
+import { ingestWorkload, neo4jCpuMs, type IngestWorkload } from './ingest.js';
+
+/** CPU ms a process has used so far (utime + stime, in 10 ms ticks), or 0 once it is gone. */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** The whole machine's busy and total CPU ms so far (/proc/stat, every process: others' work too). */
+function machineCpuMs(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0) * 10;
+  return { busy: total - (f[3]! + f[4]!) * 10, total };
+}
+
+/** Where the CPU went during one drain, in cores (CPU ms per wall ms). */
+interface Drain {
+  ms: number;
+  collectorCores: number;
+  neo4jCores: number | undefined;
+  /** The machine's busy share of all its cores, 0..1: 1 means nothing was left for a second collector. */
+  machineBusy: number;
+}
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const FAASPROV = join(ROOT, 'cli', 'bin', 'faasprov');
@@ -73,7 +99,7 @@ function startCollector(store: string, nats: string): Promise<{ proc: ChildProce
  * Starts `collectors` collector processes, waits until each consumes (start-up is not timed), then
  * publishes the workload to JetStream and times until the store holds every batch.
  */
-async function timeToDrain(store: string, nats: string, collectors: number, w: IngestWorkload): Promise<number> {
+async function timeToDrain(store: string, nats: string, collectors: number, w: IngestWorkload): Promise<Drain> {
   const started: { proc: ChildProcess; log: () => string }[] = [];
   const probe = await openGraphStore(store);
   try {
@@ -83,6 +109,8 @@ async function timeToDrain(store: string, nats: string, collectors: number, w: I
     for (const c of starts) if (c.status === 'rejected') throw c.reason;
     const exited = started.find((c) => c.proc.exitCode !== null);
     if (exited) throw new Error(`scaleout-ingest: a collector exited: ${exited.log()}`);
+    const neoUrl = store.startsWith('bolt') || store.startsWith('neo4j') ? store : undefined;
+    const cpu0 = { collectors: started.reduce((a, c) => a + cpuMsOf(c.proc.pid), 0), neo4j: neoUrl ? neo4jCpuMs(neoUrl) : undefined, machine: machineCpuMs() };
     const t0 = performance.now();
     await publish(nats, w);
     let last = -1;
@@ -98,7 +126,15 @@ async function timeToDrain(store: string, nats: string, collectors: number, w: I
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    const neo1 = neoUrl ? neo4jCpuMs(neoUrl) : undefined;
+    const m = machineCpuMs();
+    return {
+      ms,
+      collectorCores: (started.reduce((a, c) => a + cpuMsOf(c.proc.pid), 0) - cpu0.collectors) / ms,
+      neo4jCores: neo1 !== undefined && cpu0.neo4j !== undefined ? (neo1 - cpu0.neo4j) / ms : undefined,
+      machineBusy: (m.busy - cpu0.machine.busy) / (m.total - cpu0.machine.total),
+    };
   } finally {
     await probe.close();
     for (const c of started) c.proc.kill('SIGTERM');
@@ -135,10 +171,13 @@ export const scaleoutIngest: Benchmark = {
         for (const collectors of [1, 2]) {
           const store = kind === 'sqlite' ? join(dir, `s-${collectors}.db`) : neo;
           if (kind === 'neo4j') await emptyNeo4j();
-          const ms = await timeToDrain(store, nats, collectors, w);
-          const rate = (w.events / ms) * 1000;
-          progress(`${kind}, ${collectors} collector(s): ${w.bodies.length} batches in ${ms.toFixed(0)} ms, ${rate.toFixed(0)} events/s`);
+          const d = await timeToDrain(store, nats, collectors, w);
+          const rate = (w.events / d.ms) * 1000;
+          progress(`${kind}, ${collectors} collector(s): ${w.bodies.length} batches in ${d.ms.toFixed(0)} ms, ${rate.toFixed(0)} events/s; cores busy: collectors ${d.collectorCores.toFixed(2)}, neo4j ${d.neo4jCores?.toFixed(2) ?? '-'}, machine ${(d.machineBusy * 100).toFixed(0)}%`);
           out[`${kind}${collectors}EventsPerSec`] = rate;
+          out[`${kind}${collectors}CollectorCores`] = d.collectorCores;
+          if (d.neo4jCores !== undefined) out[`${kind}${collectors}Neo4jServerCores`] = d.neo4jCores;
+          out[`${kind}${collectors}MachineBusyPct`] = d.machineBusy * 100;
         }
       }
       await emptyNeo4j();
