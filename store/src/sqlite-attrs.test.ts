@@ -7,7 +7,7 @@ describe('SQLite node attributes', () => {
     callId: 'c15656ac-3798-41da-a3c0-80c0b370ba38', start: 1_796_064_031_502_165, tenant: 't', function: 'f', node: 'n',
     end: 1_796_064_031_505_542, pid: 0, exitCode: -9, appColdStart: false, unitSeen: true, traceId: '114642c5df270dcdd229e2384c924883',
     instance: instanceId('n', 1, 2), name: 'GET /x ü', argv: ['a', 'b'], size: Number.MAX_SAFE_INTEGER, service: 'cafe', kind: 'server',
-    aFutureField: { x: 1.5 }, httpTarget: '', fileType: '12', path: 'C15656AC-3798-41DA-A3C0-80C0B370BA38',
+    aFutureField: { x: 1.5 }, httpTarget: '/', fileType: '12', path: 'C15656AC-3798-41DA-A3C0-80C0B370BA38', status: 'unset', detail: 'Server',
   };
 
   it('gives every attribute back exactly, in well under half the bytes of JSON', () => {

@@ -3,7 +3,8 @@ import { decodeId, encodeId, nodeTypeOf } from './sqlite-codec.js';
 
 // A node's attributes in the SQLite store (schema 6) are one compact blob: per attribute one
 // varint (key code × 8 + tag) and its value, integers as varints, lowercase hex (trace and span
-// ids) as bytes, model ids as the codec's 18-21 bytes, UUIDs (call ids) as 16 bytes. SQL reads
+// ids) as bytes, model ids as the codec's 18-21 bytes, UUIDs (call ids) as 16 bytes, common
+// words (span kinds, statuses, the default tenant) as one. SQL reads
 // an attribute through fp_attr(attrs, key), a function the store registers (attrValue).
 // Schemas 4 and 5 kept the attributes SQL reads as JSON and wrote the others in this format.
 
@@ -39,6 +40,15 @@ const MODEL_ID = /^[a-z]{1,4}_[0-9a-f]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A Tag.Id payload that starts with this byte is a UUID (an encoded id starts with a-z or 0xff). */
 const UUID_MARK = 0xfe;
+/** ... and with this one, a word of WORDS (its index in the next byte). */
+const WORD_MARK = 0xfd;
+/** Values that come back on node after node: span kinds and statuses, triggers, methods, enums, the default tenant. On disk: only append. */
+const WORDS = [
+  'server', 'client', 'internal', 'producer', 'consumer', 'unset', 'ok', 'error', 'http', 'pubsub', 'timer', 'GET', 'POST', 'PUT', 'DELETE',
+  'PATCH', 'HEAD', 'OPTIONS', 'shim', 'process-tree', 'toServer', 'toClient', 'ephemeral', 'durable', 'low', 'medium', 'high', 'critical',
+  'openfaas-fn', 'openfaas', 'directory', 'symlink', 'hardlink', 'memfd', 'pipe', 'socketpair', 'raw', 'packet', 'gpu-server', '/',
+] as const;
+const WORD = new Map<string, number>(WORDS.map((w, i) => [w, i]));
 const HEX = /^(?:[0-9a-f]{2})+$/;
 
 class Writer {
@@ -92,6 +102,9 @@ export function encodeAttrs(attrs: Record<string, unknown>): Buffer | null {
     } else if (typeof v === 'string' && MODEL_ID.test(v)) {
       head(Tag.Id);
       w.bytes(encodeId(v));
+    } else if (typeof v === 'string' && WORD.has(v)) {
+      head(Tag.Id);
+      w.bytes(Buffer.of(WORD_MARK, WORD.get(v)!));
     } else if (typeof v === 'string' && UUID.test(v)) {
       head(Tag.Id);
       w.bytes(Buffer.concat([Buffer.of(UUID_MARK), Buffer.from(v.replaceAll('-', ''), 'hex')]));
@@ -160,7 +173,7 @@ export function readAttrs(b: Buffer, into: Record<string, unknown> = {}): Record
         break;
       case Tag.Id: {
         const v = bytes();
-        into[key] = v[0] === UUID_MARK ? uuid(v) : decodeId(v);
+        into[key] = v[0] === UUID_MARK ? uuid(v) : v[0] === WORD_MARK ? WORDS[v[1]!] : decodeId(v);
         break;
       }
       default:
