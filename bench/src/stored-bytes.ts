@@ -156,7 +156,7 @@ async function replay(file: string): Promise<void> {
 }
 
 const [mode, file, ...rest] = process.argv.slice(2);
-if (mode === 'record' && file) await record(resolve(file), rest[0] === 'python' ? 'python' : 'node', Number(rest[1] ?? 300));
+if (mode === 'record' && file) await record(resolve(file), rest[0] === 'python' ? 'python' : 'node', Number(rest[1] ?? 1000));
 else if (mode === 'replay' && file) await replay(resolve(file));
 else {
   process.stderr.write('usage: stored-bytes record FILE [node|python] [N] | replay FILE\n');

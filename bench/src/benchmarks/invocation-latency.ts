@@ -24,7 +24,7 @@ const PHASES = ['off', 'on', 'off', 'on', 'off', 'sensor', 'off'] as const;
 const WATCHED = 'fplatwd';
 const PLAIN = 'fplatplain';
 /** Invocations of the trivial function (the template's own handler) whose growth of the store is measured. */
-const TRIVIAL = Number(process.env.FAASPROV_BENCH_TRIVIAL ?? 300);
+const TRIVIAL = Number(process.env.FAASPROV_BENCH_TRIVIAL ?? 1000);
 
 /** Mean over the phases of a kind of A's p50 over the mean of B's p50 in the off-phases just before and after. */
 function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): number {
@@ -254,7 +254,7 @@ export const invocationLatency: Benchmark = {
           }
         }
       }
-      // The trivial function, watched: the store's growth over TRIVIAL invocations after a warm-up
+      // The trivial function, watched: the store's growth over TRIVIAL invocations (1,000: a page is 4 KiB, so fewer would leave the figure to where pages happen to split) after a warm-up
       // (the instance, its processes and the agent's start are already stored).
       let trivial: { bytes: number; byObject: Record<string, number> } | undefined;
       {
