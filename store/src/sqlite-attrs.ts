@@ -4,13 +4,14 @@ import { decodeId, encodeId, nodeTypeOf } from './sqlite-codec.js';
 // A node's attributes in the SQLite store (schema 6) are one compact blob: per attribute one
 // varint (key code × 8 + tag) and its value, integers as varints, lowercase hex (trace and span
 // ids) as bytes, model ids as the codec's 18-21 bytes, UUIDs (call ids) as 16 bytes, common
-// words (span kinds, statuses, the default tenant) as one. SQL reads
-// an attribute through fp_attr(attrs, key), a function the store registers (attrValue).
+// words (span kinds, statuses, the default tenant) as one (these three under Tag.Id, told apart by
+// the payload's first byte). SQL reads an attribute through fp_attr(attrs, key), a function the
+// store registers (attrValue).
 // Schemas 4 and 5 kept the attributes SQL reads as JSON and wrote the others in this format.
 
 /**
- * Codes of the other attributes (on disk: never renumber or reuse one, only append). An attribute
- * not listed is written with its name (code 0), so a new model field needs no change here.
+ * Codes of attribute names (on disk: never renumber or reuse one, only append). An attribute not
+ * listed is written with its name (code 0), so a new model field needs no change here.
  */
 const KEYS = [
   '', 'pid', 'processStart', 'end', 'tid', 'instance', 'source', 'appFunction', 'appTrigger', 'appColdStart', 'appStatus', 'appStart', 'appEnd',
