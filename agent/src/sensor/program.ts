@@ -135,12 +135,16 @@ function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string
   // "Addrspace mismatch" when it is added to a map value that a plain (uint64)0 reset.
   const add = `(uint64)(${bytes} > 0 ? ${bytes} : 0)`;
   // @s holds the direction and the thread of the last reported op: another thread's first op on
-  // a shared fd is reported too (it may serve another invocation), after the counts so far.
+  // a shared fd is reported too (it may serve another invocation), after the counts so far when
+  // there are any (a line of zeros said nothing: a tenth of a checkout's events were such lines).
   return `$g = @g[pid]; $st = (int64)${flag} + ((int64)tid << 2); $k = (pid, $g, ${fdVar}); $cur = @s[$k];
     if ($cur != $st) {
       if ($cur != 0 && ($cur >> 2) != (int64)tid) {
-        printf("C\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, ${fdVar}, ${COUNTERS(k)});
-        ${forget(k)}
+        $since = @rc[$k] + @wc[$k];
+        if ($since != 0) {
+          printf("C\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, ${fdVar}, ${COUNTERS(k)});
+          ${forget(k)}
+        }
       }
       @s[${k}] = $st;
       printf("${dir}\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\n", nsecs, pid, tid, $g, ${fdVar}, ${bytes});
