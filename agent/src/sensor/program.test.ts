@@ -23,6 +23,13 @@ describe('buildProgram', () => {
     expect(atEnd).toContain('if (@rc[pid, $g, $fd]) { delete(@rc[pid, $g, $fd]); }');
   });
 
+  it('prints a counter flush on another thread\'s first op only when it holds a count', () => {
+    const p = buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [] }, counterFlushSec: 1 });
+    const switches = [...p.matchAll(/if \(\$cur != 0 && \(\$cur >> 2\) != \(int64\)tid\) \{([^]*?)\n {6}\}/g)];
+    expect(switches.length).toBeGreaterThan(0);
+    for (const [, body] of switches) expect(body).toMatch(/\$since = @rc\[\$k\] \+ @wc\[\$k\];\s*if \(\$since != 0\) \{\s*printf\("C/);
+  });
+
   it('deletes an entry that may be missing only after checking it (bpftrace 0.23 prints a helper error per missing delete)', () => {
     for (const flush of [0, 1]) {
       const p = buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [] }, counterFlushSec: flush });
