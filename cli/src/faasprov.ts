@@ -8,7 +8,7 @@ import { searchCommand } from './commands/search.js';
 import { alertsCommand } from './commands/alerts.js';
 import { exportCommand } from './commands/export.js';
 import { NODE_TYPES, SEVERITIES } from '@faasprov/model';
-import { SCHED_POLICIES } from '@faasprov/agent';
+import { DEFAULT_PERF_RB_PAGES, SCHED_POLICIES } from '@faasprov/agent';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
@@ -56,7 +56,7 @@ program
   .addOption(formatOption())
   .option('--out <file>', 'write the graph to this file instead of stderr')
   .option('--bpftrace <path>', 'the bpftrace binary, 0.23 or newer (default: $FAASPROV_BPFTRACE, else the one scripts/ensure-bpftrace.sh put in .tools, else bpftrace on PATH)')
-  .option('--perf-pages <n>', "size of bpftrace's output ring buffer in pages (one buffer for all CPUs, bpftrace 0.23)", int('--perf-pages', 8, 65536), 256)
+  .option('--perf-pages <n>', "size of bpftrace's output ring buffer in pages (one buffer for all CPUs, bpftrace 0.23)", int('--perf-pages', 8, 65536), DEFAULT_PERF_RB_PAGES)
   .option('--node <name>', 'the node name recorded in the graph (default: hostname)')
   .option('-q, --quiet', 'no summary line')
   .option('--record <file>', 'also append the raw kernel event lines to FILE (bug reports, replay)')
@@ -83,7 +83,7 @@ program
   .option('--spool-max-mb <n>', 'cap on the spool; over it the newest operations are dropped and recorded as a Gap', int('--spool-max-mb', 1, 1048576), 256)
   .addOption(new Option('--token <token>', 'this agent\'s bearer token for the collector').env('FAASPROV_AGENT_TOKEN'))
   .option('--bpftrace <path>', 'the bpftrace binary, 0.23 or newer (default: $FAASPROV_BPFTRACE, else the one scripts/ensure-bpftrace.sh put in .tools, else bpftrace on PATH)')
-  .option('--perf-pages <n>', "size of bpftrace's output ring buffer in pages (one buffer for all CPUs, bpftrace 0.23)", int('--perf-pages', 1, 65536), 256)
+  .option('--perf-pages <n>', "size of bpftrace's output ring buffer in pages (one buffer for all CPUs, bpftrace 0.23)", int('--perf-pages', 1, 65536), DEFAULT_PERF_RB_PAGES)
   .option('--metrics <host:port>', 'serve Prometheus metrics at /metrics, or off', '127.0.0.1:7771')
   .option('--otlp <host:port>', "receive the functions' OpenTelemetry spans (OTLP/HTTP, /v1/traces), or off", '127.0.0.1:4318')
   .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)

@@ -40,7 +40,13 @@ const LAST_LOSS_REPORT_MS = 300;
  * bpftrace 0.23's names. No truncation trailer: a cut path arrives as its first STR_MAX bytes
  * (parse.ts marks it), not with ".." appended.
  */
-export function bpftraceEnv(perfRbPages = 256): Record<string, string> {
+/**
+ * 4 MiB: at 256 pages (1 MiB) a node loaded to 9-15 runnable threads overflowed it in about half the
+ * runs at only 30k events/s, while bpftrace waited for a core; 1,024 lost nothing there (BENCHMARKS.md).
+ */
+export const DEFAULT_PERF_RB_PAGES = 1024;
+
+export function bpftraceEnv(perfRbPages = DEFAULT_PERF_RB_PAGES): Record<string, string> {
   return {
     BPFTRACE_MAX_STRLEN: '200',
     BPFTRACE_STR_TRUNC_TRAILER: '',
