@@ -92,8 +92,26 @@ function mergeIntoBenchmarksMd(r: { date: string; command: string; machine: Figu
  * npm run bench [-- NAME...]: runs the benchmarks side by side (A vs B interleaved in one run)
  * and prints ratios, which survive a shared, noisy machine better than absolute times.
  */
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const json = process.argv.includes('--json');
+const OPTIONS = ['--json', '--write-table', '--help', '-h'];
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(
+    'usage: npm run bench [-- [NAME...] [--json] [--write-table]]\n' +
+      '  no NAME: every benchmark, and the generated table in BENCHMARKS.md is rewritten\n' +
+      '  NAME...: only those; --write-table puts their rows into the table in place of the full run\'s\n' +
+      '  --json: the figures as JSON on stdout\n' +
+      'figures also go to bench/results/latest.json and latest.md\n\nbenchmarks:\n' +
+      benchmarks.map((b) => `  ${b.name.padEnd(20)} ${b.description}\n`).join(''),
+  );
+  process.exit(0);
+}
+const unknownOptions = args.filter((a) => a.startsWith('-') && !OPTIONS.includes(a));
+if (unknownOptions.length > 0) {
+  process.stderr.write(`bench: unknown option ${unknownOptions.join(', ')}; options: ${OPTIONS.join(', ')} (see --help)\n`);
+  process.exit(2);
+}
+const wanted = args.filter((a) => !a.startsWith('-'));
+const json = args.includes('--json');
 const selected = wanted.length > 0 ? benchmarks.filter((b) => wanted.includes(b.name)) : benchmarks;
 if (wanted.length > 0 && selected.length !== wanted.length) {
   const known = benchmarks.map((b) => b.name).join(', ');

@@ -9,12 +9,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RULES_FILE, RuleEngine, applyBatch, loadRules } from '@faasprov/collector';
 import { SqliteGraphStore, sqliteStoreSize, storeSizePer, type StoreSize } from '@faasprov/store';
+import { freePort, until } from './wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const FAASPROV = join(ROOT, 'cli/bin/faasprov');
@@ -25,18 +25,6 @@ const WARM = 30;
 const MARK = '{"mark":"measure"}';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = (): Promise<number> =>
-  new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-
-async function until(what: string, ok: () => Promise<boolean>, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(200)) if (await ok()) return;
-  throw new Error(`stored-bytes: timed out waiting for ${what}`);
-}
 
 function stop(c: ChildProcess): Promise<void> {
   return new Promise((res) => {
@@ -73,7 +61,7 @@ async function record(file: string, lang: 'node' | 'python', n: number): Promise
     const [cport, pport, otlp, mport] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const collector = spawn(FAASPROV, ['up', '--store', db, '--port', String(cport), '--agent-token', `bench=${TOKEN}`], { stdio: ['ignore', 'ignore', 'inherit'] });
     procs.push(collector);
-    await until('the collector', () => fetch(`http://127.0.0.1:${cport}/healthz`).then((r) => r.ok, () => false), 30000);
+    await until('stored-bytes', 'the collector', () => fetch(`http://127.0.0.1:${cport}/healthz`).then((r) => r.ok, () => false), 30000);
     // The agent talks to the collector through this proxy, which keeps every batch body.
     const proxy = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -108,7 +96,7 @@ async function record(file: string, lang: 'node' | 'python', n: number): Promise
       const agent = spawn(FAASPROV, ['agent', '--collector', `http://127.0.0.1:${pport}`, '--token', TOKEN, '--node', 'bench', '--watch-comm', WATCHDOG,
         '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1', '--otlp', `127.0.0.1:${otlp}`], { stdio: ['ignore', 'ignore', 'inherit'] });
       procs.push(agent);
-      await until('the agent', async () => (await fetch(`http://127.0.0.1:${mport}/metrics`).then((r) => r.text(), () => '')).includes('faasprov_agent_events_seen_total'), 90000);
+      await until('stored-bytes', 'the agent', async () => (await fetch(`http://127.0.0.1:${mport}/metrics`).then((r) => r.text(), () => '')).includes('faasprov_agent_events_seen_total'), 90000);
       await sleep(2000);
       await invoke(gateway, WARM);
       await sleep(4000);

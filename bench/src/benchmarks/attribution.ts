@@ -9,9 +9,9 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { readSqliteStore } from '@faasprov/store';
 import type { Benchmark } from './index.js';
+import { freePort, until } from '../wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const FAASPROV = join(ROOT, 'cli/bin/faasprov');
@@ -86,19 +86,6 @@ export function attributionAccuracy(storeFile: string, dir: string, callIds: str
   return { expected, correct, wrong, missing, inferred, accuracy: expected === 0 ? 0 : correct / expected };
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) if (await ok()) return;
-  throw new Error(`attribution: timed out waiting for ${what}`);
-}
-
 function stop(c: ChildProcess | undefined): Promise<void> {
   return new Promise((res) => {
     if (!c || c.exitCode !== null || c.signalCode !== null) return res();
@@ -147,10 +134,10 @@ export const attribution: Benchmark = {
     let agent: ChildProcess | undefined;
     let stack: ChildProcess | undefined;
     try {
-      await until('the collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
+      await until('attribution', 'the collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
       agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--node', 'bench', '--watch-comm', comm, '--spool', join(dir, 'spool'), '--token', TOKEN,
         '--metrics', `127.0.0.1:${mport}`, '--batch-interval', '200', ...otlpArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
-      await until('the agent', async () => (await fetch(`http://127.0.0.1:${mport}/metrics`).then((r) => r.text(), () => '')).includes('kind="ready"'), 120000);
+      await until('attribution', 'the agent', async () => (await fetch(`http://127.0.0.1:${mport}/metrics`).then((r) => r.text(), () => '')).includes('kind="ready"'), 120000);
       progress('functions up (faas-cli build --shrinkwrap, npm and pip install)');
       stack = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--gateway', '127.0.0.1:0', '--watchdog', watchdog, '--otlp', `127.0.0.1:${otlp}`], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
       const gateway = await new Promise<string>((res, rej) => {
@@ -168,7 +155,7 @@ export const attribution: Benchmark = {
         for (let r = 0; r < ROUNDS; r++) callIds.push(...(await concurrentRound(gateway, fn, data)));
         progress(`${label}: ${callIds.length} calls; waiting for the graph`);
         let acc = attributionAccuracy(db, data, callIds);
-        await until(`${label}'s operations in the graph`, () => {
+        await until('attribution', `${label}'s operations in the graph`, () => {
           acc = attributionAccuracy(db, data, callIds);
           return acc.missing === 0;
         }, 60000).catch(() => undefined);

@@ -3,12 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { SqliteGraphStore, sqliteStoreSize, storeSizePer, type StoreSize } from '@faasprov/store';
 import { bpftraceEnv, buildProgram, defaultBpftrace, scanWatchedTrees, watchScope } from '@faasprov/agent';
 import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
+import { freePort, until } from '../wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHOP = join(ROOT, 'bench/fixtures/shop');
@@ -114,19 +114,6 @@ function cpuSec(pid: number): { self: number; bpftrace: number } {
   return out;
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-
-async function until(what: string, ok: () => Promise<boolean>, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await ok()) return;
-  throw new Error(`invocation-latency: timed out waiting for ${what}`);
-}
-
 /** A summed counter from the agent's Prometheus text. */
 async function metric(port: number, name: string): Promise<number> {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
@@ -148,7 +135,7 @@ async function startSensorOnly(comm: string, out: string): Promise<ChildProcess>
   const c = spawn('chrt', ['--batch', '0', defaultBpftrace(), '-f', 'json', '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
   // BEGIN's line ("B\t<ns>") is printed once every probe is attached.
   try {
-    await until('bpftrace', async () => readFileSync(out, { encoding: 'utf8', flag: 'a+' }).includes('"data": "B\\t'), 90000);
+    await until('invocation-latency', 'bpftrace', async () => readFileSync(out, { encoding: 'utf8', flag: 'a+' }).includes('"data": "B\\t'), 90000);
   } catch (err) {
     c.kill('SIGKILL');
     throw err;
@@ -185,7 +172,7 @@ export const invocationLatency: Benchmark = {
     let lost = 0;
     const otlpArgs = ['--otlp', `127.0.0.1:${otlp}`];
     try {
-      await until('the collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
+      await until('invocation-latency', 'the collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
       const deploy = async (name: 'A' | 'B', watchdog: string, shim: boolean): Promise<string> => {
         const at = join(dir, name);
         const data = join(at, 'data');
@@ -215,7 +202,7 @@ export const invocationLatency: Benchmark = {
       const startAgent = async (mport: number): Promise<ChildProcess> => {
         const agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', WATCHED,
           '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1', ...otlpArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
-        await until('the agent', async () => (await metric(mport, 'faasprov_agent_events_seen_total')) > 0, 90000);
+        await until('invocation-latency', 'the agent', async () => (await metric(mport, 'faasprov_agent_events_seen_total')) > 0, 90000);
         return agent;
       };
       for (const [i, phase] of PHASES.entries()) {

@@ -1,7 +1,6 @@
 import { spawn, execFile, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,19 +11,13 @@ import { buildServer } from '@faasprov/graph-service';
 import { resolveTruth, type AlertNode, type TruthRef } from '@faasprov/model';
 import { viewPrecision } from './view-precision.js';
 import { invocationViews } from './invocation-views.js';
+import { freePort } from '../wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const FAASPROV = join(ROOT, 'cli/bin/faasprov');
 const PY = join(ROOT, '.tools/pyvenv/bin/python');
 /** What a copy of the shop leaves out: what functions up and the demo make in it. */
 const MADE_BY_RUNS = new Set(['build', 'template', 'data', '.faasprov']);
-
-const freePort = () => new Promise<number>((res) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => res(port));
-  });
-});
 
 function cli(args: string[], cwd: string, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
