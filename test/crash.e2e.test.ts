@@ -89,10 +89,20 @@ async function check(store: GraphStore, dir: string, log: string, label: string,
   const reachedPaths = new Set((back.nodes as Node[]).filter((x) => x.type === 'File').map((x) => x.path));
   let unreachedInputs = 0;
   let unreachedWrites = 0;
+  // For a failure: which version each unreached write made, and which ones of its path the trace met.
+  const unreached: string[] = [];
   for (const i of out ? writtenAt.keys() : []) {
     if (!reachedPaths.has(`${dir}/in-${i}`)) unreachedInputs++;
     const v = writeVersion.get(i);
-    if (v !== undefined && !reached.has(v)) unreachedWrites++;
+    if (v !== undefined && !reached.has(v)) {
+      unreachedWrites++;
+      const met = files.filter((f) => f.path === `${dir}/in-${i}` && reached.has(f.id)).map((f) => f.version);
+      unreached.push(`in-${i} written ${writtenAt.get(i)} as version ${all.find((f) => f.id === v)?.version}, the trace met ${met.join(', ') || 'none'}`);
+    }
+  }
+  if (unreached.length > 0) {
+    const said = all.filter((g) => g.type === 'Gap').map((g) => `${g.cause} ${g.from}..${g.to}: ${g.detail ?? ''}`);
+    process.stdout.write(`crash suite (${label}): unreached writes:\n  ${unreached.join('\n  ')}\ngaps:\n  ${said.join('\n  ')}\n`);
   }
   process.stdout.write(
     `crash suite (${label}): writes ${n}, stored ${stored}, in gaps ${inGaps}, lost ${lost}, doubled ${doubled} writes / ${doubledProcs} processes / ${doubledInstances} instances; ` +
