@@ -22,7 +22,9 @@ type Stored = ReturnType<typeof readStore>;
 type N = Stored['nodes'][number];
 
 const invocationOf = (s: Stored, callId: string) => s.nodes.filter((n) => n.type === 'Invocation' && n.callId === callId);
-const unitsOf = (s: Stored, inv: N) => s.edges.filter((e) => e.type === 'PART_OF' && e.dst === inv.id).map((e) => s.nodes.find((n) => n.id === e.src)!);
+// Units only: an invocation's Span is PART_OF it too, and arrives whenever the template's exporter sends it.
+const unitsOf = (s: Stored, inv: N) =>
+  s.edges.filter((e) => e.type === 'PART_OF' && e.dst === inv.id).map((e) => s.nodes.find((n) => n.id === e.src)!).filter((n) => n.type === 'Unit');
 const fileNodes = (s: Stored, path: string) => s.nodes.filter((n) => n.type === 'File' && n.path === path);
 const generators = (s: Stored, file: N) => s.edges.filter((e) => e.type === 'WAS_GENERATED_BY' && e.src === file.id).map((e) => s.nodes.find((n) => n.id === e.dst)!);
 const users = (s: Stored, file: N) => s.edges.filter((e) => e.type === 'USED' && e.dst === file.id).map((e) => s.nodes.find((n) => n.id === e.src)!);
@@ -204,8 +206,8 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
       const inv1 = invocationOf(s, one.callId)[0]!;
       const inv2 = invocationOf(s, two.callId)[0]!;
       // PART_OF also joins the invocation's spans: its units alone.
-      const units1 = new Set(unitsOf(s, inv1).filter((u) => u.type === 'Unit').map((u) => u.id));
-      const units2 = new Set(unitsOf(s, inv2).filter((u) => u.type === 'Unit').map((u) => u.id));
+      const units1 = new Set(unitsOf(s, inv1).map((u) => u.id));
+      const units2 = new Set(unitsOf(s, inv2).map((u) => u.id));
       const version = fileNodes(s, path).find((f) => generators(s, f).length > 0)!;
       expect(generators(s, version).every((g) => units1.has(g.id))).toBe(true);
       expect(users(s, version).some((u) => units2.has(u.id))).toBe(true);
