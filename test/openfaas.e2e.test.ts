@@ -205,7 +205,6 @@ describe('OpenFaaS for real: templates, functions up, the agent, stitching', () 
       }, 60000);
       const inv1 = invocationOf(s, one.callId)[0]!;
       const inv2 = invocationOf(s, two.callId)[0]!;
-      // PART_OF also joins the invocation's spans: its units alone.
       const units1 = new Set(unitsOf(s, inv1).map((u) => u.id));
       const units2 = new Set(unitsOf(s, inv2).map((u) => u.id));
       const version = fileNodes(s, path).find((f) => generators(s, f).length > 0)!;
