@@ -56,7 +56,7 @@ function startTelemetry ({ functionName, namespace, tracker }) {
       spanProcessors: [outsideInvocations(new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 500 }), tracker)],
       instrumentations: [
         // The shim makes the invocation's server span itself (it knows the call id and the FaaS facts).
-        new HttpInstrumentation({ ignoreIncomingRequestHook: () => true }),
+        new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
         new UndiciInstrumentation()
       ]
     })
