@@ -47,24 +47,27 @@ const canon = (t: TraceResult) => ({
 /** The trace, or the error it gave. */
 const attempt = (p: Promise<TraceResult>) => p.then(canon, (err: Error) => ({ error: err.message }));
 
-describe("Neo4j's one-query trace answers as the walk over expand", () => {
-  const dir = tempDir('fp-walk-');
-  const g = graph();
-  let sqlite: SqliteGraphStore;
-  let neo: Neo4jGraphStore;
-
+/** The same graph in a SQLite store and in the test Neo4j, for the suite that declares it. */
+function bothStores(prefix: string, agent: string, content: () => { nodes: GraphNode[]; edges: GraphEdge[] }) {
+  const dir = tempDir(prefix);
+  const stores = {} as { sqlite: SqliteGraphStore; neo: Neo4jGraphStore };
   beforeAll(async () => {
-    sqlite = new SqliteGraphStore(join(dir, 's.db'));
-    neo = (await openGraphStore(process.env.FAASPROV_TEST_NEO4J!)) as Neo4jGraphStore;
-    await neo.clear();
-    for (const st of [sqlite, neo]) await st.applyBatch({ agent: 'walk', seq: 0, nodes: g.nodes, edges: g.edges });
+    stores.sqlite = new SqliteGraphStore(join(dir, 's.db'));
+    stores.neo = (await openGraphStore(process.env.FAASPROV_TEST_NEO4J!)) as Neo4jGraphStore;
+    await stores.neo.clear();
+    for (const st of [stores.sqlite, stores.neo]) await st.applyBatch({ agent, seq: 0, ...content() });
   }, 120000);
-
   afterAll(async () => {
-    await sqlite?.close();
-    await neo?.close();
+    await stores.sqlite?.close();
+    await stores.neo?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return stores;
+}
+
+describe("Neo4j's one-query trace answers as the walk over expand", () => {
+  const g = graph();
+  const stores = bothStores('fp-walk-', 'walk', () => g);
 
   const t1: TenantScope = { all: false, tenants: new Set(['t1']) };
   const t2: TenantScope = { all: false, tenants: new Set(['t2']) };
@@ -85,7 +88,7 @@ describe("Neo4j's one-query trace answers as the walk over expand", () => {
     for (const start of g.nodes.filter((_, i) => i % 2 === 0)) {
       for (const direction of ['backward', 'forward'] as const) {
         for (const [name, o] of cases) {
-          const [a, b] = [await attempt(trace(sqlite, start.id, { ...o, direction })), await attempt(trace(neo, start.id, { ...o, direction }))];
+          const [a, b] = [await attempt(trace(stores.sqlite, start.id, { ...o, direction })), await attempt(trace(stores.neo, start.id, { ...o, direction }))];
           expect([name, direction, start.id, b]).toEqual([name, direction, start.id, a]);
           compared++;
           if ('nodes' in a && a.nodes.length > 12 && !a.truncated) deep++;
@@ -98,27 +101,27 @@ describe("Neo4j's one-query trace answers as the walk over expand", () => {
   }, 300000);
 
   it('never calls expand: the whole trace is Neo4j queries', async () => {
-    const expand = neo.expand.bind(neo);
+    const expand = stores.neo.expand.bind(stores.neo);
     let calls = 0;
-    neo.expand = async (...args) => {
+    stores.neo.expand = async (...args) => {
       calls++;
       return expand(...args);
     };
     try {
       const last = g.nodes[39]!;
-      const t = await trace(neo, last.id, { direction: 'backward', scope: ALL_TENANTS });
+      const t = await trace(stores.neo, last.id, { direction: 'backward', scope: ALL_TENANTS });
       expect(t.nodes.length).toBeGreaterThan(40);
       expect(calls).toBe(0);
     } finally {
-      neo.expand = expand;
+      stores.neo.expand = expand;
     }
   });
 
   it('stops at maxNodes in both stores, keeping nodes of the full trace and only edges between kept nodes', async () => {
     const start = g.nodes[39]!.id;
-    const full = await trace(sqlite, start, { direction: 'backward', scope: ALL_TENANTS });
+    const full = await trace(stores.sqlite, start, { direction: 'backward', scope: ALL_TENANTS });
     expect(full.truncated).toBe(false);
-    for (const st of [sqlite, neo]) {
+    for (const st of [stores.sqlite, stores.neo]) {
       const t = await trace(st, start, { direction: 'backward', scope: ALL_TENANTS, maxNodes: 10 });
       expect(t.truncated).toBe(true);
       expect(t.nodes).toHaveLength(10);
@@ -135,7 +138,6 @@ describe("Neo4j's one-query trace answers as the walk over expand", () => {
  * ends with 450 nodes still to expand (the front the next query takes), and depth 9 reaches 908.
  */
 describe("Neo4j's trace split over several result records", () => {
-  const dir = tempDir('fp-walk-wide-');
   const W = 450;
   const chain = Array.from({ length: 8 }, (_, i): GraphNode => ({ id: processId('w', 10 + i, i), type: 'Process', node: 'w', pid: 10 + i, start: i, exe: '/bin/c', argv: [] }));
   const files = Array.from({ length: W }, (_, i): GraphNode => ({ id: fileId('w', `/wide/f${i}`, 0), type: 'File', node: 'w', path: `/wide/f${i}`, version: 0 }));
@@ -148,31 +150,17 @@ describe("Neo4j's trace split over several result records", () => {
     edge('USED', chain[0]!, f, 100 + i);
     edge('WAS_GENERATED_BY', f, writers[i]!, 50);
   });
-  let sqlite: SqliteGraphStore;
-  let neo: Neo4jGraphStore;
-
-  beforeAll(async () => {
-    sqlite = new SqliteGraphStore(join(dir, 's.db'));
-    neo = (await openGraphStore(process.env.FAASPROV_TEST_NEO4J!)) as Neo4jGraphStore;
-    await neo.clear();
-    for (const st of [sqlite, neo]) await st.applyBatch({ agent: 'wide', seq: 0, nodes: [...chain, ...files, ...writers], edges });
-  }, 120000);
-
-  afterAll(async () => {
-    await sqlite?.close();
-    await neo?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const stores = bothStores('fp-walk-wide-', 'wide', () => ({ nodes: [...chain, ...files, ...writers], edges }));
 
   it('gives every node and edge, and the front the next query expands, as the walk over expand does', async () => {
     const top = chain[7]!.id;
     for (const [maxDepth, nodes, truncated] of [[8, 8 + W, true], [9, 8 + 2 * W, true], [10, 8 + 2 * W, false]] as const) {
-      const [a, b] = [await attempt(trace(sqlite, top, { direction: 'backward', scope: ALL_TENANTS, maxDepth })), await attempt(trace(neo, top, { direction: 'backward', scope: ALL_TENANTS, maxDepth }))];
+      const [a, b] = [await attempt(trace(stores.sqlite, top, { direction: 'backward', scope: ALL_TENANTS, maxDepth })), await attempt(trace(stores.neo, top, { direction: 'backward', scope: ALL_TENANTS, maxDepth }))];
       expect(b).toEqual(a);
       expect('nodes' in b && [b.nodes.length, b.truncated]).toEqual([nodes, truncated]);
     }
     // Forward from one writer: its file, the reader, and up the chain.
-    const [a, b] = [await attempt(trace(sqlite, writers[3]!.id, { direction: 'forward', scope: ALL_TENANTS })), await attempt(trace(neo, writers[3]!.id, { direction: 'forward', scope: ALL_TENANTS }))];
+    const [a, b] = [await attempt(trace(stores.sqlite, writers[3]!.id, { direction: 'forward', scope: ALL_TENANTS })), await attempt(trace(stores.neo, writers[3]!.id, { direction: 'forward', scope: ALL_TENANTS }))];
     expect(b).toEqual(a);
   }, 120000);
 });
