@@ -12,6 +12,10 @@ import { freePort, until } from '../wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHOP = join(ROOT, 'bench/fixtures/shop');
+const KINDS_DIR = join(ROOT, 'bench/fixtures/kinds');
+/** One function per kind beside the shop (python3-http-faasprov), measured like the checkout: a string, 30 small files read and one written, sha256 over 2 MB. */
+const KINDS = ['trivial', 'files', 'cpu'] as const;
+type Kind = (typeof KINDS)[number];
 const TEMPLATES = join(ROOT, 'openfaas-templates/template');
 const OF_WATCHDOG = join(ROOT, '.tools/bin/of-watchdog');
 const FAASPROV = join(ROOT, 'cli/bin/faasprov');
@@ -43,11 +47,16 @@ function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): nu
  */
 function writeShop(dir: string, data: string, shim: boolean): void {
   for (const t of ['node24-faasprov', 'python3-http-faasprov']) cpSync(join(TEMPLATES, t), join(dir, 'template', t), { recursive: true });
-  const fns = [['checkout', 'node24-faasprov', 'checkout.js', 'handler.js'], ['catalog', 'python3-http-faasprov', 'catalog.py', 'handler.py'], ['payment', 'python3-http-faasprov', 'payment.py', 'handler.py']] as const;
+  const fns = [
+    ['checkout', 'node24-faasprov', join(SHOP, 'checkout.js'), 'handler.js'],
+    ['catalog', 'python3-http-faasprov', join(SHOP, 'catalog.py'), 'handler.py'],
+    ['payment', 'python3-http-faasprov', join(SHOP, 'payment.py'), 'handler.py'],
+    ...KINDS.map((k) => [k, 'python3-http-faasprov', join(KINDS_DIR, `${k}.py`), 'handler.py'] as const),
+  ] as const;
   const lines = ['version: 1.0', 'provider:', '  name: openfaas', '  gateway: http://127.0.0.1:8080', 'functions:'];
   for (const [name, lang, src, target] of fns) {
     cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
-    copyFileSync(join(SHOP, src), join(dir, name, target));
+    copyFileSync(src, join(dir, name, target));
     lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`, ...(shim ? [] : ['      FAASPROV_SHIM: "off"']));
   }
   if (shim) {
@@ -71,16 +80,16 @@ function upShop(dir: string, watchdog: string, otlp: string): Promise<{ proc: Ch
   });
 }
 
-/** N rounds of one checkout on each deployment, interleaved; latencies in seconds per gateway. */
-async function load(rounds: number, gateways: string[]): Promise<Record<string, number[]>> {
+/** N rounds of one call of fn (the checkout by default) on each deployment, interleaved; latencies in seconds per gateway. */
+async function load(rounds: number, gateways: string[], fn = 'checkout'): Promise<Record<string, number[]>> {
   const out: Record<string, number[]> = Object.fromEntries(gateways.map((g) => [g, []]));
   const items = ['mug', 'shirt', 'cap'];
   for (let i = 0; i < rounds; i++) {
     for (const g of gateways) {
       const t0 = performance.now();
-      const r = await fetch(`${g}/function/checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: items[i % 3], qty: 1 + (i % 2) }) });
+      const r = await fetch(`${g}/function/${fn}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: items[i % 3], qty: 1 + (i % 2) }) });
       const body = await r.text();
-      if (r.status !== 200) throw new Error(`checkout at ${g} answered ${r.status}: ${body.slice(0, 200)}`);
+      if (r.status !== 200) throw new Error(`${fn} at ${g} answered ${r.status}: ${body.slice(0, 200)}`);
       out[g]!.push((performance.now() - t0) / 1000);
     }
   }
@@ -143,6 +152,25 @@ async function startSensorOnly(comm: string, out: string): Promise<ChildProcess>
   return c;
 }
 
+type KindLatencies = Record<Kind, { on: { a: number[]; b: number[] }; off: { a: number[]; b: number[] }; sensor: { a: number[]; b: number[] }; agentCpu: number; bpftraceCpu: number; calls: number }>;
+
+/** Per kind, as for the checkout: A watched (agent on) against B unwatched (agent off), B's own slowdown, CPU per invocation. */
+function kindFigures(kinds: KindLatencies): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of KINDS) {
+    const x = kinds[k];
+    const off50 = percentile(x.off.b, 50);
+    out[`withoutP50Ms ${k}`] = off50 * 1000;
+    out[`p50OverheadPct ${k}`] = (percentile(x.on.a, 50) / off50 - 1) * 100;
+    out[`p99OverheadPct ${k}`] = (percentile(x.on.a, 99) / percentile(x.off.b, 99) - 1) * 100;
+    out[`sensorOnlyP50OverheadPct ${k}`] = (percentile(x.sensor.a, 50) / off50 - 1) * 100;
+    out[`unwatchedSlowdownP50Pct ${k}`] = (percentile(x.on.b, 50) / off50 - 1) * 100;
+    out[`agentCpuMsPerInvocation ${k}`] = (x.agentCpu * 1000) / x.calls;
+    out[`bpftraceCpuMsPerInvocation ${k}`] = (x.bpftraceCpu * 1000) / x.calls;
+  }
+  return out;
+}
+
 /**
  * The shop's checkout (checkout → catalog, payment through the gateway; files read and written) on
  * two deployments at once, each a `faasprov functions up` stack built from the faasprov templates
@@ -179,6 +207,8 @@ export const invocationLatency: Benchmark = {
         mkdirSync(join(data, 'orders'), { recursive: true });
         writeFileSync(join(data, 'catalog.json'), JSON.stringify({ mug: 12.5, shirt: 20, cap: 9.99 }));
         writeFileSync(join(data, 'merchant.key'), 'k'.repeat(32));
+        mkdirSync(join(data, 'kinds'));
+        for (let f = 0; f < 30; f++) writeFileSync(join(data, 'kinds', `in-${f}.txt`), `${f}:${'x'.repeat(200)}\n`);
         writeShop(at, data, shim);
         progress(`deployment ${name}: functions up (faas-cli build --shrinkwrap, npm and pip install)`);
         const { proc, gateway } = await upShop(at, watchdog, `127.0.0.1:${otlp}`);
@@ -188,6 +218,7 @@ export const invocationLatency: Benchmark = {
       const a = await deploy('A', watched, true);
       const b = await deploy('B', plain, false);
       await load(20, [a, b]);
+      for (const k of KINDS) await load(20, [a, b], k);
       const lat = { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] }, sensor: { a: [] as number[], b: [] as number[] } };
       // p50 of each phase: an on-phase against the off-phases either side of it (A-B-A), so a
       // slow drift of the shared machine's load cancels out.
@@ -197,8 +228,10 @@ export const invocationLatency: Benchmark = {
       let bpftraceCpu = 0;
       let seen = 0;
       let sensorCpu = 0;
-      // The store's growth while the agent ran, over the invocations it watched (three per checkout).
+      // The store's growth while the agent ran, over the invocations it watched (three per checkout, one per kind call).
       let shopGrowth = 0;
+      // Each kind's latencies per phase kind and deployment, and the agent's and bpftrace's CPU while it ran.
+      const kinds = Object.fromEntries(KINDS.map((k) => [k, { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] }, sensor: { a: [] as number[], b: [] as number[] }, agentCpu: 0, bpftraceCpu: 0, calls: 0 }])) as KindLatencies;
       const startAgent = async (mport: number): Promise<ChildProcess> => {
         const agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', WATCHED,
           '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1', ...otlpArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -230,6 +263,20 @@ export const invocationLatency: Benchmark = {
             seen += (await metric(mport, 'faasprov_agent_events_seen_total')) - seen0;
           }
           progress(`phase ${i + 1} (${phase === 'sensor' ? 'bpftrace alone' : `agent ${phase}`}): p50 A ${(percentile(r[a]!, 50) * 1000).toFixed(2)} ms, B ${(percentile(r[b]!, 50) * 1000).toFixed(2)} ms`);
+          // The kinds after the checkout, each with its own CPU window (the checkout's figures above exclude them).
+          for (const k of KINDS) {
+            const c0 = agent ? cpuSec(agent.pid!) : undefined;
+            const rk = await load(ROUNDS, [a, b], k);
+            kinds[k][phase].a.push(...rk[a]!);
+            kinds[k][phase].b.push(...rk[b]!);
+            if (agent && c0) {
+              const c1 = cpuSec(agent.pid!);
+              kinds[k].agentCpu += c1.self - c0.self;
+              kinds[k].bpftraceCpu += c1.bpftrace - c0.bpftrace;
+              kinds[k].calls += ROUNDS;
+            }
+          }
+          progress(`  kinds: ${KINDS.map((k) => `${k} p50 A ${(percentile(kinds[k][phase].a.slice(-ROUNDS), 50) * 1000).toFixed(2)} ms, B ${(percentile(kinds[k][phase].b.slice(-ROUNDS), 50) * 1000).toFixed(2)} ms`).join('; ')}`);
         } finally {
           if (sensor) await stop(sensor, 'SIGINT');
           if (agent) {
@@ -294,7 +341,11 @@ export const invocationLatency: Benchmark = {
         // Pages in use of the SQLite store (tables and indexes), its growth per invocation.
         storedBytesPerInvocation: trivial.bytes,
         storedBytesPerInvocationByObject: Object.entries(trivial.byObject).map(([k, v]) => `${k} ${v}`).join(', '),
-        shopStoredBytesPerInvocation: shopGrowth / (checkoutsWatched * 3),
+        // Every invocation watched in the on-phases: the checkout's three and the kinds'.
+        watchedStoredBytesPerInvocation: shopGrowth / (checkoutsWatched * 3 + KINDS.reduce((n, k) => n + kinds[k].calls, 0)),
+        // The unwatched deployment's own slowdown while the agent runs on the node (shared cores).
+        unwatchedSlowdownP50Pct: (percentile(lat.on.b, 50) / withoutP50 - 1) * 100,
+        ...kindFigures(kinds),
         ...lossFigures(lost, gaps),
       };
     } finally {
