@@ -24,9 +24,9 @@ const TOKEN = 'bench-token-0123456789abcdef';
 const ROUNDS = Number(process.env.FAASPROV_BENCH_ROUNDS ?? 150);
 /** on: the whole agent; sensor: its bpftrace program alone, writing to a file (the kernel side's floor). */
 const PHASES = ['off', 'on', 'off', 'on', 'off', 'sensor', 'off'] as const;
-/** The watchdog's comm in each deployment: A is watched, B is not. */
-const WATCHED = 'fplatwd';
-const PLAIN = 'fplatplain';
+/** The watchdog's comm in each deployment: A is watched, B is not; the pid keeps two runs on one machine apart (15 characters at most). */
+const WATCHED = `fpwd${process.pid}`;
+const PLAIN = `fppl${process.pid}`;
 /** Invocations of the trivial function (the template's own handler) whose growth of the store is measured. */
 const TRIVIAL = Number(process.env.FAASPROV_BENCH_TRIVIAL ?? 1000);
 
