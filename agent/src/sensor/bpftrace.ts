@@ -1,8 +1,11 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { CounterDump, SensorEvent } from './events.js';
-import { ParseError, parseLine } from './parse.js';
+import { ParseError, parseFields } from './parse.js';
 import { OutputFifo } from './output-fifo.js';
+import { frameProgram, newTerminator } from './framing.js';
+import { TextOutputReader } from './text-output.js';
 import { AgentErrors } from '../errors.js';
 import { defaultBpftrace } from '../bpftrace-path.js';
 import { launchWithOverlay } from './events-overlay.js';
@@ -55,7 +58,7 @@ export function bpftraceEnv(perfRbPages = DEFAULT_PERF_RB_PAGES): Record<string,
     BPFTRACE_CPP_DEMANGLE: '0',
   };
 }
-/** Runs one bpftrace program through execa and turns its JSON output into events. */
+/** Runs one bpftrace program through execa and turns its framed text output (framing.ts) into events. */
 export class BpftraceSensor {
   private proc: ResultPromise | undefined;
   private stopping = false;
@@ -77,20 +80,34 @@ export class BpftraceSensor {
     let ready = false;
     let onReady: () => void = () => undefined;
     let fifo: OutputFifo;
+    let reader: TextOutputReader;
+    const terminator = newTerminator();
+    const program = frameProgram(this.opts.program, terminator);
+    const onPrintf = (text: string) => {
+      const ev = this.onPrintf(text);
+      if (ev?.kind === 'ready' && !ready) {
+        ready = true;
+        onReady();
+      }
+    };
     try {
-      fifo = new OutputFifo((line) => {
-        const ev = this.onLine(line);
-        if (ev?.kind === 'ready' && !ready) {
-          ready = true;
-          onReady();
-        }
-      }, this.opts.coalesceMs);
+      reader = new TextOutputReader(terminator, {
+        onPrintf,
+        onOwnLine: (line) => this.onOwnLine(line),
+        onBroken: (text) => {
+          if (!this.ended) this.h.onParseError(new ParseError(text.slice(0, 300), 'a line without its end'));
+        },
+      });
+      fifo = new OutputFifo((buf, start, end) => reader.line(buf, start, end), this.opts.coalesceMs);
     } catch (err) {
       return Promise.reject(AgentErrors.FP_ERR_SENSOR_START(`cannot create the output FIFO: ${(err as Error).message}`));
     }
-    this.closed = fifo.closed;
+    this.closed = fifo.closed.then(() => reader.end());
     this.fifo = fifo;
-    const launch = launchWithOverlay(bin, ['-f', 'json', '-o', fifo.path, '-e', this.opts.program], this.opts.program, fifo.dir);
+    // In the FIFO's private directory: a command line is readable by every process, the terminator must not be.
+    const file = join(fifo.dir, 'program.bt');
+    writeFileSync(file, program, { mode: 0o600 });
+    const launch = launchWithOverlay(bin, ['-o', fifo.path, file], program, fifo.dir);
     const proc = execa(launch.file, launch.args, {
       env: bpftraceEnv(this.opts.perfRbPages),
       stdin: 'ignore',
@@ -120,7 +137,7 @@ export class BpftraceSensor {
       void proc.then(async (r) => {
         // bpftrace is gone, so everything it wrote is in the FIFO: read it all first.
         fifo.end();
-        await fifo.closed;
+        await this.closed;
         clearTimeout(timer);
         const readError = fifo.readError ? `reading its output failed: ${fifo.readError.message}` : '';
         if (!ready) {
@@ -144,76 +161,64 @@ export class BpftraceSensor {
     return kept.map((l) => l.trim()).filter(Boolean).join(' | ').slice(0, 500);
   }
 
-  private onLine(line: string): SensorEvent | undefined {
-    let msg: { type?: string; data?: unknown };
+  /** One printf of the program: one event line. */
+  private onPrintf(text: string): SensorEvent | undefined {
+    if (this.ended) return undefined;
+    if (this.opts.recordFile) appendFileSync(this.opts.recordFile, `${text}\n`);
     try {
-      msg = JSON.parse(line) as typeof msg;
-    } catch {
-      if (line.trim() !== '' && !this.ended) this.h.onParseError(new ParseError(line, 'not JSON'));
+      const ev = parseFields(text);
+      if (ev.kind === 'stopped') {
+        this.ended = true;
+        this.onStopped?.();
+        return ev;
+      }
+      if (ev.kind === 'counters-flushed') {
+        // The maps printed just before this marker: hand them on in time order.
+        ev.dump = [...this.counters.values()];
+        this.counters.clear();
+      }
+      this.h.onEvent(ev);
+      return ev;
+    } catch (err) {
+      if (err instanceof ParseError) this.h.onParseError(err);
+      else throw err;
       return undefined;
     }
-    // After "z" only loss reports count: bpftrace reports the ring buffer's drops once per read
-    // of it, so drops from just before the stop come just after "z".
-    if (this.ended && msg.type !== 'lost_events') return undefined;
-    switch (msg.type) {
-      case 'printf': {
-        if (typeof msg.data !== 'string') break;
-        if (this.opts.recordFile) appendFileSync(this.opts.recordFile, msg.data.endsWith('\n') ? msg.data : `${msg.data}\n`);
-        // Each printf call of the program is one message holding one event line.
-        try {
-          const ev = parseLine(msg.data);
-          if (ev.kind === 'stopped') {
-            this.ended = true;
-            this.onStopped?.();
-            return ev;
-          }
-          if (ev.kind === 'counters-flushed') {
-            // The maps printed just before this marker: hand them on in time order.
-            ev.dump = [...this.counters.values()];
-            this.counters.clear();
-          }
-          this.h.onEvent(ev);
-          return ev;
-        } catch (err) {
-          if (err instanceof ParseError) this.h.onParseError(err);
-          else throw err;
-          return undefined;
-        }
-      }
-      case 'lost_events': {
-        const n = (msg.data as { events?: number } | undefined)?.events;
-        if (typeof n === 'number' && n > 0) this.h.onLost(n);
-        break;
-      }
-      case 'map':
-        this.onMap(msg.data as Record<string, Record<string, number> | number>);
-        break;
-      default:
-        break;
+  }
+
+  /**
+   * A line bpftrace wrote itself. After "z" only loss reports count: bpftrace reports the ring
+   * buffer's drops once per read of it, so drops from just before the stop come just after "z".
+   */
+  private onOwnLine(line: string): void {
+    const lost = /^Lost (\d+) events$/.exec(line);
+    if (lost) {
+      const n = Number(lost[1]);
+      if (n > 0) this.h.onLost(n);
+      return;
     }
-    return undefined;
+    if (!this.ended && line.startsWith('@')) this.onMapLine(line);
+    // Anything else ("Attaching N probes...", a helper's warning) is not capture.
   }
 
   /** Syscalls of tracked processes, counted in the kernel (--count-raw). */
   rawSyscalls = 0;
 
-  private onMap(data: Record<string, Record<string, number> | number>): void {
-    for (const [name, entries] of Object.entries(data ?? {})) {
-      if (name === '@raw' && typeof entries === 'number') {
-        this.rawSyscalls = entries;
-        continue;
-      }
-      const field = ({ '@rc': 'rc', '@rb': 'rb', '@wc': 'wc', '@wb': 'wb' } as const)[name];
-      if (!field || typeof entries !== 'object') continue;
-      for (const [key, value] of Object.entries(entries)) {
-        const [pid, gen, fd] = key.split(',').map(Number);
-        if (pid === undefined || gen === undefined || fd === undefined) continue;
-        const k = `${pid},${gen},${fd}`;
-        const d = this.counters.get(k) ?? { pid, gen, fd, rc: 0, rb: 0, wc: 0, wb: 0 };
-        d[field] = Number(value);
-        this.counters.set(k, d);
-      }
+  /** One entry of a printed counter map: `@rc[PID, GEN, FD]: N`, or `@raw: N`. */
+  private onMapLine(line: string): void {
+    const m = /^(@\w+)(?:\[(-?\d+), (-?\d+), (-?\d+)\])?: (-?\d+)$/.exec(line);
+    if (!m) return;
+    if (m[1] === '@raw' && m[2] === undefined) {
+      this.rawSyscalls = Number(m[5]);
+      return;
     }
+    const field = ({ '@rc': 'rc', '@rb': 'rb', '@wc': 'wc', '@wb': 'wb' } as const)[m[1]!];
+    if (!field || m[2] === undefined) return;
+    const [pid, gen, fd] = [Number(m[2]), Number(m[3]), Number(m[4])];
+    const k = `${pid},${gen},${fd}`;
+    const d = this.counters.get(k) ?? { pid, gen, fd, rc: 0, rb: 0, wc: 0, wb: 0 };
+    d[field] = Number(m[5]);
+    this.counters.set(k, d);
   }
 
   /**

@@ -65,9 +65,13 @@ export function path(p: string): { path: string; truncated: boolean } {
   return { path: p, truncated: p.length * 3 >= STR_MAX && Buffer.byteLength(p, 'utf8') >= STR_MAX };
 }
 
-/** Parses the data of one printf line of the program in program.ts. */
+/** Parses one printf line of the program in program.ts, with or without its final newline. */
 export function parseLine(data: string): SensorEvent {
-  const line = data.endsWith('\n') ? data.slice(0, -1) : data;
+  return parseFields(data.endsWith('\n') ? data.slice(0, -1) : data);
+}
+
+/** Parses one printf line of the program, its final newline removed (a path may end in one). */
+export function parseFields(line: string): SensorEvent {
   const tag = line.slice(0, 2);
   const ts = (s: string | undefined): bigint => {
     if (s === undefined || !/^\d+$/.test(s)) throw new ParseError(line, 'bad timestamp');
