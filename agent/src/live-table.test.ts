@@ -28,6 +28,27 @@ describe('what a restarted agent remembers', () => {
       expect(seeds.map((s) => s.start)).toEqual([T + 3_456, T + 9_000_000, T]);
     }));
 
+  it('rewrites its file only when the set of live processes changed, and still tells a reused pid apart', () =>
+    withDir((dir) => {
+      const T = 1_790_000_000_000_000;
+      const file = join(dir, 'live.json');
+      const t = new LiveTable(file);
+      expect(t.save([{ pid: 10, start: T + 3_456 }], T + 5_000_000)).toBe(true);
+      // A second later, the same process: nothing to write.
+      expect(t.save([{ pid: 10, start: T + 3_456 }], T + 6_000_000)).toBe(false);
+      const again = new LiveTable(file);
+      // pid 10 is the same process; pid 10 reused by a process that started after the agent last saw the first is not.
+      expect(again.canonical([seed(10, T)])).toBe(1);
+      expect(new LiveTable(file).canonical([seed(10, T + 5_500_000)])).toBe(0);
+      // A new process: the file is rewritten, with it.
+      expect(t.save([{ pid: 10, start: T + 3_456 }, { pid: 11, start: T + 6_500_000 }], T + 7_000_000)).toBe(true);
+      const seeds = [seed(11, T + 6_500_000)];
+      expect(new LiveTable(file).canonical(seeds)).toBe(1);
+      // A process gone: rewritten too.
+      expect(t.save([{ pid: 11, start: T + 6_500_000 }], T + 8_000_000)).toBe(true);
+      expect(new LiveTable(file).canonical([seed(10, T)])).toBe(0);
+    }));
+
   it('journals file versions with their tenant; a file changed after the agent last knew it starts over', () =>
     withDir((dir) => {
       const journal = join(dir, 'versions.jsonl');

@@ -20,6 +20,8 @@ const SLACK_US = 20_000;
 export class LiveTable {
   private readonly previous = new Map<number, number>();
   private aliveAt = 0;
+  /** What the file holds now (pid to start), once this run wrote it. */
+  private written: Map<number, number> | undefined;
 
   constructor(private readonly file: string) {
     try {
@@ -31,12 +33,21 @@ export class LiveTable {
     }
   }
 
-  /** Remembers the processes alive now (at: the newest event time the agent handled). */
-  save(procs: LiveProcess[], at: number): void {
+  /**
+   * Remembers the processes alive now (at: the newest event time the agent handled). The file is
+   * rewritten only when the set changed: each process in it started before the aliveAt it was
+   * first saved with, so an older aliveAt matches the same processes, and a pid reused since the
+   * last change is still not taken for the process before it. Says whether it wrote.
+   */
+  save(procs: LiveProcess[], at: number): boolean {
+    const w = this.written;
+    if (w !== undefined && w.size === procs.length && procs.every((p) => w.get(p.pid) === p.start)) return false;
     this.remember(procs, at);
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify({ aliveAt: at, procs }), { mode: 0o600 });
     renameSync(tmp, this.file);
+    this.written = new Map(this.previous);
+    return true;
   }
 
   /** Takes the live processes of this run as the reference (a sensor restart in the same agent). */

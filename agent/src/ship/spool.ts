@@ -39,6 +39,9 @@ const SEGMENT = /^seg-(\d{16})\.jsonl$/;
 /**
  * The agent's on-disk spool: append-only segment files of batches (one JSON line each, the
  * exact body sent), fsynced on every append; an `acked` file records the last acknowledged seq.
+ * `acked` is replaced (write and rename) but not fsynced: after a kill -9 the kernel still has it;
+ * after a power cut it may say an older seq (or be empty), and the batches after it that are
+ * still on disk are sent again, which the collector drops as duplicates by (agent, seq).
  * Segments wholly acknowledged are deleted. Unacknowledged batches survive restarts and are
  * resent in order. Over maxBytes, append refuses (the caller counts what it could not keep).
  */
@@ -78,16 +81,17 @@ export class DiskSpool {
       this.atomicWrite(metaFile, JSON.stringify({ agent: this.agent, created: new Date().toISOString() }) + '\n');
     }
     const ackFile = join(opts.dir, 'acked');
-    if (existsSync(ackFile)) this.acked = Number(readFileSync(ackFile, 'utf8').trim());
-    if (!Number.isInteger(this.acked)) this.acked = -1;
+    // Anything but a whole number (a file cut short by a power cut): nothing counts as acknowledged.
+    const acked = existsSync(ackFile) ? readFileSync(ackFile, 'utf8').trim() : '';
+    this.acked = /^\d{1,15}$/.test(acked) ? Number(acked) : -1;
     this.resume = this.load();
   }
 
-  private atomicWrite(file: string, text: string): void {
+  private atomicWrite(file: string, text: string, durable = true): void {
     const tmp = `${file}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     writeSync(fd, text);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, file);
   }
@@ -138,9 +142,9 @@ export class DiskSpool {
     return this.pending.length;
   }
 
-  /** Appends a batch (already numbered and chained); false when the cap would be passed. */
-  append(batch: Batch): boolean {
-    const line = JSON.stringify(batch) + '\n';
+  /** Appends a batch (already numbered and chained) as json (JSON.stringify(batch) unless given); false when the cap would be passed. */
+  append(batch: Batch, json = JSON.stringify(batch)): boolean {
+    const line = json + '\n';
     const size = Buffer.byteLength(line);
     if (this.bytes + size > this.maxBytes) return false;
     let seg = this.segments.at(-1);
@@ -172,7 +176,8 @@ export class DiskSpool {
     this.acked = seq;
     for (const p of this.pending) if (p.seq <= seq) this.pendingBytes -= Buffer.byteLength(p.body) + 1;
     this.pending = this.pending.filter((p) => p.seq > seq);
-    this.atomicWrite(join(this.opts.dir, 'acked'), `${seq}\n`);
+    // Not fsynced: a stale ack only means a resend the collector drops (see the class comment).
+    this.atomicWrite(join(this.opts.dir, 'acked'), `${seq}\n`, false);
     this.dropAcked();
   }
 
