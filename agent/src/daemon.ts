@@ -364,10 +364,10 @@ export class NodeAgent {
     // The interval of what was dropped: its operations' own times, so the Gap covers each of them.
     let from = Infinity;
     let to = 0;
-    for (const batch of batches) {
+    for (const { batch, json } of batches) {
       const ops = batch.edges.reduce((a, e) => a + e.count, 0);
       // After a refused append the rest of the cut would not chain to the spool: it is dropped too.
-      if (dropped === 0 && this.spool.append(batch)) {
+      if (dropped === 0 && this.spool.append(batch, json)) {
         this.metrics.batchesSpooled.inc();
         this.metrics.edgesSent.inc(ops);
       } else {

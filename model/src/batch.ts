@@ -118,5 +118,16 @@ export function batchHash(b: Pick<Batch, 'agent' | 'seq' | 'prev' | 'nodes' | 'e
     .digest('hex');
 }
 
+/**
+ * batchHash from the JSON of the nodes and of the edges arrays, as JSON.stringify writes them:
+ * the same hash, for a caller that has that JSON already (the agent builds a batch's line from
+ * each node's and edge's JSON, made once).
+ */
+export function batchHashOfJson(agent: string, seq: number, prev: string | undefined, nodesJson: string, edgesJson: string): string {
+  return createHash('sha256')
+    .update(`[${JSON.stringify(agent)},${JSON.stringify(seq)},${JSON.stringify(prev ?? '')},${nodesJson},${edgesJson}]`)
+    .digest('hex');
+}
+
 /** The hash of "no previous batch": the start of every agent's chain. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -1,4 +1,10 @@
-import { MAX_BATCH_EDGES, MAX_BATCH_NODES, batchHash, edgeId, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { MAX_BATCH_EDGES, MAX_BATCH_NODES, batchHash, batchHashOfJson, edgeId, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+
+/** A cut batch and its JSON (JSON.stringify(batch), made from pieces serialized once). */
+export interface CutBatch {
+  batch: Batch;
+  json: string;
+}
 
 /** Room left in a batch for its envelope (agent, seq, sentAt, prev, hash and the JSON around them). */
 const ENVELOPE_BYTES = 1024;
@@ -71,27 +77,33 @@ export class GraphBuffer {
    * self-contained: an edge travels with both its nodes, so a node may ride in several batches.
    * One edge with its nodes larger than maxBytes still makes a batch of its own (the transport
    * refuses it and the agent records that as a Gap).
+   *
+   * Each batch comes with its JSON (what JSON.stringify(batch) writes: the spool's line and the
+   * body sent), built from each node's and edge's JSON made once for the size bound, and hashed
+   * from the same pieces. The batch's nodes are the buffer's own objects, as they were at the
+   * cut: its JSON is the copy that is kept.
    */
-  cutBounded(agent: string, seq: number, prev: string, maxBytes: number): Batch[] {
+  cutBounded(agent: string, seq: number, prev: string, maxBytes: number): CutBatch[] {
     const budget = maxBytes - ENVELOPE_BYTES;
-    const size = (x: unknown) => Buffer.byteLength(JSON.stringify(x)) + 1;
-    const nodeSize = new Map<string, number>();
-    const sizeOf = (id: string) => {
-      let s = nodeSize.get(id);
-      if (s === undefined) nodeSize.set(id, (s = size(this.nodes.get(id))));
-      return s;
+    const nodeJson = new Map<string, string>();
+    const jsonOf = (id: string) => {
+      let j = nodeJson.get(id);
+      if (j === undefined) nodeJson.set(id, (j = JSON.stringify(this.nodes.get(id))));
+      return j;
     };
-    const parts: { nodes: Set<string>; edges: GraphEdge[] }[] = [];
-    let cur = { nodes: new Set<string>(), edges: [] as GraphEdge[] };
+    const sizeOf = (id: string) => Buffer.byteLength(jsonOf(id)) + 1;
+    const parts: { nodes: Set<string>; edges: GraphEdge[]; edgeJson: string[] }[] = [];
+    let cur = { nodes: new Set<string>(), edges: [] as GraphEdge[], edgeJson: [] as string[] };
     let used = 0;
     const placed = new Set<string>();
-    const put = (ids: string[], e: GraphEdge | undefined, extra: number) => {
+    const put = (ids: string[], e: GraphEdge | undefined, ej: string | undefined) => {
+      const extra = ej === undefined ? 0 : Buffer.byteLength(ej) + 1;
       let add = extra;
       for (const id of ids) if (!cur.nodes.has(id)) add += sizeOf(id);
       const full = used + add > budget || cur.edges.length >= MAX_BATCH_EDGES || cur.nodes.size + ids.length > MAX_BATCH_NODES;
       if (full && (cur.nodes.size > 0 || cur.edges.length > 0)) {
         parts.push(cur);
-        cur = { nodes: new Set(), edges: [] };
+        cur = { nodes: new Set(), edges: [], edgeJson: [] };
         used = 0;
         add = extra;
         for (const id of ids) add += sizeOf(id);
@@ -100,19 +112,27 @@ export class GraphBuffer {
         cur.nodes.add(id);
         placed.add(id);
       }
-      if (e) cur.edges.push(e);
+      if (e) {
+        cur.edges.push(e);
+        cur.edgeJson.push(ej!);
+      }
       used += add;
     };
-    for (const e of this.edges.values()) put(e.from === e.to ? [e.from] : [e.from, e.to], e, size(e));
-    for (const id of this.nodes.keys()) if (!placed.has(id)) put([id], undefined, 0);
+    for (const e of this.edges.values()) put(e.from === e.to ? [e.from] : [e.from, e.to], e, JSON.stringify(e));
+    for (const id of this.nodes.keys()) if (!placed.has(id)) put([id], undefined, undefined);
     if (cur.nodes.size > 0 || cur.edges.length > 0) parts.push(cur);
     const sentAt = Date.now() * 1000;
     const out = parts.map((p, i) => {
-      const b: Batch = { agent, seq: seq + i, sentAt, nodes: [...p.nodes].map((id) => structuredClone(this.nodes.get(id)!)), edges: p.edges };
+      const ids = [...p.nodes];
+      const nodesJson = `[${ids.map(jsonOf).join(',')}]`;
+      const edgesJson = `[${p.edgeJson.join(',')}]`;
+      const b: Batch = { agent, seq: seq + i, sentAt, nodes: ids.map((id) => this.nodes.get(id)!), edges: p.edges };
       b.prev = prev;
-      b.hash = batchHash(b);
+      b.hash = batchHashOfJson(agent, b.seq, prev, nodesJson, edgesJson);
+      // The key order of the object above: JSON.stringify(b) writes the same text.
+      const json = `{"agent":${JSON.stringify(agent)},"seq":${JSON.stringify(b.seq)},"sentAt":${JSON.stringify(sentAt)},"nodes":${nodesJson},"edges":${edgesJson},"prev":${JSON.stringify(prev)},"hash":${JSON.stringify(b.hash)}}`;
       prev = b.hash;
-      return b;
+      return { batch: b, json };
     });
     this.nodes = new Map();
     this.edges = new Map();
