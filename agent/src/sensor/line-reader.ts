@@ -66,6 +66,39 @@ export class LineReader {
     return v;
   }
 
+  /** The last `PID/TID` (or bare PID) that pt() read; tid is -1 after a bare PID. */
+  pid = 0;
+  tid = -1;
+
+  /**
+   * `PID/TID` or a bare PID into this.pid and this.tid: the caller then builds the event in one
+   * literal of one of two shapes (a property added later costs more than the whole parse).
+   */
+  pt(): void {
+    const s = this.line;
+    const to = this.end();
+    let cur = 0;
+    let digits = 0;
+    this.tid = -1;
+    for (let k = this.pos; k < to; k++) {
+      const c = s.charCodeAt(k);
+      if (c === SLASH && this.tid < 0 && digits > 0) {
+        this.pid = cur;
+        cur = 0;
+        digits = 0;
+        this.tid = 0;
+        continue;
+      }
+      if (c < ZERO || c > NINE) this.fail(`bad integer ${JSON.stringify(s.slice(this.pos, to))}`);
+      cur = cur * 10 + (c - ZERO);
+      digits++;
+    }
+    if (digits === 0 || this.pos > s.length) this.fail(`bad integer ${JSON.stringify(s.slice(this.pos, to))}`);
+    this.skip(to);
+    if (this.tid < 0) this.pid = cur;
+    else this.tid = cur;
+  }
+
   /** `PID/TID` or a bare PID: sets pid (and tid when printed) on the event. */
   who<T extends { pid: number; tid?: number }>(e: T): T {
     const s = this.line;

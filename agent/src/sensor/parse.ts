@@ -60,9 +60,13 @@ function hex(s: string | undefined, line: string): string {
   return `0x${s}`;
 }
 
+/** Whether str() cut the path: it returned STR_MAX bytes. A UTF-16 unit is at most 3 UTF-8 bytes: short paths need no count. */
+function isTruncated(p: string): boolean {
+  return p.length * 3 >= STR_MAX && Buffer.byteLength(p, 'utf8') >= STR_MAX;
+}
+
 export function path(p: string): { path: string; truncated: boolean } {
-  // A UTF-16 unit is at most 3 UTF-8 bytes: short paths need no count.
-  return { path: p, truncated: p.length * 3 >= STR_MAX && Buffer.byteLength(p, 'utf8') >= STR_MAX };
+  return { path: p, truncated: isTruncated(p) };
 }
 
 /** Parses one printf line of the program in program.ts, with or without its final newline. */
@@ -134,36 +138,46 @@ export function parseFields(line: string): SensorEvent {
     }
     case 'O\t': {
       const t = r.ts();
-      const w = r.who({ pid: 0 } as { pid: number; tid?: number });
+      r.pt();
+      const { pid, tid } = r;
       const fd = r.int();
       const flags = r.int();
       const dirfd = r.int();
-      const p = path(r.rest());
-      if (fd < 0) return { kind: 'open-failed', ts: t, ...w, rc: fd, flags, dirfd, ...p };
-      return { kind: 'open', ts: t, ...w, fd, flags, dirfd, ...p };
+      const p = r.rest();
+      const truncated = isTruncated(p);
+      if (fd < 0) {
+        return tid < 0
+          ? { kind: 'open-failed', ts: t, pid, rc: fd, flags, dirfd, path: p, truncated }
+          : { kind: 'open-failed', ts: t, pid, tid, rc: fd, flags, dirfd, path: p, truncated };
+      }
+      return tid < 0 ? { kind: 'open', ts: t, pid, fd, flags, dirfd, path: p, truncated } : { kind: 'open', ts: t, pid, tid, fd, flags, dirfd, path: p, truncated };
     }
     case 'R\t':
     case 'W\t': {
+      const kind = tag === 'R\t' ? ('read' as const) : ('write' as const);
       const t = r.ts();
-      const e = r.who({ kind: tag === 'R\t' ? ('read' as const) : ('write' as const), ts: t, pid: 0, gen: 0, fd: 0, bytes: 0 });
-      e.gen = r.int();
-      e.fd = r.int();
-      e.bytes = r.int();
+      r.pt();
+      const { pid, tid } = r;
+      const gen = r.int();
+      const fd = r.int();
+      const bytes = r.int();
       r.done();
-      return e;
+      return tid < 0 ? { kind, ts: t, pid, gen, fd, bytes } : { kind, ts: t, pid, tid, gen, fd, bytes };
     }
     case 'L\t':
     case 'C\t': {
+      const kind = tag === 'L\t' ? ('close' as const) : ('flush' as const);
       const t = r.ts();
-      const e = r.who({ kind: tag === 'L\t' ? ('close' as const) : ('flush' as const), ts: t, pid: 0, gen: 0, fd: 0, rc: 0, rb: 0, wc: 0, wb: 0 });
-      e.gen = r.int();
-      e.fd = r.int();
-      e.rc = r.int();
-      e.rb = r.int();
-      e.wc = r.int();
-      e.wb = r.int();
+      r.pt();
+      const { pid, tid } = r;
+      const gen = r.int();
+      const fd = r.int();
+      const rc = r.int();
+      const rb = r.int();
+      const wc = r.int();
+      const wb = r.int();
       r.done();
-      return e;
+      return tid < 0 ? { kind, ts: t, pid, gen, fd, rc, rb, wc, wb } : { kind, ts: t, pid, tid, gen, fd, rc, rb, wc, wb };
     }
     case 'D\t': {
       const t = r.ts();
