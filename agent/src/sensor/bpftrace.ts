@@ -39,16 +39,20 @@ const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
 const LAST_LOSS_REPORT_MS = 300;
 
 /**
+ * 16 MiB: the buffer that carries bpftrace and the agent through their stalls on a loaded node
+ * (a descheduled bpftrace, a collecting or spooling agent). At 256 pages a node loaded to 9-15
+ * runnable threads overflowed it at only 30k events/s; at 1,024 (4 MiB, about 30k events of the
+ * benchmark's open/read/close mix, 0.15 s at 200k events/s) the agent benchmark lost events in
+ * most runs at load 5-8 from 50k events/s on, and at 4,096 none up to where it fell behind
+ * (BENCHMARKS.md).
+ */
+export const DEFAULT_PERF_RB_PAGES = 4096;
+
+/**
  * The settings every run of the program needs (longest paths, output ring buffer, map sizes), in
  * bpftrace 0.23's names. No truncation trailer: a cut path arrives as its first STR_MAX bytes
  * (parse.ts marks it), not with ".." appended.
  */
-/**
- * 4 MiB: at 256 pages (1 MiB) a node loaded to 9-15 runnable threads overflowed it in about half the
- * runs at only 30k events/s, while bpftrace waited for a core; 1,024 lost nothing there (BENCHMARKS.md).
- */
-export const DEFAULT_PERF_RB_PAGES = 1024;
-
 export function bpftraceEnv(perfRbPages = DEFAULT_PERF_RB_PAGES): Record<string, string> {
   return {
     BPFTRACE_MAX_STRLEN: '200',
