@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   GraphEdge,
@@ -113,9 +113,7 @@ export function parseBatch(value: unknown): Batch {
 
 /** The hash that chains a batch to its predecessor: over everything but sentAt and hash itself. */
 export function batchHash(b: Pick<Batch, 'agent' | 'seq' | 'prev' | 'nodes' | 'edges'>): string {
-  return createHash('sha256')
-    .update(JSON.stringify([b.agent, b.seq, b.prev ?? '', b.nodes, b.edges]))
-    .digest('hex');
+  return hash('sha256', JSON.stringify([b.agent, b.seq, b.prev ?? '', b.nodes, b.edges]), 'hex');
 }
 
 /**
@@ -124,9 +122,7 @@ export function batchHash(b: Pick<Batch, 'agent' | 'seq' | 'prev' | 'nodes' | 'e
  * each node's and edge's JSON, made once).
  */
 export function batchHashOfJson(agent: string, seq: number, prev: string | undefined, nodesJson: string, edgesJson: string): string {
-  return createHash('sha256')
-    .update(`[${JSON.stringify(agent)},${JSON.stringify(seq)},${JSON.stringify(prev ?? '')},${nodesJson},${edgesJson}]`)
-    .digest('hex');
+  return hash('sha256', `[${JSON.stringify(agent)},${JSON.stringify(seq)},${JSON.stringify(prev ?? '')},${nodesJson},${edgesJson}]`, 'hex');
 }
 
 /** The hash of "no previous batch": the start of every agent's chain. */

@@ -6,6 +6,8 @@ export interface CutBatch {
   json: string;
 }
 
+const EDGE_IDS_MAX = 50_000;
+
 /** Room left in a batch for its envelope (agent, seq, sentAt, prev, hash and the JSON around them). */
 const ENVELOPE_BYTES = 1024;
 
@@ -17,6 +19,8 @@ const ENVELOPE_BYTES = 1024;
 export class GraphBuffer {
   private nodes = new Map<string, GraphNode>();
   private edges = new Map<string, GraphEdge>();
+  /** Edge ids by key, across cuts: the same edges come back batch after batch, each id a hash. */
+  private readonly edgeIds = new Map<string, string>();
   /** Every node id this buffer has ever held (faasprov run prints its own graph); off in the daemon. */
   readonly seen = new Set<string>();
 
@@ -57,7 +61,13 @@ export class GraphBuffer {
       e.bytes += bytes;
       if (attrs) e.attrs = { ...e.attrs, ...attrs };
     } else {
-      const e: GraphEdge = { id: edgeId(type, from.id, to.id), type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes };
+      let id = this.edgeIds.get(key);
+      if (id === undefined) {
+        // Wholesale clear, as hashId's cache: a miss costs one hash.
+        if (this.edgeIds.size >= EDGE_IDS_MAX) this.edgeIds.clear();
+        this.edgeIds.set(key, (id = edgeId(type, from.id, to.id)));
+      }
+      const e: GraphEdge = { id, type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes };
       if (attrs) e.attrs = { ...attrs };
       this.edges.set(key, e);
     }
