@@ -94,6 +94,8 @@ const EINPROGRESS = 115;
 export const MARKER_PREFIX = 'faasprov:';
 const MARKER_MIN = MARKER_PREFIX.length + 3;
 const MARKER_MAX = 190;
+/** /dev/null's device number as the kernel keeps it (MKDEV(1, 3): major << 20 | minor). */
+const DEV_NULL = (1 << 20) | 3;
 
 const COUNTERS = (k: string) => `@rc[${k}], @rb[${k}], @wc[${k}], @wb[${k}]`;
 /** The per-fd maps and their zero (byte counters are unsigned). */
@@ -274,15 +276,33 @@ ${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_pread
   /@rf[tid]/ ${firstOp('R', forget)}
 
 // One probe per tracepoint: bpftrace 0.17 mis-loads two programs attached to the same one.
+// A write to /dev/null is not followed to its exit: the agent keeps no data edge for /dev/null
+// (observer.onData), so its W and C lines (two of a Python invocation's records, one thread per
+// request) only cost the function a wake-up of bpftrace. @dn may outlive its descriptor (an fd
+// number reused after close_range or an exec, or by socket()): the device (1:3) is checked too.
 ${sc('enter_write')} /@t[pid]/ {
-  $fd = args->fd; $n = args->count;
-  @wf[tid] = $fd + 1;
-  if (@dn[pid, $fd] && $n >= ${MARKER_MIN} && $n <= ${MARKER_MAX}) {
-    $buf = args->buf;
-    // str(p, n) reads at most n - 1 bytes and a NUL (bpftrace 0.23).
-    if (strncmp(str($buf, ${MARKER_PREFIX.length + 1}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
-      printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str($buf, $n + 1));
+  $fd = args->fd;
+  $sink = 0;
+  if (@dn[pid, $fd]) {
+    $fdt = curtask->files->fdt;
+    // The conditional drops the tracepoint field's address space (see dataOp); @dn never holds fd < 0.
+    $i = (uint64)($fd >= 0 ? $fd : 0);
+    if ($i < (uint64)$fdt->max_fds) {
+      $file = (struct file *)*($fdt->fd + $i);
+      if ($file != 0 && $file->f_inode->i_rdev == ${DEV_NULL}) { $sink = 1; }
     }
+  }
+  if ($sink) {
+    $n = args->count;
+    if ($n >= ${MARKER_MIN} && $n <= ${MARKER_MAX}) {
+      $buf = args->buf;
+      // str(p, n) reads at most n - 1 bytes and a NUL (bpftrace 0.23).
+      if (strncmp(str($buf, ${MARKER_PREFIX.length + 1}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
+        printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str($buf, $n + 1));
+      }
+    }
+  } else {
+    @wf[tid] = $fd + 1;
   }
 }
 ${sc('enter_pwrite64')}, ${sc('enter_writev')}, ${sc('enter_pwritev')}, ${sc('enter_sendto')}, ${sc('enter_sendmsg')}
