@@ -42,6 +42,16 @@ describe('OutputFifo', () => {
     expect(last).toBe('{"type": "printf", "data": "line 199999"}');
   });
 
+  it('hands on a last line the writer left unfinished (a killed bpftrace), then ends', async () => {
+    const lines: string[] = [];
+    const fifo = new OutputFifo(decoding((l) => lines.push(l)));
+    const w = await execa('sh', ['-c', `printf 'one\\ncut sh' > "$1"`, 'sh', fifo.path]);
+    expect(w.exitCode).toBe(0);
+    fifo.end();
+    await fifo.closed;
+    expect(lines).toEqual(['one', 'cut sh']);
+  });
+
   it('ends when no writer ever came', async () => {
     const lines: string[] = [];
     const fifo = new OutputFifo(decoding((l) => lines.push(l)));

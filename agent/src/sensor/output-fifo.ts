@@ -1,32 +1,46 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, read, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Written by the agent itself once bpftrace is gone; bpftrace's output never holds a NUL (printf stops at one). */
 const END = Buffer.from('\0faasprov-end\n');
-/** A read of at least this much (a quarter of the pipe) means output is flowing fast: read again at once. */
-const BUSY_BYTES = 16 * 1024;
+/** bpftrace writes its text output in blocks of this size (libstdc++'s file buffer); less is a flush. */
+const BLOCK = 8 * 1024;
+/** A read this big (three quarters of the pipe) means the pipe was nearly full: read again at once. */
+const FULL = 48 * 1024;
+/** A line longer than this is handed on cut (the reader reports it), not gathered forever. */
+const MAX_LINE = 1 << 20;
 
 /**
- * bpftrace's output through a named pipe (`bpftrace -o FIFO`), read in coalesced chunks and
- * handed on line by line as byte ranges of one reused buffer (no copy, no string per line here).
- * A reader that takes data as it comes wakes once per write, and those wake-ups cost the
- * functions on the node more than the parsing. A blocking read still wakes at once on the first
- * write after a quiet spell; after a small chunk the reader waits `coalesceMs` so that the next
- * read takes many lines. After a big chunk it reads again at once, so bpftrace never waits long
- * on a full pipe in a burst.
+ * bpftrace's output through a named pipe (`bpftrace -o FIFO`), handed on line by line as byte
+ * ranges of the chunk read (no copy, no string per line here).
  *
- * The agent holds the FIFO open for reading and writing: open never blocks, and once bpftrace
- * has exited the agent ends the stream itself (end()). The FIFO lives in a private (0700)
+ * The pipe is read on the event loop (a non-blocking pipe in libuv's epoll, not a blocking read
+ * in the thread pool): on a virtual machine every thread hand-off costs tens of microseconds,
+ * and at 40 flushes a second on an idle node those hand-offs were most of the agent's CPU.
+ * bpftrace writes in 8 KiB blocks when output flows and less when its flush probe writes out a
+ * trickle (framing.ts). After a read of at least one block and well below a full pipe the reader
+ * waits `coalesceMs`, so the next read takes several blocks; after a flush it waits for the next
+ * write; after a nearly full pipe it reads again at once, so bpftrace never waits long.
+ *
+ * The agent holds the FIFO open for writing too: bpftrace's exit never ends the stream, and once
+ * bpftrace has exited the agent ends it itself (end()). The FIFO lives in a private (0700)
  * directory, removed once bpftrace has it open.
  */
 export class OutputFifo {
   readonly path: string;
   /** The private directory of the FIFO (removed by unlink()). */
   readonly dir: string;
-  private readonly fd: number;
+  private readonly sock: Socket;
+  private readonly wfd: number;
   private ended = false;
+  private done = false;
+  /** A line that the last read cut. */
+  private rest: Buffer | undefined;
+  private resume: NodeJS.Timeout | undefined;
+  private onClosed: () => void = () => undefined;
   /** Why reading stopped early, if it did (never seen: reads of a pipe do not fail). */
   readError: Error | undefined;
   /** Resolves once end() was called and every line before it was handed on (or reading failed). */
@@ -36,8 +50,16 @@ export class OutputFifo {
     this.dir = mkdtempSync(join(tmpdir(), 'faasprov-sensor-'));
     this.path = join(this.dir, 'out');
     execFileSync('mkfifo', ['-m', '600', this.path]);
-    this.fd = openSync(this.path, constants.O_RDWR);
-    this.closed = this.pump();
+    // Reader first: a FIFO's non-blocking open for writing fails while nobody reads it.
+    const rfd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    this.wfd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK);
+    this.closed = new Promise((res) => (this.onClosed = res));
+    this.sock = new Socket({ fd: rfd, readable: true, writable: false });
+    this.sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.sock.on('error', (err) => {
+      this.readError = err;
+      this.finish();
+    });
   }
 
   /** The writer has it open (or never will): the name is no longer needed. */
@@ -49,44 +71,71 @@ export class OutputFifo {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    writeSync(this.fd, END);
+    this.writeEnd();
   }
 
-  private async pump(): Promise<void> {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    // buf[0, have) is a line that the last read cut; the next read lands after it.
-    let have = 0;
+  private writeEnd(): void {
+    if (this.done) return;
     try {
-      for (;;) {
-        const n = await new Promise<number>((res, rej) => read(this.fd, buf, have, buf.length - have, null, (err, got) => (err ? rej(err) : res(got))));
-        const total = have + n;
-        // Searched in a view: past `total` the buffer holds stale bytes.
-        const data = buf.subarray(0, total);
-        let start = 0;
-        for (let nl = data.indexOf(10, have); nl !== -1; nl = data.indexOf(10, start)) {
-          // The end mark, after a line bpftrace may have left unfinished.
-          const e = nl + 1 - END.length;
-          if (e >= start && buf[e] === 0 && data.subarray(e, nl + 1).equals(END)) {
-            if (e > start) this.onLine(buf, start, e);
-            return;
-          }
-          this.onLine(buf, start, nl);
-          start = nl + 1;
-        }
-        have = total - start;
-        if (have > 0 && start > 0) buf.copy(buf, 0, start, total);
-        if (have === buf.length) {
-          // A line longer than the buffer: what fits is handed on, cut (the reader reports it).
-          this.onLine(buf, 0, 200);
-          have = 0;
-        }
-        if (n < BUSY_BYTES && this.coalesceMs > 0) await new Promise((r) => setTimeout(r, this.coalesceMs));
-      }
+      writeSync(this.wfd, END);
     } catch (err) {
-      this.readError = err as Error;
-    } finally {
-      closeSync(this.fd);
-      this.unlink();
+      // A full pipe: the reader is draining it, try again shortly.
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') setTimeout(() => this.writeEnd(), 5);
+      else {
+        this.readError = err as Error;
+        this.finish();
+      }
     }
+  }
+
+  private onData(chunk: Buffer): void {
+    let start = 0;
+    if (this.rest) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        this.rest = Buffer.concat([this.rest, chunk]);
+        if (this.rest.length > MAX_LINE) {
+          this.onLine(this.rest, 0, 200);
+          this.rest = undefined;
+        }
+        return;
+      }
+      const line = Buffer.concat([this.rest, chunk.subarray(0, nl + 1)]);
+      this.rest = undefined;
+      if (this.lineAt(line, 0, line.length - 1)) return;
+      start = nl + 1;
+    }
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (this.lineAt(chunk, start, nl)) return;
+      start = nl + 1;
+    }
+    // The chunk is the socket's own: kept as is until the next read completes the line.
+    if (start < chunk.length) this.rest = chunk.subarray(start);
+    if (this.coalesceMs > 0 && chunk.length >= BLOCK && chunk.length < FULL) {
+      this.sock.pause();
+      this.resume = setTimeout(() => this.sock.resume(), this.coalesceMs);
+    }
+  }
+
+  /** One line, buf[start, nl); true at the end mark (after a line bpftrace may have left unfinished). */
+  private lineAt(buf: Buffer, start: number, nl: number): boolean {
+    const e = nl + 1 - END.length;
+    if (e >= start && buf[e] === 0 && buf.subarray(e, nl + 1).equals(END)) {
+      if (e > start) this.onLine(buf, start, e);
+      this.finish();
+      return true;
+    }
+    this.onLine(buf, start, nl);
+    return false;
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.resume);
+    this.sock.destroy();
+    closeSync(this.wfd);
+    this.unlink();
+    this.onClosed();
   }
 }
