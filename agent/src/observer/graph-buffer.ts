@@ -128,9 +128,19 @@ export class GraphBuffer {
       }
       used += add;
     };
-    for (const e of this.edges.values()) put(e.from === e.to ? [e.from] : [e.from, e.to], e, JSON.stringify(e));
-    for (const id of this.nodes.keys()) if (!placed.has(id)) put([id], undefined, undefined);
-    if (cur.nodes.size > 0 || cur.edges.length > 0) parts.push(cur);
+    const edges = [...this.edges.values()];
+    const edgeJson = edges.map((e) => JSON.stringify(e));
+    // The usual case: everything fits in one batch, with no edge-by-edge placement.
+    let total = 0;
+    for (const j of edgeJson) total += Buffer.byteLength(j) + 1;
+    for (const id of this.nodes.keys()) total += sizeOf(id);
+    if (total <= budget && edges.length <= MAX_BATCH_EDGES && this.nodes.size <= MAX_BATCH_NODES) {
+      if (edges.length > 0 || this.nodes.size > 0) parts.push({ nodes: new Set(this.nodes.keys()), edges, edgeJson });
+    } else {
+      edges.forEach((e, i) => put(e.from === e.to ? [e.from] : [e.from, e.to], e, edgeJson[i]));
+      for (const id of this.nodes.keys()) if (!placed.has(id)) put([id], undefined, undefined);
+      if (cur.nodes.size > 0 || cur.edges.length > 0) parts.push(cur);
+    }
     const sentAt = Date.now() * 1000;
     const out = parts.map((p, i) => {
       const ids = [...p.nodes];
