@@ -96,6 +96,8 @@ const MARKER_MIN = MARKER_PREFIX.length + 3;
 const MARKER_MAX = 190;
 /** /dev/null's device number as the kernel keeps it (MKDEV(1, 3): major << 20 | minor). */
 const DEV_NULL = (1 << 20) | 3;
+/** The name of every epoll fd's (anonymous) inode. */
+const EPOLL_NAME = '[eventpoll]';
 
 const COUNTERS = (k: string) => `@rc[${k}], @rb[${k}], @wc[${k}], @wb[${k}]`;
 /** The per-fd maps and their zero (byte counters are unsigned). */
@@ -112,6 +114,13 @@ const FD_STATE_MAPS = [['@s', '0'], ['@rc', '0'], ['@rb', '(uint64)0'], ['@wc', 
  */
 function forgetFdState(periodicPrint: boolean): (k: string) => string {
   return (k) => FD_STATE_MAPS.map(([m, zero]) => `if (${m}[${k}]) { ${periodicPrint ? `${m}[${k}] = ${zero};` : `delete(${m}[${k}]);`} }`).join(' ');
+}
+
+/** The open file an fd number names now, from the task's fd table (0 if none). */
+function fileOf(fdExpr: string, into: string): string {
+  // The conditional drops the tracepoint field's address space (see dataOp).
+  return `${into} = (struct file *)0; $ft = curtask->files->fdt; $fi = (uint64)(${fdExpr} >= 0 ? ${fdExpr} : 0x7fffffff);
+    if ($fi < (uint64)$ft->max_fds) { ${into} = (struct file *)*($ft->fd + $fi); }`;
 }
 
 /** Deletes a map entry that may be missing (see forgetFdState): for maps whose entries are never 0. */
@@ -284,13 +293,8 @@ ${sc('enter_write')} /@t[pid]/ {
   $fd = args->fd;
   $sink = 0;
   if (@dn[pid, $fd]) {
-    $fdt = curtask->files->fdt;
-    // The conditional drops the tracepoint field's address space (see dataOp); @dn never holds fd < 0.
-    $i = (uint64)($fd >= 0 ? $fd : 0);
-    if ($i < (uint64)$fdt->max_fds) {
-      $file = (struct file *)*($fdt->fd + $i);
-      if ($file != 0 && $file->f_inode->i_rdev == ${DEV_NULL}) { $sink = 1; }
-    }
+    ${fileOf('$fd', '$file')}
+    if ($file != 0 && $file->f_inode->i_rdev == ${DEV_NULL}) { $sink = 1; }
   }
   if ($sink) {
     $n = args->count;
@@ -323,11 +327,16 @@ ${sc('exit_copy_file_range')}, ${sc('exit_splice')}, ${sc('exit_sendfile64')} /@
   }
 }
 
+// An epoll fd's close is not printed: no line made it known to the agent (epoll_create is not
+// probed) and it carries no data. Python's threaded server makes and closes one per request.
 ${sc('enter_close')} /@t[pid]/ {
   $g = @g[pid]; $fd = (int64)args->fd;
   ${deleteIfSet('@dn[pid, $fd]')}
-  printf("L\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, $fd, ${COUNTERS('pid, $g, $fd')});
-  ${forget('pid, $g, $fd')}
+  ${fileOf('$fd', '$cf')}
+  if ($cf == 0 || @s[pid, $g, $fd] || str($cf->f_path.dentry->d_name.name, ${EPOLL_NAME.length + 1}) != "${EPOLL_NAME}") {
+    printf("L\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, $fd, ${COUNTERS('pid, $g, $fd')});
+    ${forget('pid, $g, $fd')}
+  }
 }
 
 ${sc('enter_close_range')} /@t[pid]/ { printf("Z\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, args->fd, args->max_fd); }

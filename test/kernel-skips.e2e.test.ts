@@ -4,9 +4,10 @@ import { bpftraceEnv, buildProgram, defaultBpftrace } from '@faasprov/agent';
 
 // A shim's markers go to /dev/null: the kernel prints the marker but follows no /dev/null write to
 // its exit (no W or C line). A descriptor number that once was /dev/null and is reused without an
-// open (close_range, then a pipe) must still have its writes reported.
+// open (dup2, close_range then a socketpair) must still have its writes reported. An epoll fd's
+// close is not printed (nothing made it known); a file's is.
 const SCRIPT = `
-import os, socket, sys
+import os, select, socket, sys
 sys.stdin.readline()
 null1 = os.open('/dev/null', os.O_WRONLY)
 os.write(null1, b'faasprov:B:call-1 fn')
@@ -19,11 +20,16 @@ null2 = os.open('/dev/null', os.O_WRONLY)
 os.closerange(null2, null2 + 1)  # close_range(2)
 a, b = socket.socketpair()
 os.write(a.fileno(), b'y' * 5)
-print(null1, null2, a.fileno(), flush=True)
+ep = select.epoll()
+EP = ep.fileno()
+f = os.open('/etc/hostname', os.O_RDONLY)
+ep.close()  # an epoll fd: nothing the agent knows of
+os.close(f)
+print(null1, null2, a.fileno(), EP, f, flush=True)
 `;
 
-describe('writes to /dev/null', () => {
-  it('prints the markers and no data line for /dev/null, and the writes of what reuses its number without an open', async () => {
+describe('lines the agent would drop are not printed', () => {
+  it('prints the markers but no data line for /dev/null, the writes of what reuses its number without an open, and no close of an epoll fd', async () => {
     const py = spawn('python3', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     const bt = spawn(defaultBpftrace(), ['-e', buildProgram({ scope: { kind: 'watch', comms: ['nosuchwatchdog'], seedPids: [py.pid!] } })], {
@@ -39,7 +45,7 @@ describe('writes to /dev/null', () => {
       const exited = new Promise((r) => py.once('exit', r));
       py.stdin!.end('go\n');
       await exited;
-      const [null1 = -1, null2 = -1, reused = -2] = said.trim().split(' ').map(Number);
+      const [null1 = -1, null2 = -1, reused = -2, epoll = -3, file = -4] = said.trim().split(' ').map(Number);
       expect(reused).toBe(null2);
       // The exit's Q line is printed after every write's line.
       const exit = (l: string) => l.startsWith('Q\t') && l.split('\t')[2] === String(py.pid);
@@ -52,6 +58,9 @@ describe('writes to /dev/null', () => {
       const data = (fd: number) => mine.filter((l) => /^[WC]\t/.test(l) && Number(l.split('\t')[4]) === fd).map((l) => [l[0], Number(l.split('\t')[5])]);
       expect(data(null1)).toEqual([['W', 7]]);
       expect(data(null2)).toEqual([['W', 5]]);
+      // The file's close is printed, the epoll fd's is not.
+      const closes = mine.filter((l) => l.startsWith('L\t')).map((l) => Number(l.split('\t')[4]));
+      expect(closes.filter((fd) => fd === epoll || fd === file)).toEqual([file]);
     } finally {
       bt.kill('SIGINT');
       py.kill('SIGKILL');
