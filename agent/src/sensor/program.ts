@@ -13,8 +13,8 @@
  *   t ts pid/tid newtid           a new thread (it inherits the creating thread's unit)
  *   Q ts pid code                 exit
  *   O ts pid/tid fd flags dirfd path  open/openat/openat2/creat (fd < 0: -errno of a failed open under a sensitive prefix)
- *   R|W ts pid gen fd bytes       first read / write on an fd
- *   L ts pid gen fd rc rb wc wb   close, with the reads/writes counted since the first
+ *   R|W ts pid gen fd bytes       first read / write on an fd (no write() to /dev/null)
+ *   L ts pid gen fd rc rb wc wb   close, with the reads/writes counted since the first (none for an epoll fd)
  *   C ts pid gen fd rc rb wc wb   counters flushed because the fd number was reused
  *   D ts pid oldfd newfd cloexec  dup/dup2/dup3/fcntl(F_DUPFD)
  *   N ts pid dirfd path / M ts pid dirfd path    rename from / to (same thread, in order)
