@@ -10,6 +10,8 @@ const END = Buffer.from('\0faasprov-end\n');
 const BLOCK = 8 * 1024;
 /** A read this big (three quarters of the pipe) means the pipe was nearly full: read again at once. */
 const FULL = 48 * 1024;
+/** One read: the whole pipe (64 KiB). */
+const READ_BYTES = 64 * 1024;
 /** A line longer than this is handed on cut (the reader reports it), not gathered forever. */
 const MAX_LINE = 1 << 20;
 
@@ -54,8 +56,9 @@ export class OutputFifo {
     const rfd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
     this.wfd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK);
     this.closed = new Promise((res) => (this.onClosed = res));
-    this.sock = new Socket({ fd: rfd, readable: true, writable: false });
-    this.sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Reads land in one buffer of ours: no allocation and no stream event per read.
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    this.sock = new Socket({ fd: rfd, readable: true, writable: false, onread: { buffer: buf, callback: (n: number) => this.onData(buf.subarray(0, n)) } } as ConstructorParameters<typeof Socket>[0]);
     this.sock.on('error', (err) => {
       this.readError = err;
       this.finish();
@@ -88,7 +91,8 @@ export class OutputFifo {
     }
   }
 
-  private onData(chunk: Buffer): void {
+  /** One read, in the reader's buffer (overwritten by the next read); false pauses reading. */
+  private onData(chunk: Buffer): boolean {
     let start = 0;
     if (this.rest) {
       const nl = chunk.indexOf(10);
@@ -98,23 +102,24 @@ export class OutputFifo {
           this.onLine(this.rest, 0, 200);
           this.rest = undefined;
         }
-        return;
+        return true;
       }
       const line = Buffer.concat([this.rest, chunk.subarray(0, nl + 1)]);
       this.rest = undefined;
-      if (this.lineAt(line, 0, line.length - 1)) return;
+      if (this.lineAt(line, 0, line.length - 1)) return false;
       start = nl + 1;
     }
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (this.lineAt(chunk, start, nl)) return;
+      if (this.lineAt(chunk, start, nl)) return false;
       start = nl + 1;
     }
-    // The chunk is the socket's own: kept as is until the next read completes the line.
-    if (start < chunk.length) this.rest = chunk.subarray(start);
+    // Copied: the next read overwrites the buffer.
+    if (start < chunk.length) this.rest = Buffer.from(chunk.subarray(start));
     if (this.coalesceMs > 0 && chunk.length >= BLOCK && chunk.length < FULL) {
-      this.sock.pause();
       this.resume = setTimeout(() => this.sock.resume(), this.coalesceMs);
+      return false;
     }
+    return true;
   }
 
   /** One line, buf[start, nl); true at the end mark (after a line bpftrace may have left unfinished). */
