@@ -101,33 +101,9 @@ export class LineReader {
 
   /** `PID/TID` or a bare PID: sets pid (and tid when printed) on the event. */
   who<T extends { pid: number; tid?: number }>(e: T): T {
-    const s = this.line;
-    const to = this.end();
-    let pid = 0;
-    let tid = -1;
-    let cur = 0;
-    let digits = 0;
-    for (let k = this.pos; k < to; k++) {
-      const c = s.charCodeAt(k);
-      if (c === SLASH && tid < 0 && digits > 0) {
-        pid = cur;
-        cur = 0;
-        digits = 0;
-        tid = 0;
-        continue;
-      }
-      if (c < ZERO || c > NINE) this.fail(`bad integer ${JSON.stringify(s.slice(this.pos, to))}`);
-      cur = cur * 10 + (c - ZERO);
-      digits++;
-    }
-    if (digits === 0 || this.pos > s.length) this.fail(`bad integer ${JSON.stringify(s.slice(this.pos, to))}`);
-    this.skip(to);
-    if (tid < 0) {
-      e.pid = cur;
-    } else {
-      e.pid = pid;
-      e.tid = cur;
-    }
+    this.pt();
+    e.pid = this.pid;
+    if (this.tid >= 0) e.tid = this.tid;
     return e;
   }
 
