@@ -26,6 +26,12 @@ describe('frameProgram', () => {
     expect(() => frameProgram(program, 'ab%d')).toThrow(/letters/);
   });
 
+  it('never starts a terminator with h or x, which bpftrace would read as part of %rh or %rx', () => {
+    for (let i = 0; i < 5000; i++) expect(newTerminator()[0]).not.toMatch(/[hx]/);
+    expect(() => frameProgram(program, 'xAbcdefghijk')).toThrow(/h or x/);
+    expect(() => frameProgram(program, 'hAbcdefghijk')).toThrow(/h or x/);
+  });
+
   it('draws a new terminator of letters each time', () => {
     const a = newTerminator();
     const b = newTerminator();

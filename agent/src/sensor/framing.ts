@@ -20,9 +20,15 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 /** 12 letters: about 68 bits, never guessed blind. */
 export const TERMINATOR_LENGTH = 12;
 
+/**
+ * Letters that may follow a conversion: bpftrace reads `%r` then `h` or `x` as `%rh` or `%rx`
+ * (hex output), which would swallow the terminator's first letter after a buffer.
+ */
+const FIRST = LETTERS.replace(/[hx]/g, '');
+
 export function newTerminator(): string {
-  let t = '';
-  for (let i = 0; i < TERMINATOR_LENGTH; i++) t += LETTERS[randomInt(LETTERS.length)];
+  let t = FIRST[randomInt(FIRST.length)]!;
+  for (let i = 1; i < TERMINATOR_LENGTH; i++) t += LETTERS[randomInt(LETTERS.length)];
   return t;
 }
 
@@ -42,6 +48,7 @@ const PRINTF = /\bprintf\("((?:[^"\\\n]|\\.)*)"/g;
  */
 export function frameProgram(program: string, terminator: string): string {
   if (!/^[A-Za-z]+$/.test(terminator)) throw new Error('a terminator is letters only');
+  if (!FIRST.includes(terminator[0]!)) throw new Error('a terminator must not start with h or x (bpftrace reads %rh and %rx)');
   const framed = program.replace(PRINTF, (whole, fmt: string) => {
     if (!fmt.endsWith('\\n') || fmt.endsWith('\\\\n')) throw new Error(`a printf format must end its line: ${whole}`);
     return `printf("${fmt.slice(0, -2)}${terminator}\\n"`;
