@@ -113,13 +113,13 @@ export function parseBatch(value: unknown): Batch {
 
 /** The hash that chains a batch to its predecessor: over everything but sentAt and hash itself. */
 export function batchHash(b: Pick<Batch, 'agent' | 'seq' | 'prev' | 'nodes' | 'edges'>): string {
-  return hash('sha256', JSON.stringify([b.agent, b.seq, b.prev ?? '', b.nodes, b.edges]), 'hex');
+  return batchHashOfJson(b.agent, b.seq, b.prev, JSON.stringify(b.nodes), JSON.stringify(b.edges));
 }
 
 /**
- * batchHash from the JSON of the nodes and of the edges arrays, as JSON.stringify writes them:
- * the same hash, for a caller that has that JSON already (the agent builds a batch's line from
- * each node's and edge's JSON, made once).
+ * The hash over JSON.stringify([agent, seq, prev, nodes, edges]), from the JSON of the nodes and
+ * of the edges arrays: batchHash, for a caller that has that JSON already (the agent builds a
+ * batch's line from each node's and edge's JSON, made once).
  */
 export function batchHashOfJson(agent: string, seq: number, prev: string | undefined, nodesJson: string, edgesJson: string): string {
   return hash('sha256', `[${JSON.stringify(agent)},${JSON.stringify(seq)},${JSON.stringify(prev ?? '')},${nodesJson},${edgesJson}]`, 'hex');
