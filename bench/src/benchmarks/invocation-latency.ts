@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteGraphStore, sqliteStoreSize, storeSizePer, type StoreSize } from '@faasprov/store';
-import { bpftraceEnv, buildProgram, defaultBpftrace, scanWatchedTrees, watchScope } from '@faasprov/agent';
+import { bpftraceEnv, buildProgram, defaultBpftrace, frameProgram, newTerminator, scanWatchedTrees, watchScope } from '@faasprov/agent';
 import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
@@ -143,14 +143,14 @@ function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void
   });
 }
 
-/** The agent's bpftrace program for the watched deployment, alone, as SCHED_BATCH like the agent's, writing to a file. */
+/** The agent's bpftrace program for the watched deployment, alone, framed and launched as the agent does (text output, SCHED_BATCH), writing to a file. */
 async function startSensorOnly(comm: string, out: string): Promise<ChildProcess> {
-  const program = buildProgram({ scope: watchScope([comm], scanWatchedTrees([comm], () => 0)), counterFlushSec: 1 });
+  const program = frameProgram(buildProgram({ scope: watchScope([comm], scanWatchedTrees([comm], () => 0)), counterFlushSec: 1 }), newTerminator());
   const env = { ...process.env, ...bpftraceEnv() };
-  const c = spawn('chrt', ['--batch', '0', defaultBpftrace(), '-f', 'json', '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
-  // BEGIN's line ("B\t<ns>") is printed once every probe is attached.
+  const c = spawn('chrt', ['--batch', '0', defaultBpftrace(), '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  // BEGIN's line ("B\t<ns>") is printed once every probe is attached (and out within the flush interval).
   try {
-    await until('invocation-latency', 'bpftrace', async () => readFileSync(out, { encoding: 'utf8', flag: 'a+' }).includes('"data": "B\\t'), 90000);
+    await until('invocation-latency', 'bpftrace', async () => /(^|\n)B\t/.test(readFileSync(out, { encoding: 'utf8', flag: 'a+' })), 90000);
   } catch (err) {
     c.kill('SIGKILL');
     throw err;
