@@ -27,7 +27,7 @@ if enabled:
 
 
 def wrap(app):
-    return InvocationMiddleware(app, markers, telemetry.tracer, function_name) if enabled else app
+    return InvocationMiddleware(app, markers, telemetry.tracer, function_name, telemetry.replayer) if enabled else app
 
 
 def shutdown():

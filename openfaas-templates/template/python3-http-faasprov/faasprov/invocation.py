@@ -1,6 +1,7 @@
 """One invocation per HTTP request, as WSGI middleware: its call id, its begin marker before the
 body is read, its server span with the FaaS conventions, and its end marker once the server has
-written the whole response (the server calls the response's close() after its last write)."""
+written the whole response (the server calls the response's close() after its last write). The
+server span is a DeferredSpan (deferred.py): the SDK makes it in close(), after the response."""
 import threading
 import uuid
 
@@ -8,6 +9,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from .deferred import INVOCATION_KEY, DeferredSpan, Invocation
 from .markers import CALL_ID
 from .telemetry import CALL_ID_KEY
 from .warn import warn_once
@@ -29,10 +31,11 @@ _getter = _EnvironGetter()
 
 
 class InvocationMiddleware:
-    def __init__(self, app, markers, tracer, function_name=None):
+    def __init__(self, app, markers, tracer, function_name=None, replayer=None):
         self.app = app
         self.markers = markers
-        self.tracer = tracer
+        self.tracer = tracer  # the SDK tracer; with a replayer, it makes the spans after the response
+        self.replayer = replayer
         self.function_name = function_name
         self._cold = True
         self._cold_lock = threading.Lock()
@@ -61,7 +64,14 @@ class InvocationMiddleware:
         if self.function_name:
             attributes['faas.name'] = self.function_name
         parent = propagate.extract(environ, getter=_getter)
-        span = self.tracer.start_span(self.function_name or 'function', context=parent, kind=SpanKind.SERVER, attributes=attributes)
+        replayer = self.replayer
+        if replayer is not None:
+            # Only the span's identity now; the SDK makes it once the response is written.
+            inv = Invocation()
+            parent = otel_context.set_value(INVOCATION_KEY, inv, parent)
+            span = DeferredSpan(replayer, self.tracer, self.function_name or 'function', parent, SpanKind.SERVER, attributes, None)
+        else:
+            span = self.tracer.start_span(self.function_name or 'function', context=parent, kind=SpanKind.SERVER, attributes=attributes)
         ctx = otel_context.set_value(CALL_ID_KEY, call_id, trace.set_span_in_context(span, parent))
         token = otel_context.attach(ctx)
         state = {'status': 0}
@@ -80,6 +90,10 @@ class InvocationMiddleware:
                 otel_context.detach(token)
             except Exception:
                 pass  # closed on another context than it began (a server that does so): nothing to undo
+            if replayer is not None:
+                # The response is written (the server calls close() after its last write): the
+                # SDK's work for this invocation's spans runs here, off the request's critical path.
+                replayer.close(inv)
             self.markers.end(call_id)
 
         try:

@@ -117,13 +117,16 @@ class GuardedExporter:
 
 
 class Telemetry:
-    def __init__(self, tracer, exporter, url, provider):
+    def __init__(self, tracer, exporter, url, provider, replayer=None):
         self.tracer = tracer
         self.exporter = exporter
         self.url = url
         self.provider = provider
+        self.replayer = replayer  # None when the SDK could not start: spans are the API's no-ops
 
     def shutdown(self):
+        if self.replayer is not None:
+            self.replayer.flush_late()  # spans still waiting go to the exporter before it stops
         if self.provider is not None:
             try:
                 self.provider.shutdown()
@@ -141,32 +144,44 @@ def start_telemetry(function_name=None, namespace=None):
         log.handlers = [_problems]
         log.propagate = False
         log.setLevel(logging.WARNING)
-    provider = exporter = None
+    provider = exporter = replayer = None
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
+        from .deferred import PresetIdGenerator, Replayer
         attributes = {'service.name': function_name or 'faasprov-function', 'host.name': socket.gethostname()}
         if function_name:
             attributes['faas.name'] = function_name
         if namespace:
             attributes['service.namespace'] = namespace
-        provider = TracerProvider(resource=Resource.create(attributes))
+        # Sampling set here, not from OTEL_TRACES_SAMPLER: a span's sampled flag is decided when it
+        # starts (the parent's, else sampled), before the SDK makes it (deferred.py).
+        ids = PresetIdGenerator()
+        provider = TracerProvider(resource=Resource.create(attributes), sampler=ParentBased(ALWAYS_ON), id_generator=ids)
         exporter = GuardedExporter(OTLPSpanExporter(endpoint=url, timeout=2), url)
         # Bounded: a slow agent makes spans drop, never requests wait (export runs on its own thread).
         provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=4096, max_export_batch_size=512, schedule_delay_millis=500))
         trace.set_tracer_provider(provider)
+        replayer = Replayer(ids)
     except Exception as err:
         warn_once('sdk', 'OpenTelemetry could not start (%s); no spans will be sent' % err)
-        provider = None
-    _instrument_clients()
-    return Telemetry(trace.get_tracer('faasprov-template-python3-http', '1.0.0'), exporter, url, provider)
+        provider = replayer = None
+    clients = None
+    if replayer is not None:
+        from .deferred import DeferredTracerProvider
+        clients = DeferredTracerProvider(provider, replayer)
+    _instrument_clients(clients)
+    return Telemetry(trace.get_tracer('faasprov-template-python3-http', '1.0.0'), exporter, url, provider, replayer)
 
 
-def _instrument_clients():
+def _instrument_clients(tracer_provider=None):
     """urllib always; requests when the function has it (the exporter brings it too); threads the
-    handler starts carry its context, so their calls carry the call id and traceparent too."""
+    handler starts carry its context, so their calls carry the call id and traceparent too. The
+    client spans go through tracer_provider (deferred spans), else the global provider."""
+    kw = {'tracer_provider': tracer_provider} if tracer_provider is not None else {}
     try:
         from opentelemetry.instrumentation.threading import ThreadingInstrumentor
         ThreadingInstrumentor().instrument()
@@ -174,7 +189,7 @@ def _instrument_clients():
         warn_once('threading', 'cannot instrument threading (%s): calls from threads the handler starts will not carry X-Call-Id and traceparent' % err)
     try:
         from opentelemetry.instrumentation.urllib import URLLibInstrumentor
-        URLLibInstrumentor().instrument()
+        URLLibInstrumentor().instrument(**kw)
     except Exception as err:
         warn_once('urllib', 'cannot instrument urllib (%s): its calls will not carry X-Call-Id and traceparent' % err)
     try:
@@ -183,6 +198,6 @@ def _instrument_clients():
         return
     try:
         from opentelemetry.instrumentation.requests import RequestsInstrumentor
-        RequestsInstrumentor().instrument()
+        RequestsInstrumentor().instrument(**kw)
     except Exception as err:
         warn_once('requests', 'cannot instrument requests (%s): its calls will not carry X-Call-Id and traceparent' % err)

@@ -1,0 +1,262 @@
+"""Deferred spans: the OpenTelemetry SDK's span work off the request's critical path.
+
+At a span's start only its identity is decided (trace id, a new span id, the sampled flag, as the
+SDK would with its ParentBased(ALWAYS_ON) sampler and random ids). A DeferredSpan stands in for the
+span: it records what is done to it, with the times it was done. Once the invocation's response is
+written, the real SDK span is made with those ids (handed to the SDK by PresetIdGenerator, the
+TracerProvider's id_generator), the recorded calls are replayed on it in order, and it ends with the
+recorded end time: the exported span is the one an eagerly made span would have been.
+"""
+import random
+import threading
+import time
+import traceback
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
+
+from opentelemetry.util._decorator import _agnosticcontextmanager
+
+from .warn import warn_once
+
+_getrandbits = random.getrandbits
+_time_ns = time.time_ns
+_SAMPLED_RANDOM = TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID
+_ROOT_FLAGS = TraceFlags(_SAMPLED_RANDOM)
+# The invocation whose response has not been written yet: spans ended during it wait for it.
+INVOCATION_KEY = otel_context.create_key('faasprov invocation')
+
+
+class PresetIdGenerator(RandomIdGenerator):
+    """Random ids as the SDK's default, except the ids a replay has set on this thread, used once."""
+
+    def __init__(self):
+        self._preset = threading.local()
+
+    def preset(self, trace_id, span_id):
+        p = self._preset
+        p.trace_id = trace_id
+        p.span_id = span_id
+
+    def generate_trace_id(self):
+        p = self._preset
+        v = getattr(p, 'trace_id', None)
+        if v is not None:
+            p.trace_id = None
+            return v
+        return super().generate_trace_id()
+
+    def generate_span_id(self):
+        p = self._preset
+        v = getattr(p, 'span_id', None)
+        if v is not None:
+            p.span_id = None
+            return v
+        return super().generate_span_id()
+
+
+def _new_span_id():
+    v = _getrandbits(64)
+    while v == INVALID_SPAN_ID:
+        v = _getrandbits(64)
+    return v
+
+
+def _new_trace_id():
+    v = _getrandbits(128)
+    while v == INVALID_TRACE_ID:
+        v = _getrandbits(128)
+    return v
+
+
+def _copy(value):
+    # The SDK copies sequences when set; the handler may change its list before the replay.
+    return tuple(value) if isinstance(value, list) else value
+
+
+class DeferredSpan(trace.Span):
+    """A span whose SDK twin is made later. Its calls are kept as (method name, args) in order."""
+
+    __slots__ = ('_replayer', '_tracer', '_name', '_parent', '_kind', '_attributes', '_links', '_start', '_end', '_context', '_calls', '_recording')
+
+    def __init__(self, replayer, tracer, name, parent, kind, attributes, links, start_time=None):
+        self._replayer = replayer
+        self._tracer = tracer  # the SDK tracer (its scope) that makes the span
+        self._name = name
+        self._parent = parent  # the Context the span was started in
+        self._kind = kind
+        self._attributes = dict(attributes) if attributes else {}
+        self._links = links
+        self._start = start_time if start_time is not None else _time_ns()
+        self._end = None
+        self._calls = []
+        # The identity, as the SDK's ParentBased(ALWAYS_ON) sampler and RandomIdGenerator make it.
+        pctx = trace.get_current_span(parent).get_span_context()
+        if pctx is not None and pctx.is_valid:
+            # The parent's sampled flag and its random-trace-id flag (the SDK keeps no other bit).
+            flags = TraceFlags(pctx.trace_flags & _SAMPLED_RANDOM)
+            self._context = SpanContext(pctx.trace_id, _new_span_id(), False, flags, pctx.trace_state)
+        else:
+            self._context = SpanContext(_new_trace_id(), _new_span_id(), False, _ROOT_FLAGS, DEFAULT_TRACE_STATE)
+        self._recording = self._context.trace_flags.sampled
+
+    def get_span_context(self):
+        return self._context
+
+    def is_recording(self):
+        return self._recording and self._end is None
+
+    def set_attribute(self, key, value):
+        if self._end is None:
+            self._calls.append(('set_attribute', (key, _copy(value))))
+
+    def set_attributes(self, attributes):
+        if self._end is None and attributes:
+            self._calls.append(('set_attributes', ({k: _copy(v) for k, v in attributes.items()},)))
+
+    def add_event(self, name, attributes=None, timestamp=None):
+        if self._end is None:
+            self._calls.append(('add_event', (name, dict(attributes) if attributes else attributes, timestamp if timestamp is not None else _time_ns())))
+
+    def add_link(self, context, attributes=None):
+        if self._end is None:
+            self._calls.append(('add_link', (context, dict(attributes) if attributes else attributes)))
+
+    def update_name(self, name):
+        if self._end is None:
+            self._calls.append(('update_name', (name,)))
+
+    def set_status(self, status, description=None):
+        if self._end is None:
+            self._calls.append(('set_status', (status, description)))
+
+    def record_exception(self, exception, attributes=None, timestamp=None, escaped=False):
+        # As the SDK's record_exception, now: the traceback grows as the exception travels on.
+        if self._end is not None:
+            return
+        module = type(exception).__module__
+        qualname = type(exception).__qualname__
+        attrs = {
+            'exception.type': '%s.%s' % (module, qualname) if module and module != 'builtins' else qualname,
+            'exception.message': str(exception),
+            'exception.stacktrace': ''.join(traceback.format_exception(exception)),
+            'exception.escaped': str(escaped),
+        }
+        if attributes:
+            attrs.update(attributes)
+        self.add_event('exception', attrs, timestamp)
+
+    def end(self, end_time=None):
+        if self._end is not None:
+            return
+        self._end = end_time if end_time is not None else _time_ns()
+        if self._recording:
+            self._replayer.ended(self)
+
+    def __repr__(self):
+        return 'DeferredSpan(%r, %r)' % (self._name, self._context)
+
+
+class Invocation:
+    """The spans an invocation ended before its response was written; they are made after it."""
+
+    __slots__ = ('lock', 'spans', 'open')
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.spans = []
+        self.open = True
+
+
+class Replayer:
+    """Makes the SDK spans of ended DeferredSpans: at once when no invocation waits on them, else
+    once the invocation's response is written (flush), or by a timer for spans ended after it."""
+
+    def __init__(self, id_generator):
+        self.id_generator = id_generator
+        self.failed = 0
+        self.replayed = 0
+        self._late = []
+        self._late_lock = threading.Lock()
+        self._timer = None
+
+    def ended(self, span):
+        inv = otel_context.get_value(INVOCATION_KEY, span._parent)
+        if inv is not None:
+            with inv.lock:
+                if inv.open:
+                    inv.spans.append(span)
+                    return
+        if inv is None:
+            self.replay(span)  # no request waits on it
+            return
+        # Ended after its invocation's response: soon, off any request that may run now.
+        with self._late_lock:
+            self._late.append(span)
+            if self._timer is None:
+                self._timer = threading.Timer(0.5, self.flush_late)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close(self, inv):
+        with inv.lock:
+            inv.open = False
+            spans, inv.spans = inv.spans, []
+        for s in spans:
+            self.replay(s)
+
+    def flush_late(self):
+        with self._late_lock:
+            spans, self._late, self._timer = self._late, [], None
+        for s in spans:
+            self.replay(s)
+
+    def replay(self, span):
+        try:
+            ctx = span._context
+            self.id_generator.preset(ctx.trace_id, ctx.span_id)
+            try:
+                real = span._tracer.start_span(span._name, context=span._parent, kind=span._kind, attributes=span._attributes, links=span._links, start_time=span._start)
+            finally:
+                self.id_generator.preset(None, None)
+            got = real.get_span_context()
+            if got.span_id != ctx.span_id or got.trace_id != ctx.trace_id or got.trace_flags != ctx.trace_flags:
+                raise RuntimeError('the SDK made span %r, not the announced %r' % (got, ctx))
+            for method, args in span._calls:
+                getattr(real, method)(*args)
+            real.end(span._end)
+            self.replayed += 1
+        except Exception as err:
+            self.failed += 1
+            warn_once('replay', 'cannot make a span after the response (%s); such spans are dropped (%d so far, counted)' % (err, self.failed))
+
+
+class DeferredTracer(trace.Tracer):
+    """An SDK tracer whose spans are DeferredSpans: what the instrumentations get."""
+
+    def __init__(self, tracer, replayer):
+        self._tracer = tracer
+        self._replayer = replayer
+
+    def start_span(self, name, context=None, kind=SpanKind.INTERNAL, attributes=None, links=None, start_time=None, record_exception=True, set_status_on_exception=True):
+        return DeferredSpan(self._replayer, self._tracer, name, context if context is not None else otel_context.get_current(), kind, attributes, links, start_time)
+
+    @_agnosticcontextmanager
+    def start_as_current_span(self, name, context=None, kind=SpanKind.INTERNAL, attributes=None, links=None, start_time=None, record_exception=True, set_status_on_exception=True, end_on_exit=True):
+        span = self.start_span(name, context, kind, attributes, links, start_time)
+        with trace.use_span(span, end_on_exit=end_on_exit, record_exception=record_exception, set_status_on_exception=set_status_on_exception) as s:
+            yield s
+
+
+class DeferredTracerProvider(trace.TracerProvider):
+    """The SDK's TracerProvider as the official instrumentations see it: same scopes, deferred spans."""
+
+    def __init__(self, provider, replayer):
+        self._provider = provider
+        self._replayer = replayer
+
+    def get_tracer(self, instrumenting_module_name, instrumenting_library_version=None, schema_url=None, attributes=None):
+        return DeferredTracer(self._provider.get_tracer(instrumenting_module_name, instrumenting_library_version, schema_url, attributes), self._replayer)
