@@ -30,6 +30,11 @@ export interface Span {
   spanId: string;
   parentSpanId: string;
   attributes: Record<string, unknown>;
+  /** Nanoseconds since the epoch, as decimal strings. */
+  startNs: string;
+  endNs: string;
+  events: { name: string; timeNs: string; attributes: Record<string, unknown> }[];
+  status: { code: number; message: string };
   path: string;
   contentType: string;
 }

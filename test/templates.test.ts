@@ -281,6 +281,100 @@ describe('template python3-http-faasprov, concurrent requests', () => {
   });
 });
 
+describe('template python3-http-faasprov, spans made after the response', () => {
+  // The SDK span is made once the response is written (deferred spans): what the handler did to
+  // the current span, its ids and its times must still be those of the request.
+  const handler = `import http.client, json, time, urllib.parse
+from opentelemetry import propagate, trace
+def handle(event, context):
+    to = json.loads(event.body)
+    span = trace.get_current_span()
+    span.set_attribute('shop.order', to['order'])
+    span.add_event('priced', {'cents': 1250})
+    # A client the shim does not instrument: the handler propagates by hand, from the server span.
+    headers = {}
+    propagate.inject(headers)
+    u = urllib.parse.urlparse(to['http'])
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    c.request('GET', '/manual', headers=headers)
+    c.getresponse().read()
+    time.sleep(0.3)
+    if to.get('badLink'):
+        span.add_link('not a span context')  # the SDK cannot take it: its replay fails
+    span.set_status(trace.Status(trace.StatusCode.ERROR, 'out of stock'))
+    return {"statusCode": 200, "body": "ok"}
+`;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+  });
+
+  it("exports the server span with the handler's attributes, events and status, the request's times, and the id outgoing calls name as parent", async () => {
+    const echo = await startEcho();
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': handler }, { FAASPROV_FUNCTION: 'deferred-fn', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tp = newTraceparent();
+      const sentNs = BigInt(Date.now()) * 1000000n;
+      const r = await fetch(`${fn.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-call-id': 'dfr-1', traceparent: tp.header }, body: JSON.stringify({ http: echo.url, order: 'o-17' }) });
+      expect(r.status).toBe(200);
+      await r.text();
+      const receivedNs = BigInt(Date.now()) * 1000000n;
+      const spans = await receiver.waitForSpans((s) => s.some((x) => x.traceId === tp.traceId && x.kind === SERVER), 'the server span');
+      const span = spans.find((x) => x.traceId === tp.traceId && x.kind === SERVER)!;
+      expect(span.parentSpanId).toBe(tp.spanId);
+      expect(span.attributes['faas.invocation_id']).toBe('dfr-1');
+      expect(span.attributes['shop.order']).toBe('o-17');
+      expect(span.attributes['http.response.status_code']).toBe(200);
+      expect(span.status).toEqual({ code: 2, message: 'out of stock' });
+      // Times from the request (the clocks are the same; Date.now() has ms steps), not the replay's.
+      const [start, end] = [BigInt(span.startNs), BigInt(span.endNs)];
+      expect(start).toBeGreaterThanOrEqual(sentNs - 1000000n);
+      expect(end).toBeLessThanOrEqual(receivedNs + 1000000n);
+      expect(end - start).toBeGreaterThanOrEqual(300000000n); // the handler's sleep is inside it
+      expect(span.events.map((e) => e.name)).toEqual(['priced']);
+      expect(span.events[0]!.attributes).toEqual({ cents: 1250 });
+      const eventNs = BigInt(span.events[0]!.timeNs);
+      expect(eventNs).toBeGreaterThanOrEqual(start);
+      expect(eventNs).toBeLessThanOrEqual(end - 300000000n); // recorded before the sleep
+      // The hand-propagated call names the server span as its parent, with the call id beside it.
+      const manual = echo.requests.find((x) => x.path === '/manual')!;
+      expect(manual.headers.traceparent).toBe(`00-${tp.traceId}-${span.spanId}-01`);
+      expect(manual.headers['x-call-id']).toBe('dfr-1');
+    } finally {
+      await fn.stop();
+      await echo.stop();
+    }
+  });
+
+  it('counts a span the SDK cannot make after the response and says so once', async () => {
+    const echo = await startEcho();
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': handler }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tps = [newTraceparent(), newTraceparent(), newTraceparent()];
+      for (const [i, tp] of tps.entries()) {
+        const r = await fetch(`${fn.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: tp.header }, body: JSON.stringify({ http: echo.url, order: `o-${i}`, badLink: i < 2 }) });
+        expect(r.status).toBe(200); // the handler is not disturbed
+        await r.text();
+      }
+      // The good request's span arrives; the two bad ones' do not, and one warning says why.
+      await receiver.waitForSpans((s) => s.some((x) => x.traceId === tps[2]!.traceId && x.kind === SERVER), 'the good server span');
+      await new Promise((res) => setTimeout(res, 1500)); // three export periods
+      expect(receiver.spans().filter((x) => x.traceId === tps[0]!.traceId || x.traceId === tps[1]!.traceId)).toEqual([]);
+      const said = () => fn.stderr().filter((l) => l.startsWith('faasprov:'));
+      expect(said()).toHaveLength(1);
+      expect(said()[0]).toMatch(/^faasprov: cannot make a span after the response \(.+\); such spans are dropped, counted/);
+      await fn.stop();
+      expect(said()[1]).toBe('faasprov: 2 spans could not be made after their response and were dropped');
+    } finally {
+      await fn.stop();
+      await echo.stop();
+    }
+  });
+});
+
 describe('the templates with the real faas-cli', () => {
   it('template pull from a git repository, new, build --shrinkwrap; the official sample handlers run in the build folders', async () => {
     await ensureOpenfaasTools();

@@ -178,7 +178,6 @@ class Replayer:
     def __init__(self, id_generator):
         self.id_generator = id_generator
         self.failed = 0
-        self.replayed = 0
         self._late = []
         self._late_lock = threading.Lock()
         self._timer = None
@@ -228,10 +227,10 @@ class Replayer:
             for method, args in span._calls:
                 getattr(real, method)(*args)
             real.end(span._end)
-            self.replayed += 1
         except Exception as err:
-            self.failed += 1
-            warn_once('replay', 'cannot make a span after the response (%s); such spans are dropped (%d so far, counted)' % (err, self.failed))
+            with self._late_lock:
+                self.failed += 1
+            warn_once('replay', 'cannot make a span after the response (%s); such spans are dropped, counted, and the count said at shutdown' % err)
 
 
 class DeferredTracer(trace.Tracer):

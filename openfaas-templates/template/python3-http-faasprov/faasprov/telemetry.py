@@ -127,6 +127,9 @@ class Telemetry:
     def shutdown(self):
         if self.replayer is not None:
             self.replayer.flush_late()  # spans still waiting go to the exporter before it stops
+            if self.replayer.failed:
+                import sys
+                sys.stderr.write('faasprov: %d spans could not be made after their response and were dropped\n' % self.replayer.failed)
         if self.provider is not None:
             try:
                 self.provider.shutdown()
