@@ -6,12 +6,12 @@ import threading
 import uuid
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .deferred import INVOCATION_KEY, DeferredSpan, Invocation
 from .markers import CALL_ID
-from .telemetry import CALL_ID_KEY
+from .telemetry import CALL_ID_KEY, extract_parent
 from .warn import warn_once
 
 # faas.trigger values of the semantic conventions; the faasprov gateway names async calls "pubsub".
@@ -19,8 +19,14 @@ TRIGGERS = {'datasource', 'http', 'pubsub', 'timer', 'other'}
 
 
 class _EnvironGetter:
+    def __init__(self):
+        self._names = {}  # header name -> its WSGI environ key
+
     def get(self, environ, key):
-        v = environ.get('HTTP_' + key.upper().replace('-', '_'))
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = 'HTTP_' + key.upper().replace('-', '_')
+        v = environ.get(name)
         return [v] if v is not None else None
 
     def keys(self, environ):
@@ -63,7 +69,7 @@ class InvocationMiddleware:
         }
         if self.function_name:
             attributes['faas.name'] = self.function_name
-        parent = propagate.extract(environ, getter=_getter)
+        parent = extract_parent(environ, _getter)
         replayer = self.replayer
         if replayer is not None:
             # Only the span's identity now; the SDK makes it once the response is written.

@@ -49,6 +49,19 @@ class CallIdPropagator(TextMapPropagator):
         return {'X-Call-Id'}
 
 
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
+_TEXTMAP = CompositePropagator([_TRACE_CONTEXT, CallIdPropagator()])
+
+
+def extract_parent(carrier, getter):
+    """The incoming request's parent context. With our propagators in place, only traceparent and
+    tracestate are read: the middleware sets the call id itself (the CallIdPropagator's part)."""
+    textmap = propagate.get_global_textmap()
+    if textmap is _TEXTMAP:
+        return _TRACE_CONTEXT.extract(carrier, getter=getter)
+    return textmap.extract(carrier, getter=getter)
+
+
 class _LastProblem(logging.Handler):
     """Keeps the exporter's last complaint, for our one warning, instead of printing each one."""
 
@@ -140,7 +153,7 @@ class Telemetry:
 def start_telemetry(function_name=None, namespace=None):
     url = traces_url()
     # The propagator works without the SDK: headers are forwarded even if the SDK cannot start.
-    propagate.set_global_textmap(CompositePropagator([TraceContextTextMapPropagator(), CallIdPropagator()]))
+    propagate.set_global_textmap(_TEXTMAP)
     # Our guard says the exporter's trouble once; the exporter's own logger would say it per batch.
     for name in ('opentelemetry.exporter.otlp.proto.http', 'opentelemetry.exporter.otlp.proto.http.trace_exporter'):
         log = logging.getLogger(name)
