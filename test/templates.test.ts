@@ -351,6 +351,26 @@ def handle(event, context):
     }
   });
 
+  it("exports a server span nothing asked for (its traceparent parsed after the response) under the request's parent, or as a root", async () => {
+    const fn = await startFunction('python3-http-faasprov', HANDLERS['python3-http-faasprov'].timed, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tp = newTraceparent();
+      for (const [id, headers] of [['lazy-1', { traceparent: tp.header, tracestate: 'vendor=x' }], ['lazy-2', {}]] as const) {
+        const r = await slowPost(`${fn.url}/`, id, { 'X-Call-Id': id, ...headers }, 0);
+        expect(r.status).toBe(200);
+      }
+      const spans = await receiver.waitForSpans((s) => ['lazy-1', 'lazy-2'].every((id) => s.some((x) => x.attributes['faas.invocation_id'] === id)), 'both server spans');
+      const [child, root] = ['lazy-1', 'lazy-2'].map((id) => spans.find((x) => x.attributes['faas.invocation_id'] === id)!);
+      expect([child!.traceId, child!.parentSpanId]).toEqual([tp.traceId, tp.spanId]);
+      expect(root!.parentSpanId).toBe('');
+      expect(root!.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(root!.traceId).not.toBe(tp.traceId);
+      expect(new Set([child!.spanId, root!.spanId, tp.spanId]).size).toBe(3);
+    } finally {
+      await fn.stop();
+    }
+  });
+
   it('counts a span the SDK cannot make after the response and says so once', async () => {
     const echo = await startEcho();
     const fn = await startFunction('python3-http-faasprov', { 'handler.py': handler }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });

@@ -16,6 +16,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from opentelemetry.util._decorator import _agnosticcontextmanager
@@ -26,6 +27,8 @@ _getrandbits = random.getrandbits
 _time_ns = time.time_ns
 _SAMPLED_RANDOM = TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID
 _ROOT_FLAGS = TraceFlags(_SAMPLED_RANDOM)
+_identify_lock = threading.RLock()  # a span identifies its deferred parent inside it
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
 # The invocation whose response has not been written yet: spans ended during it wait for it.
 INVOCATION_KEY = otel_context.create_key('faasprov invocation')
 
@@ -80,9 +83,9 @@ def _copy(value):
 class DeferredSpan(trace.Span):
     """A span whose SDK twin is made later. Its calls are kept as (method name, args) in order."""
 
-    __slots__ = ('_replayer', '_tracer', '_name', '_parent', '_kind', '_attributes', '_links', '_start', '_end', '_context', '_calls', '_recording')
+    __slots__ = ('_replayer', '_tracer', '_name', '_parent', '_kind', '_attributes', '_links', '_start', '_end', '_context', '_calls', '_recording', '_remote')
 
-    def __init__(self, replayer, tracer, name, parent, kind, attributes, links, start_time=None):
+    def __init__(self, replayer, tracer, name, parent, kind, attributes, links, start_time=None, remote=None):
         self._replayer = replayer
         self._tracer = tracer  # the SDK tracer (its scope) that makes the span
         self._name = name
@@ -93,20 +96,42 @@ class DeferredSpan(trace.Span):
         self._start = start_time if start_time is not None else _time_ns()
         self._end = None
         self._calls = []
-        # The identity, as the SDK's ParentBased(ALWAYS_ON) sampler and RandomIdGenerator make it.
-        pctx = trace.get_current_span(parent).get_span_context()
-        if pctx is not None and pctx.is_valid:
-            # The parent's sampled flag and its random-trace-id flag (the SDK keeps no other bit).
-            flags = TraceFlags(pctx.trace_flags & _SAMPLED_RANDOM)
-            self._context = SpanContext(pctx.trace_id, _new_span_id(), False, flags, pctx.trace_state)
-        else:
-            self._context = SpanContext(_new_trace_id(), _new_span_id(), False, _ROOT_FLAGS, DEFAULT_TRACE_STATE)
-        self._recording = self._context.trace_flags.sampled
+        # remote: a request's (traceparent, tracestate), parsed into the parent only when the ids
+        # are first asked for (an outgoing call, the handler, else after the response).
+        self._remote = remote
+        self._context = None
+        if remote is None:
+            self._identify()
+
+    def _identify(self):
+        with _identify_lock:  # once: two threads must not draw two span ids
+            if self._context is not None:
+                return
+            if self._remote is not None:
+                tp, ts = self._remote
+                carrier = {'traceparent': tp} if ts is None else {'traceparent': tp, 'tracestate': ts}
+                remote = trace.get_current_span(_TRACE_CONTEXT.extract(carrier))
+                if remote.get_span_context().is_valid:
+                    self._parent = trace.set_span_in_context(remote, self._parent)
+            # The identity, as the SDK's ParentBased(ALWAYS_ON) sampler and RandomIdGenerator make it.
+            pctx = trace.get_current_span(self._parent).get_span_context()
+            if pctx is not None and pctx.is_valid:
+                # The parent's sampled flag and its random-trace-id flag (the SDK keeps no other bit).
+                flags = TraceFlags(pctx.trace_flags & _SAMPLED_RANDOM)
+                context = SpanContext(pctx.trace_id, _new_span_id(), False, flags, pctx.trace_state)
+            else:
+                context = SpanContext(_new_trace_id(), _new_span_id(), False, _ROOT_FLAGS, DEFAULT_TRACE_STATE)
+            self._recording = context.trace_flags.sampled
+            self._context = context
 
     def get_span_context(self):
+        if self._context is None:
+            self._identify()
         return self._context
 
     def is_recording(self):
+        if self._context is None:
+            self._identify()
         return self._recording and self._end is None
 
     def set_attribute(self, key, value):
@@ -153,11 +178,13 @@ class DeferredSpan(trace.Span):
         if self._end is not None:
             return
         self._end = end_time if end_time is not None else _time_ns()
+        if self._context is None:
+            self._identify()
         if self._recording:
             self._replayer.ended(self)
 
     def __repr__(self):
-        return 'DeferredSpan(%r, %r)' % (self._name, self._context)
+        return 'DeferredSpan(%r, %r)' % (self._name, self.get_span_context())
 
 
 class Invocation:

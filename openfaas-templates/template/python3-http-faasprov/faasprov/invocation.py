@@ -6,12 +6,12 @@ import threading
 import uuid
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .deferred import INVOCATION_KEY, DeferredSpan, Invocation
 from .markers import CALL_ID
-from .telemetry import CALL_ID_KEY, extract_parent
+from .telemetry import CALL_ID_KEY, textmap_is_ours
 from .warn import warn_once
 
 # faas.trigger values of the semantic conventions; the faasprov gateway names async calls "pubsub".
@@ -69,14 +69,22 @@ class InvocationMiddleware:
         }
         if self.function_name:
             attributes['faas.name'] = self.function_name
-        parent = extract_parent(environ, _getter)
         replayer = self.replayer
-        if replayer is not None:
-            # Only the span's identity now; the SDK makes it once the response is written.
+        if replayer is not None and textmap_is_ours():
+            # Only what the span's identity needs, kept: traceparent is parsed when the ids are first
+            # asked for, the SDK makes the span once the response is written (deferred.py). With our
+            # propagators, the extracted context holds nothing but the remote parent span.
             inv = Invocation()
-            parent = otel_context.set_value(INVOCATION_KEY, inv, parent)
+            parent = otel_context.Context({INVOCATION_KEY: inv})
+            tp = environ.get('HTTP_TRACEPARENT')
+            remote = None if tp is None else (tp, environ.get('HTTP_TRACESTATE'))
+            span = DeferredSpan(replayer, self.tracer, self.function_name or 'function', parent, SpanKind.SERVER, attributes, None, remote=remote)
+        elif replayer is not None:
+            inv = Invocation()
+            parent = otel_context.set_value(INVOCATION_KEY, inv, propagate.extract(environ, getter=_getter))
             span = DeferredSpan(replayer, self.tracer, self.function_name or 'function', parent, SpanKind.SERVER, attributes, None)
         else:
+            parent = propagate.extract(environ, getter=_getter)
             span = self.tracer.start_span(self.function_name or 'function', context=parent, kind=SpanKind.SERVER, attributes=attributes)
         ctx = otel_context.set_value(CALL_ID_KEY, call_id, trace.set_span_in_context(span, parent))
         token = otel_context.attach(ctx)

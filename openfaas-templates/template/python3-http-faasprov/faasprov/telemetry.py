@@ -53,13 +53,9 @@ _TRACE_CONTEXT = TraceContextTextMapPropagator()
 _TEXTMAP = CompositePropagator([_TRACE_CONTEXT, CallIdPropagator()])
 
 
-def extract_parent(carrier, getter):
-    """The incoming request's parent context. With our propagators in place, only traceparent and
-    tracestate are read: the middleware sets the call id itself (the CallIdPropagator's part)."""
-    textmap = propagate.get_global_textmap()
-    if textmap is _TEXTMAP:
-        return _TRACE_CONTEXT.extract(carrier, getter=getter)
-    return textmap.extract(carrier, getter=getter)
+def textmap_is_ours():
+    """Whether the global propagator is still the one set here (the function's code may set its own)."""
+    return propagate.get_global_textmap() is _TEXTMAP
 
 
 class _LastProblem(logging.Handler):
