@@ -257,6 +257,172 @@ describe.each(['node24-faasprov', 'python3-http-faasprov'] as Lang[])('template 
   });
 });
 
+/**
+ * A node handler that decorates its span and calls out, with an extra span processor on the SDK
+ * (what a user could add) that notes when each span is created (onStart) and what the SDK hands the
+ * exporter (onEnd). `?throw=1` makes that processor's onStart throw from then on; `?slow=MS` makes it
+ * busy-wait that long once per span (replays then run long after the response).
+ */
+const DEFERRED_HANDLER = `'use strict'
+const api = require('@opentelemetry/api')
+const started = []
+const ended = []
+let throwing = false
+let slowMs = 0
+const ms = (t) => t[0] * 1e3 + t[1] / 1e6
+api.trace.getTracerProvider().getDelegate()._activeSpanProcessor._spanProcessors.push({
+  onStart (span) {
+    started.push({ spanId: span.spanContext().spanId, ns: String(process.hrtime.bigint()), wallMs: Date.now() })
+    if (throwing) throw new Error('processor refuses')
+    const until = Date.now() + slowMs
+    while (Date.now() < until);
+  },
+  onEnd (span) {
+    ended.push({ name: span.name, kind: span.kind, spanId: span.spanContext().spanId, parentSpanId: span.parentSpanContext && span.parentSpanContext.spanId,
+      startMs: ms(span.startTime), endMs: ms(span.endTime), status: span.status, attributes: span.attributes,
+      events: span.events.map((e) => ({ name: e.name, ms: ms(e.time), attributes: e.attributes })) })
+  },
+  forceFlush: async () => {},
+  shutdown: async () => {}
+})
+module.exports = async (event, context) => {
+  if (event.query.report) return context.status(200).succeed({ started, ended })
+  throwing = !!event.query.throw
+  slowMs = Number(event.query.slow || 0)
+  const span = api.trace.getActiveSpan()
+  const enteredMs = Date.now()
+  span.setAttribute('shop.order', 'o-' + event.headers['x-call-id'])
+  span.setAttributes({ 'shop.qty': 2, 'shop.items': 'mug,cap' })
+  span.addEvent('priced', { 'shop.price': 12.5 })
+  const r = await fetch(event.body.echo + '/priced')
+  await r.text()
+  span.recordException(new Error('card declined'))
+  span.setStatus({ code: api.SpanStatusCode.ERROR, message: 'declined' })
+  span.updateName('checkout-renamed')
+  return context.status(200).succeed({ enteredMs, leftMs: Date.now(), recording: span.isRecording(), spanId: span.spanContext().spanId })
+}
+`;
+
+interface Recorded { name: string; kind: number; spanId: string; parentSpanId?: string; startMs: number; endMs: number; status: { code: number; message?: string }; attributes: Record<string, unknown>; events: { name: string; ms: number; attributes: Record<string, unknown> }[] }
+interface Report { started: { spanId: string; ns: string; wallMs: number }[]; ended: Recorded[] }
+
+describe('template node24-faasprov, deferred spans', () => {
+  let receiver: Receiver;
+  let echo: Echo;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    echo = await startEcho();
+  });
+  afterAll(async () => {
+    await echo?.stop();
+    await receiver?.stop();
+  });
+
+  const post = async (fn: FunctionProcess, query: string, callId: string, traceparent: string) => {
+    const sentMs = Date.now();
+    const r = await fetch(`${fn.url}/?${query}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-call-id': callId, traceparent }, body: JSON.stringify({ echo: echo.url }) });
+    expect(r.status).toBe(200);
+    const json = (await r.json()) as { enteredMs: number; leftMs: number; recording: boolean; spanId: string };
+    return { ...json, sentMs, receivedMs: Date.now() };
+  };
+  const report = async (fn: FunctionProcess, until: (r: Report) => boolean): Promise<Report> => {
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const r = (await (await fetch(`${fn.url}/?report=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as Report;
+      if (until(r) || Date.now() > deadline) return r;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  };
+
+  it("exports what the handler did to its span, and the fetch's client span as parent of the outgoing traceparent, with the request's times, all created after the response was written", async () => {
+    const fn = await startFunction('node24-faasprov', { 'handler.js': DEFERRED_HANDLER }, { FAASPROV_FUNCTION: 'deferred-fn', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tp = newTraceparent();
+      // The processor busy-waits 300 ms per span: replays run long after the response, so times
+      // taken at replay would be far from the request's.
+      const res = await post(fn, 'slow=300', 'deferred-1', tp.header);
+      expect(res.recording).toBe(true);
+      const r = await report(fn, (x) => x.ended.filter((s) => s.spanId === res.spanId).length === 1);
+      const server = r.ended.find((s) => s.spanId === res.spanId)!;
+      expect(server).toBeDefined();
+      expect(server.kind).toBe(1); // api SpanKind.SERVER
+      expect(server.parentSpanId).toBe(tp.spanId);
+      expect(server.name).toBe('checkout-renamed');
+      expect(server.status).toEqual({ code: 2, message: 'declined' });
+      expect(server.attributes).toMatchObject({ 'shop.order': 'o-deferred-1', 'shop.qty': 2, 'shop.items': 'mug,cap', 'faas.invocation_id': 'deferred-1', 'http.response.status_code': 200 });
+      expect(server.events.map((e) => e.name)).toEqual(['priced', 'exception']);
+      expect(server.events[0]!.attributes).toEqual({ 'shop.price': 12.5 });
+      expect(server.events[1]!.attributes['exception.message']).toBe('card declined');
+
+      // The fetch: its client span is the parent named in the request's traceparent, and a child of the server span.
+      const out = echo.requests.filter((x) => x.headers['x-call-id'] === 'deferred-1');
+      expect(out).toHaveLength(1);
+      const [, traceId, parentId, flags] = String(out[0]!.headers.traceparent).split('-');
+      expect([traceId, flags]).toEqual([tp.traceId, '01']);
+      const client = r.ended.find((s) => s.spanId === parentId)!;
+      expect(client).toBeDefined();
+      expect(client.kind).toBe(2); // api SpanKind.CLIENT
+      expect(client.parentSpanId).toBe(server.spanId);
+      expect(client.attributes['url.path']).toBe('/priced');
+
+      // Times are the request's (within the client's send and receipt; the SDK takes wall-clock
+      // milliseconds at start), not the replay's, which began after the response.
+      const replayMs = Math.min(...r.started.filter((s) => [server.spanId, client.spanId].includes(s.spanId)).map((s) => s.wallMs));
+      expect(replayMs).toBeGreaterThanOrEqual(res.leftMs);
+      expect(server.startMs).toBeGreaterThanOrEqual(res.sentMs - 1);
+      expect(server.startMs).toBeLessThanOrEqual(res.enteredMs + 1);
+      expect(server.endMs).toBeGreaterThanOrEqual(res.leftMs - 1);
+      expect(server.endMs).toBeLessThanOrEqual(res.receivedMs + 1);
+      expect(client.startMs).toBeGreaterThanOrEqual(res.enteredMs - 1);
+      expect(client.endMs).toBeLessThanOrEqual(res.leftMs + 1);
+      for (const e of server.events) expect(e.ms).toBeGreaterThanOrEqual(res.enteredMs - 1);
+      expect(server.events[1]!.ms).toBeLessThanOrEqual(res.leftMs + 1);
+
+      // Nothing was created before the response was written: every onStart of this invocation's
+      // spans came after its end marker, which the shim writes on the response's 'finish'.
+      const markers = await settledMarkers(fn, ['deferred-1']);
+      const end = markers.find((m) => m.callId === 'deferred-1' && m.phase === 'E')!;
+      const starts = r.started.filter((s) => [server.spanId, client.spanId].includes(s.spanId));
+      expect(starts).toHaveLength(2);
+      for (const s of starts) expect(BigInt(s.ns)).toBeGreaterThan(end.ns);
+
+      // And the exporter sent them: the server span with the handler's attributes, the client span under it.
+      const spans = await receiver.waitForSpans((s) => [server.spanId, client.spanId].every((id) => s.some((x) => x.spanId === id)), 'the deferred spans');
+      const exported = spans.filter((x) => x.traceId === tp.traceId);
+      const exportedServer = exported.find((x) => x.spanId === server.spanId)!;
+      expect(exportedServer.name).toBe('checkout-renamed');
+      expect(exportedServer.attributes).toMatchObject({ 'shop.order': 'o-deferred-1', 'shop.qty': 2, 'faas.name': 'deferred-fn' });
+      expect(exported.find((x) => x.spanId === client.spanId)!.parentSpanId).toBe(server.spanId);
+    } finally {
+      await fn.stop();
+    }
+  });
+
+  it('counts a failed replay and says so once; the function keeps answering', async () => {
+    const fn = await startFunction('node24-faasprov', { 'handler.js': DEFERRED_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    let stopped = false;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const tp = newTraceparent();
+        const res = await post(fn, 'throw=1', `replay-fail-${i}`, tp.header);
+        expect(res.recording).toBe(true);
+      }
+      const said = (lines: string[]) => lines.filter((l) => l.startsWith('faasprov: recording a span on the OpenTelemetry SDK failed'));
+      const until = Date.now() + 10000;
+      while (said(fn.stderr()).length === 0 && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+      expect(said(fn.stderr())).toHaveLength(1);
+      expect(said(fn.stderr())[0]).toContain('processor refuses');
+      await fn.stop();
+      stopped = true;
+      // Each request's server and client span: 6 lost, counted, and the count said at shutdown.
+      expect(fn.stderr().filter((l) => l.includes('spans were lost before the SDK'))).toEqual(['faasprov: 6 spans were lost before the SDK (6 failed replays, 0 over the queue\'s bound)']);
+      expect(said(fn.stderr())).toHaveLength(1);
+    } finally {
+      if (!stopped) await fn.stop();
+    }
+  });
+});
+
 describe('template python3-http-faasprov, concurrent requests', () => {
   it('marks each request on its own thread, so overlapping invocations stay apart', async () => {
     const fn = await startFunction('python3-http-faasprov', HANDLERS['python3-http-faasprov'].timed, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });

@@ -30,7 +30,7 @@ function startShim () {
     markers,
     telemetry,
     tracker,
-    wrap: (app) => invocationListener({ app, markers, tracer: telemetry.tracer, functionName, tracker }),
+    wrap: (app) => invocationListener({ app, markers, tracer: telemetry.tracer, spans: telemetry.spans, functionName, tracker }),
     async shutdown () {
       try { await telemetry.shutdown() } catch (err) { warnOnce('shutdown', `telemetry shutdown failed (${err.message})`) }
     }

@@ -20,7 +20,7 @@ function headerValue (req, name) {
  * Returns a request listener that runs `app` inside the invocation. `tracker` (optional) is told
  * which call id each request belongs to, for switch markers when requests interleave.
  */
-function invocationListener ({ app, markers, tracer, functionName, tracker }) {
+function invocationListener ({ app, markers, tracer, spans, functionName, tracker }) {
   let cold = true
   return function onRequest (req, res) {
     const given = headerValue(req, 'x-call-id')
@@ -32,6 +32,7 @@ function invocationListener ({ app, markers, tracer, functionName, tracker }) {
     }
     // Before anything reads the body: the body's reads belong to the invocation.
     markers.begin(callId)
+    if (spans) spans.enter()
     res.setHeader('X-Call-Id', callId)
 
     const coldstart = cold
@@ -67,13 +68,17 @@ function invocationListener ({ app, markers, tracer, functionName, tracker }) {
       } catch (err) {
         warnOnce('span-end', `ending an invocation's span failed (${err.message})`)
       }
-      if (!tracker) return markers.end(callId)
-      try {
-        tracker.finish(callId, () => markers.end(callId))
-      } catch (err) {
-        warnOnce('finish', `the end marker could not wait for the invocation's pool work (${err.message})`)
-        markers.end(callId)
+      if (!tracker) markers.end(callId)
+      else {
+        try {
+          tracker.finish(callId, () => markers.end(callId))
+        } catch (err) {
+          warnOnce('finish', `the end marker could not wait for the invocation's pool work (${err.message})`)
+          markers.end(callId)
+        }
       }
+      // The SDK's span work runs now, after the response was written (deferred-tracer.js).
+      if (spans) spans.leave()
     }
     // 'finish': the last byte went to the socket; 'close' alone: the client went away first.
     res.once('finish', end)

@@ -7,12 +7,13 @@ const os = require('node:os')
 const { propagation, trace } = require('@opentelemetry/api')
 const { CompositePropagator, W3CTraceContextPropagator } = require('@opentelemetry/core')
 const { NodeSDK } = require('@opentelemetry/sdk-node')
-const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace')
+const { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler } = require('@opentelemetry/sdk-trace')
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto')
 const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http')
 const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici')
 const { resourceFromAttributes } = require('@opentelemetry/resources')
 const { CallIdPropagator } = require('./call-id')
+const { DeferredSpans, PresetIdGenerator } = require('./deferred-tracer')
 const { GuardedExporter } = require('./guarded-exporter')
 const { warnOnce } = require('./warn')
 
@@ -43,7 +44,17 @@ function startTelemetry ({ functionName, namespace, tracker }) {
   process.env.OTEL_LOGS_EXPORTER ??= 'none'
   const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new CallIdPropagator()] })
   const exporter = new GuardedExporter(new OTLPTraceExporter({ url, timeoutMillis: 2000 }), url)
+  // Spans are made deferred (deferred-tracer.js): the SDK gets their pre-assigned ids through this
+  // generator, and samples as the deferred tracers decided (parent-based, always on; explicit, so
+  // OTEL_TRACES_SAMPLER does not apply).
+  const ids = new PresetIdGenerator()
+  const instrumentations = [
+    // The shim makes the invocation's server span itself (it knows the call id and the FaaS facts).
+    new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
+    new UndiciInstrumentation()
+  ]
   let sdk
+  let spans
   try {
     const attributes = { 'service.name': functionName || 'faasprov-function', 'host.name': os.hostname() }
     if (functionName) attributes['faas.name'] = functionName
@@ -54,24 +65,32 @@ function startTelemetry ({ functionName, namespace, tracker }) {
       textMapPropagator: propagator,
       // Bounded: a slow agent makes spans drop (counted by the processor), never requests wait.
       spanProcessors: [outsideInvocations(new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 500 }), tracker)],
-      instrumentations: [
-        // The shim makes the invocation's server span itself (it knows the call id and the FaaS facts).
-        new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
-        new UndiciInstrumentation()
-      ]
+      sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+      idGenerator: ids,
+      instrumentations
     })
     sdk.start()
+    spans = new DeferredSpans({ provider: trace.getTracerProvider(), ids, tracker })
+    const deferring = spans.tracerProvider()
+    for (const i of instrumentations) i.setTracerProvider(deferring)
   } catch (err) {
     warnOnce('sdk', `OpenTelemetry could not start (${err.message}); no spans will be sent`)
     sdk = undefined
+    spans = undefined
     propagation.setGlobalPropagator(propagator)
   }
-  const tracer = trace.getTracer('faasprov-template-node24', '1.0.0')
+  const tracer = spans ? spans.getTracer('faasprov-template-node24', '1.0.0') : trace.getTracer('faasprov-template-node24', '1.0.0')
   return {
     tracer,
+    spans,
     exporter,
     url,
-    async shutdown () { if (sdk) await sdk.shutdown().catch(() => {}) }
+    async shutdown () {
+      if (!sdk) return
+      spans.flush()
+      if (spans.failed > 0 || spans.dropped > 0) process.stderr.write(`faasprov: ${spans.failed + spans.dropped} spans were lost before the SDK (${spans.failed} failed replays, ${spans.dropped} over the queue's bound)\n`)
+      await sdk.shutdown().catch(() => {})
+    }
   }
 }
 

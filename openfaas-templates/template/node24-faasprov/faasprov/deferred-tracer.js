@@ -1,0 +1,157 @@
+'use strict'
+// Takes the OpenTelemetry SDK's span work off the requests' critical path. The tracers handed out
+// here (to the shim for the server span, to the official http and undici instrumentations for the
+// client spans) decide a span's identity at once (ids; sampled as the SDK's parent-based always-on
+// sampler would) and return a DeferredSpan that records what is done to it. Ended spans are
+// queued and replayed on the real SDK (same ids, through PresetIdGenerator; same times; same calls
+// in the same order) only after an invocation's response was written, or, for spans that end
+// outside any invocation, by an unref'd timer while no invocation runs.
+
+const { INVALID_SPAN_CONTEXT, TraceFlags, context, trace } = require('@opentelemetry/api')
+const { isTracingSuppressed } = require('@opentelemetry/core')
+const { RandomIdGenerator } = require('@opentelemetry/sdk-trace')
+const { DeferredSpan } = require('./deferred-span')
+const { warnOnce } = require('./warn')
+
+/** How long a span that ended outside any invocation may wait for its replay. */
+const IDLE_FLUSH_MS = 200
+/** Ended spans waiting for their replay; past this, spans are dropped (counted), as the processor would. */
+const MAX_QUEUED = 4096
+
+/** The SDK's id generator: the ids a DeferredSpan was given, once, else random ids as the SDK's default. */
+class PresetIdGenerator {
+  constructor () {
+    this.random = new RandomIdGenerator()
+    this.traceId = undefined
+    this.spanId = undefined
+  }
+
+  preset (traceId, spanId) { this.traceId = traceId; this.spanId = spanId }
+  clear () { this.traceId = undefined; this.spanId = undefined }
+
+  generateTraceId () {
+    const id = this.traceId
+    if (id === undefined) return this.random.generateTraceId()
+    this.traceId = undefined
+    return id
+  }
+
+  generateSpanId () {
+    const id = this.spanId
+    if (id === undefined) return this.random.generateSpanId()
+    this.spanId = undefined
+    return id
+  }
+}
+
+class DeferredSpans {
+  /** `provider`: the SDK's tracer provider; `tracker`: the concurrency tracker, if any. */
+  constructor ({ provider, ids, tracker }) {
+    this.provider = provider
+    this.ids = ids
+    this.tracker = tracker
+    this.random = ids.random
+    this.queue = []
+    this.inflight = 0
+    this.flushScheduled = false
+    this.idleTimer = undefined
+    this.replayed = 0
+    this.failed = 0
+    this.dropped = 0
+    this.flushNow = () => this.flush()
+    this.onIdle = () => { this.idleTimer = undefined; if (this.inflight === 0) this.flush() }
+  }
+
+  /** A TracerProvider whose tracers defer (what instrumentations are given). */
+  tracerProvider () {
+    return { getTracer: (name, version, options) => this.getTracer(name, version, options) }
+  }
+
+  getTracer (name, version, options) {
+    let real
+    const realTracer = () => real || (real = this.provider.getTracer(name, version, options))
+    return new DeferredTracer(this, realTracer)
+  }
+
+  push (span) {
+    if (this.queue.length >= MAX_QUEUED) {
+      this.dropped++
+      warnOnce('span-queue', `more than ${MAX_QUEUED} ended spans wait to be recorded; spans are dropped (counted)`)
+      return
+    }
+    this.queue.push(span)
+    if (this.inflight === 0 && !this.flushScheduled && this.idleTimer === undefined) this.outside(() => { this.idleTimer = setTimeout(this.onIdle, IDLE_FLUSH_MS); this.idleTimer.unref() })
+  }
+
+  /** An invocation starts: nothing is replayed until it has answered. */
+  enter () { this.inflight++ }
+
+  /** An invocation's response was written: replay what ended, right after this callback. */
+  leave () {
+    this.inflight--
+    if (this.queue.length === 0 || this.flushScheduled) return
+    this.flushScheduled = true
+    this.outside(() => setImmediate(this.flushNow))
+  }
+
+  outside (fn) { return this.tracker ? this.tracker.outside(fn) : fn() }
+
+  /** Replays every queued span on the SDK; a failure is counted and said once. */
+  flush () {
+    this.flushScheduled = false
+    if (this.queue.length === 0) return
+    const spans = this.queue
+    this.queue = []
+    this.outside(() => {
+      for (const span of spans) {
+        try {
+          span.replay(this.ids)
+          this.replayed++
+        } catch (err) {
+          this.ids.clear()
+          this.failed++
+          warnOnce('replay', `recording a span on the OpenTelemetry SDK failed (${err && err.message}); such spans are lost (counted, said once)`)
+        }
+      }
+    })
+  }
+}
+
+class DeferredTracer {
+  constructor (spans, realTracer) {
+    this._spans = spans
+    this._realTracer = realTracer
+  }
+
+  startSpan (name, options = {}, ctx = context.active()) {
+    if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+    const parent = options.root ? undefined : trace.getSpanContext(ctx)
+    const random = this._spans.random
+    const spanId = random.generateSpanId()
+    let traceId, traceState
+    // The SDK's parent-based always-on sampler: the parent's decision, else sampled.
+    let sampled = true
+    if (parent && trace.isSpanContextValid(parent)) {
+      traceId = parent.traceId
+      traceState = parent.traceState
+      sampled = (parent.traceFlags & TraceFlags.SAMPLED) !== 0
+    } else {
+      traceId = random.generateTraceId()
+    }
+    const spanContext = { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState }
+    if (!sampled) return trace.wrapSpanContext(spanContext)
+    return new DeferredSpan(this._spans, this._realTracer, name, options, options.root ? trace.deleteSpan(ctx) : ctx, spanContext)
+  }
+
+  startActiveSpan (name, arg2, arg3, arg4) {
+    let opts, ctx, fn
+    if (arguments.length < 2) return
+    if (arguments.length === 2) fn = arg2
+    else if (arguments.length === 3) { opts = arg2; fn = arg3 } else { opts = arg2; ctx = arg3; fn = arg4 }
+    const parent = ctx ?? context.active()
+    const span = this.startSpan(name, opts, parent)
+    return context.with(trace.setSpan(parent, span), fn, undefined, span)
+  }
+}
+
+module.exports = { DeferredSpans, DeferredTracer, PresetIdGenerator }
