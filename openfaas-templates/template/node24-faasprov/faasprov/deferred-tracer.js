@@ -45,9 +45,13 @@ class PresetIdGenerator {
 }
 
 class DeferredSpans {
-  /** `provider`: the SDK's tracer provider; `tracker`: the concurrency tracker, if any. */
-  constructor ({ provider, ids, tracker }) {
+  /**
+   * `provider`: the SDK's tracer provider; `tracker`: the concurrency tracker, if any;
+   * `afterFlush`: called after each replay (the span processor's export runs from there).
+   */
+  constructor ({ provider, ids, tracker, afterFlush }) {
     this.provider = provider
+    this.afterFlush = afterFlush
     this.ids = ids
     this.tracker = tracker
     this.random = ids.random
@@ -113,6 +117,7 @@ class DeferredSpans {
           warnOnce('replay', `recording a span on the OpenTelemetry SDK failed (${err && err.message}); such spans are lost (counted, said once)`)
         }
       }
+      if (this.afterFlush) this.afterFlush()
     })
   }
 }

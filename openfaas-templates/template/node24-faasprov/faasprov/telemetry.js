@@ -18,6 +18,10 @@ const { GuardedExporter } = require('./guarded-exporter')
 const { warnOnce } = require('./warn')
 
 const DEFAULT_TRACES_URL = 'http://127.0.0.1:4318/v1/traces'
+/** Spans are exported right after a response (replays, then export) at most this often... */
+const EXPORT_EVERY_MS = 500
+/** ...and by the processor's own timer after this long without one (an idle function). */
+const IDLE_EXPORT_MS = 1000
 
 /** The standard variables: the per-signal URL as is, else the base URL with /v1/traces. */
 function tracesUrl (env = process.env) {
@@ -53,6 +57,16 @@ function startTelemetry ({ functionName, namespace, tracker }) {
     new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
     new UndiciInstrumentation()
   ]
+  const processor = new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: IDLE_EXPORT_MS })
+  // The export's own work (serialising, the request to the agent) right after a response too,
+  // rather than on a timer that fires in the middle of a request.
+  let lastExport = 0
+  const exportNow = () => {
+    const now = Date.now()
+    if (now - lastExport < EXPORT_EVERY_MS) return
+    lastExport = now
+    processor.forceFlush().catch(() => { /* said by GuardedExporter */ })
+  }
   let sdk
   let spans
   try {
@@ -64,13 +78,13 @@ function startTelemetry ({ functionName, namespace, tracker }) {
       autoDetectResources: false,
       textMapPropagator: propagator,
       // Bounded: a slow agent makes spans drop (counted by the processor), never requests wait.
-      spanProcessors: [outsideInvocations(new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 500 }), tracker)],
+      spanProcessors: [outsideInvocations(processor, tracker)],
       sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
       idGenerator: ids,
       instrumentations
     })
     sdk.start()
-    spans = new DeferredSpans({ provider: trace.getTracerProvider(), ids, tracker })
+    spans = new DeferredSpans({ provider: trace.getTracerProvider(), ids, tracker, afterFlush: exportNow })
     const deferring = spans.tracerProvider()
     for (const i of instrumentations) i.setTracerProvider(deferring)
   } catch (err) {
