@@ -545,6 +545,37 @@ def handle(event, context):
     }
   });
 
+  it("exports the client span of a call a handler's thread makes after the response, under the server span", async () => {
+    const echo = await startEcho();
+    const late = `import json, threading, time, urllib.request
+def handle(event, context):
+    to = json.loads(event.body)
+    def later():
+        time.sleep(0.3)
+        urllib.request.urlopen(to['http'] + '/late').read()
+    threading.Thread(target=later).start()  # not joined: its call ends after the response
+    return {"statusCode": 200, "body": "ok"}
+`;
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': late }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tp = newTraceparent();
+      const r = await fetch(`${fn.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-call-id': 'late-1', traceparent: tp.header }, body: JSON.stringify({ http: echo.url }) });
+      expect(r.status).toBe(200);
+      await r.text();
+      const spans = await receiver.waitForSpans((s) => s.filter((x) => x.traceId === tp.traceId).length >= 2, 'the server and the late client span');
+      const server = spans.find((x) => x.traceId === tp.traceId && x.kind === SERVER)!;
+      const client = spans.find((x) => x.traceId === tp.traceId && x.kind === CLIENT)!;
+      expect(client.parentSpanId).toBe(server.spanId);
+      expect(BigInt(client.startNs)).toBeGreaterThan(BigInt(server.endNs));
+      const call = echo.requests.find((x) => x.path === '/late')!;
+      expect(call.headers.traceparent).toBe(`00-${tp.traceId}-${client.spanId}-01`);
+      expect(call.headers['x-call-id']).toBe('late-1');
+    } finally {
+      await fn.stop();
+      await echo.stop();
+    }
+  });
+
   it('counts a span the SDK cannot make after the response and says so once', async () => {
     const echo = await startEcho();
     const fn = await startFunction('python3-http-faasprov', { 'handler.py': handler }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
