@@ -18,8 +18,7 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
-
-from opentelemetry.util._decorator import _agnosticcontextmanager
+from opentelemetry.util._decorator import _agnosticcontextmanager  # what the API's tracers use
 
 from .warn import warn_once
 
