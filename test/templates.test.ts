@@ -290,6 +290,8 @@ module.exports = async (event, context) => {
   throwing = !!event.query.throw
   slowMs = Number(event.query.slow || 0)
   const span = api.trace.getActiveSpan()
+  // A call the handler does not wait for: it ends after the response, outside any invocation.
+  if (event.query.late) setTimeout(() => fetch(event.body.echo + '/late').then((r) => r.text()), 300)
   const enteredMs = Date.now()
   span.setAttribute('shop.order', 'o-' + event.headers['x-call-id'])
   span.setAttributes({ 'shop.qty': 2, 'shop.items': 'mug,cap' })
@@ -401,6 +403,25 @@ describe('template node24-faasprov, deferred spans', () => {
       expect(Math.abs(nsMs(exportedServer.startNs) - server.startMs)).toBeLessThan(0.01);
       expect(Math.abs(nsMs(exportedServer.endNs) - server.endMs)).toBeLessThan(0.01);
       expect(exported.find((x) => x.spanId === client.spanId)!.parentSpanId).toBe(server.spanId);
+    } finally {
+      await fn.stop();
+    }
+  });
+
+  it('exports a client span that ends after the response (a call the handler did not wait for) under the server span', async () => {
+    const fn = await startFunction('node24-faasprov', { 'handler.js': DEFERRED_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tp = newTraceparent();
+      const res = await post(fn, 'late=1', 'late-1', tp.header);
+      const spans = await receiver.waitForSpans((s) => s.some((x) => x.traceId === tp.traceId && x.attributes['url.path'] === '/late'), 'the late client span');
+      const late = spans.find((x) => x.traceId === tp.traceId && x.attributes['url.path'] === '/late')!;
+      expect(late.parentSpanId).toBe(res.spanId);
+      expect(late.kind).toBe(CLIENT);
+      // Its request named it as parent and carried the invocation's call id.
+      const out = echo.requests.find((x) => x.path === '/late' && x.headers['x-call-id'] === 'late-1')!;
+      expect(String(out.headers.traceparent)).toBe(`00-${tp.traceId}-${late.spanId}-01`);
+      // It began after the response was received.
+      expect(Number(BigInt(late.startNs) / 1000000n)).toBeGreaterThanOrEqual(res.receivedMs - 2);
     } finally {
       await fn.stop();
     }
