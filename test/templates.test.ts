@@ -427,6 +427,24 @@ describe('template node24-faasprov, deferred spans', () => {
     }
   });
 
+  it('a parent that says "not sampled": propagation only, no span recorded or exported', async () => {
+    const fn = await startFunction('node24-faasprov', { 'handler.js': DEFERRED_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tp = newTraceparent();
+      const res = await post(fn, '', 'unsampled-1', `00-${tp.traceId}-${tp.spanId}-00`);
+      expect(res.recording).toBe(false);
+      const out = echo.requests.find((x) => x.headers['x-call-id'] === 'unsampled-1')!;
+      expect(String(out.headers.traceparent)).toMatch(new RegExp(`^00-${tp.traceId}-[0-9a-f]{16}-00$`));
+      // A sampled request after it is exported; the unsampled one's trace never is.
+      const sampled = newTraceparent();
+      await post(fn, '', 'sampled-1', sampled.header);
+      const spans = await receiver.waitForSpans((s) => s.some((x) => x.traceId === sampled.traceId && x.kind === SERVER), 'the sampled request\'s server span');
+      expect(spans.filter((x) => x.traceId === tp.traceId)).toEqual([]);
+    } finally {
+      await fn.stop();
+    }
+  });
+
   it('counts a failed replay and says so once; the function keeps answering', async () => {
     const fn = await startFunction('node24-faasprov', { 'handler.js': DEFERRED_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
     let stopped = false;
