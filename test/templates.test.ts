@@ -117,7 +117,8 @@ describe.each(['node24-faasprov', 'python3-http-faasprov'] as Lang[])('template 
       expect(given.json.callId).toBe('call-given-1');
       expect(given.headers['x-call-id']).toBe('call-given-1');
 
-      const minted = await slowPost(`${fn.url}/`, 'no id', {}, 50);
+      // The body waits long enough for a loaded machine to have read the headers (and written the begin marker) first.
+      const minted = await slowPost(`${fn.url}/`, 'no id', {}, 400);
       const mintedId = minted.headers['x-call-id'] as string;
       expect(mintedId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       expect(minted.json.callId).toBe(mintedId);
