@@ -3,7 +3,8 @@
 // SDK), with a real OTLP/HTTP receiver decoding what they export.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ROOT, tempDir } from './helpers.js';
@@ -468,6 +469,197 @@ describe('template node24-faasprov, deferred spans', () => {
     } finally {
       if (!stopped) await fn.stop();
     }
+  });
+});
+
+/**
+ * A node handler that makes three fetches (a GET with a query, a POST with its own user agent, one to
+ * a closed port) and reports the client spans the SDK handed its processors, with their scope. With
+ * EARLY_URL set, it also fetches at load time, outside any request.
+ */
+const FETCH_HANDLER = `'use strict'
+const api = require('@opentelemetry/api')
+const ended = []
+const ms = (t) => t[0] * 1e3 + t[1] / 1e6
+api.trace.getTracerProvider().getDelegate()._activeSpanProcessor._spanProcessors.push({
+  onStart () {},
+  onEnd (span) {
+    if (span.kind !== api.SpanKind.CLIENT) return
+    ended.push({ name: span.name, kind: span.kind, spanId: span.spanContext().spanId, traceId: span.spanContext().traceId,
+      parentSpanId: span.parentSpanContext && span.parentSpanContext.spanId, scope: span.instrumentationScope,
+      startMs: ms(span.startTime), endMs: ms(span.endTime), status: span.status, attributes: span.attributes,
+      events: span.events.map((e) => ({ name: e.name, ms: ms(e.time), attributes: e.attributes })) })
+  },
+  forceFlush: async () => {},
+  shutdown: async () => {}
+})
+if (process.env.EARLY_URL) fetch(process.env.EARLY_URL + '/early').then((r) => r.text())
+module.exports = async (event, context) => {
+  if (event.query.report) return context.status(200).succeed({ ended })
+  const to = event.body
+  const enteredMs = Date.now()
+  await (await fetch(to.echo + '/q/a?x=1&y=two')).text()
+  await (await fetch(to.echo + '/post', { method: 'POST', headers: { 'user-agent': 'shop/1.0' }, body: 'b' })).text()
+  let refused
+  try { await fetch(to.refused + '/down') } catch (err) { refused = err.cause && err.cause.code }
+  return context.status(200).succeed({ enteredMs, leftMs: Date.now(), refused, spanId: api.trace.getActiveSpan().spanContext().spanId })
+}
+`;
+
+type Mode = 'lean' | 'official';
+type Reported = Recorded & { traceId: string; scope: { name: string; version?: string } };
+interface FetchRun {
+  tp: ReturnType<typeof newTraceparent>;
+  callId: string;
+  res: { enteredMs: number; leftMs: number; refused: string; spanId: string };
+  clients: Reported[];
+  early: Reported;
+  outgoing: Echo['requests'];
+  exported: Span[];
+  stderr: string[];
+}
+
+describe('template node24-faasprov, fetch tracing (FAASPROV_FETCH_TRACING lean and official)', () => {
+  let receiver: Receiver;
+  let echo: Echo;
+  let refusedUrl: string;
+  const runs: Partial<Record<Mode, FetchRun>> = {};
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    echo = await startEcho();
+    // A port nothing listens on: bound, then closed.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    refusedUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => probe.close(() => r()));
+  });
+  afterAll(async () => {
+    await echo?.stop();
+    await receiver?.stop();
+  });
+
+  const paths = ['/q/a?x=1&y=two', '/post', '/down'];
+  const byPath = <T extends { attributes: Record<string, unknown> }>(spans: T[], p: string): T | undefined => spans.find((s) => `${String(s.attributes['url.path'])}${String(s.attributes['url.query'])}` === p);
+
+  const run = async (mode: Mode | 'bogus'): Promise<FetchRun> => {
+    const fn = await startFunction('node24-faasprov', { 'handler.js': FETCH_HANDLER }, { FAASPROV_FETCH_TRACING: mode, EARLY_URL: `${echo.url}/${mode}`, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const tp = newTraceparent();
+      const callId = `fetch-${mode}`;
+      const r = await fetch(`${fn.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-call-id': callId, traceparent: tp.header }, body: JSON.stringify({ echo: echo.url, refused: refusedUrl }) });
+      expect(r.status).toBe(200);
+      const res = (await r.json()) as FetchRun['res'];
+      const deadline = Date.now() + 15000;
+      let ended: Reported[] = [];
+      for (;;) {
+        ended = ((await (await fetch(`${fn.url}/?report=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { ended: Reported[] }).ended;
+        if (ended.length >= 4 || Date.now() > deadline) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const clients = ended.filter((s) => s.traceId === tp.traceId);
+      const early = ended.find((s) => s.attributes['url.path'] === `/${mode}/early`)!;
+      const ids = [...clients, early].filter(Boolean).map((s) => s.spanId);
+      const exported = await receiver.waitForSpans((s) => ids.every((id) => s.some((x) => x.spanId === id)), `the ${mode} client spans`);
+      return { tp, callId, res, clients, early, outgoing: echo.requests.filter((x) => x.headers['x-call-id'] === callId || x.path === `/${mode}/early`), exported: exported.filter((x) => ids.includes(x.spanId)), stderr: fn.stderr() };
+    } finally {
+      await fn.stop();
+    }
+  };
+
+  it.each(['lean', 'official'] as Mode[])('%s: each fetch carries one traceparent naming its client span, and X-Call-Id; the spans are children of the server span, errors included', async (mode) => {
+    const got = await run(mode);
+    runs[mode] = got;
+    const { tp, callId, res, clients, outgoing } = got;
+    expect(res.refused).toBe('ECONNREFUSED');
+    expect(clients).toHaveLength(3);
+    for (const p of paths.slice(0, 2)) {
+      const out = outgoing.filter((x) => x.path === p);
+      expect(out).toHaveLength(1);
+      // One header each: a second tracer injecting too would make them "a, b".
+      expect(out[0]!.headers['x-call-id']).toBe(callId);
+      const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(out[0]!.headers.traceparent));
+      expect(m).not.toBeNull();
+      expect(m![1]).toBe(tp.traceId);
+      const client = byPath(clients, p)!;
+      expect(client.spanId).toBe(m![2]);
+      expect(client.parentSpanId).toBe(res.spanId);
+      expect(client.kind).toBe(2); // api SpanKind.CLIENT
+      expect(client.scope.name).toBe('@opentelemetry/instrumentation-undici');
+      expect(client.status).toEqual({ code: 0 });
+      expect(client.startMs).toBeGreaterThanOrEqual(res.enteredMs - 2);
+      expect(client.endMs).toBeGreaterThanOrEqual(client.startMs);
+      expect(client.endMs).toBeLessThanOrEqual(res.leftMs + 2);
+    }
+    const port = Number(new URL(echo.url).port);
+    expect(byPath(clients, paths[0]!)!.attributes).toEqual({
+      'http.request.method': 'GET', 'http.request.method_original': 'GET', 'url.full': `${echo.url}/q/a?x=1&y=two`, 'url.path': '/q/a', 'url.query': '?x=1&y=two', 'url.scheme': 'http',
+      'server.address': '127.0.0.1', 'server.port': port, 'user_agent.original': 'node',
+      'network.peer.address': '127.0.0.1', 'network.peer.port': port, 'network.protocol.version': '1.1', 'http.response.status_code': 200,
+    });
+    expect(byPath(clients, paths[1]!)!.attributes).toMatchObject({ 'http.request.method': 'POST', 'user_agent.original': 'shop/1.0', 'url.query': '' });
+    // Connection refused: error.type, the exception, ERROR status; no peer, no status code.
+    const down = byPath(clients, paths[2]!)!;
+    expect(down.parentSpanId).toBe(res.spanId);
+    expect(down.attributes['error.type']).toBe('ECONNREFUSED');
+    expect(down.attributes['http.response.status_code']).toBeUndefined();
+    expect(down.attributes['network.peer.address']).toBeUndefined();
+    expect(down.status.code).toBe(2);
+    expect(down.status.message).toContain('ECONNREFUSED');
+    expect(down.events.map((e) => e.name)).toEqual(['exception']);
+    expect(down.events[0]!.attributes['exception.type']).toBe('ECONNREFUSED');
+    expect(down.events[0]!.ms).toBeGreaterThanOrEqual(down.startMs);
+    expect(down.events[0]!.ms).toBeLessThanOrEqual(down.endMs);
+    // And the exporter sent them, under the server span.
+    for (const c of clients) {
+      const x = got.exported.find((s) => s.spanId === c.spanId)!;
+      expect(x.parentSpanId).toBe(res.spanId);
+      expect(x.scope).toBe('@opentelemetry/instrumentation-undici');
+      expect(x.attributes).toEqual(c.attributes);
+    }
+  });
+
+  it.each(['lean', 'official'] as Mode[])('%s: a fetch outside any request is traced too (a root span, replayed by the idle timer)', (mode) => {
+    const got = runs[mode]!;
+    expect(got).toBeDefined();
+    const { early, outgoing } = got;
+    expect(early).toBeDefined();
+    expect(early.parentSpanId).toBeUndefined();
+    const out = outgoing.filter((x) => x.path === `/${mode}/early`);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.headers['x-call-id']).toBeUndefined();
+    expect(String(out[0]!.headers.traceparent)).toBe(`00-${early.traceId}-${early.spanId}-01`);
+    const x = got.exported.find((s) => s.spanId === early.spanId)!;
+    expect(x.parentSpanId).toBe('');
+    expect(x.attributes['http.response.status_code']).toBe(200);
+  });
+
+  it('lean exports what official exports, field by field (name, kind, scope and version, attributes, status, events)', () => {
+    const lean = runs.lean!;
+    const official = runs.official!;
+    expect(lean && official).toBeTruthy();
+    const shape = (s: Reported) => ({
+      name: s.name, kind: s.kind, scope: s.scope, status: s.status,
+      // The early fetch's path names its mode; the rest must match exactly.
+      attributes: { ...s.attributes, 'url.full': String(s.attributes['url.full']).replace(/\/(lean|official)\/early$/, '/MODE/early'), 'url.path': String(s.attributes['url.path']).replace(/^\/(lean|official)\//, '/MODE/') },
+      events: s.events.map((e) => ({ name: e.name, type: e.attributes['exception.type'], message: e.attributes['exception.message'], stack: typeof e.attributes['exception.stacktrace'] })),
+    });
+    for (const p of paths) expect(shape(byPath(lean.clients, p)!)).toEqual(shape(byPath(official.clients, p)!));
+    expect(shape(lean.early)).toEqual(shape(official.early));
+    expect(lean.early.scope.version).toMatch(/^\d+\.\d+\.\d+/);
+    // The exported spans too (the receiver's view: scope, kind, status, events).
+    const exportedShape = (run: FetchRun, s: { spanId: string }) => {
+      const x = run.exported.find((e) => e.spanId === s.spanId)!;
+      return { name: x.name, kind: x.kind, scope: x.scope, status: x.status, events: x.events.map((e) => e.name), keys: Object.keys(x.attributes).sort() };
+    };
+    for (const p of paths) expect(exportedShape(lean, byPath(lean.clients, p)!)).toEqual(exportedShape(official, byPath(official.clients, p)!));
+  });
+
+  it('a setting it does not know is said on stderr and taken as lean (spans and headers still made)', async () => {
+    const got = await run('bogus');
+    expect(got.stderr.filter((l) => l.includes('FAASPROV_FETCH_TRACING'))).toEqual(['faasprov: FAASPROV_FETCH_TRACING="bogus" is neither lean nor official; fetch is traced the lean way']);
+    expect(got.clients).toHaveLength(3);
+    const out = got.outgoing.find((x) => x.path === paths[0])!;
+    expect(String(out.headers.traceparent)).toBe(`00-${got.tp.traceId}-${byPath(got.clients, paths[0]!)!.spanId}-01`);
   });
 });
 

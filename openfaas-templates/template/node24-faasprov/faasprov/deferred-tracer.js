@@ -87,6 +87,22 @@ class DeferredSpans {
     if (this.inflight === 0 && !this.flushScheduled && this.idleTimer === undefined) this.outside(() => { this.idleTimer = setTimeout(this.onIdle, IDLE_FLUSH_MS); this.idleTimer.unref() })
   }
 
+  /**
+   * A new span's identity under `ctx` (a child of its span, unless `root`), as the SDK would decide
+   * it: new random ids, sampled as its parent-based always-on sampler (the parent's decision, else
+   * sampled); undefined where tracing is suppressed (the SDK makes no span there).
+   */
+  identity (ctx, root) {
+    if (isTracingSuppressed(ctx)) return undefined
+    const parent = root ? undefined : trace.getSpanContext(ctx)
+    const random = this.random
+    const spanId = random.generateSpanId()
+    if (parent && trace.isSpanContextValid(parent)) {
+      return { traceId: parent.traceId, spanId, traceFlags: parent.traceFlags & TraceFlags.SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState: parent.traceState }
+    }
+    return { traceId: random.generateTraceId(), spanId, traceFlags: TraceFlags.SAMPLED, traceState: undefined }
+  }
+
   /** An invocation starts: nothing is replayed until it has answered. */
   enter () { this.inflight++ }
 
@@ -129,22 +145,9 @@ class DeferredTracer {
   }
 
   startSpan (name, options = {}, ctx = context.active()) {
-    if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
-    const parent = options.root ? undefined : trace.getSpanContext(ctx)
-    const random = this._spans.random
-    const spanId = random.generateSpanId()
-    let traceId, traceState
-    // The SDK's parent-based always-on sampler: the parent's decision, else sampled.
-    let sampled = true
-    if (parent && trace.isSpanContextValid(parent)) {
-      traceId = parent.traceId
-      traceState = parent.traceState
-      sampled = (parent.traceFlags & TraceFlags.SAMPLED) !== 0
-    } else {
-      traceId = random.generateTraceId()
-    }
-    const spanContext = { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState }
-    if (!sampled) return trace.wrapSpanContext(spanContext)
+    const spanContext = this._spans.identity(ctx, options.root)
+    if (spanContext === undefined) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+    if ((spanContext.traceFlags & TraceFlags.SAMPLED) === 0) return trace.wrapSpanContext(spanContext)
     return new DeferredSpan(this._spans, this._realTracer, name, options, options.root ? trace.deleteSpan(ctx) : ctx, spanContext)
   }
 

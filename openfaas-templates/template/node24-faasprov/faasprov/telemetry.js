@@ -1,7 +1,9 @@
 'use strict'
 // OpenTelemetry for the function: the Node SDK, spans sent over OTLP/HTTP (protobuf) to the node's
 // faasprov agent, http/https and fetch (undici) instrumented so that every outgoing call carries
-// `traceparent` and `X-Call-Id`. Must run before the function's code loads http or undici.
+// `traceparent` and `X-Call-Id` (fetch by fetch-tracing.js, or by the official undici
+// instrumentation with FAASPROV_FETCH_TRACING=official). Must run before the function's code loads
+// http or undici.
 
 const os = require('node:os')
 const { propagation, trace } = require('@opentelemetry/api')
@@ -10,10 +12,10 @@ const { NodeSDK } = require('@opentelemetry/sdk-node')
 const { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler } = require('@opentelemetry/sdk-trace')
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto')
 const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http')
-const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici')
 const { resourceFromAttributes } = require('@opentelemetry/resources')
 const { CallIdPropagator } = require('./call-id')
 const { DeferredSpans, PresetIdGenerator } = require('./deferred-tracer')
+const { fetchTracingMode, startFetchTracing } = require('./fetch-tracing')
 const { GuardedExporter } = require('./guarded-exporter')
 const { warnOnce } = require('./warn')
 
@@ -52,11 +54,16 @@ function startTelemetry ({ functionName, namespace, tracker }) {
   // generator, and samples as the deferred tracers decided (parent-based, always on; explicit, so
   // OTEL_TRACES_SAMPLER does not apply).
   const ids = new PresetIdGenerator()
+  // One of the two fetch tracers, never both (each would inject its own traceparent).
+  const fetchMode = fetchTracingMode(process.env, (m) => warnOnce('fetch-tracing', m))
   const instrumentations = [
     // The shim makes the invocation's server span itself (it knows the call id and the FaaS facts).
-    new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
-    new UndiciInstrumentation()
+    new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })
   ]
+  if (fetchMode === 'official') {
+    const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici')
+    instrumentations.push(new UndiciInstrumentation())
+  }
   const processor = new BatchSpanProcessor({ exporter, maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: IDLE_EXPORT_MS })
   // The export's own work (serialising, the request to the agent) right after a response too,
   // rather than on a timer that fires in the middle of a request.
@@ -93,10 +100,13 @@ function startTelemetry ({ functionName, namespace, tracker }) {
     spans = undefined
     propagation.setGlobalPropagator(propagator)
   }
+  // Without the SDK, the headers still (as the official instrumentation does on a no-op API).
+  if (fetchMode === 'lean') startFetchTracing(spans)
   const tracer = spans ? spans.getTracer('faasprov-template-node24', '1.0.0') : trace.getTracer('faasprov-template-node24', '1.0.0')
   return {
     tracer,
     spans,
+    fetchMode,
     exporter,
     url,
     async shutdown () {
