@@ -133,6 +133,13 @@ class FetchSpan {
   }
 }
 
+/** As the official instrumentation: addHeader where undici has it (Node's own), else older undici's header forms. */
+function addHeader (request, key, value) {
+  if (typeof request.addHeader === 'function') request.addHeader(key, value)
+  else if (typeof request.headers === 'string') request.headers += `${key}: ${value}\r\n`
+  else if (Array.isArray(request.headers)) request.headers.push(key, value)
+}
+
 function isAbort (error) {
   return error.name === 'AbortError' || (typeof DOMException !== 'undefined' && error instanceof DOMException && error.code === DOMException.ABORT_ERR)
 }
@@ -147,8 +154,7 @@ function startFetchTracing (spans) {
   const version = scopeVersion()
   let real
   const tracer = () => real || (real = spans.provider.getTracer(SCOPE_NAME, version))
-  const setHeader = (carrier, key, value) => { carrier.push(key, value) }
-  const setter = { set: (carrier, key, value) => setHeader(carrier, key, String(value)) }
+  const setter = { set: (carrier, key, value) => { carrier.push(key, String(value)) } }
 
   const onCreate = ({ request }) => {
     if (request.method === 'CONNECT') return
@@ -158,7 +164,7 @@ function startFetchTracing (spans) {
     const injected = []
     const spanCtx = !spans ? ctx : trace.setSpan(ctx, trace.wrapSpanContext(spanContext ?? INVALID_SPAN_CONTEXT))
     propagation.inject(spanCtx, injected, setter)
-    for (let i = 0; i < injected.length; i += 2) request.addHeader(injected[i], injected[i + 1])
+    for (let i = 0; i < injected.length; i += 2) addHeader(request, injected[i], injected[i + 1])
     // A sampled span only (an unsampled one, or none where tracing is suppressed, records nothing).
     if (spanContext !== undefined && (spanContext.traceFlags & 1) !== 0) records.set(request, new FetchSpan(tracer, ctx, spanContext, request))
   }
