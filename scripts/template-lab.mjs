@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+// Template lab: the shop (bench/fixtures/shop) deployed once per template variant with
+// `faasprov functions up`, all at once, and measured side by side: each round sends one request to
+// every stack, the stacks taking every position in turn (in a fixed order, identical stacks
+// differed by up to 6% by position alone). Prints each repetition's p50 per stack, the CPU the
+// function processes spent per request, and the median of the p50s against the first stack.
+// No agent runs: this measures the templates (their shim) alone. Needs root (network namespaces).
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const USAGE = `usage: scripts/template-lab.mjs ROUNDS REPEATS NAME=TEMPLATES_DIR[,shim:off][,VAR:VALUE]...
+
+  TEMPLATES_DIR  a folder holding node24-faasprov/ and python3-http-faasprov/ (e.g. openfaas-templates/template)
+  shim:off       deploy that stack with FAASPROV_SHIM=off (the plain template)
+  VAR:VALUE      set VAR in every function of that stack
+The first stack is the reference of the ratios.
+
+environment:
+  KINDS=trivial,files,cpu  the bench's function kinds measured after the checkout (default trivial; empty: none)
+  OTLP=HOST:PORT           where the stacks' OTLP relay sends spans (default 127.0.0.1:1: nowhere, exports fail and are dropped)
+  KEEP=1                   keep the stacks' folders
+  HOLD=SECONDS             only send checkouts for that long, after printing the instances' pids (for perf)
+
+example (run from the repository root, as root):
+  scripts/template-lab.mjs 150 4 plain=openfaas-templates/template,shim:off shim=openfaas-templates/template`;
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FAASPROV = join(ROOT, 'cli/bin/faasprov');
+const FUNCTIONS = [
+  ['checkout', 'node24-faasprov', 'bench/fixtures/shop/checkout.js', 'handler.js'],
+  ['catalog', 'python3-http-faasprov', 'bench/fixtures/shop/catalog.py', 'handler.py'],
+  ['payment', 'python3-http-faasprov', 'bench/fixtures/shop/payment.py', 'handler.py'],
+  ...['trivial', 'files', 'cpu'].map((k) => [k, 'python3-http-faasprov', `bench/fixtures/kinds/${k}.py`, 'handler.py']),
+];
+
+function fail(msg) {
+  process.stderr.write(`template-lab: ${msg}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const [rounds, repeats, ...specs] = argv;
+  if (!/^\d+$/.test(rounds ?? '') || !/^\d+$/.test(repeats ?? '') || specs.length === 0) fail(`ROUNDS and REPEATS are whole numbers and at least one stack is given\n${USAGE}`);
+  const stacks = specs.map((s) => {
+    const eq = s.indexOf('=');
+    if (eq < 1) fail(`"${s}" is not NAME=TEMPLATES_DIR[,...]`);
+    const name = s.slice(0, eq);
+    if (!/^[a-z0-9-]{1,20}$/.test(name)) fail(`stack name "${name}": 1-20 of a-z, 0-9, -`);
+    const [dir, ...kv] = s.slice(eq + 1).split(',');
+    const templates = resolve(dir);
+    for (const t of ['node24-faasprov', 'python3-http-faasprov']) {
+      try {
+        readdirSync(join(templates, t));
+      } catch {
+        fail(`${templates} has no ${t}/`);
+      }
+    }
+    const env = {};
+    let shim = true;
+    for (const x of kv) {
+      const c = x.indexOf(':');
+      if (c < 1) fail(`"${x}" in stack ${name} is not VAR:VALUE or shim:off`);
+      const [k, v] = [x.slice(0, c), x.slice(c + 1)];
+      if (k === 'shim') shim = v !== 'off';
+      else env[k] = v;
+    }
+    return { name, templates, shim, env };
+  });
+  if (new Set(stacks.map((s) => s.name)).size !== stacks.length) fail('stack names must differ');
+  return { rounds: Number(rounds), repeats: Number(repeats), stacks };
+}
+
+function writeShop(dir, { templates, shim, env }) {
+  for (const t of ['node24-faasprov', 'python3-http-faasprov']) cpSync(join(templates, t), join(dir, 'template', t), { recursive: true });
+  const data = join(dir, 'data');
+  mkdirSync(join(data, 'orders'), { recursive: true });
+  mkdirSync(join(data, 'kinds'));
+  writeFileSync(join(data, 'catalog.json'), JSON.stringify({ mug: 12.5, shirt: 20, cap: 9.99 }));
+  writeFileSync(join(data, 'merchant.key'), 'k'.repeat(32));
+  for (let f = 0; f < 30; f++) writeFileSync(join(data, 'kinds', `in-${f}.txt`), `${f}:${'x'.repeat(200)}\n`);
+  const lines = ['version: 1.0', 'provider:', '  name: openfaas', '  gateway: http://127.0.0.1:8080', 'functions:'];
+  for (const [name, lang, src, target] of FUNCTIONS) {
+    cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
+    copyFileSync(join(ROOT, src), join(dir, name, target));
+    lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`);
+    if (!shim) lines.push('      FAASPROV_SHIM: "off"');
+    for (const [k, v] of Object.entries(env)) lines.push(`      ${k}: ${JSON.stringify(v)}`);
+  }
+  writeFileSync(join(dir, 'stack.yaml'), `${lines.join('\n')}\n`);
+}
+
+/** functions up for one stack; resolves with its gateway and the watchdogs' pids by function. */
+function up(dir, otlp, procs) {
+  const watchdog = join(dir, 'wd');
+  copyFileSync(join(ROOT, '.tools/bin/of-watchdog'), watchdog);
+  const proc = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--gateway', '127.0.0.1:0', '--watchdog', watchdog, '--otlp', otlp], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(proc);
+  const pids = {};
+  let err = '';
+  proc.stderr.on('data', (b) => {
+    err = (err + b).slice(-4000);
+    for (const m of String(b).matchAll(/faasprov: ([\w-]+): [\d.:]+ \(pid (\d+)\)/g)) pids[m[1]] = Number(m[2]);
+  });
+  return new Promise((res, rej) => {
+    let out = '';
+    proc.stdout.on('data', (b) => {
+      out += b;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) res({ gateway: JSON.parse(line).gateway, pids });
+    });
+    proc.once('exit', (code) => rej(new Error(`functions up in ${dir} exited with ${code}:\n${err}`)));
+  });
+}
+
+/** CPU milliseconds (user + system) of a watchdog's children (the function process), from /proc. */
+function childCpuMs(parent) {
+  let ms = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === parent) ms += (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ms;
+}
+
+const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** n rounds of one request to fn on every stack, the order turning each round; ms per stack. */
+async function load(n, gateways, fn) {
+  const out = gateways.map(() => []);
+  const items = ['mug', 'shirt', 'cap'];
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < gateways.length; k++) {
+      const j = (k + i) % gateways.length;
+      const t0 = performance.now();
+      const r = await fetch(`${gateways[j]}/function/${fn}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: items[i % 3], qty: 1 + (i % 2) }) });
+      const body = await r.text();
+      if (r.status !== 200) throw new Error(`${fn} answered ${r.status}: ${body.slice(0, 200)}`);
+      out[j].push(performance.now() - t0);
+    }
+  }
+  return out;
+}
+
+async function main() {
+  const { rounds, repeats, stacks } = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0) fail('needs root (functions up makes network namespaces)');
+  const kinds = (process.env.KINDS ?? 'trivial').split(',').filter(Boolean);
+  for (const k of kinds) if (!['trivial', 'files', 'cpu'].includes(k)) fail(`KINDS: unknown kind ${k}`);
+  const otlp = process.env.OTLP ?? '127.0.0.1:1';
+  const base = mkdtempSync(join(tmpdir(), 'template-lab-'));
+  const procs = [];
+  const stop = async () => {
+    for (const c of procs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(procs.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    if (!process.env.KEEP) rmSync(base, { recursive: true, force: true });
+    else process.stderr.write(`template-lab: kept ${base}\n`);
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  try {
+    const deployed = [];
+    for (const s of stacks) {
+      const dir = join(base, s.name);
+      mkdirSync(dir);
+      writeShop(dir, s);
+      process.stderr.write(`template-lab: ${s.name}: functions up (faas-cli build, npm and pip install)\n`);
+      deployed.push(await up(dir, otlp, procs));
+    }
+    const gateways = deployed.map((d) => d.gateway);
+    if (process.env.HOLD) {
+      process.stdout.write(`pids ${JSON.stringify(Object.fromEntries(stacks.map((s, j) => [s.name, deployed[j].pids])))}\n`);
+      for (const end = Date.now() + Number(process.env.HOLD) * 1000; Date.now() < end; ) await load(20, gateways, 'checkout');
+      return;
+    }
+    const fns = ['checkout', ...kinds];
+    for (const fn of fns) await load(30, gateways, fn);
+    const medians = Object.fromEntries(fns.map((f) => [f, stacks.map(() => [])]));
+    for (let rep = 0; rep < repeats; rep++) {
+      for (const fn of fns) {
+        // The checkout is three invocations: its own process and the two it calls.
+        const parts = fn === 'checkout' ? ['checkout', 'catalog', 'payment'] : [fn];
+        const cpu0 = deployed.map((d) => parts.map((p) => childCpuMs(d.pids[p])));
+        const r = await load(rounds, gateways, fn);
+        const cpu1 = deployed.map((d) => parts.map((p) => childCpuMs(d.pids[p])));
+        r.forEach((xs, j) => medians[fn][j].push(p50(xs)));
+        process.stdout.write(`rep ${rep} ${fn} p50 ms: ${stacks.map((s, j) => `${s.name} ${p50(r[j]).toFixed(3)}`).join('  ')}\n`);
+        process.stdout.write(`  CPU ms per request (${parts.join('/')}): ${stacks.map((s, j) => `${s.name} ${parts.map((_, k) => ((cpu1[j][k] - cpu0[j][k]) / rounds).toFixed(2)).join('/')}`).join('  ')}\n`);
+      }
+    }
+    for (const fn of fns) {
+      const m = medians[fn].map(p50);
+      process.stdout.write(`median of p50s, ${fn}: ${stacks.map((s, j) => `${s.name} ${m[j].toFixed(3)} ms (×${(m[j] / m[0]).toFixed(3)})`).join('  ')}\n`);
+    }
+  } finally {
+    await stop();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`template-lab: ${err.message}\n`);
+  process.exitCode = 1;
+});
