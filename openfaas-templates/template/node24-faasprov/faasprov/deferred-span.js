@@ -105,16 +105,7 @@ class DeferredSpan {
 
   /** Replays this span on the SDK (ids preset through `ids`); returns the SDK's span. */
   replay (ids) {
-    const sc = this._spanContext
-    ids.preset(sc.traceId, sc.spanId)
-    let span
-    try {
-      span = this._tracer().startSpan(this._name, { kind: this._kind, attributes: this._attributes, links: this._links, startTime: this._startTime }, this._parentContext)
-    } finally {
-      ids.clear()
-    }
-    const got = span.spanContext()
-    if (got.spanId !== sc.spanId || got.traceId !== sc.traceId) throw new Error(`the SDK gave the span other ids (${got.traceId}-${got.spanId}, not ${sc.traceId}-${sc.spanId})`)
+    const span = ids.startSpan(this._tracer(), this._name, { kind: this._kind, attributes: this._attributes, links: this._links, startTime: this._startTime }, this._parentContext, this._spanContext)
     const ops = this._ops
     for (let i = 0; i < ops.length; i += 3) {
       const a = ops[i + 1]

@@ -42,6 +42,19 @@ class PresetIdGenerator {
     this.spanId = undefined
     return id
   }
+  /** tracer.startSpan with the ids `sc` announced; throws if the SDK made others. */
+  startSpan (tracer, name, options, ctx, sc) {
+    this.preset(sc.traceId, sc.spanId)
+    let span
+    try {
+      span = tracer.startSpan(name, options, ctx)
+    } finally {
+      this.clear()
+    }
+    const got = span.spanContext()
+    if (got.spanId !== sc.spanId || got.traceId !== sc.traceId) throw new Error(`the SDK gave the span other ids (${got.traceId}-${got.spanId}, not ${sc.traceId}-${sc.spanId})`)
+    return span
+  }
 }
 
 class DeferredSpans {
@@ -128,7 +141,6 @@ class DeferredSpans {
           span.replay(this.ids)
           this.replayed++
         } catch (err) {
-          this.ids.clear()
           this.failed++
           warnOnce('replay', `recording a span on the OpenTelemetry SDK failed (${err && err.message}); such spans are lost (counted, said once)`)
         }

@@ -94,17 +94,8 @@ class FetchSpan {
     if (port && !isNaN(Number(port))) attributes['server.port'] = Number(port)
     const userAgent = userAgentOf(this.headers)
     if (userAgent) attributes['user_agent.original'] = userAgent
-    const sc = this._spanContext
     const start = millisToHrTime(this.wallStart)
-    ids.preset(sc.traceId, sc.spanId)
-    let span
-    try {
-      span = this._tracer().startSpan(method === '_OTHER' ? 'HTTP' : method, { kind: SpanKind.CLIENT, attributes, startTime: start }, this._ctx)
-    } finally {
-      ids.clear()
-    }
-    const got = span.spanContext()
-    if (got.spanId !== sc.spanId || got.traceId !== sc.traceId) throw new Error(`the SDK gave the span other ids (${got.traceId}-${got.spanId}, not ${sc.traceId}-${sc.spanId})`)
+    const span = ids.startSpan(this._tracer(), method === '_OTHER' ? 'HTTP' : method, { kind: SpanKind.CLIENT, attributes, startTime: start }, this._ctx, this._spanContext)
     if (this.sentHeaders) {
       span.setAttributes({
         'network.peer.address': this.peerAddress,
