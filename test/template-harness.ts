@@ -110,25 +110,38 @@ export interface FunctionProcess {
 }
 
 /**
+ * A temp folder laid out as `faas-cli build --shrinkwrap` lays the template out (or a copy of the
+ * build folder `from`), with the given files in function/, its dependencies linked, and an empty
+ * markers.log; the wrapper is not started.
+ */
+export function prepareFunction(lang: Lang, files: Record<string, string>, from = join(TEMPLATES, lang)): string {
+  const dir = tempDir(`fp-tpl-${lang}-`);
+  cpSync(from, dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'function', name), text);
+  writeFileSync(join(dir, 'markers.log'), '');
+  if (lang === 'node24-faasprov') {
+    need(NODE_DEPS);
+    symlinkSync(join(NODE_DEPS, 'node_modules'), join(dir, 'node_modules'));
+  } else {
+    need(PY_VENV);
+    writeFileSync(join(dir, 'function', '__init__.py'), '');
+  }
+  return dir;
+}
+
+/**
  * Copies the template as `faas-cli build --shrinkwrap` lays it out (or a shrinkwrapped build folder,
  * `from`), puts the given files in function/, and starts the wrapper as of-watchdog would (fprocess,
  * in the build folder).
  */
 export async function startFunction(lang: Lang, files: Record<string, string>, env: Record<string, string> = {}, from = join(TEMPLATES, lang)): Promise<FunctionProcess> {
-  const dir = tempDir(`fp-tpl-${lang}-`);
-  cpSync(from, dir, { recursive: true });
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'function', name), text);
+  const dir = prepareFunction(lang, files, from);
   const markerLog = join(dir, 'markers.log');
-  writeFileSync(markerLog, '');
   let child: ResultPromise;
   const baseEnv = { FAASPROV_MARKER_LOG: markerLog, http_port: '0', http_host: '127.0.0.1', ...env };
   if (lang === 'node24-faasprov') {
-    need(NODE_DEPS);
-    symlinkSync(join(NODE_DEPS, 'node_modules'), join(dir, 'node_modules'));
     child = execa(process.execPath, ['index.js'], { cwd: dir, env: baseEnv, reject: false });
   } else {
-    need(PY_VENV);
-    writeFileSync(join(dir, 'function', '__init__.py'), '');
     child = execa(join(PY_VENV, 'bin', 'python'), ['index.py'], { cwd: dir, env: { ...baseEnv, PYTHONUNBUFFERED: '1' }, reject: false });
   }
   const out = new Lines(child.stdout!);

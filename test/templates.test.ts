@@ -2,14 +2,14 @@
 // OpenTelemetry Node SDK; python: Flask on werkzeug's threaded server and the OpenTelemetry Python
 // SDK), with a real OTLP/HTTP receiver decoding what they export.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ROOT, tempDir } from './helpers.js';
-import { ensureOpenfaasTools, faasCli } from './openfaas-harness.js';
-import { startEcho, startFunction, startReceiver, newTraceparent, type Echo, type FunctionProcess, type Lang, type Marker, type Receiver, type Span } from './template-harness.js';
+import { ensureOpenfaasTools, faasCli, OF_WATCHDOG } from './openfaas-harness.js';
+import { newTraceparent, prepareFunction, PY_VENV, readMarkers, startEcho, startFunction, startReceiver, type Echo, type FunctionProcess, type Lang, type Marker, type Receiver, type Span } from './template-harness.js';
 
 const SERVER = 2; // OTLP SpanKind
 const CLIENT = 3;
@@ -687,6 +687,230 @@ describe('template python3-http-faasprov, concurrent requests', () => {
   });
 });
 
+/** A handler that reports the connection it was served on (the wrapper's peer port, its thread) and what it got. */
+const CONNECTION_HANDLER = `import threading
+from flask import request
+def handle(event, context):
+    return {"statusCode": 200, "body": {"tid": threading.get_native_id(), "peerPort": request.environ['REMOTE_PORT'], "method": event.method, "path": event.path, "query": dict(event.query), "body": event.body.decode(), "callId": event.headers.get('X-Call-Id')}}
+`;
+
+interface Served { tid: number; peerPort: string; method: string; path: string; query: Record<string, string>; body: string; callId: string | null }
+interface RawResponse { status: number; headers: Record<string, string>; body: string }
+
+/** One raw TCP connection to a server: what is written goes out as given; responses are parsed as they come. */
+class RawConnection {
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  ended = false;
+  readonly socket: Socket;
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    this.socket.on('data', (d: Buffer) => { this.buf = Buffer.concat([this.buf, d]); this.wake(); });
+    this.socket.on('end', () => { this.ended = true; this.wake(); });
+    this.socket.on('error', () => { this.ended = true; this.wake(); });
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async more(what: string, until: number): Promise<void> {
+    if (this.ended) throw new Error(`the server closed the connection while waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((r) => {
+      this.waiters.push(r);
+      setTimeout(r, 200);
+    });
+  }
+
+  /** The next response; interim (1xx) ones too. Bodies by Content-Length (the server always gives one, HEAD aside). */
+  async response(head = false, timeoutMs = 30000): Promise<RawResponse> {
+    const until = Date.now() + timeoutMs;
+    let end: number;
+    while ((end = this.buf.indexOf('\r\n\r\n')) < 0) await this.more('a response head', until);
+    const lines = this.buf.subarray(0, end).toString('latin1').split('\r\n');
+    const status = Number(lines[0]!.split(' ')[1]);
+    const headers: Record<string, string> = {};
+    for (const l of lines.slice(1)) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+    }
+    const length = head || status < 200 ? 0 : Number(headers['content-length']);
+    if (!Number.isInteger(length)) throw new Error(`no Content-Length in ${lines.join(' | ')}`);
+    while (this.buf.length < end + 4 + length) await this.more('a response body', until);
+    const body = this.buf.subarray(end + 4, end + 4 + length).toString('utf8');
+    this.buf = this.buf.subarray(end + 4 + length);
+    return { status, headers, body };
+  }
+
+  /** Resolves once the server has closed its side (nothing more may have come). */
+  async closedByServer(timeoutMs = 30000): Promise<Buffer> {
+    const until = Date.now() + timeoutMs;
+    while (!this.ended) await this.more('the server to close the connection', until);
+    return this.buf;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const portOf = (fn: FunctionProcess) => Number(new URL(fn.url).port);
+
+describe('template python3-http-faasprov, connections kept alive', () => {
+  it.each([['on', {}], ['off', { FAASPROV_SHIM: 'off' }]] as const)('shim %s: answers pipelined requests on one connection in order, each body read exactly (Content-Length, chunked, 100-continue)', async (shim, env) => {
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': CONNECTION_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', ...env });
+    const c = new RawConnection(portOf(fn));
+    try {
+      // Four requests in one write: the server must take each body whole and no more.
+      c.socket.write(
+        'POST /one?n=1 HTTP/1.1\r\nHost: fn\r\nX-Call-Id: ka-1\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nfirst\r\nbody!' +
+        'POST /two HTTP/1.1\r\nHost: fn\r\nX-Call-Id: ka-2\r\nTransfer-Encoding: chunked\r\n\r\n6;ext=1\r\nchunk-\r\n7\r\ned body\r\n0\r\nX-Trailer: t\r\n\r\n' +
+        'GET /th%20ree/%C3%A9?a=1&b=x%20y HTTP/1.1\r\nHost: fn\r\nX-Call-Id: ka-3\r\n\r\n' +
+        'DELETE /four HTTP/1.1\r\nHost: fn\r\nX-Call-Id: ka-4\r\nContent-Length: 0\r\n\r\n',
+      );
+      const rs = [await c.response(), await c.response(), await c.response(), await c.response()];
+      // Then one that asks to continue: the body goes out only once the server said so.
+      c.socket.write('PUT /five HTTP/1.1\r\nHost: fn\r\nX-Call-Id: ka-5\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n');
+      const interim = await c.response();
+      expect(interim.status).toBe(100);
+      c.socket.write('five');
+      rs.push(await c.response());
+      // And a HEAD: headers only, the connection still usable after it.
+      c.socket.write('HEAD /six HTTP/1.1\r\nHost: fn\r\nX-Call-Id: ka-6\r\n\r\n');
+      const head = await c.response(true);
+      c.socket.write('POST /seven HTTP/1.1\r\nHost: fn\r\nX-Call-Id: ka-7\r\nContent-Length: 5\r\n\r\nseven');
+      rs.push(await c.response());
+
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      const got = rs.map((r) => JSON.parse(r.body) as Served);
+      expect(got.map((g) => [g.method, g.path, g.body])).toEqual([
+        ['POST', '/one', 'first\r\nbody!'],
+        ['POST', '/two', 'chunk-ed body'],
+        ['GET', '/th ree/é', ''],
+        ['DELETE', '/four', ''],
+        ['PUT', '/five', 'five'],
+        ['POST', '/seven', 'seven'],
+      ]);
+      expect(got[0]!.query).toEqual({ n: '1' });
+      expect(got[2]!.query).toEqual({ a: '1', b: 'x y' });
+      expect(head.status).toBe(200);
+      expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
+      // One connection, one thread, every request kept alive.
+      expect(new Set(got.map((g) => g.peerPort)).size).toBe(1);
+      expect(new Set(got.map((g) => g.tid)).size).toBe(1);
+      expect(got[0]!.peerPort).toBe(String(c.socket.localPort));
+      for (const r of rs) expect(r.headers.connection).toBeUndefined();
+      expect(c.ended).toBe(false);
+      if (shim === 'on') {
+        const ids = ['ka-1', 'ka-2', 'ka-3', 'ka-4', 'ka-5', 'ka-6', 'ka-7'];
+        expect(rs.map((r) => r.headers['x-call-id'])).toEqual(ids.filter((id) => id !== 'ka-6'));
+        expect(got.map((g) => g.callId)).toEqual(ids.filter((id) => id !== 'ka-6'));
+        // Each invocation begins after the previous one ended, all on the connection's thread.
+        const markers = await settledMarkers(fn, ids);
+        expect(markers.map((m) => `${m.phase}:${m.callId}`)).toEqual(ids.flatMap((id) => [`B:${id}`, `E:${id}`]));
+        expect(markers.every((m) => m.tid === got[0]!.tid)).toBe(true);
+      } else {
+        expect(rs.every((r) => r.headers['x-call-id'] === undefined)).toBe(true);
+        expect(fn.markers()).toEqual([]);
+      }
+    } finally {
+      c.close();
+      await fn.stop();
+    }
+  });
+
+  it('closes the connection after the response when the client asks (Connection: close, HTTP/1.0)', async () => {
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': CONNECTION_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    try {
+      for (const [req, body] of [
+        ['POST /bye HTTP/1.1\r\nHost: fn\r\nX-Call-Id: bye-1\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye', 'bye'],
+        ['GET /old HTTP/1.0\r\nX-Call-Id: bye-2\r\n\r\n', ''],
+      ] as const) {
+        const c = new RawConnection(portOf(fn));
+        try {
+          c.socket.write(req);
+          const r = await c.response();
+          expect(r.status).toBe(200);
+          expect((JSON.parse(r.body) as Served).body).toBe(body);
+          expect(r.headers.connection).toBe('close');
+          expect((await c.closedByServer()).length).toBe(0); // closed, and nothing after the response
+        } finally {
+          c.close();
+        }
+      }
+      expect(pairsOf(await settledMarkers(fn, ['bye-1', 'bye-2']), 'bye-2').map((m) => m.phase)).toEqual(['B', 'E']);
+      expect(pairsOf(fn.markers(), 'bye-1').map((m) => m.phase)).toEqual(['B', 'E']);
+    } finally {
+      await fn.stop();
+    }
+  });
+
+  it('keeps one upstream connection for sequential requests through the real of-watchdog', async () => {
+    await ensureOpenfaasTools();
+    // of-watchdog listens on fixed ports (8080, metrics 8081): it runs in a network (and pid)
+    // namespace of its own, with the client that calls it; the namespace ends with the client.
+    const dir = prepareFunction('python3-http-faasprov', { 'handler.py': CONNECTION_HANDLER });
+    try {
+      writeFileSync(join(dir, 'client.mjs'), `
+const url = 'http://127.0.0.1:8080';
+const until = Date.now() + 60000;
+for (;;) {
+  const ok = await fetch(url + '/warm', { method: 'POST', body: 'warm' }).then(async (r) => (await r.text(), r.status === 200), () => false);
+  if (ok) break;
+  if (Date.now() > until) { console.log(JSON.stringify({ error: 'the function did not answer' })); process.exit(1); }
+  await new Promise((r) => setTimeout(r, 100));
+}
+// of-watchdog drops an idle upstream connection after 500 ms: a round whose requests were further
+// apart (a stalled machine) does not say anything, and is run again.
+const rounds = [];
+for (let a = 0; a < 5; a++) {
+  const rs = [];
+  let maxGapMs = 0;
+  let last = performance.now();
+  for (let i = 0; i < 6; i++) {
+    maxGapMs = Math.max(maxGapMs, performance.now() - last);
+    const r = await fetch(url + '/seq/' + i + '?i=' + i, { method: 'POST', body: 'body-' + a + '-' + i, headers: { 'x-call-id': 'wd-' + a + '-' + i } });
+    rs.push({ status: r.status, callId: r.headers.get('x-call-id'), json: await r.json() });
+    last = performance.now();
+  }
+  rounds.push({ rs, maxGapMs });
+  if (maxGapMs < 250) break;
+}
+console.log(JSON.stringify({ rounds }));
+`);
+      const script = 'ip link set lo up || exit 90; "$WATCHDOG" > watchdog.log 2>&1 & exec "$NODE" client.mjs';
+      const r = await execa('unshare', ['--net', '--pid', '--fork', 'sh', '-c', script], {
+        cwd: dir,
+        reject: false,
+        timeout: 180000,
+        env: {
+          WATCHDOG: OF_WATCHDOG, NODE: process.execPath,
+          mode: 'http', fprocess: `${join(PY_VENV, 'bin', 'python')} index.py`, upstream_url: 'http://127.0.0.1:5000', port: '8080', http_port: '5000',
+          suppress_lock: 'true', PYTHONUNBUFFERED: '1', FAASPROV_MARKER_LOG: join(dir, 'markers.log'), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        },
+      });
+      const log = () => `client: ${r.stdout}\n${r.stderr}\nwatchdog:\n${existsSync(join(dir, 'watchdog.log')) ? readFileSync(join(dir, 'watchdog.log'), 'utf8') : ''}`;
+      if (r.exitCode !== 0) throw new Error(`the namespace's client failed (${r.exitCode}):\n${log()}`);
+      const { rounds } = JSON.parse(r.stdout) as { rounds: { rs: { status: number; callId: string; json: Served }[]; maxGapMs: number }[] };
+      const a = rounds.findIndex((x) => x.maxGapMs < 250);
+      expect(a).toBeGreaterThanOrEqual(0);
+      const { rs } = rounds[a]!;
+      for (const [i, x] of rs.entries()) {
+        expect(x.status).toBe(200);
+        expect([x.json.path, x.json.query.i, x.json.body, x.callId]).toEqual([`/seq/${i}`, String(i), `body-${a}-${i}`, `wd-${a}-${i}`]);
+      }
+      // The same peer port and thread for all: one connection from the watchdog, kept alive.
+      expect(new Set(rs.map((x) => x.json.peerPort)).size).toBe(1);
+      expect(new Set(rs.map((x) => x.json.tid)).size).toBe(1);
+      const markers = readMarkers(join(dir, 'markers.log'));
+      for (const x of rs) expect(pairsOf(markers, x.callId).map((m) => [m.phase, m.tid])).toEqual([['B', x.json.tid], ['E', x.json.tid]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240000);
+});
+
 describe('template python3-http-faasprov, spans made after the response', () => {
   // The SDK span is made once the response is written (deferred spans): what the handler did to
   // the current span, its ids and its times must still be those of the request.
@@ -852,7 +1076,7 @@ describe('the templates with the real faas-cli', () => {
     expect((await faasCli(dir, ['new', '--lang', 'python3-http-faasprov', 'fn-py', '--append', 'stack.yaml'])).exitCode).toBe(0);
     const build = await faasCli(dir, ['build', '--shrinkwrap', '-f', 'stack.yaml']);
     expect(build.exitCode).toBe(0);
-    for (const [fn, files] of [['fn-node', ['index.js', 'package.json', 'package-lock.json', 'faasprov/index.js', 'function/handler.js', 'function/package.json']], ['fn-py', ['index.py', 'requirements.txt', 'faasprov/__init__.py', 'function/handler.py', 'function/requirements.txt']]] as const) {
+    for (const [fn, files] of [['fn-node', ['index.js', 'package.json', 'package-lock.json', 'faasprov/index.js', 'function/handler.js', 'function/package.json']], ['fn-py', ['index.py', 'server.py', 'requirements.txt', 'faasprov/__init__.py', 'function/handler.py', 'function/requirements.txt']]] as const) {
       for (const f of files) expect(existsSync(join(dir, 'build', fn, f))).toBe(true);
       const dockerfile = readFileSync(join(dir, 'build', fn, 'Dockerfile'), 'utf8');
       expect(dockerfile).toMatch(/^FROM .*ghcr\.io\/openfaas\/of-watchdog:0\.11\.6 AS watchdog$/m);

@@ -3,10 +3,10 @@
 which runs the function's handle(event, context) as OpenFaaS's python3-http template does, inside
 the faasprov shim (invocation markers, call id, trace context, OpenTelemetry spans).
 
-Each connection is served by a thread of its own that reads the request, runs the handler and writes
-the response: the shim's markers on that thread then delimit the invocation's work exactly, also
-when several requests are served at once."""
-import logging
+The server (server.py) keeps of-watchdog's connections alive. Each connection is served by a thread
+of its own that reads each request, runs the handler and writes the response, one request after the
+other: the shim's markers on that thread then delimit each invocation's work exactly, also when
+several requests are served at once."""
 import os
 import signal
 import sys
@@ -14,9 +14,9 @@ import sys
 import faasprov  # first: instruments urllib and requests before the function imports them
 
 from flask import Flask, jsonify, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from function import handler
+from server import make_server
 
 app = Flask(__name__)
 
@@ -65,19 +65,11 @@ def call_handler(path):
     return format_response(handler.handle(Event(), Context()))
 
 
-class QuietHandler(WSGIRequestHandler):
-    """of-watchdog logs each request already."""
-
-    def log_request(self, code='-', size='-'):
-        pass
-
-
 def main():
-    logging.getLogger('werkzeug').setLevel(logging.ERROR)
     host = os.getenv('http_host', '127.0.0.1')
     port = int(os.getenv('http_port', '5000'))
-    # threaded: one thread per connection, which serves its requests start to end (see above).
-    server = make_server(host, port, faasprov.wrap(app), threaded=True, request_handler=QuietHandler)
+    # One thread per connection, which serves its requests start to end, in order (see above).
+    server = make_server(host, port, faasprov.wrap(app))
 
     def stop(signum, frame):
         faasprov.shutdown()
