@@ -846,6 +846,25 @@ describe('template python3-http-faasprov, connections kept alive', () => {
     }
   });
 
+  it('a client that goes away inside a body: its invocation still ends, nothing is said, the next client is served', async () => {
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': CONNECTION_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    try {
+      const c = new RawConnection(portOf(fn));
+      c.socket.write('POST /gone HTTP/1.1\r\nHost: fn\r\nX-Call-Id: gone-1\r\nContent-Length: 100\r\n\r\nonly part');
+      const until = Date.now() + 30000;
+      while (!fn.markers().some((m) => m.callId === 'gone-1') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      c.close();
+      expect(pairsOf(await settledMarkers(fn, ['gone-1']), 'gone-1').map((m) => m.phase)).toEqual(['B', 'E']);
+      const r = await fetch(`${fn.url}/next`, { method: 'POST', body: 'next' });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as Served).body).toBe('next');
+      // The agent-down warning aside, the wrapper said nothing (no traceback, no request log).
+      expect(fn.stderr().filter((l) => l.trim() !== '' && !l.startsWith('faasprov:'))).toEqual([]);
+    } finally {
+      await fn.stop();
+    }
+  });
+
   it('keeps one upstream connection for sequential requests through the real of-watchdog', async () => {
     await ensureOpenfaasTools();
     // of-watchdog listens on fixed ports (8080, metrics 8081): it runs in a network (and pid)

@@ -218,7 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
             if '_' in name:
                 continue  # as werkzeug: X_Y would pass for X-Y in the environ
             key = name.upper().replace('-', '_')
-            value = value.strip()
+            value = value.replace('\r\n', '').strip()  # obsolete line folding, as werkzeug
             if key not in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
                 key = 'HTTP_' + key
                 if key in env:
@@ -306,7 +306,11 @@ class _Server(socketserver.ThreadingMixIn, HTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 def make_server(host, port, app):
-    """A threaded HTTP/1.1 server for WSGI app on host:port (port 0: any free one)."""
+    """A threaded HTTP/1.1 server for WSGI app on host:port (port 0: any free one; an IPv6 host too)."""
     handler = type('Handler', (_Handler,), {'app': staticmethod(app)})
-    return _Server((host, port), handler)
+    return (_Server6 if ':' in host else _Server)((host, port), handler)
