@@ -171,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.request_version == 'HTTP/1.0':
                 self.close_connection = True
             self.run_app()
-        except (ConnectionError, TimeoutError, OSError):
+        except OSError:
             self.close_connection = True  # the client went away: this connection's thread ends quietly
 
     def _body(self):
