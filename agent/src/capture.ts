@@ -5,6 +5,7 @@ import { AgentErrors } from './errors.js';
 import { clockOffsetNs } from './sensor/clock.js';
 import { buildProgram } from './sensor/program.js';
 import { BpftraceSensor } from './sensor/bpftrace.js';
+import { DEFAULT_SENSOR_PACE_MS } from './sensor/pacing.js';
 import { ReorderBuffer } from './observer/reorder.js';
 import { GraphBuffer } from './observer/graph-buffer.js';
 import { Observer } from './observer/observer.js';
@@ -27,6 +28,8 @@ export interface CaptureOptions {
   agent?: string;
   bpftrace?: string;
   perfRbPages?: number;
+  /** Output pacing period of bpftrace in ms (sensor/pacing.ts; default 20, 0: off). */
+  sensorPaceMs?: number;
   recordFile?: string;
   /** How long events wait for stragglers from other CPUs (ms). */
   reorderWindowMs?: number;
@@ -94,7 +97,7 @@ export class Capture {
     this.app = new AppLayer({ node }, this.observer, this.buffer);
     this.shipper = new Shipper(opts.exporter);
     this.sensor = new BpftraceSensor(
-      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid }, gpu: opts.gpuLibraries, ...host.program }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages, recordFile: opts.recordFile },
+      { program: buildProgram({ scope: { kind: 'launcher', rootPid: opts.rootPid }, gpu: opts.gpuLibraries, ...host.program }), bpftrace: opts.bpftrace, perfRbPages: opts.perfRbPages, paceMs: opts.sensorPaceMs ?? DEFAULT_SENSOR_PACE_MS, recordFile: opts.recordFile },
       {
         onEvent: (e) => this.reorder.push(e),
         onLost: (n) => {

@@ -19,6 +19,7 @@ import { AgentErrors } from './errors.js';
 import { VolumeTable } from './volumes.js';
 import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 import { applySchedPolicy, type SchedPolicy } from './scheduling.js';
+import { DEFAULT_SENSOR_PACE_MS } from './sensor/pacing.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
 import { receiverKeys } from './observer/platform-endpoints.js';
@@ -47,6 +48,8 @@ export interface NodeAgentOptions {
   /** Scheduling policy of the agent and its bpftrace (default batch: never preempts a function on wake-up). */
   sched?: SchedPolicy;
   countRaw?: boolean;
+  /** Output pacing period of bpftrace in ms (sensor/pacing.ts; default 20, 0: off). */
+  sensorPaceMs?: number;
   /** F3 volumes: MOUNT=ID:TIER[:NODE] specs, and TYPE=TIER to find mounts by file-system type. */
   volumes?: string[];
   volumeFstypes?: string[];
@@ -268,6 +271,7 @@ export class NodeAgent {
         }),
         bpftrace: this.opts.bpftrace,
         perfRbPages: this.opts.perfRbPages,
+        paceMs: this.opts.sensorPaceMs ?? DEFAULT_SENSOR_PACE_MS,
       },
       {
         onEvent: (e) => this.onEvent(e),

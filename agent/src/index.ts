@@ -6,6 +6,7 @@ export * from './sensor/program.js';
 export * from './sensor/parse.js';
 export * from './sensor/events.js';
 export * from './sensor/bpftrace.js';
+export * from './sensor/pacing.js';
 export * from './sensor/framing.js';
 export * from './observer/observer.js';
 export * from './observer/graph-buffer.js';

@@ -8,7 +8,7 @@ import { searchCommand } from './commands/search.js';
 import { alertsCommand } from './commands/alerts.js';
 import { exportCommand } from './commands/export.js';
 import { NODE_TYPES, SEVERITIES } from '@faasprov/model';
-import { DEFAULT_PERF_RB_PAGES, SCHED_POLICIES } from '@faasprov/agent';
+import { DEFAULT_PERF_RB_PAGES, DEFAULT_SENSOR_PACE_MS, SCHED_POLICIES } from '@faasprov/agent';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { upCommand } from './commands/up.js';
@@ -57,6 +57,7 @@ program
   .option('--out <file>', 'write the graph to this file instead of stderr')
   .option('--bpftrace <path>', 'the bpftrace binary, 0.23 or newer (default: $FAASPROV_BPFTRACE, else the one scripts/ensure-bpftrace.sh put in .tools, else bpftrace on PATH)')
   .option('--perf-pages <n>', "size of bpftrace's output ring buffer in pages (one buffer for all CPUs, bpftrace 0.23)", int('--perf-pages', 8, 65536), DEFAULT_PERF_RB_PAGES)
+  .option('--sensor-pace <ms>', 'on a quiet node, let bpftrace drain its output every MS ms instead of waking it for every event (0: wake it for every event)', int('--sensor-pace', 0, 1000), DEFAULT_SENSOR_PACE_MS)
   .option('--node <name>', 'the node name recorded in the graph (default: hostname)')
   .option('-q, --quiet', 'no summary line')
   .option('--record <file>', 'also append the raw kernel event lines to FILE (bug reports, replay)')
@@ -84,6 +85,7 @@ program
   .addOption(new Option('--token <token>', 'this agent\'s bearer token for the collector').env('FAASPROV_AGENT_TOKEN'))
   .option('--bpftrace <path>', 'the bpftrace binary, 0.23 or newer (default: $FAASPROV_BPFTRACE, else the one scripts/ensure-bpftrace.sh put in .tools, else bpftrace on PATH)')
   .option('--perf-pages <n>', "size of bpftrace's output ring buffer in pages (one buffer for all CPUs, bpftrace 0.23)", int('--perf-pages', 1, 65536), DEFAULT_PERF_RB_PAGES)
+  .option('--sensor-pace <ms>', 'on a quiet node, let bpftrace drain its output every MS ms instead of waking it for every event (0: wake it for every event)', int('--sensor-pace', 0, 1000), DEFAULT_SENSOR_PACE_MS)
   .option('--metrics <host:port>', 'serve Prometheus metrics at /metrics, or off', '127.0.0.1:7771')
   .option('--otlp <host:port>', "receive the functions' OpenTelemetry spans (OTLP/HTTP, /v1/traces), or off", '127.0.0.1:4318')
   .option('--counter-flush <s>', 'seconds between flushes of in-kernel counters', int('--counter-flush', 1, 3600), 10)

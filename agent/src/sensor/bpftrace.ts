@@ -9,6 +9,8 @@ import { TextOutputReader } from './text-output.js';
 import { AgentErrors } from '../errors.js';
 import { defaultBpftrace } from '../bpftrace-path.js';
 import { launchWithOverlay } from './events-overlay.js';
+import { OutputPacer, type PacingStats } from './pacing.js';
+import { which } from '../preflight.js';
 
 export interface SensorHandlers {
   onEvent(e: SensorEvent): void;
@@ -32,6 +34,12 @@ export interface SensorOptions {
   coalesceMs?: number;
   /** How long stop() waits for the program's stop probe before stopping bpftrace the slow way. */
   stopTimeoutMs?: number;
+  /**
+   * Output pacing period in ms (pacing.ts): bpftrace, when idle, is stopped between runs this far
+   * apart instead of being woken for every event. 0 or undefined: off. Needs setpriv (util-linux),
+   * which makes bpftrace die with the agent even while stopped; without it pacing stays off.
+   */
+  paceMs?: number;
 }
 
 const HARMLESS = /RLIMIT_MEMLOCK|^\s*$/;
@@ -75,6 +83,7 @@ export class BpftraceSensor {
   private readonly counters = new Map<string, CounterDump>();
   private closed: Promise<void> | undefined;
   private fifo: OutputFifo | undefined;
+  private pacer: OutputPacer | undefined;
 
   constructor(private readonly opts: SensorOptions, private readonly h: SensorHandlers) {}
 
@@ -111,7 +120,11 @@ export class BpftraceSensor {
     // In the FIFO's private directory: a command line is readable by every process, the terminator must not be.
     const file = join(fifo.dir, 'program.bt');
     writeFileSync(file, program, { mode: 0o600 });
-    const launch = launchWithOverlay(bin, ['-o', fifo.path, file], program, fifo.dir);
+    const overlay = launchWithOverlay(bin, ['-o', fifo.path, file], program, fifo.dir);
+    // A stopped bpftrace would outlive an agent killed outright (it never writes, so no SIGPIPE):
+    // the parent-death signal ends it with the agent. setpriv execs in place, as the overlay does.
+    const setpriv = this.opts.paceMs ? which('setpriv') : undefined;
+    const launch = setpriv ? { file: setpriv, args: ['--pdeathsig', 'KILL', overlay.file, ...overlay.args] } : overlay;
     const proc = execa(launch.file, launch.args, {
       env: bpftraceEnv(this.opts.perfRbPages),
       stdin: 'ignore',
@@ -132,6 +145,11 @@ export class BpftraceSensor {
         clearTimeout(timer);
         this.stderrAtReady = this.stderr.length;
         fifo.unlink();
+        if (setpriv && proc.pid !== undefined && !this.stopping) {
+          const pacer = new OutputPacer(proc.pid, { periodMs: this.opts.paceMs! });
+          fifo.onRead = (n) => pacer.output(n);
+          this.pacer = pacer;
+        }
         resolve();
       };
       proc.stderr!.setEncoding('utf8');
@@ -139,6 +157,7 @@ export class BpftraceSensor {
         if (this.stderr.length < 64 * 1024) this.stderr += d;
       });
       void proc.then(async (r) => {
+        this.pacer?.stop(true);
         // bpftrace is gone, so everything it wrote is in the FIFO: read it all first.
         fifo.end();
         await this.closed;
@@ -205,6 +224,11 @@ export class BpftraceSensor {
     // Anything else ("Attaching N probes...", a helper's warning) is not capture.
   }
 
+  /** Output pacing's counts, when it runs. */
+  get pacing(): PacingStats | undefined {
+    return this.pacer?.stats;
+  }
+
   /** Syscalls of tracked processes, counted in the kernel (--count-raw). */
   rawSyscalls = 0;
 
@@ -238,6 +262,8 @@ export class BpftraceSensor {
     const proc = this.proc;
     if (!proc) return;
     this.stopping = true;
+    // Running for good: the stop probe's signal, and the drain after it, need it awake.
+    this.pacer?.stop();
     if (!this.ended) {
       const stopped = new Promise<boolean>((res) => (this.onStopped = () => res(true)));
       let timer: NodeJS.Timeout | undefined;

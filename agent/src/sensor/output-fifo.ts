@@ -43,6 +43,8 @@ export class OutputFifo {
   private rest: Buffer | undefined;
   private resume: NodeJS.Timeout | undefined;
   private onClosed: () => void = () => undefined;
+  /** Told the size of every read (output pacing follows bpftrace's output by it). */
+  onRead: ((bytes: number) => void) | undefined;
   /** Why reading stopped early, if it did (never seen: reads of a pipe do not fail). */
   readError: Error | undefined;
   /** Resolves once end() was called and every line before it was handed on (or reading failed). */
@@ -93,6 +95,7 @@ export class OutputFifo {
 
   /** One read, in the reader's buffer (overwritten by the next read); false pauses reading. */
   private onData(chunk: Buffer): boolean {
+    this.onRead?.(chunk.length);
     let start = 0;
     if (this.rest) {
       const nl = chunk.indexOf(10);

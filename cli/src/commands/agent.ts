@@ -13,6 +13,7 @@ export interface AgentCliOptions {
   token?: string;
   bpftrace?: string;
   perfPages: number;
+  sensorPace: number;
   metrics: string;
   otlp: string;
   countRaw?: boolean;
@@ -71,6 +72,7 @@ export async function agentCommand(o: AgentCliOptions): Promise<void> {
       spoolMaxBytes: o.spoolMaxMb * 1024 * 1024,
       bpftrace,
       perfRbPages: o.perfPages,
+      sensorPaceMs: o.sensorPace,
       metrics: hostPort(o.metrics),
       countRaw: o.countRaw,
       counterFlushSec: o.counterFlush,

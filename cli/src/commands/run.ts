@@ -21,6 +21,7 @@ export interface RunOptions {
   out?: string;
   bpftrace?: string;
   perfPages?: number;
+  sensorPace?: number;
   node?: string;
   quiet?: boolean;
   record?: string;
@@ -121,6 +122,7 @@ export async function runCommand(argv: string[], o: RunOptions): Promise<number>
     exporter: new HttpBatchExporter({ url, token }),
     bpftrace,
     perfRbPages: o.perfPages,
+    sensorPaceMs: o.sensorPace,
     node,
     recordFile: o.record,
     volumes,
