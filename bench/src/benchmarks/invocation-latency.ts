@@ -1,10 +1,10 @@
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteGraphStore, sqliteStoreSize, storeSizePer, type StoreSize } from '@faasprov/store';
-import { bpftraceEnv, buildProgram, defaultBpftrace, frameProgram, newTerminator, scanWatchedTrees, watchScope } from '@faasprov/agent';
+import { bpftraceEnv, buildProgram, DEFAULT_SENSOR_PACE_MS, defaultBpftrace, frameProgram, newTerminator, OutputPacer, scanWatchedTrees, watchScope } from '@faasprov/agent';
 import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
@@ -22,8 +22,13 @@ const FAASPROV = join(ROOT, 'cli/bin/faasprov');
 const TOKEN = 'bench-token-0123456789abcdef';
 /** Rounds per phase; each round is one checkout on each deployment (three function invocations each). */
 const ROUNDS = Number(process.env.FAASPROV_BENCH_ROUNDS ?? 150);
-/** on: the whole agent; sensor: its bpftrace program alone, writing to a file (the kernel side's floor). */
-const PHASES = ['off', 'on', 'off', 'on', 'off', 'sensor', 'off'] as const;
+/**
+ * on: the whole agent; sensor: its bpftrace program alone, paced as the agent paces it, writing to
+ * a file (the kernel side's floor). Three on-phases, not two: on this shared machine the unwatched
+ * deployment's p50 moved by up to 47% between phases of one run (2026-12-01), and the headline
+ * pools every on-phase against every off-phase.
+ */
+const PHASES = ['off', 'on', 'off', 'on', 'off', 'on', 'off', 'sensor', 'off'] as const;
 /** The watchdog's comm in each deployment: A is watched, B is not; the pid keeps two runs on one machine apart (15 characters at most). */
 const WATCHED = `fpwd${process.pid}`;
 const PLAIN = `fppl${process.pid}`;
@@ -148,8 +153,12 @@ function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void
   });
 }
 
-/** The agent's bpftrace program for the watched deployment, alone, framed and launched as the agent does (text output, SCHED_BATCH), writing to a file. */
-async function startSensorOnly(comm: string, out: string): Promise<ChildProcess> {
+/**
+ * The agent's bpftrace program for the watched deployment, alone, framed and launched as the agent
+ * does (text output, SCHED_BATCH, output pacing), writing to a file. The file's growth stands in
+ * for the agent's reads of its FIFO in telling the pacer that output flows.
+ */
+async function startSensorOnly(comm: string, out: string): Promise<{ proc: ChildProcess; pacer: OutputPacer; watch: NodeJS.Timeout }> {
   const program = frameProgram(buildProgram({ scope: watchScope([comm], scanWatchedTrees([comm], () => 0)), counterFlushSec: 1 }), newTerminator());
   const env = { ...process.env, ...bpftraceEnv() };
   const c = spawn('chrt', ['--batch', '0', defaultBpftrace(), '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
@@ -160,7 +169,14 @@ async function startSensorOnly(comm: string, out: string): Promise<ChildProcess>
     c.kill('SIGKILL');
     throw err;
   }
-  return c;
+  const pacer = new OutputPacer(c.pid!, { periodMs: DEFAULT_SENSOR_PACE_MS });
+  let size = statSync(out).size;
+  const watch = setInterval(() => {
+    const now = statSync(out).size;
+    if (now > size) pacer.output(now - size);
+    size = now;
+  }, 25);
+  return { proc: c, pacer, watch };
 }
 
 type KindLatencies = Record<Kind, { on: { a: number[]; b: number[] }; off: { a: number[]; b: number[] }; sensor: { a: number[]; b: number[] }; agentCpu: number; bpftraceCpu: number; calls: number }>;
@@ -194,7 +210,7 @@ function kindFigures(kinds: KindLatencies): Record<string, number> {
  */
 export const invocationLatency: Benchmark = {
   name: 'invocation-latency',
-  description: `shop checkout latency on the faasprov templates under of-watchdog, with vs without agent and shim (${ROUNDS} rounds per phase, phases off/on/off/on/off/sensor-only/off, A and B interleaved)`,
+  description: `shop checkout latency on the faasprov templates under of-watchdog, with vs without agent and shim (${ROUNDS} rounds per phase, phases off/on/off/on/off/on/off/sensor-only/off, A and B interleaved)`,
   async run(progress): Promise<Record<string, number | string>> {
     if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace, network namespaces)' };
     const dir = mkdtempSync(join(tmpdir(), 'fp-bench-shop-'));
@@ -251,7 +267,7 @@ export const invocationLatency: Benchmark = {
       };
       for (const [i, phase] of PHASES.entries()) {
         let agent: ChildProcess | undefined;
-        let sensor: ChildProcess | undefined;
+        let sensor: Awaited<ReturnType<typeof startSensorOnly>> | undefined;
         const mport = await freePort();
         if (phase === 'sensor') sensor = await startSensorOnly(WATCHED, join(dir, 'sensor.jsonl'));
         const size0 = phase === 'on' ? sqliteStoreSize(db) : undefined;
@@ -259,10 +275,10 @@ export const invocationLatency: Benchmark = {
         try {
           if (agent && AGENT_WARMUP > 0) await load(AGENT_WARMUP, [a, b]);
           const cpu0 = agent ? cpuSec(agent.pid!) : undefined;
-          const sensorCpu0 = sensor ? cpuSec(sensor.pid!).self : 0;
+          const sensorCpu0 = sensor ? cpuSec(sensor.proc.pid!).self : 0;
           const seen0 = agent ? await metric(mport, 'faasprov_agent_events_seen_total') : 0;
           const r = await load(ROUNDS, [a, b]);
-          if (sensor) sensorCpu += cpuSec(sensor.pid!).self - sensorCpu0;
+          if (sensor) sensorCpu += cpuSec(sensor.proc.pid!).self - sensorCpu0;
           lat[phase].a.push(...r[a]!);
           lat[phase].b.push(...r[b]!);
           phaseP50.a.push(percentile(r[a]!, 50));
@@ -290,7 +306,11 @@ export const invocationLatency: Benchmark = {
           }
           progress(`  kinds: ${KINDS.map((k) => `${k} p50 A ${(percentile(kinds[k][phase].a.slice(-ROUNDS), 50) * 1000).toFixed(2)} ms, B ${(percentile(kinds[k][phase].b.slice(-ROUNDS), 50) * 1000).toFixed(2)} ms`).join('; ')}`);
         } finally {
-          if (sensor) await stop(sensor, 'SIGINT');
+          if (sensor) {
+            clearInterval(sensor.watch);
+            sensor.pacer.stop();
+            await stop(sensor.proc, 'SIGINT');
+          }
           if (agent) {
             // Let the last batch reach the collector, then count what was lost.
             await new Promise((r) => setTimeout(r, 2000));
