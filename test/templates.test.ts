@@ -429,6 +429,32 @@ describe('template node24-faasprov, deferred spans', () => {
     }
   });
 
+  it("replays a burst's spans in a batch and the rest by the idle timer, and exports every one under its own request", async () => {
+    const fn = await startFunction('node24-faasprov', { 'handler.js': DEFERRED_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const sent: { tp: ReturnType<typeof newTraceparent>; res: Awaited<ReturnType<typeof post>> }[] = [];
+      for (let i = 0; i < 30; i++) {
+        const tp = newTraceparent();
+        sent.push({ tp, res: await post(fn, '', `burst-${i}`, tp.header) });
+      }
+      // 60 spans (a server and a fetch's client span per request): 48 replayed together once they
+      // waited (unless a pause of 200 ms between requests let the idle timer go first), the other
+      // 12 by the idle timer. None is lost at the boundary, none created before its response.
+      const r = await report(fn, (x) => sent.every(({ res }) => x.ended.some((s) => s.spanId === res.spanId)));
+      for (const { res } of sent) expect(r.started.find((s) => s.spanId === res.spanId)!.wallMs).toBeGreaterThanOrEqual(res.leftMs);
+      const spans = await receiver.waitForSpans((s) => sent.every(({ tp }) => s.filter((x) => x.traceId === tp.traceId).length === 2), 'the burst\'s spans');
+      for (const { tp, res } of sent) {
+        const mine = spans.filter((x) => x.traceId === tp.traceId);
+        const server = mine.find((x) => x.kind === SERVER)!;
+        expect(server.spanId).toBe(res.spanId);
+        expect(server.parentSpanId).toBe(tp.spanId);
+        expect(mine.find((x) => x.kind === CLIENT)!.parentSpanId).toBe(res.spanId);
+      }
+    } finally {
+      await fn.stop();
+    }
+  });
+
   it('a parent that says "not sampled": propagation only, no span recorded or exported', async () => {
     const fn = await startFunction('node24-faasprov', { 'handler.js': DEFERRED_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     try {
