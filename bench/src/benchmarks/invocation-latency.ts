@@ -29,6 +29,15 @@ const ROUNDS = Number(process.env.FAASPROV_BENCH_ROUNDS ?? 150);
  * pools every on-phase against every off-phase.
  */
 const PHASES = ['off', 'on', 'off', 'on', 'off', 'on', 'off', 'sensor', 'off'] as const;
+/**
+ * The pooled figures (with vs without) take the phases before the bpftrace-alone one: on-phases
+ * 2, 4, 6 against off-phases 1, 3, 5, 7, centred on the same point of the run, so a steady drift
+ * of the machine (or of the deployments warming up) does not count as overhead. The last off-phase
+ * only brackets the bpftrace-alone phase.
+ */
+const POOLED = PHASES.indexOf('sensor');
+/** Unmeasured checkouts (and calls of each kind) on both deployments before the first phase. */
+const WARMUP = Number(process.env.FAASPROV_BENCH_WARMUP ?? 200);
 /** The watchdog's comm in each deployment: A is watched, B is not; the pid keeps two runs on one machine apart (15 characters at most). */
 const WATCHED = `fpwd${process.pid}`;
 const PLAIN = `fppl${process.pid}`;
@@ -244,9 +253,12 @@ export const invocationLatency: Benchmark = {
       };
       const a = await deploy('A', watched, true);
       const b = await deploy('B', plain, false);
-      await load(20, [a, b]);
-      for (const k of KINDS) await load(20, [a, b], k);
+      progress(`warm-up: ${WARMUP} checkouts and ${Math.ceil(WARMUP / 4)} calls of each kind on both deployments`);
+      await load(WARMUP, [a, b]);
+      for (const k of KINDS) await load(Math.ceil(WARMUP / 4), [a, b], k);
       const lat = { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] }, sensor: { a: [] as number[], b: [] as number[] } };
+      // Where phase i's latencies are pooled: the off-phase after the bpftrace-alone one is not (POOLED).
+      const pool = (i: number) => (i > POOLED ? undefined : PHASES[i]!);
       // p50 of each phase: an on-phase against the off-phases either side of it (A-B-A), so a
       // slow drift of the shared machine's load cancels out.
       const phaseP50 = { a: [] as number[], b: [] as number[] };
@@ -279,8 +291,11 @@ export const invocationLatency: Benchmark = {
           const seen0 = agent ? await metric(mport, 'faasprov_agent_events_seen_total') : 0;
           const r = await load(ROUNDS, [a, b]);
           if (sensor) sensorCpu += cpuSec(sensor.proc.pid!).self - sensorCpu0;
-          lat[phase].a.push(...r[a]!);
-          lat[phase].b.push(...r[b]!);
+          const into = pool(i);
+          if (into) {
+            lat[into].a.push(...r[a]!);
+            lat[into].b.push(...r[b]!);
+          }
           phaseP50.a.push(percentile(r[a]!, 50));
           phaseP50.b.push(percentile(r[b]!, 50));
           if (agent && cpu0) {
@@ -291,12 +306,13 @@ export const invocationLatency: Benchmark = {
             seen += (await metric(mport, 'faasprov_agent_events_seen_total')) - seen0;
           }
           progress(`phase ${i + 1} (${phase === 'sensor' ? 'bpftrace alone' : `agent ${phase}`}): p50 A ${(percentile(r[a]!, 50) * 1000).toFixed(2)} ms, B ${(percentile(r[b]!, 50) * 1000).toFixed(2)} ms`);
-          // The kinds after the checkout, each with its own CPU window (the checkout's figures above exclude them).
-          for (const k of KINDS) {
+          // The kinds after the checkout, each with its own CPU window (the checkout's figures above
+          // exclude them); not after the last off-phase, which only brackets bpftrace alone.
+          for (const k of into ? KINDS : []) {
             const c0 = agent ? cpuSec(agent.pid!) : undefined;
             const rk = await load(ROUNDS, [a, b], k);
-            kinds[k][phase].a.push(...rk[a]!);
-            kinds[k][phase].b.push(...rk[b]!);
+            kinds[k][into!].a.push(...rk[a]!);
+            kinds[k][into!].b.push(...rk[b]!);
             if (agent && c0) {
               const c1 = cpuSec(agent.pid!);
               kinds[k].agentCpu += c1.self - c0.self;
@@ -304,7 +320,7 @@ export const invocationLatency: Benchmark = {
               kinds[k].calls += ROUNDS;
             }
           }
-          progress(`  kinds: ${KINDS.map((k) => `${k} p50 A ${(percentile(kinds[k][phase].a.slice(-ROUNDS), 50) * 1000).toFixed(2)} ms, B ${(percentile(kinds[k][phase].b.slice(-ROUNDS), 50) * 1000).toFixed(2)} ms`).join('; ')}`);
+          if (into) progress(`  kinds: ${KINDS.map((k) => `${k} p50 A ${(percentile(kinds[k][into].a.slice(-ROUNDS), 50) * 1000).toFixed(2)} ms, B ${(percentile(kinds[k][into].b.slice(-ROUNDS), 50) * 1000).toFixed(2)} ms`).join('; ')}`);
         } finally {
           if (sensor) {
             clearInterval(sensor.watch);
