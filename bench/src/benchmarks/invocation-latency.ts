@@ -148,6 +148,38 @@ function cpuSec(pid: number): { self: number; bpftrace: number } {
   return out;
 }
 
+/** Pids of a process's bpftrace children, from /proc. */
+function bpftraceChildren(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (st.includes('(bpftrace)') && Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Until every pid has exited. A stopped agent does not wait for its bpftrace, which detaches its
+ * probes for seconds after (ARCHITECTURE.md, "Stopping"): the probes still fire meanwhile, and
+ * would slow the watched deployment in the next off-phase.
+ */
+async function gone(pids: number[]): Promise<void> {
+  const exited = (p: number) => {
+    try {
+      const st = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return st.slice(st.lastIndexOf(')') + 2).startsWith('Z');
+    } catch {
+      return true;
+    }
+  };
+  await until('invocation-latency', "the agent's bpftrace to exit", () => pids.every(exited), 60000);
+}
+
 /** A summed counter from the agent's Prometheus text. */
 async function metric(port: number, name: string): Promise<number> {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
@@ -331,7 +363,9 @@ export const invocationLatency: Benchmark = {
             // Let the last batch reach the collector, then count what was lost.
             await new Promise((r) => setTimeout(r, 2000));
             lost += await metric(mport, 'faasprov_agent_events_lost_total');
+            const sensors = bpftraceChildren(agent.pid!);
             await stop(agent);
+            await gone(sensors);
             shopGrowth += sqliteStoreSize(db).bytes - size0!.bytes;
           }
         }
