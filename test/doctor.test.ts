@@ -8,7 +8,7 @@ describe('faasprov doctor', () => {
     const r = await faasprov(['doctor']);
     expect(r.exitCode).toBe(0);
     const lines = String(r.stdout).split('\n');
-    for (const name of ['root', 'bpftrace', 'kernel BTF', 'tracefs', 'Node.js', 'better-sqlite3', 'Neo4j', 'NATS', 'Graphviz', 'chrt', 'nm']) {
+    for (const name of ['root', 'bpftrace', 'kernel BTF', 'tracefs', 'Node.js', 'better-sqlite3', 'Neo4j', 'NATS', 'Graphviz', 'chrt', 'setpriv', 'nm']) {
       expect(lines.some((l) => new RegExp(`^  (ok|absent|MISSING) +${name} `).test(l))).toBe(true);
     }
     const bpf = lines.find((l) => /^  ok +bpftrace /.test(l));

@@ -98,10 +98,11 @@ export async function checkTool(name: string, cmd: string, args: string[], fix: 
   return met(name, first, false);
 }
 
-/** Tools that optional capture features call: chrt (--sched) and nm (--gpu-lib). */
+/** Tools that optional capture features call: chrt (--sched), setpriv (--sensor-pace) and nm (--gpu-lib). */
 export function checkCaptureTools(): Promise<Requirement[]> {
   return Promise.all([
     checkTool('chrt', 'chrt', ['--version'], 'util-linux (apt-get install util-linux): --sched batch|idle runs the agent and bpftrace under it'),
+    checkTool('setpriv', 'setpriv', ['--version'], 'util-linux (apt-get install util-linux): --sensor-pace paces bpftrace only when it runs under setpriv --pdeathsig (it dies with the agent)'),
     checkTool('nm', 'nm', ['--version'], 'binutils (apt-get install binutils): --gpu-lib reads the CUDA entry points a library defines'),
   ]);
 }
