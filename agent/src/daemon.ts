@@ -19,6 +19,7 @@ import { AgentErrors } from './errors.js';
 import { VolumeTable } from './volumes.js';
 import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 import { applySchedPolicy, type SchedPolicy } from './scheduling.js';
+import { which } from './preflight.js';
 import { DEFAULT_SENSOR_PACE_MS } from './sensor/pacing.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
@@ -297,6 +298,7 @@ export class NodeAgent {
     for (const l of gpu) this.probedGpu.add(l.path);
     for (const s of seeds) this.observer.seed(s);
     this.log(`watching ${this.opts.watchComms.join(', ')} as ${this.spool.agent}; ${seeds.filter((s) => s.root).length} instances already running`);
+    if ((this.opts.sensorPaceMs ?? DEFAULT_SENSOR_PACE_MS) > 0 && !which('setpriv')) this.log('output pacing is off: setpriv (util-linux) is not on PATH, so bpftrace is woken for every event');
     for (const v of this.volumes.list()) this.log(`F3 volume ${v.id} (${v.tier}, node ${v.node}) at ${v.mount}`);
     for (const l of gpu) this.log(`probing ${l.symbols.length} GPU entry points in ${l.path}`);
   }
