@@ -28,7 +28,7 @@ export interface CaptureOptions {
   agent?: string;
   bpftrace?: string;
   perfRbPages?: number;
-  /** Output pacing period of bpftrace in ms (sensor/pacing.ts; default 20, 0: off). */
+  /** Output pacing period of bpftrace in ms (sensor/pacing.ts; default DEFAULT_SENSOR_PACE_MS, 0: off). */
   sensorPaceMs?: number;
   recordFile?: string;
   /** How long events wait for stragglers from other CPUs (ms). */

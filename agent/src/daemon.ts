@@ -49,7 +49,7 @@ export interface NodeAgentOptions {
   /** Scheduling policy of the agent and its bpftrace (default batch: never preempts a function on wake-up). */
   sched?: SchedPolicy;
   countRaw?: boolean;
-  /** Output pacing period of bpftrace in ms (sensor/pacing.ts; default 20, 0: off). */
+  /** Output pacing period of bpftrace in ms (sensor/pacing.ts; default DEFAULT_SENSOR_PACE_MS, 0: off). */
   sensorPaceMs?: number;
   /** F3 volumes: MOUNT=ID:TIER[:NODE] specs, and TYPE=TIER to find mounts by file-system type. */
   volumes?: string[];

@@ -9,7 +9,7 @@ import { TextOutputReader } from './text-output.js';
 import { AgentErrors } from '../errors.js';
 import { defaultBpftrace } from '../bpftrace-path.js';
 import { launchWithOverlay } from './events-overlay.js';
-import { OutputPacer, type PacingStats } from './pacing.js';
+import { OutputPacer } from './pacing.js';
 import { which } from '../preflight.js';
 
 export interface SensorHandlers {
@@ -35,8 +35,8 @@ export interface SensorOptions {
   /** How long stop() waits for the program's stop probe before stopping bpftrace the slow way. */
   stopTimeoutMs?: number;
   /**
-   * Output pacing period in ms (pacing.ts): bpftrace, when idle, is stopped between runs this far
-   * apart instead of being woken for every event. 0 or undefined: off. Needs setpriv (util-linux),
+   * Output pacing period in ms (pacing.ts): while output flows, bpftrace is stopped between runs
+   * this far apart instead of being woken for every event. 0 or undefined: off. Needs setpriv (util-linux),
    * which makes bpftrace die with the agent even while stopped; without it pacing stays off.
    */
   paceMs?: number;
@@ -222,11 +222,6 @@ export class BpftraceSensor {
     }
     if (!this.ended && line.startsWith('@')) this.onMapLine(line);
     // Anything else ("Attaching N probes...", a helper's warning) is not capture.
-  }
-
-  /** Output pacing's counts, when it runs. */
-  get pacing(): PacingStats | undefined {
-    return this.pacer?.stats;
   }
 
   /** Syscalls of tracked processes, counted in the kernel (--count-raw). */

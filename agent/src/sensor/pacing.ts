@@ -147,10 +147,8 @@ export class OutputPacer {
       return true;
     } catch {
       // Gone: its exit is handled by whoever waits for it.
-      this.done = true;
-      this.active = false;
-      clearInterval(this.tick);
-      clearTimeout(this.check);
+      this.paused = false;
+      this.stop(true);
       return false;
     }
   }

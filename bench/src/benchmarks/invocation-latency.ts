@@ -130,37 +130,33 @@ async function hello(gateway: string, n: number): Promise<void> {
   }
 }
 
-/** CPU seconds (user + system) of a process and of its bpftrace children, from /proc. */
-function cpuSec(pid: number): { self: number; bpftrace: number } {
-  const out = { self: 0, bpftrace: 0 };
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      const ticks = (Number(f[11]) + Number(f[12])) / 100;
-      if (Number(d) === pid) out.self += ticks;
-      else if (Number(f[1]) === pid && st.includes('(bpftrace)')) out.bpftrace += ticks;
-    } catch {
-      // gone meanwhile
-    }
+/** A process's /proc stat: its command and the fields after it (state first); undefined once it is gone. */
+function procStat(pid: number): { comm: string; fields: string[] } | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { comm: st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')), fields: st.slice(st.lastIndexOf(')') + 2).split(' ') };
+  } catch {
+    return undefined;
   }
-  return out;
 }
+
+/** CPU seconds (user + system) from a stat's fields. */
+const cpuOf = (f: string[] | undefined): number => (f ? (Number(f[11]) + Number(f[12])) / 100 : 0);
 
 /** Pids of a process's bpftrace children, from /proc. */
 function bpftraceChildren(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (st.includes('(bpftrace)') && Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      const st = procStat(Number(d));
+      return st?.comm === 'bpftrace' && Number(st.fields[1]) === pid;
+    })
+    .map(Number);
+}
+
+/** CPU seconds (user + system) of a process and of its bpftrace children, from /proc. */
+function cpuSec(pid: number): { self: number; bpftrace: number } {
+  return { self: cpuOf(procStat(pid)?.fields), bpftrace: bpftraceChildren(pid).reduce((t, c) => t + cpuOf(procStat(c)?.fields), 0) };
 }
 
 /**
@@ -169,14 +165,7 @@ function bpftraceChildren(pid: number): number[] {
  * would slow the watched deployment in the next off-phase.
  */
 async function gone(pids: number[]): Promise<void> {
-  const exited = (p: number) => {
-    try {
-      const st = readFileSync(`/proc/${p}/stat`, 'utf8');
-      return st.slice(st.lastIndexOf(')') + 2).startsWith('Z');
-    } catch {
-      return true;
-    }
-  };
+  const exited = (p: number) => (procStat(p)?.fields[0] ?? 'Z') === 'Z';
   await until('invocation-latency', "the agent's bpftrace to exit", () => pids.every(exited), 60000);
 }
 

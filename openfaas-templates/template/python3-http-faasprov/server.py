@@ -19,7 +19,17 @@ from urllib.parse import unquote_to_bytes
 DRAIN_LIMIT = 1 << 20
 
 
-class _LengthBody:
+class _Body:
+    """What wsgi.input offers beyond read and readline."""
+
+    def readlines(self, hint=-1):
+        return list(iter(self.readline, b''))
+
+    def __iter__(self):
+        return iter(self.readline, b'')
+
+
+class _LengthBody(_Body):
     """wsgi.input for a Content-Length body: reads at most that many bytes, only when asked."""
 
     def __init__(self, rfile, length):
@@ -46,12 +56,6 @@ class _LengthBody:
         self.left -= len(line)
         return line
 
-    def readlines(self, hint=-1):
-        return list(iter(self.readline, b''))
-
-    def __iter__(self):
-        return iter(self.readline, b'')
-
     def drain(self, limit):
         """Reads what the app left of the body; False when that is over limit (then nothing is read)."""
         if self.left > limit:
@@ -61,7 +65,7 @@ class _LengthBody:
         return True
 
 
-class _ChunkedBody:
+class _ChunkedBody(_Body):
     """wsgi.input for a chunked body (Transfer-Encoding: chunked), decoded as the app reads it."""
 
     def __init__(self, rfile):
@@ -99,7 +103,7 @@ class _ChunkedBody:
         if len(data) < n:
             raise ConnectionError('the client closed the connection inside the body')
         self._chunk -= n
-        if self._chunk == 0 and self._rfile.read(2) not in (b'\r\n',):
+        if self._chunk == 0 and self._rfile.read(2) != b'\r\n':
             raise ConnectionError('a broken chunked body')
         return data
 
@@ -133,12 +137,6 @@ class _ChunkedBody:
             if i >= 0 and end == i + 1:
                 break
         return b''.join(out)
-
-    def readlines(self, hint=-1):
-        return list(iter(self.readline, b''))
-
-    def __iter__(self):
-        return iter(self.readline, b'')
 
     def drain(self, limit):
         seen = len(self._buf)
