@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { hashId } from './ids.js';
+import { hashId, hashIdOnce } from './ids.js';
 
 // Bounds keep a hostile or broken agent from storing unbounded strings.
 export const MAX_PATH = 4096;
@@ -525,9 +525,9 @@ export function fileId(node: string, path: string, version: number, volume?: str
 export function invocationId(callId: string, tenant?: string): string {
   return hashId(PREFIX.Invocation, ['Invocation', tenant ?? '', callId]);
 }
-/** start tells apart two runs (attempts) of one call id in one process image. */
+/** start tells apart two runs (attempts) of one call id in one process image: each unit's key is new, never looked up. */
 export function unitId(node: string, pid: number, processStart: number, callId: string, start: number): string {
-  return hashId(PREFIX.Unit, ['Unit', node, pid, processStart, callId, start]);
+  return hashIdOnce(PREFIX.Unit, ['Unit', node, pid, processStart, callId, start]);
 }
 /** A span is one (trace, span) pair, whichever agent met it (as itself or as a parent). */
 export function spanNodeId(traceId: string, spanId: string): string {
@@ -561,6 +561,10 @@ export function connectionId(node: string, pid: number, fd: number, opened: numb
 }
 export function edgeId(type: EdgeType, from: string, to: string): string {
   return hashId('e', [type, from, to]);
+}
+/** edgeId, not looked up nor kept: for a holder that remembers its edges' ids (most edges are new: a unit's). */
+export function edgeIdOnce(type: EdgeType, from: string, to: string): string {
+  return hashIdOnce('e', [type, from, to]);
 }
 
 /** The id a node must have, computed from its natural key. */
