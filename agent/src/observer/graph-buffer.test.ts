@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { GENESIS_HASH, batchHash, fileId, parseBatch, processId, type FileNode, type ProcessNode } from '@faasprov/model';
-import { GraphBuffer } from './graph-buffer.js';
+import { GENESIS_HASH, batchHash, edgeId, fileId, parseBatch, processId, type FileNode, type GraphEdge, type ProcessNode } from '@faasprov/model';
+import { GraphBuffer, edgeJson } from './graph-buffer.js';
 
 describe('GraphBuffer.cutBounded', () => {
   it('splits a burst of 4,000 written files into chained, self-contained batches under the byte bound', () => {
@@ -55,5 +55,38 @@ describe('GraphBuffer.cutBounded', () => {
     expect(c!.json).toBe(JSON.stringify(c!.batch));
     expect(c!.batch.hash).toBe(batchHash(JSON.parse(c!.json)));
     expect(JSON.parse(c!.json)).toMatchObject({ agent, seq: 12, prev: 'ab'.repeat(32), nodes: [f, p] });
+  });
+
+  it('gives an edge the same id in every batch it comes back in, and collapses repeats within one', () => {
+    const buf = new GraphBuffer(false);
+    const p: ProcessNode = { id: processId('n1', 7, 1), type: 'Process', node: 'n1', pid: 7, start: 1, exe: '/bin/sh', argv: [] };
+    const f: FileNode = { id: fileId('n1', '/tmp/a', 0), type: 'File', node: 'n1', path: '/tmp/a', version: 0 };
+    const ids: string[][] = [];
+    for (let cut = 0; cut < 3; cut++) {
+      buf.addEdge('USED', p, f, 10 + cut, 10 + cut, 1, 5);
+      buf.addEdge('USED', p, f, 11 + cut, 12 + cut, 2, 7, { inferred: true });
+      // Same endpoints, another type: another edge.
+      buf.addEdge('WAS_GENERATED_BY', f, p, 10, 10, 1, 0);
+      if (cut === 1) buf.addEdge('USED', p, { ...f, id: fileId('n1', '/tmp/b', 0), path: '/tmp/b' }, 1, 1, 1, 0);
+      const [c] = buf.cutBounded('n1:a', cut, GENESIS_HASH, 1024 * 1024);
+      expect(c!.json).toBe(JSON.stringify(c!.batch));
+      ids.push(c!.batch.edges.map((e) => e.id));
+      expect(c!.batch.edges[0]).toMatchObject({ type: 'USED', firstTime: 10 + cut, lastTime: 12 + cut, count: 3, bytes: 12, attrs: { inferred: true } });
+    }
+    const used = edgeId('USED', p.id, f.id);
+    const made = edgeId('WAS_GENERATED_BY', f.id, p.id);
+    expect(ids).toEqual([[used, made], [used, made, edgeId('USED', p.id, fileId('n1', '/tmp/b', 0))], [used, made]]);
+  });
+
+  it('writes an edge\'s JSON as JSON.stringify does, whatever its ids, numbers and attrs', () => {
+    const base: GraphEdge = { id: 'e_0123', type: 'USED', from: 'p_ab', to: 'f_cd', firstTime: 1700000000123456, lastTime: 1700000000123457, count: 3, bytes: 0 };
+    const edges: GraphEdge[] = [
+      base,
+      { ...base, attrs: { inferred: true, openFlags: 577 } },
+      { ...base, from: 'p "quoted"\n', to: 'f_\u00e9' },
+      { ...base, firstTime: Number.NaN, bytes: Number.POSITIVE_INFINITY },
+      { ...base, count: -0, bytes: 1e21 },
+    ];
+    for (const e of edges) expect(edgeJson(e)).toBe(JSON.stringify(e));
   });
 });

@@ -1,4 +1,4 @@
-import { MAX_BATCH_EDGES, MAX_BATCH_NODES, batchHash, batchHashOfJson, edgeId, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { MAX_BATCH_EDGES, MAX_BATCH_NODES, batchHash, batchHashOfJson, edgeIdOnce, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
 
 /** A cut batch and its JSON (JSON.stringify(batch), made from pieces serialized once). */
 export interface CutBatch {
@@ -6,7 +6,22 @@ export interface CutBatch {
   json: string;
 }
 
-const EDGE_IDS_MAX = 50_000;
+type EdgeIndex = Map<string, Map<string, Map<EdgeType, GraphEdge>>>;
+
+/** Ids and edge types as the model makes them: JSON writes them as they are, between quotes. */
+const PLAIN = /^[\w-]*$/;
+
+/**
+ * JSON.stringify(e) for an edge made by addEdge (its keys in that literal's order, attrs last),
+ * written directly: the generic walk took most of a cut's time. Anything unusual (an id JSON
+ * would escape, a number that is not finite) goes the generic way.
+ */
+export function edgeJson(e: GraphEdge): string {
+  if (!(PLAIN.test(e.id) && PLAIN.test(e.type) && PLAIN.test(e.from) && PLAIN.test(e.to))) return JSON.stringify(e);
+  if (!(Number.isFinite(e.firstTime) && Number.isFinite(e.lastTime) && Number.isFinite(e.count) && Number.isFinite(e.bytes))) return JSON.stringify(e);
+  const head = `{"id":"${e.id}","type":"${e.type}","from":"${e.from}","to":"${e.to}","firstTime":${e.firstTime},"lastTime":${e.lastTime},"count":${e.count},"bytes":${e.bytes}`;
+  return e.attrs === undefined ? `${head}}` : `${head},"attrs":${JSON.stringify(e.attrs)}}`;
+}
 
 /** Room left in a batch for its envelope (agent, seq, sentAt, prev, hash and the JSON around them). */
 const ENVELOPE_BYTES = 1024;
@@ -18,9 +33,15 @@ const ENVELOPE_BYTES = 1024;
  */
 export class GraphBuffer {
   private nodes = new Map<string, GraphNode>();
-  private edges = new Map<string, GraphEdge>();
-  /** Edge ids by key, across cuts: the same edges come back batch after batch, each id a hash. */
-  private readonly edgeIds = new Map<string, string>();
+  /** Edges in the order they were first added (the batch's order). */
+  private edges: GraphEdge[] = [];
+  /**
+   * The same edges by from id, to id and type: Maps keyed by strings the caller already holds
+   * (node ids), so a repeated edge builds no key string and hashes none.
+   */
+  private edgeIndex: EdgeIndex = new Map();
+  /** The last cut's index: an edge that comes back in the next batch keeps its id without a hash. */
+  private lastIndex: EdgeIndex = new Map();
   /** Every node id this buffer has ever held (faasprov run prints its own graph); off in the daemon. */
   readonly seen = new Set<string>();
 
@@ -34,7 +55,9 @@ export class GraphBuffer {
     const old = this.nodes.get(n.id);
     if (old !== undefined && old !== n) {
       const into = n as unknown as Record<string, unknown>;
-      for (const [k, v] of Object.entries(old)) if (!(k in into)) into[k] = v;
+      const from = old as unknown as Record<string, unknown>;
+      // for-in over a plain object: its own keys in Object.entries' order, without the array.
+      for (const k in from) if (!(k in into)) into[k] = from[k];
     }
     this.nodes.set(n.id, n);
     if (this.remember) this.seen.add(n.id);
@@ -43,17 +66,19 @@ export class GraphBuffer {
   /** Events (edges) buffered, for loss accounting when a batch cannot be kept. */
   get edgeCount(): number {
     let n = 0;
-    for (const e of this.edges.values()) n += e.count;
+    for (const e of this.edges) n += e.count;
     return n;
   }
 
   addEdge(type: EdgeType, from: GraphNode, to: GraphNode, firstTime: number, lastTime: number, count: number, bytes: number, attrs?: EdgeAttrs): void {
     if (count < 1) return;
-    // Keyed by the ids themselves: the edge's hashed id is computed once per batch, not per event.
-    const key = `${type}\n${from.id}\n${to.id}`;
     this.upsertNode(from);
     this.upsertNode(to);
-    const e = this.edges.get(key);
+    let byTo = this.edgeIndex.get(from.id);
+    if (byTo === undefined) this.edgeIndex.set(from.id, (byTo = new Map()));
+    let byType = byTo.get(to.id);
+    if (byType === undefined) byTo.set(to.id, (byType = new Map()));
+    const e = byType.get(type);
     if (e) {
       e.firstTime = Math.min(e.firstTime, firstTime);
       e.lastTime = Math.max(e.lastTime, lastTime);
@@ -61,24 +86,21 @@ export class GraphBuffer {
       e.bytes += bytes;
       if (attrs) e.attrs = { ...e.attrs, ...attrs };
     } else {
-      let id = this.edgeIds.get(key);
-      if (id === undefined) {
-        // Wholesale clear, as hashId's cache: a miss costs one hash.
-        if (this.edgeIds.size >= EDGE_IDS_MAX) this.edgeIds.clear();
-        this.edgeIds.set(key, (id = edgeId(type, from.id, to.id)));
-      }
+      // Most edges are new (a unit's); one of the last batch keeps the id it had.
+      const id = this.lastIndex.get(from.id)?.get(to.id)?.get(type)?.id ?? edgeIdOnce(type, from.id, to.id);
       const e: GraphEdge = { id, type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes };
       if (attrs) e.attrs = { ...attrs };
-      this.edges.set(key, e);
+      byType.set(type, e);
+      this.edges.push(e);
     }
   }
 
   get size(): { nodes: number; edges: number } {
-    return { nodes: this.nodes.size, edges: this.edges.size };
+    return { nodes: this.nodes.size, edges: this.edges.length };
   }
 
   isEmpty(): boolean {
-    return this.nodes.size === 0 && this.edges.size === 0;
+    return this.nodes.size === 0 && this.edges.length === 0;
   }
 
   /**
@@ -128,16 +150,24 @@ export class GraphBuffer {
       }
       used += add;
     };
-    const edges = [...this.edges.values()];
-    const edgeJson = edges.map((e) => JSON.stringify(e));
-    // The usual case: everything fits in one batch, with no edge-by-edge placement.
-    let total = 0;
-    for (const j of edgeJson) total += Buffer.byteLength(j) + 1;
-    for (const id of this.nodes.keys()) total += sizeOf(id);
-    if (total <= budget && edges.length <= MAX_BATCH_EDGES && this.nodes.size <= MAX_BATCH_NODES) {
-      if (edges.length > 0 || this.nodes.size > 0) parts.push({ nodes: new Set(this.nodes.keys()), edges, edgeJson });
+    const edges = this.edges;
+    const edgeJsons = edges.map(edgeJson);
+    // The usual case: everything fits in one batch, with no edge-by-edge placement. A UTF-16
+    // unit is at most 3 UTF-8 bytes: bytes are counted only when the text might not fit.
+    let chars = 0;
+    for (const j of edgeJsons) chars += j.length + 1;
+    for (const id of this.nodes.keys()) chars += jsonOf(id).length + 1;
+    let fits = chars * 3 <= budget;
+    if (!fits) {
+      let total = 0;
+      for (const j of edgeJsons) total += Buffer.byteLength(j) + 1;
+      for (const id of this.nodes.keys()) total += sizeOf(id);
+      fits = total <= budget;
+    }
+    if (fits && edges.length <= MAX_BATCH_EDGES && this.nodes.size <= MAX_BATCH_NODES) {
+      if (edges.length > 0 || this.nodes.size > 0) parts.push({ nodes: new Set(this.nodes.keys()), edges, edgeJson: edgeJsons });
     } else {
-      edges.forEach((e, i) => put(e.from === e.to ? [e.from] : [e.from, e.to], e, edgeJson[i]));
+      edges.forEach((e, i) => put(e.from === e.to ? [e.from] : [e.from, e.to], e, edgeJsons[i]));
       for (const id of this.nodes.keys()) if (!placed.has(id)) put([id], undefined, undefined);
       if (cur.nodes.size > 0 || cur.edges.length > 0) parts.push(cur);
     }
@@ -155,7 +185,9 @@ export class GraphBuffer {
       return { batch: b, json };
     });
     this.nodes = new Map();
-    this.edges = new Map();
+    this.edges = [];
+    this.lastIndex = this.edgeIndex;
+    this.edgeIndex = new Map();
     return out;
   }
 
@@ -166,14 +198,16 @@ export class GraphBuffer {
       seq,
       sentAt: Date.now() * 1000,
       nodes: [...this.nodes.values()].map((n) => structuredClone(n)),
-      edges: [...this.edges.values()],
+      edges: this.edges,
     };
     if (prev !== undefined) {
       b.prev = prev;
       b.hash = batchHash(b);
     }
     this.nodes = new Map();
-    this.edges = new Map();
+    this.edges = [];
+    this.lastIndex = this.edgeIndex;
+    this.edgeIndex = new Map();
     return b;
   }
 }
