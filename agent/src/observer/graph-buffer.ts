@@ -6,7 +6,16 @@ export interface CutBatch {
   json: string;
 }
 
-type EdgeIndex = Map<string, Map<string, Map<EdgeType, GraphEdge>>>;
+/** Edges by from id, then to id: the edge, or the edges of several types between the two (rare). */
+type EdgeIndex = Map<string, Map<string, GraphEdge | GraphEdge[]>>;
+
+/** The edge of this type among those an index holds between two nodes. */
+function ofType(v: GraphEdge | GraphEdge[] | undefined, type: EdgeType): GraphEdge | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) return v.type === type ? v : undefined;
+  for (const e of v) if (e.type === type) return e;
+  return undefined;
+}
 
 /** Ids and edge types as the model makes them: JSON writes them as they are, between quotes. */
 const PLAIN = /^[\w-]*$/;
@@ -36,8 +45,8 @@ export class GraphBuffer {
   /** Edges in the order they were first added (the batch's order). */
   private edges: GraphEdge[] = [];
   /**
-   * The same edges by from id, to id and type: Maps keyed by strings the caller already holds
-   * (node ids), so a repeated edge builds no key string and hashes none.
+   * The same edges by from id and to id: Maps keyed by strings the caller already holds (node
+   * ids), so a repeated edge builds no key string and hashes none.
    */
   private edgeIndex: EdgeIndex = new Map();
   /** The last cut's index: an edge that comes back in the next batch keeps its id without a hash. */
@@ -76,9 +85,8 @@ export class GraphBuffer {
     this.upsertNode(to);
     let byTo = this.edgeIndex.get(from.id);
     if (byTo === undefined) this.edgeIndex.set(from.id, (byTo = new Map()));
-    let byType = byTo.get(to.id);
-    if (byType === undefined) byTo.set(to.id, (byType = new Map()));
-    const e = byType.get(type);
+    const there = byTo.get(to.id);
+    const e = ofType(there, type);
     if (e) {
       e.firstTime = Math.min(e.firstTime, firstTime);
       e.lastTime = Math.max(e.lastTime, lastTime);
@@ -87,10 +95,12 @@ export class GraphBuffer {
       if (attrs) e.attrs = { ...e.attrs, ...attrs };
     } else {
       // Most edges are new (a unit's); one of the last batch keeps the id it had.
-      const id = this.lastIndex.get(from.id)?.get(to.id)?.get(type)?.id ?? edgeIdOnce(type, from.id, to.id);
+      const id = ofType(this.lastIndex.get(from.id)?.get(to.id), type)?.id ?? edgeIdOnce(type, from.id, to.id);
       const e: GraphEdge = { id, type, from: from.id, to: to.id, firstTime, lastTime: Math.max(firstTime, lastTime), count, bytes };
       if (attrs) e.attrs = { ...attrs };
-      byType.set(type, e);
+      if (there === undefined) byTo.set(to.id, e);
+      else if (Array.isArray(there)) there.push(e);
+      else byTo.set(to.id, [there, e]);
       this.edges.push(e);
     }
   }
