@@ -39,10 +39,13 @@ export interface Charge {
   inferred: boolean;
 }
 
+/** A thread's unit; replaced, never changed, so charge() hands it out as it is. */
 interface Binding {
-  unit: ActiveUnit;
-  inferred: boolean;
+  readonly unit: ActiveUnit;
+  readonly inferred: boolean;
 }
+
+const UNCHARGED: Readonly<Charge> = Object.freeze({ inferred: false });
 
 /** One process's open units and which thread serves which. */
 export class ProcessUnits {
@@ -58,11 +61,11 @@ export class ProcessUnits {
     return [...this.open.values()];
   }
 
-  /** Rules 1, 2, 4, 5: the unit a syscall of thread tid is charged to. */
-  charge(tid: number): Charge {
+  /** Rules 1, 2, 4, 5: the unit a syscall of thread tid is charged to (read-only: the binding itself, no copy per syscall). */
+  charge(tid: number): Readonly<Charge> {
     const b = this.threads.get(tid);
-    if (b) return { unit: b.unit, inferred: b.inferred };
-    if (this.open.size === 0) return { inferred: false };
+    if (b) return b;
+    if (this.open.size === 0) return UNCHARGED;
     if (this.open.size === 1) return { unit: this.open.values().next().value!, inferred: true };
     return { inferred: true };
   }

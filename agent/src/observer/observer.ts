@@ -43,6 +43,15 @@ const O_ACCMODE = 3;
 const O_CREAT = 0x40;
 const O_TRUNC = 0x200;
 
+/**
+ * The key of ProcState.lastEdge for an image's fd and a direction: a number while gen and fd are
+ * the small integers they are (no string made and hashed per read or write), else a string.
+ */
+function lastKey(gen: number, fd: number, dir: 'read' | 'write'): number | string {
+  if (Number.isInteger(gen) && Number.isInteger(fd) && gen >= 0 && gen < 0x100000 && fd >= 0 && fd < 0x80000000) return (gen * 0x80000000 + fd) * 2 + (dir === 'read' ? 0 : 1);
+  return `${gen},${fd},${dir}`;
+}
+
 /** An open file description: shared by dup'ed and inherited fds, like the kernel's (refs counts them). */
 type OpenFile = HostFile | ({ refs: number } & (
   /** conn: the connection's entities (connections.ts), from the server's side or the client's. */
@@ -81,7 +90,7 @@ interface ProcState {
   images: Map<number, Image>;
   fds: Map<number, FdEntry>;
   /** Last edge per (gen, fd, direction), where the kernel's counters of later reads/writes go. */
-  lastEdge: Map<string, { type: 'USED' | 'WAS_GENERATED_BY' | 'WAS_DERIVED_FROM'; from: GraphNode; to: GraphNode; first: number; attrs?: EdgeAttrs }>;
+  lastEdge: Map<number | string, { type: 'USED' | 'WAS_GENERATED_BY' | 'WAS_DERIVED_FROM'; from: GraphNode; to: GraphNode; first: number; attrs?: EdgeAttrs }>;
   renameFrom?: { path: string; truncated: boolean };
   instance?: InstanceNode;
   /** The invocations in progress and which thread serves which (attribution.ts). */
@@ -460,7 +469,7 @@ export class Observer {
         // The request this thread read is the one it now serves.
         this.stats.requestReadsClaimed++;
         this.out.addEdge('USED', u.node, pending.entity, pending.t, pending.t, 1, pending.bytes);
-        p.lastEdge.set(`${pending.gen},${pending.fd},read`, { type: 'USED', from: u.node, to: pending.entity, first: pending.t });
+        p.lastEdge.set(lastKey(pending.gen, pending.fd, 'read'), { type: 'USED', from: u.node, to: pending.entity, first: pending.t });
         // Served here, not forwarded: no relay's request (connections.ts).
         const f = p.fds.get(pending.fd)?.file;
         if (f?.kind === 'socket' && f.conn) p.relay?.drop(f.conn);
@@ -791,7 +800,7 @@ export class Observer {
     const type = kind === 'read' ? 'USED' : 'WAS_GENERATED_BY';
     const [from, to] = kind === 'read' ? [subject, entity] : [entity, subject];
     this.out.addEdge(type, from, to, t, t, 1, bytes, attrs);
-    p.lastEdge.set(`${gen},${fd},${kind}`, { type, from, to, first: t });
+    p.lastEdge.set(lastKey(gen, fd, kind), { type, from, to, first: t });
   }
 
   /**
@@ -801,7 +810,7 @@ export class Observer {
    */
   private onConnData(p: ProcState, c: Conn, side: 'server' | 'client', kind: 'read' | 'write', gen: number, fd: number, t: number, bytes: number, tid: number | undefined, img: Image): void {
     const entity = (side === 'server') === (kind === 'read') ? c.toServer : c.toClient;
-    const key = `${gen},${fd},${kind}`;
+    const key = lastKey(gen, fd, kind);
     if (side === 'server' && kind === 'read' && c.serverLast !== 'read' && img === p.image && !p.units.size && !p.served) {
       // A new request read by an image serving no invocation: a relay may forward it (rule 3).
       (p.relay ??= new RelayQueue()).read(c);
@@ -853,7 +862,7 @@ export class Observer {
     const f = p.fds.get(c.fd)?.file;
     const sink = f?.kind === 'file' && f.path === '/dev/null';
     for (const [dir, count, bytes] of [['read', c.rc, c.rb], ['write', c.wc, c.wb]] as const) {
-      const key = `${c.gen},${c.fd},${dir}`;
+      const key = lastKey(c.gen, c.fd, dir);
       const last = p.lastEdge.get(key);
       if (count > 0) {
         if (last) this.out.addEdge(last.type, last.from, last.to, last.first, t, count, bytes, last.attrs);
@@ -1080,7 +1089,7 @@ export class Observer {
     const img = p.images.get(r.gen) ?? p.image;
     const s = this.subject(p, r.tid, r.t, img);
     this.out.addEdge('USED', s.node, r.entity, r.t, r.t, 1, r.bytes, s.attrs);
-    p.lastEdge.set(`${r.gen},${r.fd},read`, { type: 'USED', from: s.node, to: r.entity, first: r.t });
+    p.lastEdge.set(lastKey(r.gen, r.fd, 'read'), { type: 'USED', from: s.node, to: r.entity, first: r.t });
   }
 
   flushLosses(): void {
