@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GENESIS_HASH, batchHash, type Batch } from '@faasprov/model';
@@ -69,6 +69,26 @@ describe('DiskSpool', () => {
       again.ack(2);
       expect(again.bytes).toBe(0);
       again.close();
+    }));
+
+  it('writes each batch as its JSON line, byte for byte, and counts its UTF-8 bytes', () =>
+    withDir((dir) => {
+      const s = new DiskSpool({ dir, node: 'n1' });
+      const b = batch(s.agent, 0, GENESIS_HASH);
+      b.nodes.push({ id: 'f_1', type: 'File', node: 'n1', path: '/srv/é 😀 "q"\n', version: 0 });
+      const json = JSON.stringify(b);
+      expect(s.append(b, json)).toBe(true);
+      expect(s.append(batch(s.agent, 1, b.hash!))).toBe(true);
+      const file = readdirSync(dir).find((f) => f.startsWith('seg-'))!;
+      const lines = readFileSync(join(dir, file), 'utf8').split('\n');
+      expect(lines[0]).toBe(json);
+      expect(lines).toHaveLength(3);
+      expect(s.peek()!.body).toBe(json);
+      const sizes = lines.slice(0, 2).map((l) => Buffer.byteLength(l) + 1);
+      expect(s.bytes).toBe(sizes[0]! + sizes[1]!);
+      s.ack(0);
+      expect(s.bytes).toBe(sizes[1]);
+      s.close();
     }));
 
   it('refuses to pass its size cap instead of growing without bound', () =>

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync, writevSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { GENESIS_HASH, agentNode, type Batch } from '@faasprov/model';
@@ -34,6 +34,8 @@ export interface SpoolResume {
 
 const safeNode = (node: string) => node.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
 
+const NEWLINE = Buffer.from('\n');
+
 const SEGMENT = /^seg-(\d{16})\.jsonl$/;
 
 /**
@@ -48,7 +50,8 @@ const SEGMENT = /^seg-(\d{16})\.jsonl$/;
 export class DiskSpool {
   readonly agent: string;
   private segments: Segment[] = [];
-  private pending: PendingBatch[] = [];
+  /** With each line's size in bytes (newline included), counted once. */
+  private pending: (PendingBatch & { bytes: number })[] = [];
   /** Bytes of the pending batches' lines (acknowledged lines may still sit in the active segment). */
   private pendingBytes = 0;
   private acked = -1;
@@ -120,8 +123,9 @@ export class DiskSpool {
         this.nextSeq = Math.max(this.nextSeq, b.seq + 1);
         if (typeof b.hash === 'string') this.lastHash = b.hash;
         if (b.seq > this.acked) {
-          this.pending.push({ seq: b.seq, body: line });
-          this.pendingBytes += Buffer.byteLength(line) + 1;
+          const bytes = Buffer.byteLength(line) + 1;
+          this.pending.push({ seq: b.seq, body: line, bytes });
+          this.pendingBytes += bytes;
         }
         const t = Math.max(0, ...(b.edges ?? []).map((e) => e.lastTime));
         last = { seq: b.seq, time: Math.max(last?.time ?? 0, t) };
@@ -144,8 +148,10 @@ export class DiskSpool {
 
   /** Appends a batch (already numbered and chained) as json (JSON.stringify(batch) unless given); false when the cap would be passed. */
   append(batch: Batch, json = JSON.stringify(batch)): boolean {
-    const line = json + '\n';
-    const size = Buffer.byteLength(line);
+    // Encoded once, for its size and for the write (writeSync would encode a string again); the
+    // newline in the same write, so a line is never left open for the next to run into.
+    const data = Buffer.from(json);
+    const size = data.length + 1;
     if (this.bytes + size > this.maxBytes) return false;
     let seg = this.segments.at(-1);
     if (!seg || this.fd === undefined || seg.bytes >= this.segmentBytes) {
@@ -155,11 +161,11 @@ export class DiskSpool {
       this.segments.push(seg);
       this.fd = openSync(file, 'a', 0o600);
     }
-    writeSync(this.fd, line);
+    writevSync(this.fd, [data, NEWLINE]);
     fsyncSync(this.fd);
     seg.bytes += size;
     seg.last = batch.seq;
-    this.pending.push({ seq: batch.seq, body: line.slice(0, -1) });
+    this.pending.push({ seq: batch.seq, body: json, bytes: size });
     this.pendingBytes += size;
     this.nextSeq = batch.seq + 1;
     if (batch.hash) this.lastHash = batch.hash;
@@ -174,7 +180,7 @@ export class DiskSpool {
   ack(seq: number): void {
     if (seq <= this.acked) return;
     this.acked = seq;
-    for (const p of this.pending) if (p.seq <= seq) this.pendingBytes -= Buffer.byteLength(p.body) + 1;
+    for (const p of this.pending) if (p.seq <= seq) this.pendingBytes -= p.bytes;
     this.pending = this.pending.filter((p) => p.seq > seq);
     // Not fsynced: a stale ack only means a resend the collector drops (see the class comment).
     this.atomicWrite(join(this.opts.dir, 'acked'), `${seq}\n`, false);
