@@ -25,6 +25,7 @@ const USAGE = `usage: scripts/agent-cpu.mjs --recording FILE [--passes N] [--rep
   --no-seed-fds     seed only the processes, not the fds they used before the recording began:
                     their reads and writes are then unattributed, as for an agent that found sockets
                     open (procfs seeds only fds on paths)
+  --out FILE        also write the last repetition's batches there, one JSON line each (to diff two builds)
   --json            one JSON line instead of text
 
 The recording's processes ran before it began, so each pid in it is seeded as a watched root (an
@@ -59,6 +60,7 @@ function parseArgs(argv) {
     else if (a === '--no-disk') o.disk = false;
     else if (a === '--no-seed-fds') o.seedFds = false;
     else if (a === '--json') o.json = true;
+    else if (a === '--out') o.out = resolve(val());
     else fail(`unknown argument ${a}\n${USAGE}`);
   }
   if (!o.recording) fail(`--recording is required\n${USAGE}`);
@@ -179,8 +181,10 @@ async function once(dir) {
   let seq = 0;
   let prev = GENESIS_HASH;
   const digest = createHash('sha256');
-  /** Hashed after the measurement: the digest is the harness's work, not the agent's. */
-  const jsons = [];
+  /** The digest is the harness's work, not the agent's: its CPU is left out. */
+  let batches = 0;
+  let digestUs = 0;
+  const outLines = [];
   const cut = () => {
     if (opts.disk) {
       live.save(observer.liveProcesses(), observer.lastEventTime);
@@ -190,7 +194,12 @@ async function once(dir) {
     if (buffer.isEmpty()) return;
     const out = buffer.cutBounded(agent, spool?.nextSeq ?? seq, spool?.lastHash ?? prev, MAX_BATCH_BYTES);
     for (const { batch, json } of out) {
-      jsons.push(json);
+      const d0 = process.cpuUsage();
+      digest.update(`${json}\n`);
+      if (opts.out) outLines.push(`${json}\n`);
+      const d = process.cpuUsage(d0);
+      digestUs += d.user + d.system;
+      batches++;
       if (spool) {
         if (!spool.append(batch, json)) fail('spool refused a batch');
         spool.ack(batch.seq);
@@ -249,12 +258,12 @@ async function once(dir) {
   observer.settlePendingReads(true);
   cut();
   const used = process.cpuUsage(t0);
-  for (const j of jsons) digest.update(`${j}\n`);
   spool?.close();
   rmSync(spoolDir, { recursive: true, force: true });
   const st = observer.stats;
   const stats = { unknownProcess: st.unknownProcess, unattributed: st.unattributed, markerMismatch: st.markerMismatch, inferredCharges: st.inferredCharges, gaps: st.gaps };
-  return { cpuUs: used.user + used.system, events, batches: jsons.length, digest: digest.digest('hex'), stats };
+  if (opts.out) writeFileSync(opts.out, outLines.join(''));
+  return { cpuUs: used.user + used.system - digestUs, events, batches, digest: digest.digest('hex'), stats };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'agent-cpu-'));
