@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   GraphEdge,
@@ -123,6 +123,21 @@ export function batchHash(b: Pick<Batch, 'agent' | 'seq' | 'prev' | 'nodes' | 'e
  */
 export function batchHashOfJson(agent: string, seq: number, prev: string | undefined, nodesJson: string, edgesJson: string): string {
   return hash('sha256', `[${JSON.stringify(agent)},${JSON.stringify(seq)},${JSON.stringify(prev ?? '')},${nodesJson},${edgesJson}]`, 'hex');
+}
+
+/**
+ * batchHashOfJson from the arrays' items, each array's JSON without its brackets (its items
+ * joined by commas), hashed piece by piece: the text is never put together first, which cost a
+ * copy of a whole batch.
+ */
+export function batchHashOfItems(agent: string, seq: number, prev: string | undefined, nodeItems: string, edgeItems: string): string {
+  return createHash('sha256')
+    .update(`[${JSON.stringify(agent)},${JSON.stringify(seq)},${JSON.stringify(prev ?? '')},[`)
+    .update(nodeItems)
+    .update('],[')
+    .update(edgeItems)
+    .update(']]')
+    .digest('hex');
 }
 
 /** The hash of "no previous batch": the start of every agent's chain. */

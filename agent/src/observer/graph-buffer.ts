@@ -1,4 +1,4 @@
-import { MAX_BATCH_EDGES, MAX_BATCH_NODES, batchHash, batchHashOfJson, edgeIdOnce, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
+import { MAX_BATCH_EDGES, MAX_BATCH_NODES, batchHash, batchHashOfItems, edgeIdOnce, type Batch, type EdgeAttrs, type EdgeType, type GraphEdge, type GraphNode } from '@faasprov/model';
 
 /** A cut batch and its JSON (JSON.stringify(batch), made from pieces serialized once). */
 export interface CutBatch {
@@ -62,7 +62,9 @@ export class GraphBuffer {
    */
   upsertNode(n: GraphNode): void {
     const old = this.nodes.get(n.id);
-    if (old !== undefined && old !== n) {
+    // The object already held (a process, a unit): nothing to merge or store.
+    if (old === n) return;
+    if (old !== undefined) {
       const into = n as unknown as Record<string, unknown>;
       const from = old as unknown as Record<string, unknown>;
       // for-in over a plain object: its own keys in Object.entries' order, without the array.
@@ -184,13 +186,13 @@ export class GraphBuffer {
     const sentAt = Date.now() * 1000;
     const out = parts.map((p, i) => {
       const ids = [...p.nodes];
-      const nodesJson = `[${ids.map(jsonOf).join(',')}]`;
-      const edgesJson = `[${p.edgeJson.join(',')}]`;
+      const nodeItems = ids.map(jsonOf).join(',');
+      const edgeItems = p.edgeJson.join(',');
       const b: Batch = { agent, seq: seq + i, sentAt, nodes: ids.map((id) => this.nodes.get(id)!), edges: p.edges };
       b.prev = prev;
-      b.hash = batchHashOfJson(agent, b.seq, prev, nodesJson, edgesJson);
+      b.hash = batchHashOfItems(agent, b.seq, prev, nodeItems, edgeItems);
       // The key order of the object above: JSON.stringify(b) writes the same text.
-      const json = `{"agent":${JSON.stringify(agent)},"seq":${JSON.stringify(b.seq)},"sentAt":${JSON.stringify(sentAt)},"nodes":${nodesJson},"edges":${edgesJson},"prev":${JSON.stringify(prev)},"hash":${JSON.stringify(b.hash)}}`;
+      const json = `{"agent":${JSON.stringify(agent)},"seq":${JSON.stringify(b.seq)},"sentAt":${JSON.stringify(sentAt)},"nodes":[${nodeItems}],"edges":[${edgeItems}],"prev":${JSON.stringify(prev)},"hash":${JSON.stringify(b.hash)}}`;
       prev = b.hash;
       return { batch: b, json };
     });
