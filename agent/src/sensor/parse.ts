@@ -74,13 +74,15 @@ export function parseLine(data: string): SensorEvent {
   return parseFields(data.endsWith('\n') ? data.slice(0, -1) : data);
 }
 
+/** A kernel timestamp field of a line parsed by fields() (ns, unsigned): a function, not a closure made for every line. */
+function timestamp(s: string | undefined, line: string): bigint {
+  if (s === undefined || !/^\d+$/.test(s)) throw new ParseError(line, 'bad timestamp');
+  return BigInt(s);
+}
+
 /** Parses one printf line of the program, its final newline removed (a path may end in one). */
 export function parseFields(line: string): SensorEvent {
   const tag = line.slice(0, 2);
-  const ts = (s: string | undefined): bigint => {
-    if (s === undefined || !/^\d+$/.test(s)) throw new ParseError(line, 'bad timestamp');
-    return BigInt(s);
-  };
   const r = new LineReader(line);
   switch (tag) {
     case 'B\t': {
@@ -324,36 +326,36 @@ export function parseFields(line: string): SensorEvent {
       const [, t, pid, tid, text] = fields(line, 5, line);
       const m = MARKER.exec(text!.replace(/\n$/, ''));
       if (!m) throw new ParseError(line, 'not an invocation marker');
-      const e: SensorEvent = { kind: 'marker', ts: ts(t), pid: int(pid, line), tid: int(tid, line), phase: m[1] === 'B' ? 'begin' : 'end', callId: m[2]! };
+      const e: SensorEvent = { kind: 'marker', ts: timestamp(t, line), pid: int(pid, line), tid: int(tid, line), phase: m[1] === 'B' ? 'begin' : 'end', callId: m[2]! };
       if (m[3]) e.function = m[3];
       return e;
     }
     case 'a\t': {
       const [, t, pid, api, rc, ptr, size] = fields(line, 7, line);
-      return { kind: 'gpu-alloc', ts: ts(t), ...who(pid, line), api: api!, rc: int(rc, line), ptr: hex(ptr, line), size: int(size, line) };
+      return { kind: 'gpu-alloc', ts: timestamp(t, line), ...who(pid, line), api: api!, rc: int(rc, line), ptr: hex(ptr, line), size: int(size, line) };
     }
     case 'b\t': {
       const [, t, pid, api, rc, ptr] = fields(line, 6, line);
-      return { kind: 'gpu-free', ts: ts(t), ...who(pid, line), api: api!, rc: int(rc, line), ptr: hex(ptr, line) };
+      return { kind: 'gpu-free', ts: timestamp(t, line), ...who(pid, line), api: api!, rc: int(rc, line), ptr: hex(ptr, line) };
     }
     case 'c\t': {
       const [, t, pid, api, rc, dst, src, n, kind] = fields(line, 9, line);
       return {
-        kind: 'gpu-copy', ts: ts(t), ...who(pid, line), api: api!, rc: int(rc, line),
+        kind: 'gpu-copy', ts: timestamp(t, line), ...who(pid, line), api: api!, rc: int(rc, line),
         dst: hex(dst, line), src: hex(src, line), bytes: int(n, line), copyKind: int(kind, line),
       };
     }
     case 'l\t': {
       const [, t, pid, api, rc, func, symbol] = fields(line, 7, line);
-      const e: SensorEvent = { kind: 'gpu-launch', ts: ts(t), ...who(pid, line), api: api!, rc: int(rc, line), func: hex(func, line) };
+      const e: SensorEvent = { kind: 'gpu-launch', ts: timestamp(t, line), ...who(pid, line), api: api!, rc: int(rc, line), func: hex(func, line) };
       if (symbol && symbol !== '-' && !/^0x[0-9a-f]+$/.test(symbol)) e.symbol = symbol;
       return e;
     }
     case 'd\t': {
       const [, t, pid, api, rc, device] = fields(line, 6, line);
-      return { kind: 'gpu-device', ts: ts(t), ...who(pid, line), api: api!, rc: int(rc, line), device: int(device, line) };
+      return { kind: 'gpu-device', ts: timestamp(t, line), ...who(pid, line), api: api!, rc: int(rc, line), device: int(device, line) };
     }
     default:
-      return parseHostLine(line, tag, ts);
+      return parseHostLine(line, tag, (s) => timestamp(s, line));
   }
 }
