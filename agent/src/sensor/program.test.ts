@@ -25,7 +25,7 @@ describe('buildProgram', () => {
 
   it('prints a counter flush on another thread\'s first op only when it holds a count', () => {
     const p = buildProgram({ scope: { kind: 'watch', comms: ['w'], seedPids: [] }, counterFlushSec: 1 });
-    const switches = [...p.matchAll(/if \(\$cur != 0 && \(\$cur >> 2\) != \(int64\)tid\) \{([^]*?)\n {6}\}/g)];
+    const switches = [...p.matchAll(/if \(\$mk && \$cur != 0 && \(\$cur >> 2\) != \(int64\)tid\) \{([^]*?)\n {6}\}/g)];
     expect(switches.length).toBeGreaterThan(0);
     for (const [, body] of switches) expect(body).toMatch(/\$since = @rc\[\$k\] \+ @wc\[\$k\];\s*if \(\$since != 0\) \{\s*printf\("C/);
   });

@@ -98,6 +98,7 @@ const MARKER_MAX = 190;
 const DEV_NULL = (1 << 20) | 3;
 /** The name of every epoll fd's (anonymous) inode. */
 const EPOLL_NAME = '[eventpoll]';
+const EVENTFD_NAME = '[eventfd]';
 
 const COUNTERS = (k: string) => `@rc[${k}], @rb[${k}], @wc[${k}], @wb[${k}]`;
 /** The per-fd maps and their zero (byte counters are unsigned). */
@@ -119,8 +120,8 @@ function forgetFdState(periodicPrint: boolean): (k: string) => string {
 /** The open file an fd number names now, from the task's fd table (0 if none). */
 function fileOf(fdExpr: string, into: string): string {
   // The conditional drops the tracepoint field's address space (see dataOp).
-  return `${into} = (struct file *)0; $ft = curtask->files->fdt; $fi = (uint64)(${fdExpr} >= 0 ? ${fdExpr} : 0x7fffffff);
-    if ($fi < (uint64)$ft->max_fds) { ${into} = (struct file *)*($ft->fd + $fi); }`;
+  return `${into} = (struct file *)0; $ft = curtask->files->fdt; $fti = (uint64)(${fdExpr} >= 0 ? ${fdExpr} : 0x7fffffff);
+    if ($fti < (uint64)$ft->max_fds) { ${into} = (struct file *)*($ft->fd + $fti); }`;
 }
 
 /** Deletes a map entry that may be missing (see forgetFdState): for maps whose entries are never 0. */
@@ -136,7 +137,15 @@ function rebind(fdExpr: string, forget: (k: string) => string): string {
     }`;
 }
 
-/** Reports the first read or write per (image, fd) until close or a change of direction. */
+/**
+ * Reports the first read or write per (image, fd) until close or a change of direction. In a
+ * process that has written an invocation marker (@mk) another thread's first op is reported too
+ * (it may serve another invocation); a process that never has (a watchdog, a plain command) serves
+ * no invocation, the agent charges all its syscalls to its image (attribution.ts, rule 4), and its
+ * threads take turns on one fd (Go's runtime): a new thread is not news there. An eventfd's ops are
+ * counted, never printed one by one: it carries a wake-up count, not data (of-watchdog's runtime signals one
+ * per request), and the agent keeps no entity for it.
+ */
 function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string) => string): string {
   const flag = dir === 'R' ? 1 : 2;
   const [c, b] = dir === 'R' ? ['@rc', '@rb'] : ['@wc', '@wb'];
@@ -145,12 +154,13 @@ function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string
   // The conditional drops the tracepoint field's address space: bpftrace 0.23 warns
   // "Addrspace mismatch" when it is added to a map value that a plain (uint64)0 reset.
   const add = `(uint64)(${bytes} > 0 ? ${bytes} : 0)`;
-  // @s holds the direction and the thread of the last reported op: another thread's first op on
-  // a shared fd is reported too (it may serve another invocation), after the counts so far when
-  // there are any (a line of zeros said nothing: a tenth of a checkout's events were such lines).
-  return `$g = @g[pid]; $st = (int64)${flag} + ((int64)tid << 2); $k = (pid, $g, ${fdVar}); $cur = @s[$k];
+  // @s holds the direction (and in a marked process the thread) of the last reported op; another
+  // thread's first op is reported after the counts so far when there are any (a line of zeros
+  // said nothing: a tenth of a checkout's events were such lines).
+  return `$g = @g[pid]; $k = (pid, $g, ${fdVar}); $cur = @s[$k]; $mk = @mk[pid];
+    $st = $mk ? (int64)${flag} + ((int64)tid << 2) : (int64)${flag};
     if ($cur != $st) {
-      if ($cur != 0 && ($cur >> 2) != (int64)tid) {
+      if ($mk && $cur != 0 && ($cur >> 2) != (int64)tid) {
         $since = @rc[$k] + @wc[$k];
         if ($since != 0) {
           printf("C\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $g, ${fdVar}, ${COUNTERS(k)});
@@ -158,7 +168,12 @@ function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string
         }
       }
       @s[${k}] = $st;
-      printf("${dir}\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\n", nsecs, pid, tid, $g, ${fdVar}, ${bytes});
+      ${fileOf(fdVar, '$df')}
+      if ($df == 0 || str($df->f_path.dentry->d_name.name, ${EVENTFD_NAME.length + 1}) != "${EVENTFD_NAME}") {
+        printf("${dir}\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\n", nsecs, pid, tid, $g, ${fdVar}, ${bytes});
+      } else {
+        ${c}[${k}] = ${c}[${k}] + 1; ${b}[${k}] = ${b}[${k}] + ${add};
+      }
     } else {
       ${c}[${k}] = ${c}[${k}] + 1; ${b}[${k}] = ${b}[${k}] + ${add};
     }`;
@@ -258,6 +273,7 @@ tracepoint:sched:sched_process_exit /@t[pid]/ {
   if (pid == tid) {
     printf("Q\\t%llu\\t%d\\t%d\\n", nsecs, pid, curtask->exit_code);
     delete(@t[pid]);
+    ${deleteIfSet('@mk[pid]')}
   }
 }
 
@@ -303,6 +319,7 @@ ${sc('enter_write')} /@t[pid]/ {
       // str(p, n) reads at most n - 1 bytes and a NUL (bpftrace 0.23).
       if (strncmp(str($buf, ${MARKER_PREFIX.length + 1}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
         printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str($buf, $n + 1));
+        @mk[pid] = 1;
       }
     }
   } else {

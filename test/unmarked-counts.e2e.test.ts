@@ -1,0 +1,86 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { bpftraceEnv, buildProgram, defaultBpftrace } from '@faasprov/agent';
+
+// Which ops the kernel prints one by one and which it only counts. A process that never wrote an
+// invocation marker (a watchdog, a plain command) serves no invocation: a new thread on an fd is
+// not news there (Go's runtime hands one connection from thread to thread), so it is counted; in a
+// process that has written a marker it may be another invocation's, so it is printed. An eventfd
+// carries a wake-up count, not data: its ops are counted, never printed. Either way no op is lost:
+// the printed ops and the close's counts add up to every one.
+const SCRIPT = `
+import os, socket, sys, threading
+marked = sys.argv[1] == 'marked'
+sys.stdin.readline()
+if marked:
+    null = os.open('/dev/null', os.O_WRONLY)
+    os.write(null, b'faasprov:B:call-1 fn')
+a, b = socket.socketpair()
+for i in range(5):
+    for n in (3, 4):
+        t = threading.Thread(target=os.write, args=(a.fileno(), b'q' * n))
+        t.start()
+        t.join()
+efd = os.eventfd(0)
+for i in range(3):
+    os.eventfd_write(efd, 1)
+os.eventfd_read(efd)
+if marked:
+    os.write(null, b'faasprov:E:call-1')
+print(a.fileno(), efd, flush=True)
+a.close()
+os.close(efd)
+`;
+
+async function capture(mode: 'marked' | 'plain'): Promise<{ fds: number[]; lines: string[] }> {
+  const py = spawn('python3', ['-c', SCRIPT, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const bt = spawn(defaultBpftrace(), ['-e', buildProgram({ scope: { kind: 'watch', comms: ['nosuchwatchdog'], seedPids: [py.pid!] } })], {
+    env: { ...process.env, ...bpftraceEnv() },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  bt.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  try {
+    const lines = () => out.split('\n');
+    for (let i = 0; i < 600 && !lines().some((l) => l.startsWith('B\t')); i++) await new Promise((r) => setTimeout(r, 200));
+    let said = '';
+    py.stdout!.on('data', (b: Buffer) => (said += b.toString()));
+    const exited = new Promise((r) => py.once('exit', r));
+    py.stdin!.end('go\n');
+    await exited;
+    const exit = (l: string) => l.startsWith('Q\t') && l.split('\t')[2] === String(py.pid);
+    for (let i = 0; i < 300 && !lines().some(exit); i++) await new Promise((r) => setTimeout(r, 100));
+    return { fds: said.trim().split(' ').map(Number), lines: lines().filter((l) => l.split('\t')[2]?.split('/')[0] === String(py.pid)) };
+  } finally {
+    bt.kill('SIGINT');
+    py.kill('SIGKILL');
+    await new Promise((r) => (bt.exitCode !== null ? r(undefined) : bt.once('exit', r)));
+  }
+}
+
+/** An fd's printed ops ([R|W, bytes]), its counter lines (C) and its close's counts (rc rb wc wb). */
+function ops(lines: string[], fd: number): { printed: [string, number][]; flushes: number; close: number[] } {
+  const on = (l: string) => Number(l.split('\t')[4]) === fd;
+  return {
+    printed: lines.filter((l) => /^[RW]\t/.test(l) && on(l)).map((l) => [l[0]!, Number(l.split('\t')[5])] as [string, number]),
+    flushes: lines.filter((l) => l.startsWith('C\t') && on(l)).length,
+    close: lines.find((l) => l.startsWith('L\t') && on(l))?.split('\t').slice(5, 9).map(Number) ?? [],
+  };
+}
+
+describe('the kernel prints an op when it may be news, and counts the rest', () => {
+  it('counts the writes of new threads in a process that never wrote a marker, and every eventfd op', async () => {
+    const { fds: [sock = -1, efd = -2], lines } = await capture('plain');
+    // Ten writes, each from a thread of its own (3 and 4 bytes in turn): the first printed, nine counted.
+    expect(ops(lines, sock)).toEqual({ printed: [['W', 3]], flushes: 0, close: [0, 0, 9, 32] });
+    // Three writes and a read of 8 bytes each, none printed.
+    expect(ops(lines, efd)).toEqual({ printed: [], flushes: 0, close: [1, 8, 3, 24] });
+  }, 180000);
+
+  it('prints the first write of each new thread in a process that wrote a marker', async () => {
+    const { fds: [sock = -1, efd = -2], lines } = await capture('marked');
+    expect(lines.filter((l) => l.startsWith('m\t'))).toHaveLength(2);
+    expect(ops(lines, sock)).toEqual({ printed: Array.from({ length: 5 }, () => [['W', 3], ['W', 4]] as [string, number][]).flat(), flushes: 0, close: [0, 0, 0, 0] });
+    expect(ops(lines, efd)).toEqual({ printed: [], flushes: 0, close: [1, 8, 3, 24] });
+  }, 180000);
+});
