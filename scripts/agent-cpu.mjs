@@ -15,7 +15,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const USAGE = `usage: scripts/agent-cpu.mjs --recording FILE [--passes N] [--reps N] [--root DIR] [--no-disk] [--no-seed-fds] [--json]
 
   --recording FILE  bpftrace's framed text output of the agent's program (every printf line ends
-                    with the run's terminator; bpftrace's own lines such as "@rc[...]: N" as they came)
+                    with the run's terminator; bpftrace's own lines such as "@rc[...]: N" as they came),
+                    or a recording of \`faasprov run --record\` (printf lines without a terminator)
   --passes N        the recording replayed N times back to back in one pipeline, each pass shifted
                     in time and its call ids renamed (a node serving the same load on; default 4)
   --reps N          measured repetitions, each in a fresh pipeline (default 5); one unmeasured first
@@ -28,8 +29,8 @@ const USAGE = `usage: scripts/agent-cpu.mjs --recording FILE [--passes N] [--rep
   --out FILE        also write the last repetition's batches there, one JSON line each (to diff two builds)
   --json            one JSON line instead of text
 
-The recording's processes ran before it began, so each pid in it is seeded as a watched root (an
-Instance whose function is the one its markers name), started 1 s before the recording.
+A process the recording does not see start (no exec, no fork) ran before it began: it is seeded
+as a watched root (an Instance whose function is the one its markers name), started 1 s before.
 Prints: events, batches, CPU us per event per repetition and their median, and the output digest.`;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -97,8 +98,10 @@ function load(file) {
   const tagged = lines.filter((l) => /^[A-Za-z]\t/.test(l));
   if (tagged.length === 0) fail(`${file} holds no printf line`);
   const term = /([A-Za-z]{12})$/.exec(tagged[0])?.[1];
-  if (!term || !tagged.every((l) => l.endsWith(term) || !/^[A-Za-z]\t\d/.test(l))) fail(`${file}: its printf lines do not end with one 12-letter terminator`);
-  return { lines, term };
+  if (term && tagged.every((l) => l.endsWith(term) || !/^[A-Za-z]\t\d/.test(l))) return { lines, term };
+  // A recording of `faasprov run --record` (printf lines without their terminator): framed here.
+  const made = 'qQqQqQqQqQqQ';
+  return { lines: lines.map((l) => (/^[A-Za-z]\t/.test(l) ? `${l}${made}` : l)), term: made };
 }
 
 /** Pass r of the recording: times shifted by r spans, call ids renamed (a new invocation each time). */
@@ -117,13 +120,17 @@ function pass(lines, term, r, span, first) {
 /** Pids of the recording and the function each one's markers name. */
 function processes(lines, term) {
   const pids = new Map();
+  const born = new Set();
   const unopened = new Map();
   const open = new Set();
   for (const l of lines) {
     if (!l.endsWith(term)) continue;
     const f = l.slice(0, -term.length).split('\t');
-    if (!/^[ORWLCmDKIYEH]$/.test(f[0]) || f[2] === undefined) continue;
+    if (f[2] === undefined) continue;
     const pid = Number(f[2].split('/')[0]);
+    if (f[0] === 'X' && !pids.has(pid)) born.add(pid);
+    if (f[0] === 'F') born.add(Number(f[3]));
+    if (!/^[ORWLCmDKIYEH]$/.test(f[0]) || born.has(pid)) continue;
     if (!pids.has(pid)) pids.set(pid, undefined);
     if (f[0] === 'm') {
       const fn = / (\S+)$/.exec(f[4] ?? '')?.[1];
