@@ -208,7 +208,8 @@ describe.each(['node24-faasprov', 'python3-http-faasprov'] as Lang[])('template 
   it('runs as the plain template with FAASPROV_SHIM=off: no markers, spans or forwarded call id', async () => {
     const echo = await startEcho();
     const tlsEcho = await startEcho(true);
-    const fn = await startFunction(lang, HANDLERS[lang].calls, { FAASPROV_SHIM: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    // A short export delay, so that 1.5 s below are five export periods of a shim that would export.
+    const fn = await startFunction(lang, HANDLERS[lang].calls, { FAASPROV_SHIM: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '300' });
     try {
       const before = receiver.spans().length;
       const tp = newTraceparent();
@@ -222,7 +223,7 @@ describe.each(['node24-faasprov', 'python3-http-faasprov'] as Lang[])('template 
         expect(o.headers['x-call-id']).toBeUndefined();
         expect(o.headers.traceparent).toBeUndefined();
       }
-      await new Promise((res) => setTimeout(res, 1500)); // three export periods
+      await new Promise((res) => setTimeout(res, 1500)); // five export periods
       expect(receiver.spans().slice(before).filter((x) => x.traceId === tp.traceId)).toEqual([]);
       expect(fn.markers()).toEqual([]);
     } finally {
@@ -231,6 +232,34 @@ describe.each(['node24-faasprov', 'python3-http-faasprov'] as Lang[])('template 
       await tlsEcho.stop();
     }
   });
+
+  it('exports every OTEL_BSP_SCHEDULE_DELAY ms, 2000 by default; a bad value is said once and the default taken', async () => {
+    // The time from a response to its span at the receiver, for one request per setting.
+    const lag = async (env: Record<string, string>, id: string): Promise<{ ms: number; stderr: string[] }> => {
+      const fn = await startFunction(lang, HANDLERS[lang].timed, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env });
+      try {
+        // The first request starts the exporter's clock; the measured one follows a second later.
+        const warm = await slowPost(`${fn.url}/`, 'warm', { 'X-Call-Id': `${id}-warm` }, 0);
+        expect(warm.status).toBe(200);
+        await receiver.waitForSpans((s) => s.some((x) => x.attributes['faas.invocation_id'] === `${id}-warm`), `${id}'s first span`);
+        const r = await slowPost(`${fn.url}/`, 'req', { 'X-Call-Id': id }, 0);
+        expect(r.status).toBe(200);
+        const t0 = Date.now();
+        await receiver.waitForSpans((s) => s.some((x) => x.attributes['faas.invocation_id'] === id), `${id}'s span`);
+        return { ms: Date.now() - t0, stderr: fn.stderr() };
+      } finally {
+        await fn.stop();
+      }
+    };
+    const fast = await lag({ OTEL_BSP_SCHEDULE_DELAY: '200' }, `delay-200-${lang}`);
+    expect(fast.ms).toBeLessThan(1000);
+    const byDefault = await lag({}, `delay-default-${lang}`);
+    expect(byDefault.ms).toBeGreaterThan(1000);
+    expect(byDefault.ms).toBeLessThan(4000);
+    const bad = await lag({ OTEL_BSP_SCHEDULE_DELAY: 'soon' }, `delay-bad-${lang}`);
+    expect(bad.ms).toBeGreaterThan(1000);
+    expect(bad.stderr.filter((l) => l.includes('OTEL_BSP_SCHEDULE_DELAY="soon"') || l.includes("OTEL_BSP_SCHEDULE_DELAY='soon'"))).toHaveLength(1);
+  }, 60000);
 
   it.each([['absent', false], ['broken', true]])('keeps serving when the agent is %s: one warning, then quiet', async (_what, broken) => {
     const bad = broken ? await startReceiver({ fail: true }) : undefined;
@@ -1090,7 +1119,7 @@ def handle(event, context):
       }
       // The good request's span arrives; the two bad ones' do not, and one warning says why.
       await receiver.waitForSpans((s) => s.some((x) => x.traceId === tps[2]!.traceId && x.kind === SERVER), 'the good server span');
-      await new Promise((res) => setTimeout(res, 1500)); // three export periods
+      await new Promise((res) => setTimeout(res, 1500)); // five export periods
       expect(receiver.spans().filter((x) => x.traceId === tps[0]!.traceId || x.traceId === tps[1]!.traceId)).toEqual([]);
       const said = () => fn.stderr().filter((l) => l.startsWith('faasprov:'));
       expect(said()).toHaveLength(1);
