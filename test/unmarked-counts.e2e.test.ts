@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { bpftraceEnv, buildProgram, defaultBpftrace } from '@faasprov/agent';
+import { kernelLinesOf } from './kernel-lines.js';
 
 // Which ops the kernel prints one by one and which it only counts. A process that never wrote an
 // invocation marker (a watchdog, a plain command) serves no invocation: a new thread on an fd is
@@ -33,29 +32,8 @@ os.close(efd)
 `;
 
 async function capture(mode: 'marked' | 'plain'): Promise<{ fds: number[]; lines: string[] }> {
-  const py = spawn('python3', ['-c', SCRIPT, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  const bt = spawn(defaultBpftrace(), ['-e', buildProgram({ scope: { kind: 'watch', comms: ['nosuchwatchdog'], seedPids: [py.pid!] } })], {
-    env: { ...process.env, ...bpftraceEnv() },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  bt.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  try {
-    const lines = () => out.split('\n');
-    for (let i = 0; i < 600 && !lines().some((l) => l.startsWith('B\t')); i++) await new Promise((r) => setTimeout(r, 200));
-    let said = '';
-    py.stdout!.on('data', (b: Buffer) => (said += b.toString()));
-    const exited = new Promise((r) => py.once('exit', r));
-    py.stdin!.end('go\n');
-    await exited;
-    const exit = (l: string) => l.startsWith('Q\t') && l.split('\t')[2] === String(py.pid);
-    for (let i = 0; i < 300 && !lines().some(exit); i++) await new Promise((r) => setTimeout(r, 100));
-    return { fds: said.trim().split(' ').map(Number), lines: lines().filter((l) => l.split('\t')[2]?.split('/')[0] === String(py.pid)) };
-  } finally {
-    bt.kill('SIGINT');
-    py.kill('SIGKILL');
-    await new Promise((r) => (bt.exitCode !== null ? r(undefined) : bt.once('exit', r)));
-  }
+  const { said, lines } = await kernelLinesOf(SCRIPT, [mode]);
+  return { fds: said.trim().split(' ').map(Number), lines };
 }
 
 /** An fd's printed ops ([R|W, bytes]), its counter lines (C) and its close's counts (rc rb wc wb). */
