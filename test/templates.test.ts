@@ -875,6 +875,36 @@ describe('template python3-http-faasprov, connections kept alive', () => {
     }
   });
 
+  it("answers 500 and closes when the app's response body fails (the server's own error path), and the invocation still ends", async () => {
+    // A streamed Flask response whose generator raises: Flask has returned, so the error reaches the server.
+    const failing = ['from flask import Response', '', '', 'def handle(event, context):', '    def body():', "        yield b'partial'", "        raise RuntimeError('boom in the body')", '    return Response(body())', ''].join('\n');
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': failing }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    const c = new RawConnection(portOf(fn));
+    try {
+      c.socket.write('POST /fail HTTP/1.1\r\nHost: fn\r\nX-Call-Id: fail-1\r\nContent-Length: 2\r\n\r\nhi');
+      const r = await c.response();
+      expect(r.status).toBe(500);
+      expect(r.body).toBe('Internal Server Error');
+      expect(r.headers.connection).toBe('close');
+      expect((await c.closedByServer()).length).toBe(0);
+      const said = await (async () => {
+        const until = Date.now() + 10000;
+        while (!fn.stderr().some((l) => l.includes('boom in the body')) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+        return fn.stderr();
+      })();
+      expect(said.filter((l) => l.startsWith('python3-http-faasprov: error serving POST /fail'))).toHaveLength(1);
+      expect(said.some((l) => l.includes('RuntimeError: boom in the body'))).toBe(true);
+      expect(pairsOf(await settledMarkers(fn, ['fail-1']), 'fail-1').map((m) => m.phase)).toEqual(['B', 'E']);
+      // The server goes on serving other connections.
+      const next = await fetch(`${fn.url}/`, { method: 'POST', body: 'again' });
+      expect(next.status).toBe(500);
+      await next.text();
+    } finally {
+      c.close();
+      await fn.stop();
+    }
+  });
+
   it('closes the connection after the response when the client asks (Connection: close, HTTP/1.0)', async () => {
     const fn = await startFunction('python3-http-faasprov', { 'handler.py': CONNECTION_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
     try {
