@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   GraphEdge,
@@ -113,22 +113,14 @@ export function parseBatch(value: unknown): Batch {
 
 /** The hash that chains a batch to its predecessor: over everything but sentAt and hash itself. */
 export function batchHash(b: Pick<Batch, 'agent' | 'seq' | 'prev' | 'nodes' | 'edges'>): string {
-  return batchHashOfJson(b.agent, b.seq, b.prev, JSON.stringify(b.nodes), JSON.stringify(b.edges));
+  return batchHashOfItems(b.agent, b.seq, b.prev, b.nodes.map((n) => JSON.stringify(n)).join(','), b.edges.map((e) => JSON.stringify(e)).join(','));
 }
 
 /**
- * The hash over JSON.stringify([agent, seq, prev, nodes, edges]), from the JSON of the nodes and
- * of the edges arrays: batchHash, for a caller that has that JSON already (the agent builds a
- * batch's line from each node's and edge's JSON, made once).
- */
-export function batchHashOfJson(agent: string, seq: number, prev: string | undefined, nodesJson: string, edgesJson: string): string {
-  return hash('sha256', `[${JSON.stringify(agent)},${JSON.stringify(seq)},${JSON.stringify(prev ?? '')},${nodesJson},${edgesJson}]`, 'hex');
-}
-
-/**
- * batchHashOfJson from the arrays' items, each array's JSON without its brackets (its items
- * joined by commas), hashed piece by piece: the text is never put together first, which cost a
- * copy of a whole batch.
+ * The hash over JSON.stringify([agent, seq, prev, nodes, edges]), from the arrays' items (each
+ * array's JSON without its brackets: its items' JSON joined by commas), for a caller that has
+ * each node's and edge's JSON already (the agent builds a batch's line from them). Hashed piece by
+ * piece: the text is never put together first, which cost a copy of a whole batch.
  */
 export function batchHashOfItems(agent: string, seq: number, prev: string | undefined, nodeItems: string, edgeItems: string): string {
   return createHash('sha256')
