@@ -875,10 +875,11 @@ describe('template python3-http-faasprov, connections kept alive', () => {
     }
   });
 
-  it("answers 500 and closes when the app's response body fails (the server's own error path), and the invocation still ends", async () => {
+  it("answers 500 and closes when the app's response body fails (the server's own error path), the invocation still ends, and its span says 500", async () => {
     // A streamed Flask response whose generator raises: Flask has returned, so the error reaches the server.
     const failing = ['from flask import Response', '', '', 'def handle(event, context):', '    def body():', "        yield b'partial'", "        raise RuntimeError('boom in the body')", '    return Response(body())', ''].join('\n');
-    const fn = await startFunction('python3-http-faasprov', { 'handler.py': failing }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    const receiver = await startReceiver();
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': failing }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '200' });
     const c = new RawConnection(portOf(fn));
     try {
       c.socket.write('POST /fail HTTP/1.1\r\nHost: fn\r\nX-Call-Id: fail-1\r\nContent-Length: 2\r\n\r\nhi');
@@ -899,9 +900,18 @@ describe('template python3-http-faasprov, connections kept alive', () => {
       const next = await fetch(`${fn.url}/`, { method: 'POST', body: 'again' });
       expect(next.status).toBe(500);
       await next.text();
+      // The span says what the client got (Flask had started a 200 before its body failed).
+      const spans = await receiver.waitForSpans((s) => s.some((x) => x.attributes['faas.invocation_id'] === 'fail-1'), 'the failed invocation\'s span');
+      const span = spans.find((x) => x.attributes['faas.invocation_id'] === 'fail-1')!;
+      expect(span.kind).toBe(SERVER);
+      expect(span.attributes['http.response.status_code']).toBe(500);
+      expect(span.status.code).toBe(2); // ERROR
+      const thrown = span.events.filter((e) => e.name === 'exception');
+      expect(thrown.map((e) => e.attributes['exception.message'])).toEqual(['boom in the body']);
     } finally {
       c.close();
       await fn.stop();
+      await receiver.stop();
     }
   });
 

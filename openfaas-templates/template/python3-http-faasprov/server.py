@@ -257,9 +257,14 @@ class _Handler(BaseHTTPRequestHandler):
                 if state['status'] is None:
                     raise RuntimeError('the app returned without calling start_response')
                 head, payload = self._response(state['status'], state['headers'], out)
-            except Exception:
+            except Exception as err:
                 print('python3-http-faasprov: error serving %s %s:\n%s' % (self.command, self.path, traceback.format_exc()), file=sys.stderr, end='', flush=True)
                 self.close_connection = True
+                # The app had returned (its body failed, or it never started a response): the shim's
+                # span would otherwise keep the status the app gave; tell it what is sent instead.
+                told = getattr(result, 'server_error', None)
+                if told is not None:
+                    told(err)
                 head, payload = self._response('500 Internal Server Error', [('Content-Type', 'text/plain; charset=utf-8')], [b'Internal Server Error'])
             state['sent'] = True
             self.wfile.write(head + payload if payload else head)

@@ -110,6 +110,11 @@ class InvocationMiddleware:
                 replayer.close(inv)
             self.markers.end(call_id)
 
+        def server_error(err):
+            # The server answers 500 after the app returned (server.py buffers the whole response).
+            span.record_exception(err)
+            state['status'] = 500
+
         try:
             result = self.app(environ, start)
         except BaseException as err:
@@ -117,15 +122,16 @@ class InvocationMiddleware:
             state['status'] = 500
             finish()
             raise
-        return _Response(result, finish)
+        return _Response(result, finish, server_error)
 
 
 class _Response:
     """The app's response; the server calls close() after writing it: the invocation ends there."""
 
-    def __init__(self, inner, on_close):
+    def __init__(self, inner, on_close, server_error):
         self.inner = inner
         self.on_close = on_close
+        self.server_error = server_error  # called by server.py when it sends 500 instead
 
     def __iter__(self):
         return iter(self.inner)
