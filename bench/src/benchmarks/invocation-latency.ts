@@ -286,6 +286,7 @@ export const invocationLatency: Benchmark = {
       let checkoutsWatched = 0;
       let agentCpu = 0;
       let bpftraceCpu = 0;
+      let collectorCpu = 0;
       let seen = 0;
       let sensorCpu = 0;
       // The store's growth while the agent ran, over the invocations it watched (three per checkout, one per kind call).
@@ -308,6 +309,7 @@ export const invocationLatency: Benchmark = {
         try {
           if (agent && AGENT_WARMUP > 0) await load(AGENT_WARMUP, [a, b]);
           const cpu0 = agent ? cpuSec(agent.pid!) : undefined;
+          const collectorCpu0 = cpuSec(collector.pid!).self;
           const sensorCpu0 = sensor ? cpuSec(sensor.proc.pid!).self : 0;
           const seen0 = agent ? await metric(mport, 'faasprov_agent_events_seen_total') : 0;
           const r = await load(ROUNDS, [a, b]);
@@ -324,6 +326,7 @@ export const invocationLatency: Benchmark = {
             const cpu1 = cpuSec(agent.pid!);
             agentCpu += cpu1.self - cpu0.self;
             bpftraceCpu += cpu1.bpftrace - cpu0.bpftrace;
+            collectorCpu += cpuSec(collector.pid!).self - collectorCpu0;
             seen += (await metric(mport, 'faasprov_agent_events_seen_total')) - seen0;
           }
           progress(`phase ${i + 1} (${phase === 'sensor' ? 'bpftrace alone' : `agent ${phase}`}): p50 A ${(percentile(r[a]!, 50) * 1000).toFixed(2)} ms, B ${(percentile(r[b]!, 50) * 1000).toFixed(2)} ms`);
@@ -409,6 +412,8 @@ export const invocationLatency: Benchmark = {
         eventsPerCheckout: seen / checkoutsWatched,
         agentCpuMsPerCheckout: (agentCpu * 1000) / checkoutsWatched,
         bpftraceCpuMsPerCheckout: (bpftraceCpu * 1000) / checkoutsWatched,
+        // The collector's, which runs off the node in a deployment but shares these two cores here (nice 19).
+        collectorCpuMsPerCheckout: (collectorCpu * 1000) / checkoutsWatched,
         unitsStored: units,
         // Pages in use of the SQLite store (tables and indexes), its growth per invocation.
         storedBytesPerInvocation: trivial.bytes,
