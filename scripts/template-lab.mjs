@@ -5,11 +5,12 @@
 // differed by up to 6% by position alone). Prints each repetition's p50 per stack, the CPU the
 // function processes spent per request, and the median of the p50s against the first stack.
 // No agent runs: this measures the templates (their shim) alone. Needs root (network namespaces).
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The bench's own shop (deploy and load), built by `npm run build`.
+import { KINDS, loadShop as load, upShop, writeShop, writeShopData } from '../bench/dist/shop.js';
 
 const USAGE = `usage: scripts/template-lab.mjs ROUNDS REPEATS NAME=TEMPLATES_DIR[,shim:off][,VAR:VALUE]...
 
@@ -28,14 +29,6 @@ example (run from the repository root, as root):
   scripts/template-lab.mjs 150 4 plain=openfaas-templates/template,shim:off shim=openfaas-templates/template`;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const FAASPROV = join(ROOT, 'cli/bin/faasprov');
-const FUNCTIONS = [
-  ['checkout', 'node24-faasprov', 'bench/fixtures/shop/checkout.js', 'handler.js'],
-  ['catalog', 'python3-http-faasprov', 'bench/fixtures/shop/catalog.py', 'handler.py'],
-  ['payment', 'python3-http-faasprov', 'bench/fixtures/shop/payment.py', 'handler.py'],
-  ...['trivial', 'files', 'cpu'].map((k) => [k, 'python3-http-faasprov', `bench/fixtures/kinds/${k}.py`, 'handler.py']),
-];
-
 function fail(msg) {
   process.stderr.write(`template-lab: ${msg}\n`);
   process.exit(2);
@@ -77,48 +70,6 @@ function parseArgs(argv) {
   return { rounds: Number(rounds), repeats: Number(repeats), stacks };
 }
 
-function writeShop(dir, { templates, shim, env }) {
-  for (const t of ['node24-faasprov', 'python3-http-faasprov']) cpSync(join(templates, t), join(dir, 'template', t), { recursive: true });
-  const data = join(dir, 'data');
-  mkdirSync(join(data, 'orders'), { recursive: true });
-  mkdirSync(join(data, 'kinds'));
-  writeFileSync(join(data, 'catalog.json'), JSON.stringify({ mug: 12.5, shirt: 20, cap: 9.99 }));
-  writeFileSync(join(data, 'merchant.key'), 'k'.repeat(32));
-  for (let f = 0; f < 30; f++) writeFileSync(join(data, 'kinds', `in-${f}.txt`), `${f}:${'x'.repeat(200)}\n`);
-  const lines = ['version: 1.0', 'provider:', '  name: openfaas', '  gateway: http://127.0.0.1:8080', 'functions:'];
-  for (const [name, lang, src, target] of FUNCTIONS) {
-    cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
-    copyFileSync(join(ROOT, src), join(dir, name, target));
-    lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`);
-    if (!shim) lines.push('      FAASPROV_SHIM: "off"');
-    for (const [k, v] of Object.entries(env)) lines.push(`      ${k}: ${JSON.stringify(v)}`);
-  }
-  writeFileSync(join(dir, 'stack.yaml'), `${lines.join('\n')}\n`);
-}
-
-/** functions up for one stack; resolves with its gateway and the watchdogs' pids by function. */
-function up(dir, otlp, procs) {
-  const watchdog = join(dir, 'wd');
-  copyFileSync(join(ROOT, '.tools/bin/of-watchdog'), watchdog);
-  const proc = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--gateway', '127.0.0.1:0', '--watchdog', watchdog, '--otlp', otlp], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(proc);
-  const pids = {};
-  let err = '';
-  proc.stderr.on('data', (b) => {
-    err = (err + b).slice(-4000);
-    for (const m of String(b).matchAll(/faasprov: ([\w-]+): [\d.:]+ \(pid (\d+)\)/g)) pids[m[1]] = Number(m[2]);
-  });
-  return new Promise((res, rej) => {
-    let out = '';
-    proc.stdout.on('data', (b) => {
-      out += b;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) res({ gateway: JSON.parse(line).gateway, pids });
-    });
-    proc.once('exit', (code) => rej(new Error(`functions up in ${dir} exited with ${code}:\n${err}`)));
-  });
-}
-
 /** CPU milliseconds (user + system) of a watchdog's children (the function process), from /proc. */
 function childCpuMs(parent) {
   let ms = 0;
@@ -137,28 +88,11 @@ function childCpuMs(parent) {
 
 const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** n rounds of one request to fn on every stack, the order turning each round; ms per stack. */
-async function load(n, gateways, fn) {
-  const out = gateways.map(() => []);
-  const items = ['mug', 'shirt', 'cap'];
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < gateways.length; k++) {
-      const j = (k + i) % gateways.length;
-      const t0 = performance.now();
-      const r = await fetch(`${gateways[j]}/function/${fn}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: items[i % 3], qty: 1 + (i % 2) }) });
-      const body = await r.text();
-      if (r.status !== 200) throw new Error(`${fn} answered ${r.status}: ${body.slice(0, 200)}`);
-      out[j].push(performance.now() - t0);
-    }
-  }
-  return out;
-}
-
 async function main() {
   const { rounds, repeats, stacks } = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) fail('needs root (functions up makes network namespaces)');
   const kinds = (process.env.KINDS ?? 'trivial').split(',').filter(Boolean);
-  for (const k of kinds) if (!['trivial', 'files', 'cpu'].includes(k)) fail(`KINDS: unknown kind ${k}`);
+  for (const k of kinds) if (!KINDS.includes(k)) fail(`KINDS: unknown kind ${k}`);
   const otlp = process.env.OTLP ?? '127.0.0.1:1';
   const base = mkdtempSync(join(tmpdir(), 'template-lab-'));
   const procs = [];
@@ -174,9 +108,15 @@ async function main() {
     for (const s of stacks) {
       const dir = join(base, s.name);
       mkdirSync(dir);
-      writeShop(dir, s);
+      const data = join(dir, 'data');
+      writeShopData(data);
+      writeShop(dir, data, s);
       process.stderr.write(`template-lab: ${s.name}: functions up (faas-cli build, npm and pip install)\n`);
-      deployed.push(await up(dir, otlp, procs));
+      const watchdog = join(dir, 'wd');
+      copyFileSync(join(ROOT, '.tools/bin/of-watchdog'), watchdog);
+      const shop = await upShop(dir, { watchdog, otlp });
+      procs.push(shop.proc);
+      deployed.push(shop);
     }
     const gateways = deployed.map((d) => d.gateway);
     if (process.env.HOLD) {

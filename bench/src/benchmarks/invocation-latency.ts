@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,15 +8,16 @@ import { bpftraceEnv, buildProgram, DEFAULT_SENSOR_PACE_MS, defaultBpftrace, fra
 import { gapTotals, lossFigures } from './accounting.js';
 import type { Benchmark } from './index.js';
 import { percentile } from './stats.js';
+import { KINDS, loadShop, upShop, writeShop, writeShopData, type Kind } from '../shop.js';
 import { freePort, until } from '../wait.js';
 
+/** N rounds of one call of fn on each deployment, interleaved (loadShop); latencies in seconds per gateway. */
+async function load(rounds: number, gateways: string[], fn = 'checkout'): Promise<Record<string, number[]>> {
+  const r = await loadShop(rounds, gateways, fn);
+  return Object.fromEntries(gateways.map((g, j) => [g, r[j]!.map((ms) => ms / 1000)]));
+}
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SHOP = join(ROOT, 'bench/fixtures/shop');
-const KINDS_DIR = join(ROOT, 'bench/fixtures/kinds');
-/** One function per kind beside the shop (python3-http-faasprov), measured like the checkout: a string, 30 small files read and one written, sha256 over 2 MB. */
-const KINDS = ['trivial', 'files', 'cpu'] as const;
-type Kind = (typeof KINDS)[number];
-const TEMPLATES = join(ROOT, 'openfaas-templates/template');
 const OF_WATCHDOG = join(ROOT, '.tools/bin/of-watchdog');
 const FAASPROV = join(ROOT, 'cli/bin/faasprov');
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -58,67 +59,6 @@ function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): nu
     ratios.push(p50.a[i]! / ((p50.b[i - 1]! + p50.b[i + 1]!) / 2));
   }
   return ratios.reduce((x, y) => x + y, 0) / ratios.length;
-}
-
-/**
- * The shop (checkout: node24-faasprov; catalog and payment: python3-http-faasprov) as a faas-cli
- * stack in dir, with the faasprov templates' shim (A) or without it (B: FAASPROV_SHIM=off, the plain template).
- * A also runs `hello`, the Node template's own handler (it echoes the body): the trivial function.
- */
-function writeShop(dir: string, data: string, shim: boolean): void {
-  for (const t of ['node24-faasprov', 'python3-http-faasprov']) cpSync(join(TEMPLATES, t), join(dir, 'template', t), { recursive: true });
-  const fns = [
-    ['checkout', 'node24-faasprov', join(SHOP, 'checkout.js'), 'handler.js'],
-    ['catalog', 'python3-http-faasprov', join(SHOP, 'catalog.py'), 'handler.py'],
-    ['payment', 'python3-http-faasprov', join(SHOP, 'payment.py'), 'handler.py'],
-    ...KINDS.map((k) => [k, 'python3-http-faasprov', join(KINDS_DIR, `${k}.py`), 'handler.py'] as const),
-  ] as const;
-  const lines = ['version: 1.0', 'provider:', '  name: openfaas', '  gateway: http://127.0.0.1:8080', 'functions:'];
-  for (const [name, lang, src, target] of fns) {
-    cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
-    copyFileSync(src, join(dir, name, target));
-    lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`, ...(shim ? [] : ['      FAASPROV_SHIM: "off"']));
-  }
-  if (shim) {
-    cpSync(join(dir, 'template', 'node24-faasprov', 'function'), join(dir, 'hello'), { recursive: true });
-    lines.push('  hello:', '    lang: node24-faasprov', '    handler: ./hello', '    image: hello:latest');
-  }
-  writeFileSync(join(dir, 'stack.yaml'), `${lines.join('\n')}\n`);
-}
-
-/** faasprov functions up for one deployment; resolves with its gateway once every instance listens. */
-function upShop(dir: string, watchdog: string, otlp: string): Promise<{ proc: ChildProcess; gateway: string }> {
-  const proc = spawn(FAASPROV, ['functions', 'up', '-f', 'stack.yaml', '--gateway', '127.0.0.1:0', '--watchdog', watchdog, '--otlp', otlp], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
-  return new Promise((res, rej) => {
-    let out = '';
-    proc.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) res({ proc, gateway: (JSON.parse(line) as { gateway: string }).gateway });
-    });
-    proc.once('exit', (code) => rej(new Error(`functions up in ${dir} exited with ${code}`)));
-  });
-}
-
-/**
- * N rounds of one call of fn (the checkout by default) on each deployment, interleaved; latencies in
- * seconds per gateway. The order turns each round (A B, B A, ...): in a fixed order, two identical
- * deployments differed by up to 6% by position alone (four stacks side by side, 2026-12-01).
- */
-async function load(rounds: number, gateways: string[], fn = 'checkout'): Promise<Record<string, number[]>> {
-  const out: Record<string, number[]> = Object.fromEntries(gateways.map((g) => [g, []]));
-  const items = ['mug', 'shirt', 'cap'];
-  for (let i = 0; i < rounds; i++) {
-    const turn = i % gateways.length;
-    for (const g of [...gateways.slice(turn), ...gateways.slice(0, turn)]) {
-      const t0 = performance.now();
-      const r = await fetch(`${g}/function/${fn}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: items[i % 3], qty: 1 + (i % 2) }) });
-      const body = await r.text();
-      if (r.status !== 200) throw new Error(`${fn} at ${g} answered ${r.status}: ${body.slice(0, 200)}`);
-      out[g]!.push((performance.now() - t0) / 1000);
-    }
-  }
-  return out;
 }
 
 /** n calls of the trivial function. */
@@ -261,14 +201,11 @@ export const invocationLatency: Benchmark = {
       const deploy = async (name: 'A' | 'B', watchdog: string, shim: boolean): Promise<string> => {
         const at = join(dir, name);
         const data = join(at, 'data');
-        mkdirSync(join(data, 'orders'), { recursive: true });
-        writeFileSync(join(data, 'catalog.json'), JSON.stringify({ mug: 12.5, shirt: 20, cap: 9.99 }));
-        writeFileSync(join(data, 'merchant.key'), 'k'.repeat(32));
-        mkdirSync(join(data, 'kinds'));
-        for (let f = 0; f < 30; f++) writeFileSync(join(data, 'kinds', `in-${f}.txt`), `${f}:${'x'.repeat(200)}\n`);
-        writeShop(at, data, shim);
+        writeShopData(data);
+        // A (shim on) also runs `hello`, the Node template's own handler: the trivial function whose store growth is measured.
+        writeShop(at, data, { shim, hello: shim });
         progress(`deployment ${name}: functions up (faas-cli build --shrinkwrap, npm and pip install)`);
-        const { proc, gateway } = await upShop(at, watchdog, `127.0.0.1:${otlp}`);
+        const { proc, gateway } = await upShop(at, { watchdog, otlp: `127.0.0.1:${otlp}` });
         stacks.push(proc);
         return gateway;
       };
