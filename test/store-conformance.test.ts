@@ -1,9 +1,9 @@
 import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_TENANTS, type GraphNode, type SerializedGraph } from '@faasprov/model';
+import { ALL_TENANTS, type EdgeType, type GraphNode, type SerializedGraph } from '@faasprov/model';
 import { recordedWorkload } from './workload.js';
-import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type GraphStore } from '@faasprov/store';
+import { Neo4jGraphStore, SqliteGraphStore, openGraphStore, type ExpandStep, type GraphStore } from '@faasprov/store';
 import { applyBatch } from '@faasprov/collector';
 import { trace } from '@faasprov/graph-service';
 import { tempDir } from './helpers.js';
@@ -58,6 +58,35 @@ describe('store conformance: the embedded store and Neo4j answer identically', (
         expect(canon(y)).toEqual(canon(x));
         expect(y.truncated).toBe(x.truncated);
       }
+    }
+  });
+
+  it('expands with a filter exactly as the whole expansion filtered, the same in both stores', async () => {
+    const { nodes } = await sqlite.all();
+    const typeOf = new Map(nodes.map((n) => [n.id, n.type]));
+    const key = (s: ExpandStep) => `${s.via} ${s.edge.id} ${s.neighbor}`;
+    const of = (type: string, bound: number) => nodes.filter((n) => n.type === type).map((n) => ({ id: n.id, bound }));
+    const asks = [
+      { frontier: of('File', 0), direction: 'forward' as const, only: { edge: 'USED' as const, neighbor: 'Process' as const } },
+      { frontier: of('Process', 0), direction: 'forward' as const, only: { neighbor: 'Process' as const } },
+      { frontier: of('Process', Number.MAX_SAFE_INTEGER), direction: 'backward' as const, only: { edge: 'USED' as const } },
+      { frontier: of('Process', Number.MAX_SAFE_INTEGER), direction: 'backward' as const, only: { edge: 'WAS_INFORMED_BY' as const, neighbor: 'Process' as const } },
+    ];
+    for (const { frontier, direction, only } of asks) {
+      const all = await sqlite.expand(frontier, direction);
+      const whole = all.filter((s) => ('edge' in only ? s.edge.type === only.edge : true) && ('neighbor' in only ? typeOf.get(s.neighbor) === only.neighbor : true));
+      // Each filter keeps some steps and leaves some out.
+      expect(whole.length).toBeGreaterThan(0);
+      expect(whole.length).toBeLessThan(all.length);
+      for (const store of [sqlite, neo]) {
+        const got = await store.expand(frontier, direction, only);
+        expect(got.map(key).sort()).toEqual(whole.map(key).sort());
+        const first = got.find((s) => key(s) === key(whole[0]!));
+        expect(first).toEqual(whole[0]);
+      }
+    }
+    for (const store of [sqlite, neo]) {
+      await expect(store.expand(of('Process', 0), 'forward', { edge: 'NOT_AN_EDGE' as EdgeType })).rejects.toThrow(/cannot expand over edge type/);
     }
   });
 

@@ -11,5 +11,6 @@ export const StoreErrors = {
   FP_ERR_NEO4J_AUTH: defineError('FP_ERR_NEO4J_AUTH', (url, user) => `Neo4j at ${url} refused the credentials of user ${user} (set NEO4J_USER / NEO4J_PASSWORD or put them in the URL)`, 503),
   FP_ERR_STORE_LOAD: defineError('FP_ERR_STORE_LOAD', (store, why) => `cannot bulk-load ${store}: ${why}`, 409),
   FP_ERR_STORE_DANGLING: defineError('FP_ERR_STORE_DANGLING', (edge, id) => `cannot store edge ${edge}: its endpoint ${id} is a node neither of its batch nor of the store`, 500),
+  FP_ERR_STORE_EXPAND_TYPE: defineError('FP_ERR_STORE_EXPAND_TYPE', (what, t) => `cannot expand over ${what} type ${t}: no such type`, 500),
   FP_ERR_STORE_SPEC: defineError('FP_ERR_STORE_SPEC', (spec, why) => `bad --store ${spec}: ${why}`, 400),
 } as const;

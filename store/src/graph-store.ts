@@ -1,4 +1,4 @@
-import type { Batch, GraphEdge, GraphNode, SerializedGraph } from '@faasprov/model';
+import type { Batch, EdgeType, GraphEdge, GraphNode, NodeType, SerializedGraph } from '@faasprov/model';
 
 export type Direction = 'backward' | 'forward';
 
@@ -6,6 +6,16 @@ export type Direction = 'backward' | 'forward';
 export interface FrontierEntry {
   id: string;
   bound: number;
+}
+
+/**
+ * Only edges of this type, only to neighbours of this type: left out by the store, where the data
+ * is (a hub such as an instance has one edge per invocation, which a caller after its processes
+ * would otherwise be sent and drop).
+ */
+export interface ExpandOnly {
+  edge?: EdgeType;
+  neighbor?: NodeType;
 }
 
 /** One step of an expansion: the edge followed and the node it reached. */
@@ -124,9 +134,9 @@ export interface GraphStore {
   /**
    * Follows the edges that could have carried an effect, one hop from every frontier entry.
    * backward: outgoing PROV edges whose firstTime <= bound; forward: incoming edges whose
-   * lastTime >= bound.
+   * lastTime >= bound. With only, just the steps that match it.
    */
-  expand(frontier: readonly FrontierEntry[], direction: Direction): Promise<ExpandStep[]>;
+  expand(frontier: readonly FrontierEntry[], direction: Direction, only?: ExpandOnly): Promise<ExpandStep[]>;
   /**
    * Optional: the whole trace in one request (or a bounded number), for a store where each
    * expand is a round trip. Must answer exactly what trace.ts's walk over expand answers;

@@ -2,7 +2,7 @@ import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
 import { EDGE_TYPES, EdgeAttrs, NODE_TYPES, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type EdgeType, type NodeType, type SerializedGraph } from '@faasprov/model';
 import { mergeEdges, mergeNodes } from './batch-merge.js';
 import type { AlertQuery, RemoteRead, RemoteReadQuery } from './graph-store.js';
-import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
+import type { ApplyResult, BatchInfo, Direction, NodeQuery, ExpandOnly, ExpandStep, FrontierEntry, GraphStore, StoreStats } from './graph-store.js';
 import type { WalkRequest, WalkResult } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 import { DEPTHS_PER_QUERY, EDGE_CORE, walkQuery } from './neo4j-trace.js';
@@ -296,19 +296,24 @@ export class Neo4jGraphStore implements GraphStore {
     return r.records.map((rec) => toNode(rec.get('p') as Record<string, unknown>));
   }
 
-  async expand(frontier: readonly FrontierEntry[], direction: Direction): Promise<ExpandStep[]> {
+  async expand(frontier: readonly FrontierEntry[], direction: Direction, only?: ExpandOnly): Promise<ExpandStep[]> {
     if (frontier.length === 0) return [];
+    // The relationship type goes in the pattern (Neo4j follows only those): one of EDGE_TYPES only.
+    if (only?.edge !== undefined && !EDGE_TYPES.includes(only.edge)) throw StoreErrors.FP_ERR_STORE_EXPAND_TYPE('edge', JSON.stringify(only.edge));
+    if (only?.neighbor !== undefined && !NODE_TYPES.includes(only.neighbor)) throw StoreErrors.FP_ERR_STORE_EXPAND_TYPE('node', JSON.stringify(only.neighbor));
+    const rel = only?.edge === undefined ? 'r' : `r:${only.edge}`;
+    const nb = only?.neighbor === undefined ? '' : ' AND b.type = $neighbor';
     const q =
       direction === 'backward'
         ? `UNWIND $frontier AS f
-           MATCH (a:Node {id: f.id})-[r]->(b:Node)
-           WHERE r.firstTime <= f.bound
+           MATCH (a:Node {id: f.id})-[${rel}]->(b:Node)
+           WHERE r.firstTime <= f.bound${nb}
            RETURN f.id AS via, type(r) AS type, a.id AS src, b.id AS dst, properties(r) AS r, b.id AS neighbor`
         : `UNWIND $frontier AS f
-           MATCH (b:Node)-[r]->(a:Node {id: f.id})
-           WHERE r.lastTime >= f.bound
+           MATCH (b:Node)-[${rel}]->(a:Node {id: f.id})
+           WHERE r.lastTime >= f.bound${nb}
            RETURN f.id AS via, type(r) AS type, b.id AS src, a.id AS dst, properties(r) AS r, b.id AS neighbor`;
-    const r = await this.read((tx) => tx.run(q, { frontier: frontier.map((f) => ({ id: f.id, bound: neo4j.int(f.bound) })) }));
+    const r = await this.read((tx) => tx.run(q, { frontier: frontier.map((f) => ({ id: f.id, bound: neo4j.int(f.bound) })), neighbor: only?.neighbor ?? null }));
     return r.records.map((rec) => ({
       via: rec.get('via') as string,
       neighbor: rec.get('neighbor') as string,

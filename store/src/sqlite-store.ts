@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { NODE_TYPES, SEVERITIES, SHARED_TYPES, type Batch, type GraphEdge, type GraphNode, type NodeType, type SerializedGraph } from '@faasprov/model';
 import type {
-  AlertQuery, ApplyResult, BatchInfo, Direction, NodeQuery, ExpandStep, FrontierEntry, GraphStore, RemoteRead, RemoteReadQuery, StoreStats,
+  AlertQuery, ApplyResult, BatchInfo, Direction, NodeQuery, ExpandOnly, ExpandStep, FrontierEntry, GraphStore, RemoteRead, RemoteReadQuery, StoreStats,
 } from './graph-store.js';
 import { StoreErrors } from './errors.js';
 import { BulkWriter } from './sqlite-bulk.js';
@@ -13,6 +13,11 @@ import { migrate } from './sqlite-migrate.js';
 
 const N = NODE_CODE;
 const E = EDGE_CODE;
+/** A type's code, for SQL text: only a known type (a caller's string is never spliced in). */
+function codeOf<T extends string>(codes: Readonly<Record<T, number>>, t: string, what: 'edge' | 'node'): number {
+  if (!Object.hasOwn(codes, t)) throw StoreErrors.FP_ERR_STORE_EXPAND_TYPE(what, JSON.stringify(t));
+  return (codes as Record<string, number>)[t]!;
+}
 /**
  * Schema 6: ids as blobs and types as codes (sqlite-codec.ts); a node's attributes in a compact
  * blob that SQL reads through fp_attr (sqlite-attrs.ts). An edge names its endpoints by
@@ -115,14 +120,8 @@ export class SqliteGraphStore implements GraphStore {
       // Many ids (or [id, bound] pairs) in one statement, as a JSON array: one call per depth of a
       // trace, not one per node (a quarter less CPU per trace on the 1M-edge benchmark).
       getNodes: this.db.prepare('SELECT n.id, n.type, n.attrs FROM json_each(?) j JOIN nodes n ON n.id = unhex(j.value)'),
-      out: this.db.prepare(
-        `SELECT ${EDGE_COLUMNS}, j.key AS via FROM json_each(?) j JOIN nodes s ON s.id = unhex(j.value ->> '$[0]')
-         JOIN edges e ON e.src = s.n AND e.first_time <= j.value ->> '$[1]' JOIN nodes d ON d.n = e.dst`,
-      ),
-      in: this.db.prepare(
-        `SELECT ${EDGE_COLUMNS}, j.key AS via FROM json_each(?) j JOIN nodes d ON d.id = unhex(j.value ->> '$[0]')
-         JOIN edges e ON e.dst = d.n AND e.last_time >= j.value ->> '$[1]' JOIN nodes s ON s.n = e.src`,
-      ),
+      out: this.expandStatement('backward', {}),
+      in: this.expandStatement('forward', {}),
       edgesFrom: this.db.prepare(`SELECT ${EDGE_COLUMNS} FROM nodes s JOIN edges e ON e.src = s.n JOIN nodes d ON d.n = e.dst WHERE s.id = ?`),
       versionAt: this.db.prepare(
         `SELECT max(fp_attr(attrs, 'version')) AS v FROM nodes
@@ -188,11 +187,43 @@ export class SqliteGraphStore implements GraphStore {
     return (this.stmts.getNodes.all(idsJson(ids)) as StoredNode[]).map(toNode);
   }
 
+  /**
+   * One hop from each frontier entry (a JSON array of [id hex, bound]); with only, the edge's and
+   * the neighbour's type codes are compared in the join (an instance's edges from invocations are
+   * skipped in SQLite's loop, never decoded).
+   */
+  private expandStatement(direction: Direction, only: ExpandOnly): Database.Statement {
+    const edge = only.edge === undefined ? '' : ` AND e.type = ${codeOf(EDGE_CODE, only.edge, 'edge')}`;
+    if (direction === 'backward') {
+      const nb = only.neighbor === undefined ? '' : ` AND d.type = ${codeOf(NODE_CODE, only.neighbor, 'node')}`;
+      return this.db.prepare(
+        `SELECT ${EDGE_COLUMNS}, j.key AS via FROM json_each(?) j JOIN nodes s ON s.id = unhex(j.value ->> '$[0]')
+         JOIN edges e ON e.src = s.n AND e.first_time <= j.value ->> '$[1]'${edge} JOIN nodes d ON d.n = e.dst${nb}`,
+      );
+    }
+    const nb = only.neighbor === undefined ? '' : ` AND s.type = ${codeOf(NODE_CODE, only.neighbor, 'node')}`;
+    return this.db.prepare(
+      `SELECT ${EDGE_COLUMNS}, j.key AS via FROM json_each(?) j JOIN nodes d ON d.id = unhex(j.value ->> '$[0]')
+       JOIN edges e ON e.dst = d.n AND e.last_time >= j.value ->> '$[1]'${edge} JOIN nodes s ON s.n = e.src${nb}`,
+    );
+  }
+
+  /** The filtered expansions asked so far, prepared once each. */
+  private readonly filtered = new Map<string, Database.Statement>();
+
+  private filteredExpand(direction: Direction, only: ExpandOnly): Database.Statement {
+    const key = `${direction} ${only.edge ?? ''} ${only.neighbor ?? ''}`;
+    let stmt = this.filtered.get(key);
+    if (!stmt) this.filtered.set(key, (stmt = this.expandStatement(direction, only)));
+    return stmt;
+  }
+
   /** Per frontier entry in order, its edges in index order. */
-  async expand(frontier: readonly FrontierEntry[], direction: Direction): Promise<ExpandStep[]> {
+  async expand(frontier: readonly FrontierEntry[], direction: Direction, only?: ExpandOnly): Promise<ExpandStep[]> {
     if (frontier.length === 0) return [];
     const backward = direction === 'backward';
-    const rows = (backward ? this.stmts.out : this.stmts.in).all(JSON.stringify(frontier.map((f) => [idHex(f.id), f.bound]))) as (StoredEdge & { via: number })[];
+    const stmt = only?.edge !== undefined || only?.neighbor !== undefined ? this.filteredExpand(direction, only) : backward ? this.stmts.out : this.stmts.in;
+    const rows = stmt.all(JSON.stringify(frontier.map((f) => [idHex(f.id), f.bound]))) as (StoredEdge & { via: number })[];
     return rows.map((r) => {
       const edge = toEdge(r);
       return { via: frontier[r.via]!.id, edge, neighbor: backward ? edge.to : edge.from };

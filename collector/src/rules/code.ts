@@ -18,13 +18,15 @@ export interface CodeDirs {
  */
 export async function codeDirs(store: GraphStore, batch: Batch, nodes: Map<string, GraphNode>, instance: string, before: number): Promise<CodeDirs> {
   const procs = new Set<string>();
-  for (const e of batch.edges) if (e.type === 'WAS_ASSOCIATED_WITH' && e.to === instance) procs.add(e.from);
-  for (const s of await store.expand([{ id: instance, bound: 0 }], 'forward')) if (s.edge.type === 'WAS_ASSOCIATED_WITH') procs.add(s.neighbor);
+  for (const e of batch.edges) if (e.type === 'WAS_ASSOCIATED_WITH' && e.to === instance && nodes.get(e.from)?.type === 'Process') procs.add(e.from);
+  // Processes only, asked of the store: an instance is associated with each of its invocations
+  // too (thousands), which read nothing themselves (their units do).
+  for (const s of await store.expand([{ id: instance, bound: 0 }], 'forward', { edge: 'WAS_ASSOCIATED_WITH', neighbor: 'Process' })) procs.add(s.neighbor);
   const reads = new Map<string, number>(); // file id → first read
   const note = (file: string, t: number) => reads.set(file, Math.min(reads.get(file) ?? t, t));
   for (const e of batch.edges) if (e.type === 'USED' && procs.has(e.from)) note(e.to, e.firstTime);
-  const stored = procs.size > 0 ? await store.expand([...procs].map((id) => ({ id, bound: before })), 'backward') : [];
-  for (const s of stored) if (s.edge.type === 'USED') note(s.neighbor, s.edge.firstTime);
+  const stored = procs.size > 0 ? await store.expand([...procs].map((id) => ({ id, bound: before })), 'backward', { edge: 'USED' }) : [];
+  for (const s of stored) note(s.neighbor, s.edge.firstTime);
   const missing = [...reads.keys()].filter((id) => !nodes.has(id));
   const found = new Map([...reads.keys()].filter((id) => nodes.has(id)).map((id) => [id, nodes.get(id)!]));
   for (const n of await store.getNodes(missing)) found.set(n.id, n);
@@ -35,7 +37,7 @@ export async function codeDirs(store: GraphStore, batch: Batch, nodes: Map<strin
     if (f?.type !== 'File' || t > before || !isCodePath(f.path) || isSystemPath(f.path)) continue;
     dirs.add(dirname(f.path));
   }
-  for (const s of stored) if (s.edge.type === 'USED' && dirs.has(dirname((found.get(s.neighbor) as { path?: string } | undefined)?.path ?? ''))) loaders.add(s.via);
+  for (const s of stored) if (dirs.has(dirname((found.get(s.neighbor) as { path?: string } | undefined)?.path ?? ''))) loaders.add(s.via);
   for (const e of batch.edges) if (e.type === 'USED' && procs.has(e.from) && dirs.has(dirname((found.get(e.to) as { path?: string } | undefined)?.path ?? ''))) loaders.add(e.from);
   return { dirs: [...dirs].sort(), loaders };
 }
