@@ -12,10 +12,11 @@ import { fileURLToPath } from 'node:url';
 // The bench's own shop (deploy and load), built by `npm run build`.
 import { KINDS, loadShop as load, upShop, writeShop, writeShopData } from '../bench/dist/shop.js';
 
-const USAGE = `usage: scripts/template-lab.mjs ROUNDS REPEATS NAME=TEMPLATES_DIR[,shim:off][,VAR:VALUE]...
+const USAGE = `usage: scripts/template-lab.mjs ROUNDS REPEATS NAME=TEMPLATES_DIR[,shim:off][,watchdog:COMM][,VAR:VALUE]...
 
   TEMPLATES_DIR  a folder holding node24-faasprov/ and python3-http-faasprov/ (e.g. openfaas-templates/template)
   shim:off       deploy that stack with FAASPROV_SHIM=off (the plain template)
+  watchdog:COMM  name that stack's watchdog binary COMM (default wd), so that a sensor can watch it alone
   VAR:VALUE      set VAR in every function of that stack
 The first stack is the reference of the ratios.
 
@@ -23,7 +24,8 @@ environment:
   KINDS=trivial,files,cpu  the bench's function kinds measured after the checkout (default trivial; empty: none)
   OTLP=HOST:PORT           where the stacks' OTLP relay sends spans (default 127.0.0.1:1: nowhere, exports fail and are dropped)
   KEEP=1                   keep the stacks' folders
-  HOLD=SECONDS             only send checkouts for that long, after printing the instances' pids (for perf)
+  HOLD=SECONDS             only send checkouts for that long, after printing the instances' pids (for perf);
+                           every 20 rounds a line "hold NS MS,MS,..." (CLOCK_MONOTONIC ns, then per stack its latencies)
 
 example (run from the repository root, as root):
   scripts/template-lab.mjs 150 4 plain=openfaas-templates/template,shim:off shim=openfaas-templates/template`;
@@ -57,14 +59,18 @@ function parseArgs(argv) {
     }
     const env = {};
     let shim = true;
+    let watchdog = 'wd';
     for (const x of kv) {
       const c = x.indexOf(':');
-      if (c < 1) fail(`"${x}" in stack ${name} is not VAR:VALUE or shim:off`);
+      if (c < 1) fail(`"${x}" in stack ${name} is not VAR:VALUE, shim:off or watchdog:COMM`);
       const [k, v] = [x.slice(0, c), x.slice(c + 1)];
       if (k === 'shim') shim = v !== 'off';
-      else env[k] = v;
+      else if (k === 'watchdog') {
+        if (!/^[A-Za-z0-9._-]{1,15}$/.test(v)) fail(`watchdog name "${v}": 1-15 of A-Z, a-z, 0-9, . _ -`);
+        watchdog = v;
+      } else env[k] = v;
     }
-    return { name, templates, shim, env };
+    return { name, templates, shim, env, watchdog };
   });
   if (new Set(stacks.map((s) => s.name)).size !== stacks.length) fail('stack names must differ');
   return { rounds: Number(rounds), repeats: Number(repeats), stacks };
@@ -112,7 +118,7 @@ async function main() {
       writeShopData(data);
       writeShop(dir, data, s);
       process.stderr.write(`template-lab: ${s.name}: functions up (faas-cli build, npm and pip install)\n`);
-      const watchdog = join(dir, 'wd');
+      const watchdog = join(dir, s.watchdog);
       copyFileSync(join(ROOT, '.tools/bin/of-watchdog'), watchdog);
       const shop = await upShop(dir, { watchdog, otlp });
       procs.push(shop.proc);
@@ -121,7 +127,10 @@ async function main() {
     const gateways = deployed.map((d) => d.gateway);
     if (process.env.HOLD) {
       process.stdout.write(`pids ${JSON.stringify(Object.fromEntries(stacks.map((s, j) => [s.name, deployed[j].pids])))}\n`);
-      for (const end = Date.now() + Number(process.env.HOLD) * 1000; Date.now() < end; ) await load(20, gateways, 'checkout');
+      for (const end = Date.now() + Number(process.env.HOLD) * 1000; Date.now() < end; ) {
+        const r = await load(20, gateways, 'checkout');
+        process.stdout.write(`hold ${process.hrtime.bigint()} ${r.map((xs) => xs.map((x) => x.toFixed(3)).join(',')).join(' ')}\n`);
+      }
       return;
     }
     const fns = ['checkout', ...kinds];
