@@ -62,3 +62,44 @@ describe('the kernel prints an op when it may be news, and counts the rest', () 
     expect(ops(lines, efd)).toEqual({ printed: [], flushes: 0, close: [1, 8, 3, 24] });
   }, 180000);
 });
+
+// The marker flag and the image's generation share one map entry (@g[pid]): a marker must not
+// show in any printed generation, and it stays across an exec (as the process's own flag did).
+const EXEC_AFTER = `
+import os, socket, threading
+a, b = socket.socketpair()
+for n in (5, 6):
+    t = threading.Thread(target=os.write, args=(a.fileno(), b'q' * n))
+    t.start()
+    t.join()
+print(a.fileno(), flush=True)
+`;
+const EXEC_SCRIPT = `
+import os, socket, sys, threading
+sys.stdin.readline()
+null = os.open('/dev/null', os.O_WRONLY)
+os.write(null, b'faasprov:B:call-1 fn')
+a, b = socket.socketpair()
+for n in (3, 4):
+    t = threading.Thread(target=os.write, args=(a.fileno(), b'q' * n))
+    t.start()
+    t.join()
+print(a.fileno(), flush=True)
+os.execv(sys.executable, [sys.executable, '-c', sys.argv[1]])
+`;
+
+describe('a marked process across an exec', () => {
+  it('prints each image generation as it is and keeps printing new threads\' ops after the exec', async () => {
+    const { said, lines } = await kernelLinesOf(EXEC_SCRIPT, [EXEC_AFTER]);
+    const [before = -1, after = -2] = said.trim().split('\n').map(Number);
+    // tag ts pid gen ...: the lines that carry the image's generation.
+    const gens = lines.filter((l) => /^[XARWLCE]\t/.test(l)).map((l) => Number(l.split('\t')[3]));
+    expect(gens.length).toBeGreaterThan(0);
+    expect(new Set(gens)).toEqual(new Set([0, 1]));
+    expect(lines.filter((l) => l.startsWith('X\t')).map((l) => l.split('\t')[3])).toEqual(['1']);
+    const writes = (gen: number, fd: number) =>
+      lines.filter((l) => l.startsWith('W\t') && l.split('\t')[3] === String(gen) && Number(l.split('\t')[4]) === fd).map((l) => Number(l.split('\t')[5]));
+    expect(writes(0, before)).toEqual([3, 4]);
+    expect(writes(1, after)).toEqual([5, 6]);
+  }, 180000);
+});

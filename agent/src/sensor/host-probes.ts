@@ -62,7 +62,7 @@ export function failedOpen(o: HostProbeOptions): string {
     if (${[...words].join(' || ')}) { $rep = 1; }`;
 }
 
-/** Inside the exec probe, after the argv line: the environment, chunk by chunk, up to envBytes. */
+/** Inside the exec probe, after the argv line ($gen: the new image's generation): the environment, chunk by chunk, up to envBytes. */
 export function execEnv(o: HostProbeOptions): string {
   const chunks = Math.ceil((o.envBytes ?? 0) / ENV_CHUNK);
   if (chunks === 0) return '';
@@ -72,7 +72,7 @@ export function execEnv(o: HostProbeOptions): string {
     lines.push(`if ($el > ${off}) {
       $en${i} = $el - ${off};
       if ($en${i} > ${ENV_CHUNK}) { $en${i} = ${ENV_CHUNK}; }
-      printf("x\\t%llu\\t%d/%d\\t%d\\t%d\\t${off}\\t%r\\n", nsecs, pid, tid, @g[pid], $el, buf(uptr($es + ${off}), $en${i}));
+      printf("x\\t%llu\\t%d/%d\\t%d\\t%d\\t${off}\\t%r\\n", nsecs, pid, tid, $gen, $el, buf(uptr($es + ${off}), $en${i}));
     }`);
   }
   return lines.join('\n    ');

@@ -100,6 +100,16 @@ const DEV_NULL = (1 << 20) | 3;
 const EPOLL_NAME = '[eventpoll]';
 const EVENTFD_NAME = '[eventfd]';
 
+/**
+ * @g[pid] holds the process's image generation (low 32 bits) and, at MARKED, whether it has written
+ * an invocation marker: the data probes read both with one lookup (a map less on every read and
+ * write of a watched process).
+ */
+const MARKED = 0x100000000;
+const GEN_MASK = '0xffffffff';
+/** The generation of pid's image. */
+const GEN = `(@g[pid] & ${GEN_MASK})`;
+
 const COUNTERS = (k: string) => `@rc[${k}], @rb[${k}], @wc[${k}], @wb[${k}]`;
 /** The per-fd maps and their zero (byte counters are unsigned). */
 const FD_STATE_MAPS = [['@s', '0'], ['@rc', '0'], ['@rb', '(uint64)0'], ['@wc', '0'], ['@wb', '(uint64)0']] as const;
@@ -130,7 +140,7 @@ const deleteIfSet = (entry: string) => `if (${entry}) { delete(${entry}); }`;
 /** A new fd got this number: flush the counters of its previous occupant (close_range, dup2...). */
 function rebind(fdExpr: string, forget: (k: string) => string): string {
   const k = 'pid, $rg, $rfd';
-  return `$rg = @g[pid]; $rfd = (int64)(${fdExpr});
+  return `$rg = ${GEN}; $rfd = (int64)(${fdExpr});
     if (@s[${k}]) {
       printf("C\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\n", nsecs, pid, $rg, $rfd, ${COUNTERS(k)});
       ${forget(k)}
@@ -139,7 +149,7 @@ function rebind(fdExpr: string, forget: (k: string) => string): string {
 
 /**
  * Reports the first read or write per (image, fd) until close or a change of direction. In a
- * process that has written an invocation marker (@mk) another thread's first op is reported too
+ * process that has written an invocation marker (MARKED in @g) another thread's first op is reported too
  * (it may serve another invocation); a process that never has (a watchdog, a plain command) serves
  * no invocation, the agent charges all its syscalls to its image (attribution.ts, rule 4), and its
  * threads take turns on one fd (Go's runtime): a new thread is not news there. An eventfd's ops are
@@ -157,7 +167,7 @@ function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string
   // @s holds the direction (and in a marked process the thread) of the last reported op; another
   // thread's first op is reported after the counts so far when there are any (a line of zeros
   // said nothing: a tenth of a checkout's events were such lines).
-  return `$g = @g[pid]; $k = (pid, $g, ${fdVar}); $cur = @s[$k]; $mk = @mk[pid];
+  return `$gm = @g[pid]; $g = $gm & ${GEN_MASK}; $mk = $gm >> 32; $k = (pid, $g, ${fdVar}); $cur = @s[$k];
     $st = $mk ? (int64)${flag} + ((int64)tid << 2) : (int64)${flag};
     if ($cur != $st) {
       if ($mk && $cur != 0 && ($cur >> 2) != (int64)tid) {
@@ -179,13 +189,22 @@ function dataOp(dir: 'R' | 'W', fdVar: string, bytes: string, forget: (k: string
     }`;
 }
 
+/**
+ * The exit of a read or write, for the threads whose entry saved fd + 1. The scope check is on
+ * @t[pid], as at the entry: that map entry is in cache from the entry a moment ago, where the
+ * saved fd's is not, and every process on the node pays this check on every read and write;
+ * the saved fd is then looked up once (a predicate on it would be a second lookup).
+ */
 function firstOp(dir: 'R' | 'W', forget: (k: string) => string): string {
   const save = dir === 'R' ? '@rf' : '@wf';
   return `{
-  $fd = (int64)(${save}[tid] - 1); delete(${save}[tid]);
-  $ret = args->ret;
-  if ($ret > 0) {
-    ${dataOp(dir, '$fd', '$ret', forget)}
+  $saved = ${save}[tid];
+  if ($saved) {
+    $fd = (int64)($saved - 1); delete(${save}[tid]);
+    $ret = args->ret;
+    if ($ret > 0) {
+      ${dataOp(dir, '$fd', '$ret', forget)}
+    }
   }
 }`;
 }
@@ -249,13 +268,14 @@ rawtracepoint:sched_process_exec {
   ${scope.onExec}
   if (@t[pid]) {
     @g[pid] = @g[pid] + 1;
+    $gen = ${GEN};
     $mm = curtask->mm;
     $as = $mm->arg_start;
     $al = $mm->arg_end - $as;
     $n = $al;
     if ($n > ${argvBytes}) { $n = ${argvBytes}; }
-    printf("X\\t%llu\\t%d\\t%d\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, @g[pid], cgroup, curtask->cred->uid.val, curtask->cred->euid.val, str(((struct linux_binprm *)arg2)->filename));
-    printf("A\\t%llu\\t%d\\t%d\\t%d\\t%r\\n", nsecs, pid, @g[pid], $al, buf(uptr($as), $n));
+    printf("X\\t%llu\\t%d\\t%d\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, $gen, cgroup, curtask->cred->uid.val, curtask->cred->euid.val, str(((struct linux_binprm *)arg2)->filename));
+    printf("A\\t%llu\\t%d\\t%d\\t%d\\t%r\\n", nsecs, pid, $gen, $al, buf(uptr($as), $n));
     ${execEnv(opts)}
   }
 }
@@ -273,7 +293,7 @@ tracepoint:sched:sched_process_exit /@t[pid]/ {
   if (pid == tid) {
     printf("Q\\t%llu\\t%d\\t%d\\n", nsecs, pid, curtask->exit_code);
     delete(@t[pid]);
-    ${deleteIfSet('@mk[pid]')}
+    if (@g[pid] & ${MARKED}) { @g[pid] = ${GEN}; }
   }
 }
 
@@ -281,24 +301,28 @@ ${sc('enter_openat')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = args->fl
 ${sc('enter_open')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = args->flags; @od[tid] = ${AT_FDCWD}; }
 ${sc('enter_creat')} /@t[pid]/ { @op[tid] = args->pathname; @of[tid] = 0x241; @od[tid] = ${AT_FDCWD}; }
 ${sc('enter_openat2')} /@t[pid]/ { @op[tid] = args->filename; @of[tid] = ((struct open_how *)args->how)->flags; @od[tid] = args->dfd; }
-${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat2')} /@op[tid]/ {
-  // A failed open is reported (fd = -errno) only under a sensitive prefix (host-probes.ts).
-  $ret = args->ret;
-  $rep = $ret >= 0 ? 1 : 0;
-  if ($rep == 0) { ${failedOpen(opts)} }
-  if ($rep) {
-    if ($ret >= 0) { ${rebindFd('$ret')} }
-    printf("O\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, $ret, @of[tid], @od[tid], str(@op[tid]));
-    // A shim announces invocations by writing markers to /dev/null (11 bytes tell it from longer paths).
-    if ($ret >= 0) { if (str(@op[tid], 11) == "/dev/null") { @dn[pid, $ret] = 1; } else { ${deleteIfSet('@dn[pid, $ret]')} } }
+// Scoped on @t like the reads' and writes' exits (firstOp); the path is looked up once.
+${sc('exit_openat')}, ${sc('exit_open')}, ${sc('exit_creat')}, ${sc('exit_openat2')} /@t[pid]/ {
+  $op = @op[tid];
+  if ($op) {
+    // A failed open is reported (fd = -errno) only under a sensitive prefix (host-probes.ts).
+    $ret = args->ret;
+    $rep = $ret >= 0 ? 1 : 0;
+    if ($rep == 0) { ${failedOpen(opts)} }
+    if ($rep) {
+      if ($ret >= 0) { ${rebindFd('$ret')} }
+      printf("O\\t%llu\\t%d/%d\\t%d\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, $ret, @of[tid], @od[tid], str($op));
+      // A shim announces invocations by writing markers to /dev/null (11 bytes tell it from longer paths).
+      if ($ret >= 0) { if (str($op, 11) == "/dev/null") { @dn[pid, $ret] = 1; } else { ${deleteIfSet('@dn[pid, $ret]')} } }
+    }
+    delete(@op[tid]); delete(@of[tid]); delete(@od[tid]);
   }
-  delete(@op[tid]); delete(@of[tid]); delete(@od[tid]);
 }
 
 ${sc('enter_read')}, ${sc('enter_pread64')}, ${sc('enter_readv')}, ${sc('enter_preadv')}, ${sc('enter_recvfrom')}, ${sc('enter_recvmsg')}
   /@t[pid]/ { @rf[tid] = args->fd + 1; }
 ${sc('exit_read')}, ${sc('exit_pread64')}, ${sc('exit_readv')}, ${sc('exit_preadv')}, ${sc('exit_recvfrom')}, ${sc('exit_recvmsg')}
-  /@rf[tid]/ ${firstOp('R', forget)}
+  /@t[pid]/ ${firstOp('R', forget)}
 
 // One probe per tracepoint: bpftrace 0.17 mis-loads two programs attached to the same one.
 // A write to /dev/null is not followed to its exit: the agent keeps no data edge for /dev/null
@@ -319,7 +343,7 @@ ${sc('enter_write')} /@t[pid]/ {
       // str(p, n) reads at most n - 1 bytes and a NUL (bpftrace 0.23).
       if (strncmp(str($buf, ${MARKER_PREFIX.length + 1}), "${MARKER_PREFIX}", ${MARKER_PREFIX.length}) == 0) {
         printf("m\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, tid, str($buf, $n + 1));
-        @mk[pid] = 1;
+        @g[pid] = @g[pid] | ${MARKED};
       }
     }
   } else {
@@ -329,7 +353,7 @@ ${sc('enter_write')} /@t[pid]/ {
 ${sc('enter_pwrite64')}, ${sc('enter_writev')}, ${sc('enter_pwritev')}, ${sc('enter_sendto')}, ${sc('enter_sendmsg')}
   /@t[pid]/ { @wf[tid] = args->fd + 1; }
 ${sc('exit_write')}, ${sc('exit_pwrite64')}, ${sc('exit_writev')}, ${sc('exit_pwritev')}, ${sc('exit_sendto')}, ${sc('exit_sendmsg')}
-  /@wf[tid]/ ${firstOp('W', forget)}
+  /@t[pid]/ ${firstOp('W', forget)}
 
 // In-kernel copies (cat uses copy_file_range): a read of one fd and a write of another.
 ${sc('enter_copy_file_range')}, ${sc('enter_splice')} /@t[pid]/ { @xi[tid] = args->fd_in + 1; @xo[tid] = args->fd_out + 1; }
@@ -347,7 +371,7 @@ ${sc('exit_copy_file_range')}, ${sc('exit_splice')}, ${sc('exit_sendfile64')} /@
 // An epoll fd's close is not printed: no line made it known to the agent (epoll_create is not
 // probed) and it carries no data. Python's threaded server makes and closes one per request.
 ${sc('enter_close')} /@t[pid]/ {
-  $g = @g[pid]; $fd = (int64)args->fd;
+  $g = ${GEN}; $fd = (int64)args->fd;
   ${deleteIfSet('@dn[pid, $fd]')}
   ${fileOf('$fd', '$cf')}
   if ($cf == 0 || @s[pid, $g, $fd] || str($cf->f_path.dentry->d_name.name, ${EPOLL_NAME.length + 1}) != "${EPOLL_NAME}") {
@@ -446,7 +470,7 @@ ${sc('enter_mmap')} /@t[pid]/ {
 ${sc('exit_mmap')} /@mf[tid]/ {
   $ret = args->ret;
   if ($ret >= 0 || $ret < -4095) {
-    printf("E\\t%llu\\t%d/%d\\t%d\\t%d\\t%llu\\n", nsecs, pid, tid, @g[pid], @mf[tid] - 1, @ml[tid]);
+    printf("E\\t%llu\\t%d/%d\\t%d\\t%d\\t%llu\\n", nsecs, pid, tid, ${GEN}, @mf[tid] - 1, @ml[tid]);
   }
   delete(@mf[tid]); delete(@ml[tid]);
 }
