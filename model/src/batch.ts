@@ -6,7 +6,7 @@ import {
   NODE_SCHEMAS,
   MAX_INT,
   NODE_TYPES,
-  edgeId,
+  edgeIdOnce,
   edgeKindError,
   expectedNodeId,
   type GraphNode,
@@ -103,7 +103,9 @@ export function parseBatch(value: unknown): Batch {
     if (!to) throw ModelErrors.FP_ERR_DANGLING_EDGE(`edges/${i}/to`, edge.to);
     const kind = edgeKindError(edge.type, from, to);
     if (kind) throw ModelErrors.FP_ERR_EDGE_KIND(`edges/${i}/type`, kind);
-    if (edge.id !== edgeId(edge.type, edge.from, edge.to)) throw ModelErrors.FP_ERR_ID_MISMATCH(`edges/${i}/id`);
+    // Not through hashId's cache: at a collector nearly every edge id is new (units', invocations'),
+    // and the misses cost twice the hash (2.1 against 1.0 µs an edge on the shop's batches).
+    if (edge.id !== edgeIdOnce(edge.type, edge.from, edge.to)) throw ModelErrors.FP_ERR_ID_MISMATCH(`edges/${i}/id`);
     if (edge.lastTime < edge.firstTime) {
       throw ModelErrors.FP_ERR_BATCH_INVALID(`edges/${i}/lastTime`, 'must not be before firstTime');
     }
