@@ -27,6 +27,9 @@ const USAGE = `usage: scripts/collector-cpu.mjs --batches FILE [--root DIR]... [
   --prof DIR      run each collector under node --cpu-prof, profiles written to DIR
   --json          one JSON line instead of text
 
+A recording: run \`faasprov agent --collector http://127.0.0.1:1 --spool DIR ...\` (no collector there:
+every batch stays in the spool, at most --spool-max-mb) under a load such as scripts/template-lab.mjs
+with HOLD, stop it, then \`cat DIR/seg-*.jsonl > FILE\` (segments in name order are batches in seq order).
 The agent's token is made up here: the collector admits the name before ':' in the batches' agent id.
 Prints per root: CPU ms in all and per batch, µs per row (node or edge) and per event, the
 warm figures (after --warm batches), and the store digest with --dump.`;
