@@ -109,8 +109,8 @@ function startLab(watchdogs) {
         buf = buf.slice(nl + 1);
         const m = /^hold (\d+) (.*)$/.exec(line);
         if (m) {
-          holds.push({ ns: BigInt(m[1]), stacks: m[2].split(' ').map((xs) => xs.split(',').map(Number)) });
-          if (holds.length === 3) res({ lab, holds });
+          holds.push({ ns: BigInt(m[1]), stacks: m[2].split(' ').map((x) => [Number(x)]) });
+          if (holds.length === 20) res({ lab, holds });
         }
       }
     });
@@ -181,6 +181,7 @@ async function repetition(variants, rep, seconds, holds, dir) {
     const names = progNames();
     const inWindow = holds.filter((h) => h.ns > t0 && h.ns <= t1);
     const checkouts = sum(inWindow.map((h) => h.stacks[0].length));
+    if (checkouts === 0) throw new Error(`no checkouts finished within ${seconds} s: give it more SECONDS`);
     const results = sensors.map((s, k) => {
       const progs = new Map();
       for (const [id, x] of s1[k].progs) {

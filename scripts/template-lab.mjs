@@ -25,7 +25,7 @@ environment:
   OTLP=HOST:PORT           where the stacks' OTLP relay sends spans (default 127.0.0.1:1: nowhere, exports fail and are dropped)
   KEEP=1                   keep the stacks' folders
   HOLD=SECONDS             only send checkouts for that long, after printing the instances' pids (for perf);
-                           every 20 rounds a line "hold NS MS,MS,..." (CLOCK_MONOTONIC ns, then per stack its latencies)
+                           after each round a line "hold NS MS MS..." (CLOCK_MONOTONIC ns, then each stack's latency)
 
 example (run from the repository root, as root):
   scripts/template-lab.mjs 150 4 plain=openfaas-templates/template,shim:off shim=openfaas-templates/template`;
@@ -127,9 +127,13 @@ async function main() {
     const gateways = deployed.map((d) => d.gateway);
     if (process.env.HOLD) {
       process.stdout.write(`pids ${JSON.stringify(Object.fromEntries(stacks.map((s, j) => [s.name, deployed[j].pids])))}\n`);
-      for (const end = Date.now() + Number(process.env.HOLD) * 1000; Date.now() < end; ) {
-        const r = await load(20, gateways, 'checkout');
-        process.stdout.write(`hold ${process.hrtime.bigint()} ${r.map((xs) => xs.map((x) => x.toFixed(3)).join(',')).join(' ')}\n`);
+      for (let i = 0, end = Date.now() + Number(process.env.HOLD) * 1000; Date.now() < end; i++) {
+        // One round at a time, the stacks' order turning as in load(), each round's latencies on a line.
+        const order = gateways.map((_, k) => (k + i) % gateways.length);
+        const r = await load(1, order.map((j) => gateways[j]), 'checkout');
+        const ms = gateways.map(() => 0);
+        order.forEach((j, k) => (ms[j] = r[k][0]));
+        process.stdout.write(`hold ${process.hrtime.bigint()} ${ms.map((x) => x.toFixed(3)).join(' ')}\n`);
       }
       return;
     }
