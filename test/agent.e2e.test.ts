@@ -47,7 +47,10 @@ describe('faasprov agent (real bpftrace)', () => {
     expect([schedPolicyOf(agent.proc!.pid!), schedPolicyOf(sensorPid)]).toEqual([3, 3]);
     writeFileSync(join(dir, 'go'), '');
     const threadCode = `import threading; t=threading.Thread(target=lambda: open("${dir}/post-thread.txt","w").write("t")); t.start(); t.join()`;
-    const post = await execa(wd, ['-c', `echo r > ${dir}/post-root.txt; sh -c "echo g > ${dir}/post-grandchild.txt"; ${py} -c '${threadCode}'`], {
+    // The root outlives the output pacer's period (50 ms) and the agent's wake-up on a loaded
+    // machine: its function name is read from /proc when the agent sees its exec (a fresh check failed once
+    // with the root gone by then, 2026-12-01; a root shorter than that has no function name).
+    const post = await execa(wd, ['-c', `echo r > ${dir}/post-root.txt; sh -c "echo g > ${dir}/post-grandchild.txt"; ${py} -c '${threadCode}'; sleep 0.3`], {
       reject: false,
       env: { FAASPROV_FUNCTION: 'fn-post' },
     });
