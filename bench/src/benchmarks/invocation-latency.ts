@@ -59,15 +59,24 @@ const COLLECTOR = process.env.FAASPROV_BENCH_COLLECTOR ?? 'paused';
 /** Invocations of the trivial function (the template's own handler) whose growth of the store is measured. */
 const TRIVIAL = Number(process.env.FAASPROV_BENCH_TRIVIAL ?? 1000);
 
-/** Mean over the phases of a kind of A's p50 over the mean of B's p50 in the off-phases just before and after. */
-function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): number {
+/** Per phase of a kind: A's p50 over the mean of B's p50 in the off-phases just before and after. */
+function bracketedRatios(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): number[] {
   const ratios: number[] = [];
   for (const [i, phase] of PHASES.entries()) {
     if (phase !== kind) continue;
     ratios.push(p50.a[i]! / ((p50.b[i - 1]! + p50.b[i + 1]!) / 2));
   }
+  return ratios;
+}
+
+/** The mean of bracketedRatios. */
+function bracketed(p50: { a: number[]; b: number[] }, kind: 'on' | 'sensor'): number {
+  const ratios = bracketedRatios(p50, kind);
   return ratios.reduce((x, y) => x + y, 0) / ratios.length;
 }
+
+/** Numbers as one figure, "a / b / c", to a given number of decimals. */
+const series = (xs: number[], decimals: number): string => xs.map((x) => x.toFixed(decimals)).join(' / ');
 
 /** n calls of the trivial function. */
 async function hello(gateway: string, n: number): Promise<void> {
@@ -365,6 +374,10 @@ export const invocationLatency: Benchmark = {
         withoutP99Ms: ms(percentile(lat.off.b, 99)),
         p50OverheadPct: (withP50 / withoutP50 - 1) * 100,
         bracketedP50OverheadPct: (bracketed(phaseP50, 'on') - 1) * 100,
+        // How far a single comparison across phases can be trusted on this machine: each on-phase's
+        // A-B-A figure, and B's p50 in every phase in order (the unwatched deployment: what drifts).
+        bracketedP50OverheadPctByOnPhase: series(bracketedRatios(phaseP50, 'on').map((r) => (r - 1) * 100), 1),
+        withoutP50MsByPhase: series(phaseP50.b.map(ms), 2),
         // The kernel side alone: the same probes, bpftrace writing to a file, no agent.
         sensorOnlyBracketedP50OverheadPct: (bracketed(phaseP50, 'sensor') - 1) * 100,
         sensorOnlyInterleavedP50Ratio: percentile(lat.sensor.a, 50) / percentile(lat.sensor.b, 50),
