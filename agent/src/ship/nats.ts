@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { BATCH_STREAM, batchMessageId, batchSubject } from '@faasprov/model';
-import type { Attempt, RawBatchSender } from './spool-shipper.js';
+import type { Attempt, BatchHead, RawBatchSender } from './spool-shipper.js';
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const HEADER_ROOM = 4096;
@@ -40,14 +40,8 @@ export class NatsBatchSender implements RawBatchSender {
     return (this.nc?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
   }
 
-  async send(body: string): Promise<Attempt> {
-    let head: { agent?: unknown; seq?: unknown };
-    try {
-      head = JSON.parse(body) as typeof head;
-    } catch {
-      return { ok: false, retry: false, why: 'spooled batch is not JSON' };
-    }
-    if (typeof head.agent !== 'string' || typeof head.seq !== 'number') return { ok: false, retry: false, why: 'spooled batch has no agent or seq' };
+  /** The subject and the message id come from the spool's head, so a batch is not parsed again here (the collector validates it). */
+  async send(body: string, head: BatchHead): Promise<Attempt> {
     try {
       const js = await this.connection();
       const ack = await js.publish(batchSubject(head.agent), body, { msgID: batchMessageId(head.agent, head.seq), expect: { streamName: BATCH_STREAM.name } });

@@ -2,9 +2,15 @@ import type { DiskSpool, PendingBatch } from './spool.js';
 
 export type Attempt = { ok: true } | { ok: false; retry: boolean; why: string; status?: number };
 
+/** Which batch a raw body is: the spool's agent id and the batch's seq (the body is not parsed again to find them). */
+export interface BatchHead {
+  agent: string;
+  seq: number;
+}
+
 /** Sends one raw batch body; says whether a failure is worth retrying. */
 export interface RawBatchSender {
-  send(body: string): Promise<Attempt>;
+  send(body: string, head: BatchHead): Promise<Attempt>;
   /** The largest body the transport takes, when it says (NATS: the server's max_payload). */
   maxBodyBytes?(): number;
 }
@@ -58,7 +64,7 @@ export class SpoolShipper {
         await this.sleep(1000);
         continue;
       }
-      const r = await this.sender.send(next.body);
+      const r = await this.sender.send(next.body, { agent: this.spool.agent, seq: next.seq });
       if (r.ok) {
         this.spool.ack(next.seq);
         this.hooks.onAck(next);
