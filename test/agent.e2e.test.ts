@@ -76,6 +76,53 @@ describe('faasprov agent (real bpftrace)', () => {
     expect(s.nodes.filter((n) => n.type === 'Process').every((p) => assoc.has(p.id))).toBe(true);
   });
 
+  it('names an instance whose root exits at once from the environment the kernel copied at its exec; marks and counts what it could not read', async () => {
+    const dir = fresh();
+    const wd = fakeWatchdog(dir, 'fpwdshort');
+    const collector = new Collector(join(dir, 's.db'), await freePort());
+    await collector.start();
+    const agent = new Agent(collector.url, join(dir, 'spool'), 'fpwdshort', await freePort());
+    await agent.start();
+    // Each root writes one file and exits within a millisecond. The agent is stopped meanwhile (a
+    // real delay, as pacing and a loaded machine make one): when it looks, /proc has nothing left.
+    const roots = {
+      named: { FAASPROV_FUNCTION: 'fn-short', FAASPROV_NAMESPACE: 'team-s' },
+      // The names lie past the 3,040 bytes the kernel copies: nothing is guessed.
+      cut: { PAD: 'p'.repeat(3100), FAASPROV_FUNCTION: 'fn-cut', FAASPROV_NAMESPACE: 'team-c' },
+    };
+    process.kill(agent.proc!.pid!, 'SIGSTOP');
+    try {
+      for (const [name, env] of Object.entries(roots)) {
+        const r = await execa(wd, ['-c', `echo r > ${dir}/short-${name}.txt`], { reject: false, extendEnv: false, env: { PATH: process.env.PATH, ...env } });
+        expect(r.exitCode).toBe(0);
+      }
+    } finally {
+      process.kill(agent.proc!.pid!, 'SIGCONT');
+    }
+    await until('the agent to ship', async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0 && readStore(collector.store).filesUnder(dir).length >= 2);
+    const counted = [await agent.metric('faasprov_agent_instance_facts_unread_total'), await agent.metric('faasprov_agent_instance_named_from_exec_total')];
+    const log = await agent.stop();
+    await collector.stop();
+    const s = readStore(collector.store);
+    const instances = s.nodes.filter((n) => n.type === 'Instance');
+    const rootOf = (file: string) => {
+      const f = s.nodes.find((n) => n.type === 'File' && n.path === join(dir, file))!;
+      const proc = s.edges.find((e) => e.type === 'WAS_GENERATED_BY' && e.src === f.id)!.dst;
+      return { file: f, instance: instances.find((i) => s.edges.some((e) => e.type === 'WAS_ASSOCIATED_WITH' && e.src === proc && e.dst === i.id))! };
+    };
+    const named = rootOf('short-named.txt');
+    expect(named.instance).toMatchObject({ function: 'fn-short', tenant: 'team-s', factsUnread: 'exited', envFrom: 'exec' });
+    expect(named.file.tenant).toBe('team-s');
+    const cut = rootOf('short-cut.txt');
+    expect(cut.instance).toMatchObject({ factsUnread: 'exited', envFrom: 'exec', envTruncated: true });
+    expect([cut.instance.function, cut.instance.tenant]).toEqual([undefined, undefined]);
+    expect(counted).toEqual([2, 1]);
+    // One summary line, not one per instance.
+    expect(log.split('\n').filter((l) => l.includes('root had exited before /proc was read'))).toEqual([
+      expect.stringContaining('2 instances whose root had exited before /proc was read (Instance.factsUnread): 1 named from the environment the kernel copied at the exec, 1 without a function name'),
+    ]);
+  });
+
   it('after kill -9 and a restart, every spooled batch is stored exactly once, and the downtime is a Gap', async () => {
     const dir = fresh();
     const wd = fakeWatchdog(dir, 'fpwdkill');

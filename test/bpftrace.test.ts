@@ -46,6 +46,8 @@ describe('bpftrace as faasprov runs it', () => {
         countRaw: true,
         gpu: [gpuLibrary(cudart())],
       },
+      // Rules that name environment variables: every exec's first chunks, and a new root's up to ROOT_ENV_BYTES.
+      { scope: { kind: 'watch', comms: ['fwatchdog'], seedPids: [] }, envBytes: 1520 },
     ];
     const dir = tempDir('fp-bpftrace-');
     try {

@@ -21,6 +21,7 @@ import { parseGpuServer, resolveGpuLibraries } from './gpu-libraries.js';
 import { applySchedPolicy, type SchedPolicy } from './scheduling.js';
 import { which } from './preflight.js';
 import { DEFAULT_SENSOR_PACE_MS } from './sensor/pacing.js';
+import { ROOT_ENV_BYTES } from './sensor/host-probes.js';
 import { AppLayer } from './observer/app-layer.js';
 import { OtlpReceiver } from './otlp/receiver.js';
 import { receiverKeys } from './observer/platform-endpoints.js';
@@ -164,7 +165,7 @@ export class NodeAgent {
         agent: this.spool.agent,
         clockOffsetNs: this.offset,
         rootCwd: '/',
-        instances: { mode: 'process-tree', describe: (pid) => this.facts.get(pid) ?? describeInstance(pid, opts.host?.secretRoots) },
+        instances: { mode: 'process-tree', describe: (pid) => this.facts.get(pid) ?? describeInstance(pid, opts.host?.secretRoots), envBytes: ROOT_ENV_BYTES },
         volumes: this.volumes,
         gpu: { servers: gpuServers, probed: this.probedGpu },
         versions: this.versions,
@@ -323,7 +324,7 @@ export class NodeAgent {
   private onEvent(e: SensorEvent): void {
     this.metrics.seen(e.kind);
     if (e.kind === 'exec' && this.watched.has(basename(e.exe).slice(0, 15))) {
-      this.facts.set(e.pid, describeInstance(e.pid, this.opts.host?.secretRoots));
+      this.facts.set(e.pid, describeInstance(e.pid, this.opts.host?.secretRoots, e.ts));
       if (this.facts.size > 1000) this.facts.delete(this.facts.keys().next().value!);
     }
     if (e.kind === 'counters-flushed') {
@@ -354,6 +355,28 @@ export class NodeAgent {
     this.metrics.spoolBytes.set(this.spool.bytes);
     this.metrics.spoolPending.set(this.spool.pendingCount);
     this.metrics.attributionInferred.set(this.observer.stats.inferredCharges);
+    this.reportUnreadFacts(now);
+  }
+
+  /** The unread instance facts already in the metrics, and those in the last summary line (when it was logged). */
+  private unreadCounted = { unread: 0, named: 0 };
+  private unreadLogged = { unread: 0, named: 0, at: 0 };
+
+  /**
+   * Instances whose root had exited before the agent read its /proc facts: counted, and said in
+   * one line at most every 10 s (each such Instance says factsUnread in the graph).
+   */
+  private reportUnreadFacts(now: number): void {
+    const { instanceFactsUnread: unread, instanceNamedFromExec: named } = this.observer.stats;
+    const c = this.unreadCounted;
+    this.metrics.instanceFactsUnread.inc(unread - c.unread);
+    this.metrics.instanceNamedFromExec.inc(named - c.named);
+    this.unreadCounted = { unread, named };
+    const l = this.unreadLogged;
+    if ((unread === l.unread && named === l.named) || now - l.at < 10000) return;
+    const [u, n] = [unread - l.unread, named - l.named];
+    this.unreadLogged = { unread, named, at: now };
+    this.log(`${u} instance${u === 1 ? '' : 's'} whose root had exited before /proc was read (Instance.factsUnread): ${n} named from the environment the kernel copied at the exec, ${Math.max(0, u - n)} without a function name`);
   }
 
   private cut(): void {

@@ -33,5 +33,7 @@ export class AgentMetrics {
   readonly spoolPending = new Gauge({ name: 'faasprov_agent_spool_pending_batches', help: 'Batches waiting for acknowledgement', registers: [this.registry] });
   readonly attributionInferred = new Gauge({ name: 'faasprov_agent_attribution_inferred', help: 'Operations charged to a unit or process by inference since the agent started (edges marked inferred; also attribution-inferred Gaps)', registers: [this.registry] });
   readonly spansReceived = new Counter({ name: 'faasprov_agent_spans_received_total', help: 'Spans the OTLP receiver accepted', registers: [this.registry] });
+  readonly instanceFactsUnread = new Counter({ name: 'faasprov_agent_instance_facts_unread_total', help: 'Instances whose root had exited before the agent read its /proc facts (the Instance says factsUnread)', registers: [this.registry] });
+  readonly instanceNamedFromExec = new Counter({ name: 'faasprov_agent_instance_named_from_exec_total', help: 'Of those, instances whose function name was read from the environment the kernel copied at the exec (the Instance says envFrom)', registers: [this.registry] });
   readonly sensorRestarts = new Counter({ name: 'faasprov_agent_sensor_restarts_total', help: 'bpftrace restarts after an unexpected exit', registers: [this.registry] });
 }

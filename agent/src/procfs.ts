@@ -1,18 +1,16 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { InstanceFacts, SeedProcess } from './observer/observer.js';
-import { gatewayTargets, telemetryTargets } from './observer/platform-endpoints.js';
+import { envFacts, envVars } from './observer/instance-env.js';
 import type { Scope } from './sensor/program.js';
 
+export { FUNCTION_ENV_KEYS, NAMESPACE_ENV_KEYS } from './observer/instance-env.js';
+
 const CLK_TCK = 100;
-/** Environment keys that name the function a watchdog serves, first match wins. */
-export const FUNCTION_ENV_KEYS = ['FAASPROV_FUNCTION', 'OPENFAAS_NAME', 'FUNCTION_NAME'];
-/** Environment keys that name the tenant (OpenFaaS namespace) of a watchdog, first match wins. */
-export const NAMESPACE_ENV_KEYS = ['FAASPROV_NAMESPACE', 'OPENFAAS_NAMESPACE', 'POD_NAMESPACE'];
-const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 interface Stat {
   pid: number;
   comm: string;
+  state: string;
   ppid: number;
   startTicks: number;
 }
@@ -25,10 +23,21 @@ function readStat(pid: number): Stat | undefined {
     const rest = s.slice(close + 2).split(' ');
     // After "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
     // utime stime cutime cstime priority nice num_threads itrealvalue starttime
-    return { pid, comm: s.slice(open + 1, close), ppid: Number(rest[1]), startTicks: Number(rest[19]) };
+    return { pid, comm: s.slice(open + 1, close), state: rest[0] ?? '', ppid: Number(rest[1]), startTicks: Number(rest[19]) };
   } catch {
     return undefined;
   }
+}
+
+let bootOffset: bigint | undefined;
+/** CLOCK_BOOTTIME (/proc's process starts) minus CLOCK_MONOTONIC (event times): the time the machine was suspended, in 10 ms. */
+function bootOffsetNs(): bigint {
+  if (bootOffset === undefined) {
+    const up = safe(() => readFileSync('/proc/uptime', 'latin1').split(' ')[0]) ?? '0';
+    const offset = BigInt(Math.round(Number(up) * 1000)) * 1_000_000n - process.hrtime.bigint();
+    bootOffset = offset > 0n ? offset : 0n;
+  }
+  return bootOffset;
 }
 
 function safe<T>(f: () => T): T | undefined {
@@ -77,7 +86,21 @@ export function secretMounts(pid: number, roots: readonly string[] = SECRET_ROOT
   return [...out].sort().slice(0, 32);
 }
 
-export function describeInstance(pid: number, secretRoots?: readonly string[]): InstanceFacts {
+/**
+ * An instance's facts from its root's /proc: cgroup, addresses, secrets and what its environment
+ * says (function, tenant, the platform's endpoints). `unread` when the root is gone (or a zombie,
+ * whose environment the kernel no longer holds), or when the pid now belongs to a process started
+ * after the exec at `execNs` (kernel monotonic ns): then nothing is read from it, since another
+ * process's facts would be a guess.
+ */
+export function describeInstance(pid: number, secretRoots?: readonly string[], execNs?: bigint): InstanceFacts {
+  const gone = (): boolean => {
+    const st = readStat(pid);
+    if (!st || st.state === 'Z' || st.state === 'X') return true;
+    // /proc's start is in 10 ms ticks of CLOCK_BOOTTIME: a process started well after the exec is another one.
+    return execNs !== undefined && BigInt(st.startTicks) * BigInt(1_000_000_000 / CLK_TCK) - bootOffsetNs() > execNs + 50_000_000n;
+  };
+  if (gone()) return { unread: 'exited' };
   const facts: InstanceFacts = {};
   const addresses = namespaceAddresses(pid);
   if (addresses.length > 0) facts.addresses = addresses;
@@ -87,28 +110,13 @@ export function describeInstance(pid: number, secretRoots?: readonly string[]): 
   const line = cg?.split('\n').find((l) => l.startsWith('0::'));
   if (line) facts.cgroupPath = line.slice(3);
   const env = safe(() => readFileSync(`/proc/${pid}/environ`, 'utf8'));
+  // Read while it lived, but it may have exited meanwhile: an empty environment from a process
+  // gone by now says nothing (a live process with an empty environment is read as such).
+  if (!env && gone()) return { unread: 'exited' };
   if (env) {
-    const vars = new Map(env.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    for (const k of FUNCTION_ENV_KEYS) {
-      const v = vars.get(k);
-      if (v) {
-        facts.function = v.slice(0, 253);
-        break;
-      }
-    }
-    for (const k of NAMESPACE_ENV_KEYS) {
-      const v = vars.get(k);
-      if (v && v.length <= 63 && TENANT.test(v)) {
-        facts.namespace = v;
-        break;
-      }
-    }
     // Names resolve as the instance resolves them: its own hosts file (a namespace's cluster names).
     const hosts = safe(() => readFileSync(`/proc/${pid}/root/etc/hosts`, 'utf8'));
-    const telemetry = telemetryTargets(vars, hosts);
-    if (telemetry.length > 0) facts.telemetry = telemetry;
-    const gateway = gatewayTargets(vars, hosts);
-    if (gateway.length > 0) facts.gateway = gateway;
+    Object.assign(facts, envFacts(envVars(env.split('\0')), hosts));
   }
   return facts;
 }

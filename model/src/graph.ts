@@ -144,6 +144,16 @@ export const InstanceNode = Type.Object(
     addresses: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 45 }), { maxItems: 16 })),
     /** Secrets mounted for it (mount points below the secret roots in its mount namespace): the secrets that are its own. */
     secrets: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: MAX_PATH }), { maxItems: 32 })),
+    /**
+     * The agent could not read its facts from /proc: its root had exited (or its pid had been reused)
+     * before the agent read them. cgroupPath, addresses and secrets are then unknown, not absent;
+     * function and tenant are known only where envFrom says where they were read.
+     */
+    factsUnread: Type.Optional(Type.Literal('exited')),
+    /** function and tenant were read from the environment the kernel copied at the root's exec (its /proc was gone). */
+    envFrom: Type.Optional(Type.Literal('exec')),
+    /** The root's environment was longer than the kernel read at its exec: a variable past the end (the function, the tenant) is missed. */
+    envTruncated: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

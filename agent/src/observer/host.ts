@@ -302,6 +302,8 @@ export class HostOps<P extends HostProc, R extends HostRef> {
       this.env.delete(key);
       return;
     }
+    // A new root's exec prints more than the rules ask (observer.ts onRootEnv): what lies past envBytes is not this module's.
+    if (e.offset >= (this.opts.envBytes ?? Infinity)) return;
     const sofar = e.offset === 0 ? e.bytes : Buffer.concat([this.env.get(key) ?? Buffer.alloc(0), e.bytes]);
     const end = e.offset + e.bytes.length;
     const last = end >= e.total || end >= (this.opts.envBytes ?? Infinity);

@@ -30,6 +30,10 @@ export class ObserverStats {
   gpuUnknownBuffer = 0;
   /** Byte ranges of a GPU buffer merged over the per-buffer cap: their versions are then all taken as the source of either range. */
   gpuRangesMerged = 0;
+  /** Instances whose root had exited before the agent read its /proc facts (Instance.factsUnread). */
+  instanceFactsUnread = 0;
+  /** Of those, the instances whose function name was read from the environment the kernel copied at the root's exec (Instance.envFrom). */
+  instanceNamedFromExec = 0;
 
   seen(kind: string): void {
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;

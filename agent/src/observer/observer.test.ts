@@ -361,6 +361,65 @@ describe('Observer', () => {
     expect(b.edges.filter((e) => e.type === 'USED' && e.to === versions[0]!.id)).toHaveLength(2);
   });
 
+  describe('an instance whose root had exited before /proc was read', () => {
+    /** The x lines program.ts prints for a new root's exec: its environment in 190-byte chunks. */
+    const envLines = (pid: number, env: string, limit = 3040) => {
+      const bytes = Buffer.from(env, 'latin1');
+      const out: string[] = [];
+      for (let off = 0; off < Math.min(bytes.length, limit); off += 190) {
+        const chunk = bytes.subarray(off, Math.min(off + 190, bytes.length, limit));
+        out.push(`x\t${1002 + off}\t${pid}/${pid}\t1\t${bytes.length}\t${off}\t${[...chunk].map((b) => (b === 0 ? '\\x00' : String.fromCharCode(b))).join('')}`);
+      }
+      return out;
+    };
+    const run = (lines: string[], envBytes = 3040) => {
+      const buf = new GraphBuffer(false);
+      const obs = new Observer({ node: 'n1', agent: 'a1', clockOffsetNs: 0n, rootCwd: '/', instances: { mode: 'process-tree', describe: () => ({ unread: 'exited' }), envBytes } }, buf);
+      for (const l of lines) obs.handle(parseLine(l));
+      const b = parseBatch(buf.cut('a1', 0));
+      return { b, obs, inst: b.nodes.find((n) => n.type === 'Instance')!, files: b.nodes.filter((n): n is FileNode => n.type === 'File') };
+    };
+    const exec = ['X\t1000\t50\t1\t77\t0\t0\t/usr/bin/fwatchdog', 'A\t1001\t50\t1\t10\tfwatchdog\\x00'];
+    const after = ['F\t5000\t50\t51', 'O\t5100\t51\t3\t577\t-100\t/tmp/out.txt', 'W\t5200\t51\t1\t3\t1', 'Q\t6000\t51\t0', 'Q\t6100\t50\t0'];
+
+    it('is marked and counted, and is named from the environment the kernel copied at the exec', () => {
+      const env = 'PATH=/bin\0FAASPROV_FUNCTION=fn-short\0FAASPROV_NAMESPACE=team-s\0OTHER=1\0';
+      const { obs, inst, b, files } = run([...exec, ...envLines(50, env), ...after]);
+      expect(inst).toMatchObject({ rootPid: 50, factsUnread: 'exited', envFrom: 'exec', function: 'fn-short', tenant: 'team-s' });
+      expect(inst).not.toHaveProperty('envTruncated');
+      // The root's image and what the tree made belong to the tenant.
+      expect(procs(b).map((p) => p.tenant)).toEqual(['team-s', 'team-s']);
+      expect(files.find((f) => f.path === '/tmp/out.txt')).toMatchObject({ tenant: 'team-s' });
+      expect([obs.stats.instanceFactsUnread, obs.stats.instanceNamedFromExec]).toEqual([1, 1]);
+    });
+
+    it('says the environment was cut when the names lie past what the kernel read, and guesses nothing', () => {
+      const env = `PAD=${'p'.repeat(3100)}\0FAASPROV_FUNCTION=fn-short\0FAASPROV_NAMESPACE=team-s\0`;
+      const { obs, inst, b } = run([...exec, ...envLines(50, env), ...after]);
+      expect(inst).toMatchObject({ factsUnread: 'exited', envFrom: 'exec', envTruncated: true });
+      expect(inst).not.toHaveProperty('function');
+      expect(inst).not.toHaveProperty('tenant');
+      expect(procs(b).every((p) => p.tenant === undefined)).toBe(true);
+      expect([obs.stats.instanceFactsUnread, obs.stats.instanceNamedFromExec]).toEqual([1, 0]);
+    });
+
+    it('reads nothing from an environment a chunk of which was lost', () => {
+      const env = `A=${'a'.repeat(500)}\0FAASPROV_FUNCTION=fn-short\0`;
+      const lines = envLines(50, env);
+      const { inst } = run([...exec, lines[0]!, lines[2]!, ...after]);
+      expect(inst).toMatchObject({ factsUnread: 'exited' });
+      expect(inst).not.toHaveProperty('function');
+      expect(inst).not.toHaveProperty('envFrom');
+    });
+
+    it('is marked without a name when the kernel copies no environment', () => {
+      const { inst, obs } = run([...exec, ...after], 0);
+      expect(inst).toMatchObject({ factsUnread: 'exited' });
+      expect(inst).not.toHaveProperty('function');
+      expect(obs.stats.instanceFactsUnread).toBe(1);
+    });
+  });
+
   it('merges what two events say about one node, never losing an attribute', () => {
     const buf = new GraphBuffer(false);
     const tagged: FileNode = { id: fileId('n1', '/x', 5), type: 'File', node: 'n1', path: '/x', version: 5, tenant: 'team-a' };

@@ -29,6 +29,7 @@ import type { VolumePath, VolumeTable } from '../volumes.js';
 import { CUDA_LIBRARY } from '../gpu-libraries.js';
 import { FileVersions } from './versions.js';
 import { endpointKey } from './platform-endpoints.js';
+import { envFacts, envVars } from './instance-env.js';
 import { ProcessUnits, UninstrumentedCalls, type ActiveUnit } from './attribution.js';
 import { HostOps, type HostFile, type HostOptions } from './host.js';
 import { REQUEST_READ_WAIT_US, type PendingRead } from './request-reads.js';
@@ -135,6 +136,8 @@ export interface InstanceFacts {
   /** Where its environment sends its spans, and the gateway it calls other functions through (platform-endpoints.ts: ADDRESS:PORT keys). */
   telemetry?: string[];
   gateway?: string[];
+  /** Nothing could be read: the root had exited (or its pid was another process's) when the agent looked. */
+  unread?: 'exited';
 }
 
 export interface ObserverOptions {
@@ -145,8 +148,12 @@ export interface ObserverOptions {
   /** The working directory and open fds the root process starts with. */
   rootCwd: string;
   rootFds?: Map<number, string>;
-  /** Daemon mode: every tracked root is a function instance, described by this lookup. */
-  instances?: { mode: string; describe(pid: number): InstanceFacts };
+  /**
+   * Daemon mode: every tracked root is a function instance, described by this lookup. envBytes:
+   * how much of a new root's environment the kernel copies at its exec (host-probes.ts
+   * ROOT_ENV_BYTES; 0 or absent: none), read when describe finds the root gone.
+   */
+  instances?: { mode: string; describe(pid: number): InstanceFacts; envBytes?: number };
   /** F3 volumes mounted on this node. */
   volumes?: VolumeTable;
   /** GPU servers (address:port) of a disaggregated pool, and the CUDA libraries the sensor probes (real paths). */
@@ -239,6 +246,9 @@ export class Observer {
     return before.find((u) => u.node.end === undefined || u.node.end >= at) ?? before.at(-1) ?? units.at(-1);
   }
 
+  /** Roots whose /proc facts were unread, waiting for the environment the kernel copied at their exec, by pid:gen. */
+  private readonly rootEnv = new Map<string, { instance: InstanceNode; image: ProcessNode; bytes: Buffer[]; read: number }>();
+
   /** Live instances and how many of their processes are alive. */
   private readonly live = new Map<string, { node: InstanceNode; procs: number }>();
 
@@ -315,6 +325,7 @@ export class Observer {
       case 'pidfd':
       case 'pidfd-signal':
       case 'exec-env':
+        if (e.kind === 'exec-env' && this.rootEnv.size > 0) this.onRootEnv(p, e);
         return this.host.handle(p, e, t);
       case 'read':
       case 'write':
@@ -628,8 +639,50 @@ export class Observer {
     }
     if (facts.secrets?.length) n.secrets = facts.secrets;
     if (facts.telemetry?.length || facts.gateway?.length) this.platform.set(n.id, { telemetry: new Set(facts.telemetry), gateway: new Set(facts.gateway) });
+    if (facts.unread) {
+      n.factsUnread = facts.unread;
+      this.stats.instanceFactsUnread++;
+    }
     this.out.upsertNode(n);
     return n;
+  }
+
+  /**
+   * A chunk of the environment the kernel copied at a root's exec, for a root whose /proc was
+   * gone: once complete (or at the end of what the kernel read), the instance's function and
+   * tenant are read from it, exactly as from /proc/PID/environ (the same bytes, copied earlier).
+   * Names in its endpoints' URLs do not resolve: the instance's hosts file is gone with it.
+   */
+  private onRootEnv(p: ProcState, e: Extract<SensorEvent, { kind: 'exec-env' }>): void {
+    const key = `${p.pid}:${e.gen}`;
+    const w = this.rootEnv.get(key);
+    // A chunk out of order (one lost in between) leaves the environment unread: the instance stays unnamed.
+    if (!w || e.offset !== w.read) return;
+    w.bytes.push(e.bytes);
+    w.read += e.bytes.length;
+    const limit = this.opts.instances?.envBytes ?? 0;
+    if (w.read < e.total && w.read < limit) return;
+    this.rootEnv.delete(key);
+    const entries = Buffer.concat(w.bytes).toString('utf8').split('\0');
+    const truncated = w.read < e.total;
+    // An entry cut by the end of what was read is incomplete: dropped.
+    if (truncated) entries.pop();
+    const facts = envFacts(envVars(entries));
+    const n = w.instance;
+    n.envFrom = 'exec';
+    if (truncated) n.envTruncated = true;
+    if (facts.function) {
+      n.function = facts.function;
+      this.stats.instanceNamedFromExec++;
+    }
+    if (facts.namespace) {
+      n.tenant = facts.namespace;
+      // The root's image was associated before its tenant was known; its later processes take it from the instance.
+      w.image.tenant = facts.namespace;
+      this.out.upsertNode(w.image);
+    }
+    if (facts.telemetry?.length || facts.gateway?.length) this.platform.set(n.id, { telemetry: new Set(facts.telemetry), gateway: new Set(facts.gateway) });
+    this.out.upsertNode(n);
   }
 
   /** Adopts a process that ran before capture started (parents before children). */
@@ -665,7 +718,12 @@ export class Observer {
       }
       p = { pid: e.pid, cwd: this.opts.rootCwd, image: img, images: new Map(), fds, lastEdge: new Map(), units: new ProcessUnits() };
       if (this.opts.instances) {
-        p.instance = this.newInstance(e.pid, t, e.exe, e.cgroup, this.opts.instances.describe(e.pid));
+        const facts = this.opts.instances.describe(e.pid);
+        p.instance = this.newInstance(e.pid, t, e.exe, e.cgroup, facts);
+        if (facts.unread && (this.opts.instances.envBytes ?? 0) > 0) {
+          if (this.rootEnv.size >= 1000) this.rootEnv.delete(this.rootEnv.keys().next().value!);
+          this.rootEnv.set(`${e.pid}:${e.gen}`, { instance: p.instance, image: img.node, bytes: [], read: 0 });
+        }
         p.cwd = this.procCwd(e.pid) ?? p.cwd;
       }
       this.procs.set(e.pid, p);

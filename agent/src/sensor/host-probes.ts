@@ -62,14 +62,26 @@ export function failedOpen(o: HostProbeOptions): string {
     if (${[...words].join(' || ')}) { $rep = 1; }`;
 }
 
-/** Inside the exec probe, after the argv line ($gen: the new image's generation): the environment, chunk by chunk, up to envBytes. */
-export function execEnv(o: HostProbeOptions): string {
-  const chunks = Math.ceil((o.envBytes ?? 0) / ENV_CHUNK);
+/**
+ * Bytes of a new watched root's environment the kernel reads at its exec, whatever the rules name:
+ * the agent reads the instance's function and tenant from /proc, and a root that has exited by then
+ * leaves only this copy (observer.ts, Instance.envFrom).
+ */
+export const ROOT_ENV_BYTES = MAX_ENV_BYTES;
+
+/**
+ * Inside the exec probe, after the argv line ($gen: the new image's generation): the environment,
+ * chunk by chunk, up to envBytes for every exec and up to rootEnvBytes for the exec of a new
+ * watched root (the probe's $root, set by the watch scope).
+ */
+export function execEnv(o: HostProbeOptions, rootEnvBytes = 0): string {
+  const every = Math.ceil((o.envBytes ?? 0) / ENV_CHUNK);
+  const chunks = Math.max(every, Math.ceil(rootEnvBytes / ENV_CHUNK));
   if (chunks === 0) return '';
   const lines = ['$es = $mm->env_start;', '$el = $mm->env_end - $es;'];
   for (let i = 0; i < chunks; i++) {
     const off = i * ENV_CHUNK;
-    lines.push(`if ($el > ${off}) {
+    lines.push(`if (${i < every ? '' : '$root && '}$el > ${off}) {
       $en${i} = $el - ${off};
       if ($en${i} > ${ENV_CHUNK}) { $en${i} = ${ENV_CHUNK}; }
       printf("x\\t%llu\\t%d/%d\\t%d\\t%d\\t${off}\\t%r\\n", nsecs, pid, tid, $gen, $el, buf(uptr($es + ${off}), $en${i}));

@@ -41,7 +41,7 @@
  * Host operations (directories, links, namespaces, raw sockets, memfd...): see host-probes.ts.
  */
 import { gpuMapsClear, gpuProbes, type GpuLibrary } from './gpu-probes.js';
-import { checkHostOptions, execEnv, failedOpen, hostMapsClear, hostProbes, type HostProbeOptions } from './host-probes.js';
+import { checkHostOptions, execEnv, failedOpen, hostMapsClear, hostProbes, ROOT_ENV_BYTES, type HostProbeOptions } from './host-probes.js';
 
 /** Which process trees the kernel tracks. */
 export type Scope =
@@ -65,10 +65,10 @@ export interface ProgramOptions extends HostProbeOptions {
 /** Names bpftrace may compare with comm: no quotes or escapes can reach the program text. */
 export const COMM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
-function seedAndScope(scope: Scope): { begin: string; onExec: string } {
+function seedAndScope(scope: Scope): { begin: string; onExec: string; rootEnvBytes: number } {
   if (scope.kind === 'launcher') {
     if (!Number.isInteger(scope.rootPid) || scope.rootPid <= 0) throw new RangeError(`bad root pid ${scope.rootPid}`);
-    return { begin: '', onExec: `if (pid == ${scope.rootPid}) { if (@t[pid] == 0) { @t[pid] = 1; } }` };
+    return { begin: '', onExec: `if (pid == ${scope.rootPid}) { if (@t[pid] == 0) { @t[pid] = 1; } }`, rootEnvBytes: 0 };
   }
   for (const c of scope.comms) if (!COMM_PATTERN.test(c)) throw new RangeError(`bad watch name ${JSON.stringify(c)}`);
   for (const p of scope.seedPids) if (!Number.isInteger(p) || p <= 0) throw new RangeError(`bad seed pid ${p}`);
@@ -79,7 +79,9 @@ function seedAndScope(scope: Scope): { begin: string; onExec: string } {
   return {
     // A warm instance's shim opened /dev/null before the agent started: its markers count too.
     begin: [...scope.seedPids.map((p) => `@t[${p}] = 1;`), ...devNull.map((d) => `@dn[${d.pid}, ${d.fd}] = 1;`)].join(' '),
-    onExec: `if (@t[pid] == 0) { if (${test}) { @t[pid] = 1; } }`,
+    // $root: the exec starts a new tree, whose environment the kernel copies (execEnv).
+    onExec: `$root = 0; if (@t[pid] == 0) { if (${test}) { @t[pid] = 1; $root = 1; } }`,
+    rootEnvBytes: ROOT_ENV_BYTES,
   };
 }
 
@@ -276,7 +278,7 @@ rawtracepoint:sched_process_exec {
     if ($n > ${argvBytes}) { $n = ${argvBytes}; }
     printf("X\\t%llu\\t%d\\t%d\\t%llu\\t%d\\t%d\\t%s\\n", nsecs, pid, $gen, cgroup, curtask->cred->uid.val, curtask->cred->euid.val, str(((struct linux_binprm *)arg2)->filename));
     printf("A\\t%llu\\t%d\\t%d\\t%d\\t%r\\n", nsecs, pid, $gen, $al, buf(uptr($as), $n));
-    ${execEnv(opts)}
+    ${execEnv(opts, scope.rootEnvBytes)}
   }
 }
 
