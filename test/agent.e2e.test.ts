@@ -79,7 +79,12 @@ describe('faasprov agent (real bpftrace)', () => {
   it('names an instance whose root exits at once from the environment the kernel copied at its exec; marks and counts what it could not read', async () => {
     const dir = fresh();
     const wd = fakeWatchdog(dir, 'fpwdshort');
-    const collector = new Collector(join(dir, 's.db'), await freePort());
+    const keys = { s: 'short-key-team-s-0123456789abcdef', admin: 'short-key-admin-0123456789abcdef' };
+    writeFileSync(join(dir, 'keys.json'), JSON.stringify([
+      { name: 's', role: 'investigator', tenants: ['team-s'], key: keys.s },
+      { name: 'root', role: 'admin', tenants: '*', key: keys.admin },
+    ]));
+    const collector = new Collector(join(dir, 's.db'), await freePort(), ['--api-keys', join(dir, 'keys.json')]);
     await collector.start();
     const agent = new Agent(collector.url, join(dir, 'spool'), 'fpwdshort', await freePort());
     await agent.start();
@@ -101,6 +106,13 @@ describe('faasprov agent (real bpftrace)', () => {
     }
     await until('the agent to ship', async () => (await agent.metric('faasprov_agent_spool_pending_batches')) === 0 && readStore(collector.store).filesUnder(dir).length >= 2);
     const counted = [await agent.metric('faasprov_agent_instance_facts_unread_total'), await agent.metric('faasprov_agent_instance_named_from_exec_total')];
+    // What the instance of unknown tenant wrote is no tenant's to see (deny by default); the admin sees it.
+    const listed = async (key: string) => {
+      const r = await fetch(`${collector.url}/api/v1/nodes?q=short-&limit=500`, { headers: { authorization: `Bearer ${key}` } });
+      return ((await r.json()) as { nodes: { path?: string }[] }).nodes.map((n) => n.path).filter((p) => p?.startsWith(dir)).sort();
+    };
+    expect(await listed(keys.s)).toEqual([join(dir, 'short-named.txt')]);
+    expect(await listed(keys.admin)).toEqual([join(dir, 'short-cut.txt'), join(dir, 'short-named.txt')]);
     const log = await agent.stop();
     await collector.stop();
     const s = readStore(collector.store);
@@ -115,6 +127,7 @@ describe('faasprov agent (real bpftrace)', () => {
     expect(named.file.tenant).toBe('team-s');
     const cut = rootOf('short-cut.txt');
     expect(cut.instance).toMatchObject({ factsUnread: 'exited', envFrom: 'exec', envTruncated: true });
+    expect(cut.file.tenantUnknown).toBe(true);
     expect([cut.instance.function, cut.instance.tenant]).toEqual([undefined, undefined]);
     expect(counted).toEqual([2, 1]);
     // One summary line, not one per instance.

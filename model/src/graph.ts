@@ -14,6 +14,11 @@ const NodeName = Type.String({ minLength: 1, maxLength: 253 });
 /** A tenant is an OpenFaaS namespace (a Kubernetes namespace name). */
 export const Tenant = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
 /**
+ * Made by an instance whose tenant could not be read (Instance.factsUnread): deny by default, so
+ * only a key for every tenant sees it (model/tenancy.ts), never a tenant as a shared entity.
+ */
+const TenantUnknown = Type.Optional(Type.Literal(true));
+/**
  * Every integer a batch carries stays exact in a JavaScript number and a Neo4j integer, and every
  * time is a date (µs up to 2^53 is the year 2255): a hostile 1e20 is refused at ingest.
  */
@@ -56,6 +61,7 @@ export const ProcessNode = Type.Object(
     envTruncated: Type.Optional(Type.Boolean()),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
+    tenantUnknown: TenantUnknown,
   },
   { additionalProperties: false },
 );
@@ -81,6 +87,7 @@ export const FileNode = Type.Object(
     tier: Type.Optional(Type.Union([Type.Literal('ephemeral'), Type.Literal('durable')])),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
+    tenantUnknown: TenantUnknown,
   },
   { additionalProperties: false },
 );
@@ -105,6 +112,7 @@ export const EndpointNode = Type.Object(
     socketKind: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('packet')])),
     /** The tenant (OpenFaaS namespace) whose function made it; absent: shared or unknown. */
     tenant: Type.Optional(Tenant),
+    tenantUnknown: TenantUnknown,
   },
   { additionalProperties: false },
 );
@@ -256,6 +264,7 @@ export const UnitNode = Type.Object(
     instance: Type.Optional(Id),
     function: Type.Optional(Type.String({ maxLength: 253 })),
     tenant: Type.Optional(Tenant),
+    tenantUnknown: TenantUnknown,
   },
   { additionalProperties: false },
 );
@@ -278,6 +287,7 @@ export const AlertNode = Type.Object(
     object: Type.Optional(Id),
     function: Type.Optional(Type.String({ maxLength: 253 })),
     tenant: Type.Optional(Tenant),
+    tenantUnknown: TenantUnknown,
   },
   { additionalProperties: false },
 );
@@ -305,6 +315,7 @@ export const GpuBufferNode = Type.Object(
     /** A version made by a write (µs, > allocated): absent on the allocation. Its rc is the write's, when it failed. */
     version: Type.Optional(Time),
     tenant: Type.Optional(Tenant),
+    tenantUnknown: TenantUnknown,
   },
   { additionalProperties: false },
 );

@@ -5,7 +5,10 @@ export type TenantScope = { all: true } | { all: false; tenants: ReadonlySet<str
 
 export const ALL_TENANTS: TenantScope = { all: true };
 
-/** Entities no tenant made (the node's own files, remote endpoints, gaps, GPU memory found before capture) are shared. */
+/**
+ * Entities no tenant made (the node's own files, remote endpoints, gaps, GPU memory found before
+ * capture) are shared; one marked tenantUnknown (its maker's tenant could not be read) is not.
+ */
 export const SHARED_TYPES: readonly NodeType[] = ['File', 'Endpoint', 'Gap', 'GpuBuffer'];
 
 /**
@@ -14,8 +17,10 @@ export const SHARED_TYPES: readonly NodeType[] = ['File', 'Endpoint', 'Gap', 'Gp
  */
 export function visibility(n: GraphNode, scope: TenantScope): 'full' | 'boundary' {
   if (scope.all) return 'full';
-  const tenant = (n as { tenant?: string }).tenant;
+  const { tenant, tenantUnknown } = n as { tenant?: string; tenantUnknown?: boolean };
   if (tenant !== undefined) return scope.tenants.has(tenant) ? 'full' : 'boundary';
+  // Made by an instance whose tenant could not be read: not shared, whoever made it (deny by default).
+  if (tenantUnknown) return 'boundary';
   return SHARED_TYPES.includes(n.type) ? 'full' : 'boundary';
 }
 

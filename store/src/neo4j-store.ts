@@ -384,7 +384,7 @@ export class Neo4jGraphStore implements GraphStore {
            AND ($function IS NULL OR n.function = $function)
            AND ($since IS NULL OR coalesce(n.start, n.version, n.from, n.created) >= $since)
            AND ($until IS NULL OR coalesce(n.start, n.version, n.from, n.created) <= $until)
-           AND ($tenants IS NULL OR n.tenant IN $tenants OR (n.tenant IS NULL AND n.type IN $shared))
+           AND ($tenants IS NULL OR n.tenant IN $tenants OR (n.tenant IS NULL AND n.tenantUnknown IS NULL AND n.type IN $shared))
          RETURN properties(n) AS p ORDER BY n.id SKIP $offset LIMIT $limit`,
         {
           type: q.type ?? null,
@@ -582,7 +582,7 @@ export class Neo4jGraphStore implements GraphStore {
         `MATCH (a:Alert)
          WHERE ($since IS NULL OR a.time >= $since) AND ($until IS NULL OR a.time <= $until)
            AND ($severities IS NULL OR a.severity IN $severities) AND ($function IS NULL OR a.function = $function)
-           AND ($tenants IS NULL OR a.tenant IS NULL OR a.tenant IN $tenants)
+           AND ($tenants IS NULL OR (a.tenant IS NULL AND a.tenantUnknown IS NULL) OR a.tenant IN $tenants)
          RETURN properties(a) AS p ORDER BY a.time DESC, a.id SKIP $offset LIMIT $limit`,
         {
           since: q.since === undefined ? null : neo4j.int(q.since),

@@ -20,7 +20,7 @@ export const DEPTHS_PER_QUERY = 8;
 export const EDGE_CORE = ['id', 'firstTime', 'lastTime', 'count', 'bytes', 'firstAt', 'lastAt'];
 
 /** Whether the asker sees node n in full (model/tenancy.ts's visibility, in Cypher). */
-const visible = (n: string) => `($all OR (${n}.tenant IS NOT NULL AND ${n}.tenant IN $tenants) OR (${n}.tenant IS NULL AND ${n}.type IN $shared))`;
+const visible = (n: string) => `($all OR (${n}.tenant IS NOT NULL AND ${n}.tenant IN $tenants) OR (${n}.tenant IS NULL AND ${n}.tenantUnknown IS NULL AND ${n}.type IN $shared))`;
 
 function depth(direction: Direction): string {
   const back = direction === 'backward';

@@ -259,7 +259,7 @@ export class SqliteGraphStore implements GraphStore {
     }
     if (q.tenants !== undefined) {
       const marks = q.tenants.map(() => '?').join(', ') || "''";
-      where.push(`(fp_attr(attrs, 'tenant') IN (${marks}) OR (fp_attr(attrs, 'tenant') IS NULL AND type IN (${SHARED_TYPES.map(() => '?').join(', ')})))`);
+      where.push(`(fp_attr(attrs, 'tenant') IN (${marks}) OR (fp_attr(attrs, 'tenant') IS NULL AND fp_attr(attrs, 'tenantUnknown') IS NULL AND type IN (${SHARED_TYPES.map(() => '?').join(', ')})))`);
       args.push(...q.tenants, ...SHARED_TYPES.map((t) => NODE_CODE[t]));
     }
     const sql = `SELECT id, type, attrs FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ? OFFSET ?`;
@@ -332,8 +332,9 @@ export class SqliteGraphStore implements GraphStore {
       args.push(q.function);
     }
     if (q.tenants) {
-      // An alert without a tenant (a capture gap) concerns everyone, like other shared entities.
-      where.push(`(fp_attr(attrs, 'tenant') IS NULL OR fp_attr(attrs, 'tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'}))`);
+      // An alert without a tenant (a capture gap) concerns everyone, like other shared entities; not
+      // one whose subject's tenant could not be read (tenantUnknown).
+      where.push(`((fp_attr(attrs, 'tenant') IS NULL AND fp_attr(attrs, 'tenantUnknown') IS NULL) OR fp_attr(attrs, 'tenant') IN (${q.tenants.map(() => '?').join(', ') || 'NULL'}))`);
       args.push(...q.tenants);
     }
     const rows = this.db

@@ -12,6 +12,8 @@ export interface GpuCaller {
   /** The unit (or process image) that made the call. */
   subject: GraphNode;
   tenant?: string;
+  /** The caller's instance's tenant could not be read (observer.ts tenantUnknown). */
+  tenantUnknown?: boolean;
 }
 
 /**
@@ -131,6 +133,7 @@ export class GpuTracker {
     if (a0.size !== undefined) node.size = a0.size;
     if (rc !== 0) node.rc = rc;
     if (c.tenant) node.tenant = c.tenant;
+    else if (c.tenantUnknown) node.tenantUnknown = true;
     const end = extent(l);
     // What the write kept: every byte outside [a, b), or (a kernel) any byte at all.
     const kept = sources(l.ranges, 0n, keepAll ? end : a);
@@ -189,6 +192,7 @@ export class GpuTracker {
           id: gpuBufferId(c.device, e.ptr, t), type: 'GpuBuffer', device: c.device, ptr: e.ptr, allocated: t, size: e.size, api: e.api, rc: e.rc,
         };
         if (c.tenant) node.tenant = c.tenant;
+        else if (c.tenantUnknown) node.tenantUnknown = true;
         const l = this.track(node, BigInt(e.ptr), BigInt(e.size), e.rc !== 0);
         this.out.addEdge('WAS_GENERATED_BY', node, c.subject, t, t, 1, 0, this.attrs(e.rc));
         if (e.rc === 0) this.remanence(c.device, l, t);

@@ -388,19 +388,29 @@ describe('Observer', () => {
       expect(inst).toMatchObject({ rootPid: 50, factsUnread: 'exited', envFrom: 'exec', function: 'fn-short', tenant: 'team-s' });
       expect(inst).not.toHaveProperty('envTruncated');
       // The root's image and what the tree made belong to the tenant.
-      expect(procs(b).map((p) => p.tenant)).toEqual(['team-s', 'team-s']);
+      expect(procs(b).map((p) => [p.tenant, p.tenantUnknown])).toEqual([['team-s', undefined], ['team-s', undefined]]);
       expect(files.find((f) => f.path === '/tmp/out.txt')).toMatchObject({ tenant: 'team-s' });
       expect([obs.stats.instanceFactsUnread, obs.stats.instanceNamedFromExec]).toEqual([1, 1]);
     });
 
     it('says the environment was cut when the names lie past what the kernel read, and guesses nothing', () => {
       const env = `PAD=${'p'.repeat(3100)}\0FAASPROV_FUNCTION=fn-short\0FAASPROV_NAMESPACE=team-s\0`;
-      const { obs, inst, b } = run([...exec, ...envLines(50, env), ...after]);
+      const { obs, inst, b, files } = run([...exec, ...envLines(50, env), ...after]);
       expect(inst).toMatchObject({ factsUnread: 'exited', envFrom: 'exec', envTruncated: true });
       expect(inst).not.toHaveProperty('function');
       expect(inst).not.toHaveProperty('tenant');
-      expect(procs(b).every((p) => p.tenant === undefined)).toBe(true);
+      // Its tenant is unknown, not absent: what it made is no tenant's to see (model/tenancy.ts).
+      expect(procs(b).map((p) => [p.tenant, p.tenantUnknown])).toEqual([[undefined, true], [undefined, true]]);
+      expect(files.find((f) => f.path === '/tmp/out.txt')).toMatchObject({ tenantUnknown: true });
       expect([obs.stats.instanceFactsUnread, obs.stats.instanceNamedFromExec]).toEqual([1, 0]);
+    });
+
+    it('gives no tenant, and hides nothing, when the whole environment was read and names none', () => {
+      const { inst, b, files } = run([...exec, ...envLines(50, 'PATH=/bin\0FAASPROV_FUNCTION=fn-short\0'), ...after]);
+      expect(inst).toMatchObject({ factsUnread: 'exited', envFrom: 'exec', function: 'fn-short' });
+      expect(inst).not.toHaveProperty('tenant');
+      expect(procs(b).every((p) => p.tenant === undefined && p.tenantUnknown === undefined)).toBe(true);
+      expect(files.find((f) => f.path === '/tmp/out.txt')).not.toHaveProperty('tenantUnknown');
     });
 
     it('reads nothing from an environment a chunk of which was lost', () => {
@@ -413,9 +423,10 @@ describe('Observer', () => {
     });
 
     it('is marked without a name when the kernel copies no environment', () => {
-      const { inst, obs } = run([...exec, ...after], 0);
+      const { inst, obs, files } = run([...exec, ...after], 0);
       expect(inst).toMatchObject({ factsUnread: 'exited' });
       expect(inst).not.toHaveProperty('function');
+      expect(files.find((f) => f.path === '/tmp/out.txt')).toMatchObject({ tenantUnknown: true });
       expect(obs.stats.instanceFactsUnread).toBe(1);
     });
   });

@@ -167,6 +167,15 @@ export interface ObserverOptions {
 }
 
 /**
+ * Whether an instance's tenant is unknown for want of its facts: its root was gone before /proc
+ * was read, and no complete copy of its environment (the exec's) said whether it has one. What
+ * such an instance makes is marked tenantUnknown and hidden from tenant keys (model/tenancy.ts).
+ */
+export function tenantUnknown(i: InstanceNode): boolean {
+  return i.tenant === undefined && i.factsUnread !== undefined && (i.envFrom === undefined || i.envTruncated === true);
+}
+
+/**
  * Turns the ordered syscall stream into provenance: processes (one node per image), their fd
  * tables (inherited across fork and exec), file versions and endpoints.
  */
@@ -438,7 +447,7 @@ export class Observer {
 
   private gpuCaller(p: ProcState, tid: number | undefined, t: number) {
     const device = gpuDevice(this.opts.node, p.pid, p.image.node.start, p.gpuOrdinal ?? 0, p.gpuServer);
-    return { node: this.opts.node, pid: p.pid, device, subject: this.subject(p, tid, t).node, tenant: p.instance?.tenant };
+    return { node: this.opts.node, pid: p.pid, device, subject: this.subject(p, tid, t).node, tenant: p.instance?.tenant, tenantUnknown: p.instance !== undefined && tenantUnknown(p.instance) };
   }
 
   /** A CUDA library mapped by a function that the sensor does not probe: its GPU calls are lost. */
@@ -511,6 +520,7 @@ export class Observer {
       id: unitId(this.opts.node, p.pid, img.start, callId, t), type: 'Unit', node: this.opts.node, pid: p.pid, processStart: img.start, callId, start: t, tid,
     };
     if (tenant) node.tenant = tenant;
+    else if (p.instance && tenantUnknown(p.instance)) node.tenantUnknown = true;
     if (p.instance) node.instance = p.instance.id;
     if (functionName) node.function = functionName;
     const u: ActiveUnit = { node, invocation, tid, servedBefore: p.served ?? 0, ephemeral: new Map() };
@@ -597,12 +607,14 @@ export class Observer {
   private associate(p: ProcState, img: Image, t: number): void {
     if (!p.instance) return;
     if (p.instance.tenant) img.node.tenant = p.instance.tenant;
+    else if (tenantUnknown(p.instance)) img.node.tenantUnknown = true;
     this.out.addEdge('WAS_ASSOCIATED_WITH', img.node, p.instance, t, t, 1, 0);
   }
 
   /** What a tenant's process makes (file versions, served endpoints, pipes) belongs to that tenant. */
-  private owned<T extends { tenant?: string }>(n: T, p: ProcState): T {
+  private owned<T extends { tenant?: string; tenantUnknown?: true }>(n: T, p: ProcState): T {
     if (p.instance?.tenant) n.tenant = p.instance.tenant;
+    else if (p.instance && tenantUnknown(p.instance)) n.tenantUnknown = true;
     return n;
   }
 
@@ -675,12 +687,13 @@ export class Observer {
       n.function = facts.function;
       this.stats.instanceNamedFromExec++;
     }
+    // The root's image was associated before its tenant was known; its later processes take it from the instance.
     if (facts.namespace) {
       n.tenant = facts.namespace;
-      // The root's image was associated before its tenant was known; its later processes take it from the instance.
       w.image.tenant = facts.namespace;
-      this.out.upsertNode(w.image);
     }
+    if (!tenantUnknown(n)) delete w.image.tenantUnknown;
+    this.out.upsertNode(w.image);
     if (facts.telemetry?.length || facts.gateway?.length) this.platform.set(n.id, { telemetry: new Set(facts.telemetry), gateway: new Set(facts.gateway) });
     this.out.upsertNode(n);
   }

@@ -267,8 +267,10 @@ function addAlerts(batch: Batch, findings: Finding[]): number {
     };
     if (f.object) a.object = f.object.id;
     if (f.function) a.function = f.function.slice(0, 253);
-    const tenant = (f.subject as { tenant?: string }).tenant;
+    const { tenant, tenantUnknown } = f.subject as { tenant?: string; tenantUnknown?: true };
     if (tenant) a.tenant = tenant;
+    // Its subject's tenant could not be read: deny by default, as for the subject (model/tenancy.ts).
+    else if (tenantUnknown) a.tenantUnknown = true;
     const prev = nodes.get(a.id) as AlertNode | undefined;
     if (prev && prev.time <= a.time) continue;
     nodes.set(a.id, a);
