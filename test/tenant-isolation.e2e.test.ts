@@ -93,7 +93,8 @@ describe('tenant isolation: two tenants captured by the agent, every route and f
   });
 
   /** The nodes a tenant may see in full: its own, and shared entities no tenant made. */
-  const visibleTo = (t: Tenant, n: StoredNode) => (n.tenant === undefined ? SHARED_TYPES.includes(n.type as NodeType) : n.tenant === t);
+  // What an instance of unknown tenant made (tenantUnknown) is no tenant's, shared type or not.
+  const visibleTo = (t: Tenant, n: StoredNode) => (n.tenant === undefined ? SHARED_TYPES.includes(n.type as NodeType) && n.tenantUnknown === undefined : n.tenant === t);
 
   /** Every node object in a JSON answer that is not redacted must be visible to t; no text of the other tenant's. */
   function check(t: Tenant, what: string, body: string, json: boolean) {

@@ -364,16 +364,17 @@ export class NodeAgent {
 
   /**
    * Instances whose root had exited before the agent read its /proc facts: counted, and said in
-   * one line at most every 10 s (each such Instance says factsUnread in the graph).
+   * one line at most every 10 s, and what is left when the agent stops (each such Instance says
+   * factsUnread in the graph).
    */
-  private reportUnreadFacts(now: number): void {
+  private reportUnreadFacts(now: number, last = false): void {
     const { instanceFactsUnread: unread, instanceNamedFromExec: named } = this.observer.stats;
     const c = this.unreadCounted;
     this.metrics.instanceFactsUnread.inc(unread - c.unread);
     this.metrics.instanceNamedFromExec.inc(named - c.named);
     this.unreadCounted = { unread, named };
     const l = this.unreadLogged;
-    if ((unread === l.unread && named === l.named) || now - l.at < 10000) return;
+    if ((unread === l.unread && named === l.named) || (now - l.at < 10000 && !last)) return;
     const [u, n] = [unread - l.unread, named - l.named];
     this.unreadLogged = { unread, named, at: now };
     this.log(`${u} instance${u === 1 ? '' : 's'} whose root had exited before /proc was read (Instance.factsUnread): ${n} named from the environment the kernel copied at the exec, ${Math.max(0, u - n)} without a function name`);
@@ -479,6 +480,7 @@ export class NodeAgent {
     this.saveLive();
     this.saveVersions();
     this.cut();
+    this.reportUnreadFacts(Date.now(), true);
     const delivered = await this.shipper.drain(drainMs);
     this.spool.close();
     await this.nats?.close();
