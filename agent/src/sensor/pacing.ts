@@ -15,6 +15,10 @@ import { readFileSync } from 'node:fs';
  * The default period. Each period costs the agent two wake-ups (about 0.1 ms of CPU each on the
  * benchmark machine), so it is no shorter than it need be; records wait at most about a period
  * plus the 25 ms flush, uniformly (one ring buffer, in order), which the reorder window absorbs.
+ * Nor is it longer: 100 and 200 ms saved the pacer's wake-ups but not measurably the agent's and
+ * bpftrace's CPU together, nor the watched function's latency (BENCHMARKS.md, 2026-12-01
+ * evening), and a watched root's /proc facts are read only once its exec is seen (a root gone by
+ * then: factsUnread).
  */
 export const DEFAULT_SENSOR_PACE_MS = 50;
 
