@@ -1,7 +1,9 @@
 import type { SensorEvent } from '../sensor/events.js';
 
 /**
- * bpftrace drains one perf buffer per CPU, so lines from different CPUs arrive out of order.
+ * Records of different CPUs reach the agent out of time order: bpftrace 0.23 writes them into one
+ * ring buffer in the order they are reserved, each with a time read before that (0.17 drained one
+ * perf buffer per CPU).
  * Events are held for a short window and released in kernel-time order (stable for ties).
  */
 export class ReorderBuffer {
