@@ -48,7 +48,6 @@ function safe<T>(f: () => T): T | undefined {
   }
 }
 
-/** cgroup path and function name of a process, from /proc (best effort: it may be gone). */
 /**
  * The addresses of a process's own network namespace (IPv4 host-local entries of its FIB,
  * loopback left out); none when it shares the agent's namespace (then they say nothing of it).
