@@ -25,6 +25,7 @@ APT_NEEDS := $(strip \
   $(if $(shell command -v dot),,graphviz) \
   $(if $(shell command -v bindfs),,bindfs) \
   $(if $(shell command -v nm),,binutils) \
+  $(if $(shell command -v bpftool),,bpftool) \
   $(if $(wildcard /usr/bin/chromium),,chromium) \
   $(if $(shell python3 -c 'import venv, ensurepip' 2>/dev/null && echo ok),,python3-venv))
 
