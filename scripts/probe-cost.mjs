@@ -10,7 +10,7 @@
 // the same scope checks for the same other processes in the same seconds: their difference is what
 // their own code costs, whatever else the node does meanwhile. A variant is an agent build (its
 // dist/index.js), so an old and a new program are measured in one sitting. Needs root.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -249,6 +249,8 @@ function report(v, ws, firsts) {
 async function main() {
   const { seconds, repeats, variants } = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) fail('needs root (bpftrace, bpf_stats_enabled, network namespaces)');
+  // Checked before the shop is up (minutes): the programs' names come from bpftool.
+  if (spawnSync('bpftool', ['version'], { stdio: 'ignore' }).error) fail('needs bpftool on PATH (Debian: apt-get install bpftool; make test installs it)');
   const statsWas = readFileSync(STATS, 'utf8').trim();
   const dir = mkdtempSync(join(tmpdir(), 'probe-cost-'));
   let lab;
