@@ -6,6 +6,8 @@ import type { Scope } from './sensor/program.js';
 export { FUNCTION_ENV_KEYS, NAMESPACE_ENV_KEYS } from './observer/instance-env.js';
 
 const CLK_TCK = 100;
+/** One tick of /proc's process start times, in ns. */
+const TICK_NS = BigInt(1_000_000_000 / CLK_TCK);
 
 interface Stat {
   pid: number;
@@ -97,7 +99,7 @@ export function describeInstance(pid: number, secretRoots?: readonly string[], e
     const st = readStat(pid);
     if (!st || st.state === 'Z' || st.state === 'X') return true;
     // /proc's start is in 10 ms ticks of CLOCK_BOOTTIME: a process started well after the exec is another one.
-    return execNs !== undefined && BigInt(st.startTicks) * BigInt(1_000_000_000 / CLK_TCK) - bootOffsetNs() > execNs + 50_000_000n;
+    return execNs !== undefined && BigInt(st.startTicks) * TICK_NS - bootOffsetNs() > execNs + 50_000_000n;
   };
   if (gone()) return { unread: 'exited' };
   const facts: InstanceFacts = {};
@@ -171,7 +173,7 @@ export function scanWatchedTrees(comms: string[], toUs: (ns: bigint) => number, 
     out.push({
       pid,
       ppid: st.ppid,
-      start: toUs(BigInt(st.startTicks) * BigInt(1_000_000_000 / CLK_TCK)),
+      start: toUs(BigInt(st.startTicks) * TICK_NS),
       exe: safe(() => readlinkSync(`/proc/${pid}/exe`)) ?? `[${st.comm}]`,
       argv: argv.slice(0, 256),
       cwd: safe(() => readlinkSync(`/proc/${pid}/cwd`)) ?? '/',

@@ -519,8 +519,7 @@ export class Observer {
     const node: UnitNode = {
       id: unitId(this.opts.node, p.pid, img.start, callId, t), type: 'Unit', node: this.opts.node, pid: p.pid, processStart: img.start, callId, start: t, tid,
     };
-    if (tenant) node.tenant = tenant;
-    else if (p.instance && tenantUnknown(p.instance)) node.tenantUnknown = true;
+    this.owned(node, p);
     if (p.instance) node.instance = p.instance.id;
     if (functionName) node.function = functionName;
     const u: ActiveUnit = { node, invocation, tid, servedBefore: p.served ?? 0, ephemeral: new Map() };
@@ -606,12 +605,11 @@ export class Observer {
 
   private associate(p: ProcState, img: Image, t: number): void {
     if (!p.instance) return;
-    if (p.instance.tenant) img.node.tenant = p.instance.tenant;
-    else if (tenantUnknown(p.instance)) img.node.tenantUnknown = true;
+    this.owned(img.node, p);
     this.out.addEdge('WAS_ASSOCIATED_WITH', img.node, p.instance, t, t, 1, 0);
   }
 
-  /** What a tenant's process makes (file versions, served endpoints, pipes) belongs to that tenant. */
+  /** What a tenant's process is and makes (its image, units, file versions, served endpoints, pipes) belongs to that tenant; marked tenantUnknown when its instance's tenant could not be read. */
   private owned<T extends { tenant?: string; tenantUnknown?: true }>(n: T, p: ProcState): T {
     if (p.instance?.tenant) n.tenant = p.instance.tenant;
     else if (p.instance && tenantUnknown(p.instance)) n.tenantUnknown = true;
@@ -650,7 +648,7 @@ export class Observer {
       for (const a of facts.addresses) this.calls.serve(a, n.id);
     }
     if (facts.secrets?.length) n.secrets = facts.secrets;
-    if (facts.telemetry?.length || facts.gateway?.length) this.platform.set(n.id, { telemetry: new Set(facts.telemetry), gateway: new Set(facts.gateway) });
+    this.notePlatform(n, facts);
     if (facts.unread) {
       n.factsUnread = facts.unread;
       this.stats.instanceFactsUnread++;
@@ -694,8 +692,13 @@ export class Observer {
     }
     if (!tenantUnknown(n)) delete w.image.tenantUnknown;
     this.out.upsertNode(w.image);
-    if (facts.telemetry?.length || facts.gateway?.length) this.platform.set(n.id, { telemetry: new Set(facts.telemetry), gateway: new Set(facts.gateway) });
+    this.notePlatform(n, facts);
     this.out.upsertNode(n);
+  }
+
+  /** Where an instance's environment sends its spans and its calls of other functions (platform-endpoints.ts). */
+  private notePlatform(n: InstanceNode, facts: Pick<InstanceFacts, 'telemetry' | 'gateway'>): void {
+    if (facts.telemetry?.length || facts.gateway?.length) this.platform.set(n.id, { telemetry: new Set(facts.telemetry), gateway: new Set(facts.gateway) });
   }
 
   /** Adopts a process that ran before capture started (parents before children). */

@@ -1,6 +1,6 @@
 import type { Batch } from '@faasprov/model';
 import { AgentErrors } from '../errors.js';
-import type { Attempt, BatchHead, RawBatchSender } from './spool-shipper.js';
+import type { Attempt, RawBatchSender } from './spool-shipper.js';
 
 /** The one thing an exporter does: deliver a batch and resolve once it is committed. */
 export interface BatchExporter {
@@ -20,7 +20,7 @@ export class HttpBatchExporter implements BatchExporter, RawBatchSender {
   constructor(private readonly opts: HttpExporterOptions) {}
 
   /** One attempt with a raw body (the spool's exact bytes); the collector reads agent and seq from the body itself. */
-  async send(body: string, _head?: BatchHead): Promise<Attempt> {
+  async send(body: string): Promise<Attempt> {
     try {
       const res = await fetch(new URL('/v1/batches', this.opts.url), {
         method: 'POST',
