@@ -7,12 +7,13 @@
 // phase (the order reversed every repetition). Measured per checkout from /proc: the agent's CPU
 // per thread group (schedstat, ns), its main thread's voluntary context switches (wake-ups), its
 // bpftrace's CPU, the collector's, the events it saw. Needs root (network namespaces, bpftrace).
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadShop, upShop, writeShop, writeShopData } from '../bench/dist/shop.js';
+import { freePort, until as untilIn } from '../bench/dist/wait.js';
 
 const USAGE = `usage: scripts/agent-live.mjs ROUNDS REPEATS NAME=ROOT[,AGENT_ARG...]...
 
@@ -48,7 +49,6 @@ for (const [k, d] of [['WARMUP', '100'], ['EVERY_MS', '0']]) if (!/^\d+$/.test(p
 const WARMUP = Number(process.env.WARMUP ?? 100);
 const EVERY_MS = Number(process.env.EVERY_MS ?? 0);
 if (process.getuid?.() !== 0) fail('needs root (functions up makes network namespaces; the agent runs bpftrace)');
-const TEMPLATES = join(ROOT, 'openfaas-templates/template');
 const builds = specs.map((s) => {
   const [nb, ...args] = s.split(',');
   const eq = nb.indexOf('=');
@@ -66,30 +66,7 @@ const TOKEN = 'bench-token-0123456789abcdef';
 const WATCHED = `alwatch${process.pid}`.slice(0, 15);
 const PLAIN = `alplain${process.pid}`.slice(0, 15);
 const log = (s) => process.stdout.write(`${s}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const FUNCTIONS = [
-  ['checkout', 'node24-faasprov', 'bench/fixtures/shop/checkout.js', 'handler.js'],
-  ['catalog', 'python3-http-faasprov', 'bench/fixtures/shop/catalog.py', 'handler.py'],
-  ['payment', 'python3-http-faasprov', 'bench/fixtures/shop/payment.py', 'handler.py'],
-];
-
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
-async function until(what, f, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await f()) return;
-    if (Date.now() > end) throw new Error(`timeout: ${what}`);
-    await sleep(200);
-  }
-}
+const until = (what, ok, ms) => untilIn('agent-live', what, ok, ms);
 async function metric(port, name) {
   try {
     const t = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -101,59 +78,21 @@ async function metric(port, name) {
   }
 }
 
-function writeShop(dir, shim) {
-  for (const t of ['node24-faasprov', 'python3-http-faasprov']) cpSync(join(TEMPLATES, t), join(dir, 'template', t), { recursive: true });
-  const data = join(dir, 'data');
-  mkdirSync(join(data, 'orders'), { recursive: true });
-  writeFileSync(join(data, 'catalog.json'), JSON.stringify({ mug: 12.5, shirt: 20, cap: 9.99 }));
-  writeFileSync(join(data, 'merchant.key'), 'k'.repeat(32));
-  const lines = ['version: 1.0', 'provider:', '  name: openfaas', '  gateway: http://127.0.0.1:8080', 'functions:'];
-  for (const [name, lang, src, target] of FUNCTIONS) {
-    cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
-    copyFileSync(join(ROOT, src), join(dir, name, target));
-    lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`, '    environment:', `      SHOP_DATA: ${data}`);
-    if (!shim) lines.push('      FAASPROV_SHIM: "off"');
-  }
-  writeFileSync(join(dir, 'stack.yaml'), `${lines.join('\n')}\n`);
-}
-
 const procs = [];
-function up(dir, wdName, otlp) {
+/** The shop (its three functions, not the kinds) in dir, under a copy of of-watchdog named wdName. */
+async function deployShop(dir, wdName, shim, otlp) {
+  const data = join(dir, 'data');
+  writeShopData(data);
+  writeShop(dir, data, { shim, kinds: false });
   const watchdog = join(dir, wdName);
   copyFileSync(join(ROOT, '.tools/bin/of-watchdog'), watchdog);
-  const proc = spawn(join(ROOT, 'cli/bin/faasprov'), ['functions', 'up', '-f', 'stack.yaml', '--gateway', '127.0.0.1:0', '--watchdog', watchdog, '--otlp', otlp], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { proc, gateway } = await upShop(dir, { watchdog, otlp });
   procs.push(proc);
-  let err = '';
-  proc.stderr.on('data', (b) => (err = (err + b).slice(-4000)));
-  return new Promise((res, rej) => {
-    let out = '';
-    proc.stdout.on('data', (b) => {
-      out += b;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) res(JSON.parse(line).gateway);
-    });
-    proc.once('exit', (code) => rej(new Error(`functions up exited ${code}: ${err}`)));
-  });
+  return gateway;
 }
 
-async function load(n, gateways) {
-  const out = gateways.map(() => []);
-  const items = ['mug', 'shirt', 'cap'];
-  const every = EVERY_MS;
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    if (every) { const wait = start + i * every - performance.now(); if (wait > 0) await sleep(wait); }
-    for (let k = 0; k < gateways.length; k++) {
-      const j = (k + i) % gateways.length;
-      const t0 = performance.now();
-      const r = await fetch(`${gateways[j]}/function/checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: items[i % 3], qty: 1 + (i % 2) }) });
-      await r.text();
-      if (r.status !== 200) throw new Error(`checkout ${r.status}`);
-      out[j].push(performance.now() - t0);
-    }
-  }
-  return out;
-}
+/** n rounds of a checkout on each gateway, at EVERY_MS; latencies in ms per gateway. */
+const load = (n, gateways) => loadShop(n, gateways, 'checkout', EVERY_MS);
 
 function children(pid) {
   try {
@@ -243,11 +182,10 @@ try {
   const collector = spawn('nice', ['-n', '19', join(ROOT, 'cli/bin/faasprov'), 'up', '--store', join(dir, 's.db'), '--port', String(cport), '--agent-token', `bench=${TOKEN}`], { stdio: ['ignore', 'ignore', 'inherit'] });
   procs.push(collector);
   await until('collector', () => fetch(`${collectorUrl}/healthz`).then((r) => r.ok, () => false), 30000);
-  const deploy = async (name, wd, shim) => {
+  const deploy = (name, wd, shim) => {
     const at = join(dir, name);
     mkdirSync(at);
-    writeShop(at, shim);
-    return up(at, wd, `127.0.0.1:${otlp}`);
+    return deployShop(at, wd, shim, `127.0.0.1:${otlp}`);
   };
   const a = await deploy('A', WATCHED, true);
   const b = await deploy('B', PLAIN, false);

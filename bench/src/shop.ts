@@ -16,13 +16,15 @@ const LANGS = ['node24-faasprov', 'python3-http-faasprov'] as const;
 export const KINDS = ['trivial', 'files', 'cpu'] as const;
 export type Kind = (typeof KINDS)[number];
 
-/** checkout (node) calls catalog and payment (python) through the gateway; then the kinds. */
-const FUNCTIONS: readonly (readonly [name: string, lang: (typeof LANGS)[number], src: string, target: string])[] = [
+type FunctionSource = readonly [name: string, lang: (typeof LANGS)[number], src: string, target: string];
+/** checkout (node) calls catalog and payment (python) through the gateway. */
+const SHOP: readonly FunctionSource[] = [
   ['checkout', 'node24-faasprov', 'bench/fixtures/shop/checkout.js', 'handler.js'],
   ['catalog', 'python3-http-faasprov', 'bench/fixtures/shop/catalog.py', 'handler.py'],
   ['payment', 'python3-http-faasprov', 'bench/fixtures/shop/payment.py', 'handler.py'],
-  ...KINDS.map((k) => [k, 'python3-http-faasprov', `bench/fixtures/kinds/${k}.py`, 'handler.py'] as const),
 ];
+/** The shop, then the kinds. */
+const FUNCTIONS: readonly FunctionSource[] = [...SHOP, ...KINDS.map((k) => [k, 'python3-http-faasprov', `bench/fixtures/kinds/${k}.py`, 'handler.py'] as const)];
 
 export interface ShopOptions {
   /** A folder holding node24-faasprov/ and python3-http-faasprov/ (default: the project's templates). */
@@ -33,6 +35,8 @@ export interface ShopOptions {
   env?: Record<string, string>;
   /** Add `hello`, the Node template's own handler (it echoes the body): the trivial Node function. */
   hello?: boolean;
+  /** false: the shop's three functions only, without the kinds (default true). */
+  kinds?: boolean;
 }
 
 /** The files the shop's functions read and write, under data (SHOP_DATA). */
@@ -54,7 +58,7 @@ export function writeShop(dir: string, data: string, opts: ShopOptions): void {
     lines.push(`  ${name}:`, `    lang: ${lang}`, `    handler: ./${name}`, `    image: ${name}:latest`);
     if (Object.keys(vars).length > 0) lines.push('    environment:', ...Object.entries(vars).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`));
   };
-  for (const [name, lang, src, target] of FUNCTIONS) {
+  for (const [name, lang, src, target] of opts.kinds === false ? SHOP : FUNCTIONS) {
     cpSync(join(dir, 'template', lang, 'function'), join(dir, name), { recursive: true });
     copyFileSync(join(ROOT, src), join(dir, name, target));
     add(name, lang, env);
@@ -97,11 +101,15 @@ export function upShop(dir: string, opts: { watchdog: string; otlp: string }): P
  * n rounds of one call of fn (the checkout by default) on every gateway; latencies in ms, one array
  * per gateway in the order given. The order turns each round (A B, B A, ...): in a fixed order,
  * identical deployments differed by up to 6% by position alone (four stacks side by side, 2026-12-01).
+ * everyMs: a round starts every everyMs ms (a fixed rate; 0: as fast as they complete).
  */
-export async function loadShop(n: number, gateways: string[], fn = 'checkout'): Promise<number[][]> {
+export async function loadShop(n: number, gateways: string[], fn = 'checkout', everyMs = 0): Promise<number[][]> {
   const out = gateways.map((): number[] => []);
   const items = ['mug', 'shirt', 'cap'];
+  const start = performance.now();
   for (let i = 0; i < n; i++) {
+    const wait = everyMs > 0 ? start + i * everyMs - performance.now() : 0;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     for (let k = 0; k < gateways.length; k++) {
       const j = (k + i) % gateways.length;
       const t0 = performance.now();
