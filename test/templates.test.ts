@@ -1147,6 +1147,51 @@ def handle(event, context):
     }
   });
 
+  it('makes the spans of an export period together, on a thread of its own, and exports them with the times and ids of their requests', async () => {
+    // A span processor of the handler's own notes when and on which thread the SDK makes each span.
+    const batched = `import json, threading, time
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanProcessor
+made = []
+class Note(SpanProcessor):
+    def on_start(self, span, parent_context=None):
+        made.append({'spanId': '%016x' % span.get_span_context().span_id, 'tid': threading.get_native_id(), 'ns': time.monotonic_ns()})
+trace.get_tracer_provider().add_span_processor(Note())
+def handle(event, context):
+    if event.query.get('report'):
+        return {"statusCode": 200, "body": {"made": made}}
+    return {"statusCode": 200, "body": {"tid": threading.get_native_id(), "ns": time.monotonic_ns()}}
+`;
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': batched }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '1500' });
+    try {
+      const tps = Array.from({ length: 5 }, () => newTraceparent());
+      const served: { tid: number; ns: number }[] = [];
+      for (const [i, tp] of tps.entries()) {
+        const r = await fetch(`${fn.url}/`, { method: 'POST', headers: { 'x-call-id': `batch-${i}`, traceparent: tp.header }, body: 'x' });
+        served.push((await r.json()) as { tid: number; ns: number });
+        await new Promise((res) => setTimeout(res, 150));
+      }
+      const spans = await receiver.waitForSpans((s) => tps.every((tp) => s.some((x) => x.traceId === tp.traceId)), 'the five server spans');
+      const report = (await (await fetch(`${fn.url}/?report=1`, { method: 'POST', body: 'x' })).json()) as { made: { spanId: string; tid: number; ns: number }[] };
+      const mine = tps.map((tp) => spans.find((x) => x.traceId === tp.traceId)!);
+      const made = mine.map((s) => report.made.find((m) => m.spanId === s.spanId)!);
+      expect(made.every(Boolean)).toBe(true);
+      // One thread made them all, not the requests' serving thread, after the last response, together.
+      expect(new Set(made.map((m) => m.tid)).size).toBe(1);
+      expect(served.map((x) => x.tid)).not.toContain(made[0]!.tid);
+      expect(Math.min(...made.map((m) => m.ns))).toBeGreaterThan(served[4]!.ns);
+      expect(Math.max(...made.map((m) => m.ns)) - Math.min(...made.map((m) => m.ns))).toBeLessThan(100e6);
+      // Each exported span is its request's: parent, call id, a start 150 ms or more after the previous one.
+      mine.forEach((s, i) => {
+        expect(s.parentSpanId).toBe(tps[i]!.spanId);
+        expect(s.attributes['faas.invocation_id']).toBe(`batch-${i}`);
+        if (i > 0) expect(BigInt(s.startNs) - BigInt(mine[i - 1]!.startNs)).toBeGreaterThanOrEqual(150000000n);
+      });
+    } finally {
+      await fn.stop();
+    }
+  });
+
   it('counts a span the SDK cannot make after the response and says so once', async () => {
     const echo = await startEcho();
     const fn = await startFunction('python3-http-faasprov', { 'handler.py': handler }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });

@@ -1,7 +1,8 @@
 """One invocation per HTTP request, as WSGI middleware: its call id, its begin marker before the
 body is read, its server span with the FaaS conventions, and its end marker once the server has
 written the whole response (the server calls the response's close() after its last write). The
-server span is a DeferredSpan (deferred.py): the SDK makes it in close(), after the response."""
+server span is a DeferredSpan (deferred.py): the SDK makes it later, with the other spans of its
+export period, on the replayer's thread."""
 import threading
 import uuid
 
@@ -9,7 +10,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .deferred import INVOCATION_KEY, DeferredSpan, Invocation
+from .deferred import DeferredSpan
 from .markers import CALL_ID
 from .telemetry import CALL_ID_KEY, textmap_is_ours
 from .warn import warn_once
@@ -34,6 +35,7 @@ class _EnvironGetter:
 
 
 _getter = _EnvironGetter()
+_EMPTY = otel_context.Context()  # never changed: set_value and set_span_in_context copy
 
 
 class InvocationMiddleware:
@@ -72,16 +74,14 @@ class InvocationMiddleware:
         replayer = self.replayer
         if replayer is not None and textmap_is_ours():
             # Only what the span's identity needs, kept: traceparent is parsed when the ids are first
-            # asked for, the SDK makes the span once the response is written (deferred.py). With our
-            # propagators, the extracted context holds nothing but the remote parent span.
-            inv = Invocation()
-            parent = otel_context.Context({INVOCATION_KEY: inv})
+            # asked for, else when the SDK makes the span (deferred.py). With our propagators, the
+            # extracted context holds nothing but the remote parent span.
             tp = environ.get('HTTP_TRACEPARENT')
             remote = None if tp is None else (tp, environ.get('HTTP_TRACESTATE'))
+            parent = _EMPTY
             span = DeferredSpan(replayer, self.tracer, self.function_name or 'function', parent, SpanKind.SERVER, attributes, None, remote=remote)
         elif replayer is not None:
-            inv = Invocation()
-            parent = otel_context.set_value(INVOCATION_KEY, inv, propagate.extract(environ, getter=_getter))
+            parent = propagate.extract(environ, getter=_getter)
             span = DeferredSpan(replayer, self.tracer, self.function_name or 'function', parent, SpanKind.SERVER, attributes, None)
         else:
             parent = propagate.extract(environ, getter=_getter)
@@ -104,10 +104,6 @@ class InvocationMiddleware:
                 otel_context.detach(token)
             except Exception:
                 pass  # closed on another context than it began (a server that does so): nothing to undo
-            if replayer is not None:
-                # The response is written (the server calls close() after its last write): the
-                # SDK's work for this invocation's spans runs here, off the request's critical path.
-                replayer.close(inv)
             self.markers.end(call_id)
 
         def server_error(err):

@@ -155,10 +155,12 @@ class Telemetry:
 
     def shutdown(self):
         if self.replayer is not None:
-            self.replayer.flush_late()  # spans still waiting go to the exporter before it stops
+            self.replayer.stop()  # spans still waiting are made: the provider's shutdown exports them
+            import sys
             if self.replayer.failed:
-                import sys
                 sys.stderr.write('faasprov: %d spans could not be made after their response and were dropped\n' % self.replayer.failed)
+            if self.replayer.over:
+                sys.stderr.write('faasprov: %d spans were dropped: too many waited for their batch\n' % self.replayer.over)
         if self.provider is not None:
             try:
                 self.provider.shutdown()
@@ -195,9 +197,15 @@ def start_telemetry(function_name=None, namespace=None):
         provider = TracerProvider(resource=Resource.create(attributes), sampler=ParentBased(ALWAYS_ON), id_generator=ids)
         exporter = GuardedExporter(OTLPSpanExporter(endpoint=url, timeout=2), url)
         # Bounded: a slow agent makes spans drop, never requests wait (export runs on its own thread).
-        provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=4096, max_export_batch_size=512, schedule_delay_millis=export_delay_ms()))
+        # The replayer's thread makes the spans every export period and has the processor export
+        # them at once (force_flush); the processor's own timer exports what else ends (spans of
+        # the function's own tracers).
+        delay_ms = export_delay_ms()
+        processor = BatchSpanProcessor(exporter, max_queue_size=4096, max_export_batch_size=512, schedule_delay_millis=delay_ms)
+        provider.add_span_processor(processor)
         trace.set_tracer_provider(provider)
-        replayer = Replayer(ids)
+        replayer = Replayer(ids, delay_ms / 1000.0, processor)
+        replayer.start()
     except Exception as err:
         warn_once('sdk', 'OpenTelemetry could not start (%s); no spans will be sent' % err)
         provider = replayer = None
