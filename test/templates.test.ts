@@ -1192,6 +1192,38 @@ def handle(event, context):
     }
   });
 
+  it('a batch waits while a request is being served: the SDK makes the spans after that response', async () => {
+    const noting = `import json, threading, time
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanProcessor
+made = []
+class Note(SpanProcessor):
+    def on_start(self, span, parent_context=None):
+        made.append({'spanId': '%016x' % span.get_span_context().span_id, 'ns': time.monotonic_ns()})
+trace.get_tracer_provider().add_span_processor(Note())
+def handle(event, context):
+    if event.query.get('report'):
+        return {"statusCode": 200, "body": {"made": made}}
+    time.sleep(int(event.query.get('sleep', '0')) / 1000)
+    return {"statusCode": 200, "body": {"ns": time.monotonic_ns()}}
+`;
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': noting }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '500' });
+    try {
+      const tp = newTraceparent();
+      // The first span starts a 500 ms period; a request sleeping from about 300 ms to 700 ms spans its end.
+      const first = await fetch(`${fn.url}/`, { method: 'POST', headers: { 'x-call-id': 'way-1', traceparent: tp.header }, body: 'x' });
+      await first.text();
+      await new Promise((res) => setTimeout(res, 300));
+      const slow = (await (await fetch(`${fn.url}/?sleep=400`, { method: 'POST', headers: { 'x-call-id': 'way-2' }, body: 'x' })).json()) as { ns: number };
+      const spans = await receiver.waitForSpans((s) => s.some((x) => x.traceId === tp.traceId), 'the first server span');
+      const report = (await (await fetch(`${fn.url}/?report=1`, { method: 'POST', body: 'x' })).json()) as { made: { spanId: string; ns: number }[] };
+      const made = report.made.find((m) => m.spanId === spans.find((x) => x.traceId === tp.traceId)!.spanId)!;
+      expect(made.ns).toBeGreaterThan(slow.ns);
+    } finally {
+      await fn.stop();
+    }
+  });
+
   it('counts a span the SDK cannot make after the response and says so once', async () => {
     const echo = await startEcho();
     const fn = await startFunction('python3-http-faasprov', { 'handler.py': handler }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });

@@ -12,6 +12,7 @@ span is the one an eagerly made span would have been. Made one after the other, 
 on warm caches: per request it costs a fraction of what a span made after each response did.
 """
 import random
+import sys
 import threading
 import time
 import traceback
@@ -36,6 +37,13 @@ _TRACE_CONTEXT = TraceContextTextMapPropagator()
 MAX_WAITING = 4096
 # This many waiting spans wake the batch before the export period is over (the SDK's batch size).
 BATCH_NOW = 512
+# A batch gives way to the requests being served (the GIL: a request that wants it while the batch
+# holds it waits up to sys.getswitchinterval(), 5 ms, at each of its own I/O calls), for at most this
+# long per batch, so requests served back to back cannot hold spans back for ever.
+YIELD_MAX_S = 0.25
+# While a batch runs, the GIL changes hands this often (s) instead of every 5 ms: a request that
+# comes in during the export, which cannot give way, waits that long at most for each turn.
+BATCH_SWITCH_INTERVAL_S = 0.0005
 
 
 class PresetIdGenerator(RandomIdGenerator):
@@ -206,6 +214,9 @@ class Replayer:
         self._kick = threading.Event()
         self._stopping = False
         self._thread = None
+        self.serving = set()  # a token per request being served (add and discard are atomic)
+        self._idle = threading.Event()  # set by the last request to finish while a batch waits for it
+        self._waiting_idle = False
 
     def start(self):
         self._thread = threading.Thread(target=self._run, name='faasprov-spans', daemon=True)
@@ -222,6 +233,24 @@ class Replayer:
             self._kick.set()
         elif n >= MAX_WAITING:
             warn_once('waiting', 'more than %d ended spans wait for their batch; such spans are dropped, counted, and the count said at shutdown' % MAX_WAITING)
+
+    def done(self, token):
+        """A request's response is written: a batch that gave way to it may go on."""
+        self.serving.discard(token)
+        if self._waiting_idle and not self.serving:
+            self._idle.set()
+
+    def _give_way(self, until):
+        """Waits (up to the monotonic time until) while requests are being served."""
+        while self.serving and not self._stopping:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            self._idle.clear()
+            self._waiting_idle = True
+            if self.serving:
+                self._idle.wait(min(left, 0.05))  # bounded: a wake-up lost to a race costs 50 ms at most
+            self._waiting_idle = False
 
     def _run(self):
         kick = self._kick
@@ -245,13 +274,24 @@ class Replayer:
             spans, self._waiting = self._waiting, []
         if not spans:
             return
-        for s in spans:
-            self.replay(s)
-        if self.processor is not None:
-            try:
-                self.processor.force_flush()
-            except Exception as err:
-                warn_once('flush', 'the span processor failed to export a batch (%s)' % err)
+        until = time.monotonic() + YIELD_MAX_S
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, BATCH_SWITCH_INTERVAL_S))
+        try:
+            for s in spans:
+                if self.serving:
+                    self._give_way(until)
+                self.replay(s)
+            if self.serving:
+                self._give_way(until)
+            if self.processor is not None:
+                try:
+                    self.processor.force_flush()
+                except Exception as err:
+                    warn_once('flush', 'the span processor failed to export a batch (%s)' % err)
+        finally:
+            if sys.getswitchinterval() == min(interval, BATCH_SWITCH_INTERVAL_S):
+                sys.setswitchinterval(interval)  # unless the function set its own meanwhile
 
     def stop(self):
         """The thread ends; what still waits is made here (then the provider's shutdown exports it)."""

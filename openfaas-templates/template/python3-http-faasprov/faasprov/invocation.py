@@ -56,6 +56,7 @@ class InvocationMiddleware:
                 warn_once('bad-call-id', "a request's X-Call-Id is not 1-128 printable characters; a new call id replaces it (said once)")
             call_id = str(uuid.uuid4())
             environ['HTTP_X_CALL_ID'] = call_id
+        replayer = self.replayer
         # On this thread, before anything reads the body: the body's reads belong to the invocation.
         self.markers.begin(call_id)
         with self._cold_lock:
@@ -71,7 +72,6 @@ class InvocationMiddleware:
         }
         if self.function_name:
             attributes['faas.name'] = self.function_name
-        replayer = self.replayer
         if replayer is not None and textmap_is_ours():
             # Only what the span's identity needs, kept: traceparent is parsed when the ids are first
             # asked for, else when the SDK makes the span (deferred.py). With our propagators, the
@@ -87,7 +87,7 @@ class InvocationMiddleware:
             parent = propagate.extract(environ, getter=_getter)
             span = self.tracer.start_span(self.function_name or 'function', context=parent, kind=SpanKind.SERVER, attributes=attributes)
         ctx = otel_context.set_value(CALL_ID_KEY, call_id, trace.set_span_in_context(span, parent))
-        token = otel_context.attach(ctx)
+        ctx_token = otel_context.attach(ctx)
         state = {'status': 0}
 
         def start(status, headers, exc_info=None):
@@ -96,21 +96,28 @@ class InvocationMiddleware:
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         def finish():
-            span.set_attribute('http.response.status_code', state['status'])
-            if state['status'] >= 500:
-                span.set_status(Status(StatusCode.ERROR))
-            span.end()
             try:
-                otel_context.detach(token)
-            except Exception:
-                pass  # closed on another context than it began (a server that does so): nothing to undo
-            self.markers.end(call_id)
+                span.set_attribute('http.response.status_code', state['status'])
+                if state['status'] >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+                span.end()
+                try:
+                    otel_context.detach(ctx_token)
+                except Exception:
+                    pass  # closed on another context than it began (a server that does so): nothing to undo
+                self.markers.end(call_id)
+            finally:
+                if replayer is not None:
+                    replayer.done(token)
 
         def server_error(err):
             # The server answers 500 after the app returned (server.py buffers the whole response).
             span.record_exception(err)
             state['status'] = 500
 
+        if replayer is not None:
+            token = object()
+            replayer.serving.add(token)  # a batch of spans gives way until the response is written
         try:
             result = self.app(environ, start)
         except BaseException as err:
