@@ -50,6 +50,32 @@ function userAgentOf (headers) {
   return found
 }
 
+/**
+ * The URL attributes of a request's origin and path, parsed once per distinct pair (a function
+ * calls the same few URLs again and again); at most URL_CACHE_MAX pairs, then it starts afresh.
+ */
+const URL_CACHE_MAX = 256
+const urlCache = new Map()
+function urlFacts (origin, path) {
+  const key = origin + '\n' + path
+  let facts = urlCache.get(key)
+  if (facts !== undefined) return facts
+  const url = new URL(path, origin)
+  const scheme = url.protocol.replace(':', '')
+  const port = url.port || SCHEME_PORTS[scheme]
+  facts = {
+    full: url.toString(),
+    path: url.pathname,
+    query: url.search,
+    scheme,
+    address: url.hostname,
+    port: port && !isNaN(Number(port)) ? Number(port) : undefined
+  }
+  if (urlCache.size >= URL_CACHE_MAX) urlCache.clear()
+  urlCache.set(key, facts)
+  return facts
+}
+
 /** One fetch's client span: raw facts recorded on the path, the SDK span made at replay. */
 class FetchSpan {
   constructor (tracer, ctx, spanContext, request) {
@@ -77,21 +103,19 @@ class FetchSpan {
 
   /** Makes the SDK span with the pre-assigned ids (through `ids`) and the official instrumentation's calls. */
   replay (ids) {
-    const url = new URL(this.path, this.origin)
-    const scheme = url.protocol.replace(':', '')
+    const url = urlFacts(this.origin, this.path)
     const upper = this.method.toUpperCase()
     const method = KNOWN_METHODS.has(upper) ? upper : '_OTHER'
     const attributes = {
       'http.request.method': method,
       'http.request.method_original': this.method,
-      'url.full': url.toString(),
-      'url.path': url.pathname,
-      'url.query': url.search,
-      'url.scheme': scheme
+      'url.full': url.full,
+      'url.path': url.path,
+      'url.query': url.query,
+      'url.scheme': url.scheme
     }
-    const port = url.port || SCHEME_PORTS[scheme]
-    attributes['server.address'] = url.hostname
-    if (port && !isNaN(Number(port))) attributes['server.port'] = Number(port)
+    attributes['server.address'] = url.address
+    if (url.port !== undefined) attributes['server.port'] = url.port
     const userAgent = userAgentOf(this.headers)
     if (userAgent) attributes['user_agent.original'] = userAgent
     const start = millisToHrTime(this.wallStart)
