@@ -24,8 +24,9 @@ const USAGE = `usage: scripts/probe-cost.mjs SECONDS REPEATS NAME=AGENT_INDEX_JS
                   processes' runs; the counting costs too, so its times are not the program's)
 Each repetition runs every variant at once for SECONDS of checkouts. Printed per variant: BPF run
 time per checkout (each repetition, and its difference from the first variant's in that
-repetition), per BPF program its runs, ns per run and µs per checkout; bpftrace's CPU and lines per
-checkout; p50 of its stack against the plain one.
+repetition), per BPF program its runs, ns per run and µs per checkout; bpftrace's CPU, lines,
+wake-ups (voluntary context switches) and pacing decisions per checkout; p50 of its stack against
+the plain one.
 
 environment:
   TEMPLATES=DIR   the templates (default openfaas-templates/template)
@@ -65,6 +66,11 @@ function cpuSec(pid) {
   const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Voluntary context switches of a process (bpftrace has one thread): its wake-ups. */
+function wakeups(pid) {
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 }
 
 /** The BPF programs a process holds: id → { cnt, ns } (fdinfo's run_cnt and run_time_ns). */
@@ -173,10 +179,10 @@ async function repetition(variants, rep, seconds, holds, dir) {
     }
     const h0 = holds.length;
     await sleep(2000);
-    const s0 = sensors.map((s) => ({ progs: progStats(s.bt.pid), cpu: cpuSec(s.bt.pid) }));
+    const s0 = sensors.map((s) => ({ progs: progStats(s.bt.pid), cpu: cpuSec(s.bt.pid), pacing: { ...s.pacer.stats }, wakes: wakeups(s.bt.pid) }));
     const t0 = process.hrtime.bigint();
     await sleep(seconds * 1000);
-    const s1 = sensors.map((s) => ({ progs: progStats(s.bt.pid), cpu: cpuSec(s.bt.pid) }));
+    const s1 = sensors.map((s) => ({ progs: progStats(s.bt.pid), cpu: cpuSec(s.bt.pid), pacing: { ...s.pacer.stats }, wakes: wakeups(s.bt.pid) }));
     const t1 = process.hrtime.bigint();
     const names = progNames();
     const inWindow = holds.filter((h) => h.ns > t0 && h.ns <= t1);
@@ -198,7 +204,8 @@ async function repetition(variants, rep, seconds, holds, dir) {
         const ts = BigInt(f[1].replace(s.terminator, ''));
         if (ts > t0 && ts <= t1) tags[f[0]] = (tags[f[0]] ?? 0) + 1;
       }
-      return { checkouts, a: inWindow.flatMap((h) => h.stacks[s.stack]), b: inWindow.flatMap((h) => h.stacks[n]), cpu: s1[k].cpu - s0[k].cpu, progs, tags };
+      const pacing = Object.fromEntries(['pauses', 'busy', 'rechecks'].map((x) => [x, (s1[k].pacing[x] ?? 0) - (s0[k].pacing[x] ?? 0)]));
+      return { checkouts, a: inWindow.flatMap((h) => h.stacks[s.stack]), b: inWindow.flatMap((h) => h.stacks[n]), cpu: s1[k].cpu - s0[k].cpu, progs, tags, pacing, wakes: s1[k].wakes - s0[k].wakes };
     });
     for (const s of sensors) await stopSensor(s);
     // Counted over each bpftrace's life (printed at its exit), against the checkouts of that life.
@@ -233,6 +240,8 @@ function report(v, ws, firsts) {
   out(`BPF run time per checkout ${(total / n / 1000).toFixed(1)} µs (${(runs / n).toFixed(1)} runs); per repetition: ${per.map((x) => x.toFixed(1)).join(' ')}`);
   out(`  against the first variant, per repetition: ${diff.map((x) => (x >= 0 ? '+' : '') + x.toFixed(1)).join(' ')} µs (median ${p50(diff).toFixed(1)})`);
   out(`bpftrace CPU per checkout ${((sum(ws.map((w) => w.cpu)) * 1000) / n).toFixed(3)} ms; lines per checkout ${(sum(Object.values(lines)) / n).toFixed(2)} (${Object.entries(lines).sort().map(([t, c]) => `${t} ${(c / n).toFixed(2)}`).join(', ')})`);
+  const cpus = ws.map((w) => (w.cpu * 1000) / w.checkouts);
+  out(`  per repetition: ${cpus.map((x) => x.toFixed(3)).join(' ')} ms; wake-ups per checkout ${(sum(ws.map((w) => w.wakes)) / n).toFixed(2)}; pacing per checkout: ${['pauses', 'busy', 'rechecks'].map((x) => `${x} ${(sum(ws.map((w) => w.pacing[x])) / n).toFixed(3)}`).join(', ')}`);
   out(`p50 its stack / plain, per repetition: ${ws.map((w) => `${p50(w.a).toFixed(2)} / ${p50(w.b).toFixed(2)} (${(p50(w.a) / p50(w.b)).toFixed(3)})`).join('  ')}`);
   out('program                                    runs/checkout    ns/run   µs/checkout');
   for (const [k, x] of [...progs].sort((p, q) => q[1].ns - p[1].ns).slice(0, top)) {
