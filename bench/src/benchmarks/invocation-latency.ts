@@ -56,6 +56,13 @@ const AGENT_WARMUP = Number(process.env.FAASPROV_BENCH_AGENT_WARMUP ?? 100);
  * above the agent's).
  */
 const COLLECTOR = process.env.FAASPROV_BENCH_COLLECTOR ?? 'paused';
+// A CPU list (taskset's -c) for the agent, its bpftrace, the sensor-only bpftrace and the collector;
+// run the bench itself under `taskset -c` on the other CPUs to keep the deployments off them (a
+// node that reserves cores for its agent). Unset: everything shares every core, as by default.
+const AGENT_CPUS = process.env.FAASPROV_BENCH_AGENT_CPUS;
+function pinned(cmd: string, args: string[]): [string, string[]] {
+  return AGENT_CPUS ? ['taskset', ['-c', AGENT_CPUS, cmd, ...args]] : [cmd, args];
+}
 /** Invocations of the trivial function (the template's own handler) whose growth of the store is measured. */
 const TRIVIAL = Number(process.env.FAASPROV_BENCH_TRIVIAL ?? 1000);
 
@@ -148,7 +155,7 @@ function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void
 async function startSensorOnly(comm: string, out: string): Promise<{ proc: ChildProcess; pacer: OutputPacer; watch: NodeJS.Timeout }> {
   const program = frameProgram(buildProgram({ scope: watchScope([comm], scanWatchedTrees([comm], () => 0)), counterFlushSec: 1 }), newTerminator());
   const env = { ...process.env, ...bpftraceEnv() };
-  const c = spawn('chrt', ['--batch', '0', defaultBpftrace(), '-o', out, '-e', program], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  const c = spawn(...pinned('chrt', ['--batch', '0', defaultBpftrace(), '-o', out, '-e', program]), { env, stdio: ['ignore', 'ignore', 'ignore'] });
   // BEGIN's line ("B\t<ns>") is printed once every probe is attached (and out within the flush interval).
   try {
     await until('invocation-latency', 'bpftrace', async () => /(^|\n)B\t/.test(readFileSync(out, { encoding: 'utf8', flag: 'a+' })), 90000);
@@ -201,6 +208,9 @@ export const invocationLatency: Benchmark = {
   async run(progress): Promise<Record<string, number | string>> {
     if (process.getuid?.() !== 0) return { skipped: 'needs root (bpftrace, network namespaces)' };
     if (COLLECTOR !== 'paused' && COLLECTOR !== 'shared') throw new Error(`FAASPROV_BENCH_COLLECTOR=${JSON.stringify(COLLECTOR)}: paused or shared`);
+    if (AGENT_CPUS !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(AGENT_CPUS)) {
+      throw new Error(`FAASPROV_BENCH_AGENT_CPUS=${JSON.stringify(AGENT_CPUS)}: a CPU list as taskset -c takes it (e.g. 1 or 2-3,6)`);
+    }
     const dir = mkdtempSync(join(tmpdir(), 'fp-bench-shop-'));
     const watched = join(dir, WATCHED);
     const plain = join(dir, PLAIN);
@@ -210,7 +220,7 @@ export const invocationLatency: Benchmark = {
     const cport = await freePort();
     const otlp = await freePort();
     const collectorUrl = `http://127.0.0.1:${cport}`;
-    const collector = spawn('nice', ['-n', '19', FAASPROV, 'up', '--store', db, '--port', String(cport), '--agent-token', `bench=${TOKEN}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const collector = spawn(...pinned('nice', ['-n', '19', FAASPROV, 'up', '--store', db, '--port', String(cport), '--agent-token', `bench=${TOKEN}`]), { stdio: ['ignore', 'ignore', 'inherit'] });
     const stacks: ChildProcess[] = [];
     let lost = 0;
     // Whether the collector is stopped now (SIGSTOP): a stopped process would not act on SIGTERM.
@@ -255,8 +265,8 @@ export const invocationLatency: Benchmark = {
       // Each kind's latencies per phase kind and deployment, and the agent's and bpftrace's CPU while it ran.
       const kinds = Object.fromEntries(KINDS.map((k) => [k, { on: { a: [] as number[], b: [] as number[] }, off: { a: [] as number[], b: [] as number[] }, sensor: { a: [] as number[], b: [] as number[] }, agentCpu: 0, bpftraceCpu: 0, calls: 0 }])) as KindLatencies;
       const startAgent = async (mport: number): Promise<ChildProcess> => {
-        const agent = spawn(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', WATCHED,
-          '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1', ...otlpArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+        const agent = spawn(...pinned(FAASPROV, ['agent', '--collector', collectorUrl, '--token', TOKEN, '--node', 'bench', '--watch-comm', WATCHED,
+          '--spool', join(dir, 'spool'), '--metrics', `127.0.0.1:${mport}`, '--counter-flush', '1', ...otlpArgs]), { stdio: ['ignore', 'ignore', 'inherit'] });
         await until('invocation-latency', 'the agent', async () => (await metric(mport, 'faasprov_agent_events_seen_total')) > 0, 90000);
         return agent;
       };
