@@ -73,6 +73,14 @@ function wakeups(pid) {
   return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 }
 
+/** The pacer's counters (PacingStats) printed per checkout. */
+const PACING = ['pauses', 'busy', 'starts'];
+
+/** What a sensor's window is measured from: its programs' run times, CPU, pacing and wake-ups. */
+function sensorSnapshot(s) {
+  return { progs: progStats(s.bt.pid), cpu: cpuSec(s.bt.pid), pacing: { ...s.pacer.stats }, wakes: wakeups(s.bt.pid) };
+}
+
 /** The BPF programs a process holds: id → { cnt, ns } (fdinfo's run_cnt and run_time_ns). */
 function progStats(pid) {
   const out = new Map();
@@ -179,10 +187,10 @@ async function repetition(variants, rep, seconds, holds, dir) {
     }
     const h0 = holds.length;
     await sleep(2000);
-    const s0 = sensors.map((s) => ({ progs: progStats(s.bt.pid), cpu: cpuSec(s.bt.pid), pacing: { ...s.pacer.stats }, wakes: wakeups(s.bt.pid) }));
+    const s0 = sensors.map(sensorSnapshot);
     const t0 = process.hrtime.bigint();
     await sleep(seconds * 1000);
-    const s1 = sensors.map((s) => ({ progs: progStats(s.bt.pid), cpu: cpuSec(s.bt.pid), pacing: { ...s.pacer.stats }, wakes: wakeups(s.bt.pid) }));
+    const s1 = sensors.map(sensorSnapshot);
     const t1 = process.hrtime.bigint();
     const names = progNames();
     const inWindow = holds.filter((h) => h.ns > t0 && h.ns <= t1);
@@ -204,7 +212,7 @@ async function repetition(variants, rep, seconds, holds, dir) {
         const ts = BigInt(f[1].replace(s.terminator, ''));
         if (ts > t0 && ts <= t1) tags[f[0]] = (tags[f[0]] ?? 0) + 1;
       }
-      const pacing = Object.fromEntries(['pauses', 'busy', 'rechecks'].map((x) => [x, (s1[k].pacing[x] ?? 0) - (s0[k].pacing[x] ?? 0)]));
+      const pacing = Object.fromEntries(PACING.map((x) => [x, (s1[k].pacing[x] ?? 0) - (s0[k].pacing[x] ?? 0)]));
       return { checkouts, a: inWindow.flatMap((h) => h.stacks[s.stack]), b: inWindow.flatMap((h) => h.stacks[n]), cpu: s1[k].cpu - s0[k].cpu, progs, tags, pacing, wakes: s1[k].wakes - s0[k].wakes };
     });
     for (const s of sensors) await stopSensor(s);
@@ -241,7 +249,7 @@ function report(v, ws, firsts) {
   out(`  against the first variant, per repetition: ${diff.map((x) => (x >= 0 ? '+' : '') + x.toFixed(1)).join(' ')} µs (median ${p50(diff).toFixed(1)})`);
   out(`bpftrace CPU per checkout ${((sum(ws.map((w) => w.cpu)) * 1000) / n).toFixed(3)} ms; lines per checkout ${(sum(Object.values(lines)) / n).toFixed(2)} (${Object.entries(lines).sort().map(([t, c]) => `${t} ${(c / n).toFixed(2)}`).join(', ')})`);
   const cpus = ws.map((w) => (w.cpu * 1000) / w.checkouts);
-  out(`  per repetition: ${cpus.map((x) => x.toFixed(3)).join(' ')} ms; wake-ups per checkout ${(sum(ws.map((w) => w.wakes)) / n).toFixed(2)}; pacing per checkout: ${['pauses', 'busy', 'rechecks'].map((x) => `${x} ${(sum(ws.map((w) => w.pacing[x])) / n).toFixed(3)}`).join(', ')}`);
+  out(`  per repetition: ${cpus.map((x) => x.toFixed(3)).join(' ')} ms; wake-ups per checkout ${(sum(ws.map((w) => w.wakes)) / n).toFixed(2)}; pacing per checkout: ${PACING.map((x) => `${x} ${(sum(ws.map((w) => w.pacing[x])) / n).toFixed(3)}`).join(', ')}`);
   out(`p50 its stack / plain, per repetition: ${ws.map((w) => `${p50(w.a).toFixed(2)} / ${p50(w.b).toFixed(2)} (${(p50(w.a) / p50(w.b)).toFixed(3)})`).join('  ')}`);
   out('program                                    runs/checkout    ns/run   µs/checkout');
   for (const [k, x] of [...progs].sort((p, q) => q[1].ns - p[1].ns).slice(0, top)) {
