@@ -276,7 +276,8 @@ class Replayer:
             return
         until = time.monotonic() + YIELD_MAX_S
         interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(interval, BATCH_SWITCH_INTERVAL_S))
+        fast = min(interval, BATCH_SWITCH_INTERVAL_S)
+        sys.setswitchinterval(fast)
         try:
             for s in spans:
                 if self.serving:
@@ -290,7 +291,7 @@ class Replayer:
                 except Exception as err:
                     warn_once('flush', 'the span processor failed to export a batch (%s)' % err)
         finally:
-            if sys.getswitchinterval() == min(interval, BATCH_SWITCH_INTERVAL_S):
+            if sys.getswitchinterval() == fast:
                 sys.setswitchinterval(interval)  # unless the function set its own meanwhile
 
     def stop(self):

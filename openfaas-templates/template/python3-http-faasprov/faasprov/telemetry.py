@@ -4,6 +4,7 @@ and `X-Call-Id`."""
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 
@@ -120,7 +121,6 @@ class GuardedExporter:
             result, why = SpanExportResult.FAILURE, str(err)
         if result == SpanExportResult.SUCCESS:
             if self.down_until:
-                import sys
                 sys.stderr.write('faasprov: the agent at %s takes spans again (%d dropped while it did not)\n' % (self.url, self.dropped))
                 self.down_until = 0.0
             self.exported += len(spans)
@@ -156,7 +156,6 @@ class Telemetry:
     def shutdown(self):
         if self.replayer is not None:
             self.replayer.stop()  # spans still waiting are made: the provider's shutdown exports them
-            import sys
             if self.replayer.failed:
                 sys.stderr.write('faasprov: %d spans could not be made after their response and were dropped\n' % self.replayer.failed)
             if self.replayer.over:
