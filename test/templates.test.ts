@@ -1147,9 +1147,9 @@ def handle(event, context):
     }
   });
 
-  it('makes the spans of an export period together, on a thread of its own, and exports them with the times and ids of their requests', async () => {
-    // A span processor of the handler's own notes when and on which thread the SDK makes each span.
-    const batched = `import json, threading, time
+  // A span processor of the handler's own notes when and on which thread the SDK makes each span;
+  // ?report=1 returns the notes, ?sleep=MS holds the request, any other call returns its thread and time.
+  const NOTING_HANDLER = `import json, threading, time
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 made = []
@@ -1160,9 +1160,12 @@ trace.get_tracer_provider().add_span_processor(Note())
 def handle(event, context):
     if event.query.get('report'):
         return {"statusCode": 200, "body": {"made": made}}
+    time.sleep(int(event.query.get('sleep', '0')) / 1000)
     return {"statusCode": 200, "body": {"tid": threading.get_native_id(), "ns": time.monotonic_ns()}}
 `;
-    const fn = await startFunction('python3-http-faasprov', { 'handler.py': batched }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '1500' });
+
+  it('makes the spans of an export period together, on a thread of its own, and exports them with the times and ids of their requests', async () => {
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': NOTING_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '1500' });
     try {
       const tps = Array.from({ length: 5 }, () => newTraceparent());
       const served: { tid: number; ns: number }[] = [];
@@ -1193,21 +1196,7 @@ def handle(event, context):
   });
 
   it('a batch waits while a request is being served: the SDK makes the spans after that response', async () => {
-    const noting = `import json, threading, time
-from opentelemetry import trace
-from opentelemetry.sdk.trace import SpanProcessor
-made = []
-class Note(SpanProcessor):
-    def on_start(self, span, parent_context=None):
-        made.append({'spanId': '%016x' % span.get_span_context().span_id, 'ns': time.monotonic_ns()})
-trace.get_tracer_provider().add_span_processor(Note())
-def handle(event, context):
-    if event.query.get('report'):
-        return {"statusCode": 200, "body": {"made": made}}
-    time.sleep(int(event.query.get('sleep', '0')) / 1000)
-    return {"statusCode": 200, "body": {"ns": time.monotonic_ns()}}
-`;
-    const fn = await startFunction('python3-http-faasprov', { 'handler.py': noting }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '500' });
+    const fn = await startFunction('python3-http-faasprov', { 'handler.py': NOTING_HANDLER }, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '500' });
     try {
       const tp = newTraceparent();
       // The first span starts a 500 ms period; a request sleeping from about 300 ms to 700 ms spans its end.
