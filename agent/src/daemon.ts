@@ -358,14 +358,16 @@ export class NodeAgent {
     this.reportUnreadFacts(now);
   }
 
-  /** The unread instance facts already in the metrics, and those in the last summary line (when it was logged). */
+  /** The unread instance facts already in the metrics, those in the last summary line, and since when some are not in one. */
   private unreadCounted = { unread: 0, named: 0 };
-  private unreadLogged = { unread: 0, named: 0, at: 0 };
+  private unreadLogged = { unread: 0, named: 0 };
+  private unreadSince: number | undefined;
 
   /**
    * Instances whose root had exited before the agent read its /proc facts: counted, and said in
-   * one line at most every 10 s, and what is left when the agent stops (each such Instance says
-   * factsUnread in the graph).
+   * one line 10 s after the first one not yet said (a burst is one line, never more than a line
+   * every 10 s), and what is left when the agent stops (each such Instance says factsUnread in
+   * the graph).
    */
   private reportUnreadFacts(now: number, last = false): void {
     const { instanceFactsUnread: unread, instanceNamedFromExec: named } = this.observer.stats;
@@ -374,9 +376,12 @@ export class NodeAgent {
     this.metrics.instanceNamedFromExec.inc(named - c.named);
     this.unreadCounted = { unread, named };
     const l = this.unreadLogged;
-    if ((unread === l.unread && named === l.named) || (now - l.at < 10000 && !last)) return;
+    if (unread === l.unread && named === l.named) return;
+    this.unreadSince ??= now;
+    if (now - this.unreadSince < 10000 && !last) return;
     const [u, n] = [unread - l.unread, named - l.named];
-    this.unreadLogged = { unread, named, at: now };
+    this.unreadLogged = { unread, named };
+    this.unreadSince = undefined;
     this.log(`${u} instance${u === 1 ? '' : 's'} whose root had exited before /proc was read (Instance.factsUnread): ${n} named from the environment the kernel copied at the exec, ${Math.max(0, u - n)} without a function name`);
   }
 
